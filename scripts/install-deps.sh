@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages BuildFarm and its tests use; does nothing when they are present.
+set -euo pipefail
+need=()
+want() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
+want runc runc
+want busybox busybox-static
+want skopeo skopeo
+want umoci umoci
+want docker-registry docker-registry
+want radosgw radosgw
+want ceph-mon ceph-mon
+want ceph-osd ceph-osd
+want curl curl
+want zstd zstd
+want bzip2 bzip2
+want xz xz-utils
+want htpasswd apache2-utils
+want ip iproute2
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# Debian's postinst may start a registry on :5000 where an init system exists; tests pick their own ports.
+exit 0

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test project of BuildFarm and ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+./scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+if ! dotnet build BuildFarm.sln -c Release -nologo -v q; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+passed=0; failed=0; skipped=0
+for proj in tests/*/*.csproj; do
+  name=$(basename "$proj" .csproj)
+  dotnet test "$proj" -c Release --no-build -nologo \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+    --results-directory "$results" "$@"
+  trx="$results/$name.trx"
+  if [ ! -f "$trx" ]; then
+    echo "$name: the test host produced no results (crashed?)"
+    failed=$((failed + 1)); continue
+  fi
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
+  echo "$name: ${p:-0} passed, ${f:-0} failed"
+done
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
