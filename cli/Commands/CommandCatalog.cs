@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace BuildFarm.Cli.Commands;
+
+/// <summary>Every verb of the <c>buildfarm</c> command, one factory per file in this folder.</summary>
+public static class CommandCatalog
+{
+    public static IEnumerable<Command> Create()
+    {
+        yield return VersionCommand.Create();
+    }
+}
