@@ -25,5 +25,18 @@ internal sealed class FileLock : IDisposable
         }
     }
 
+    /// <summary>The lock, or null at once when someone else holds it.</summary>
+    public static FileLock? TryAcquire(string path)
+    {
+        try
+        {
+            return new FileLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public void Dispose() => _stream.Dispose();
 }

@@ -12,6 +12,9 @@ public interface ISnapshotter
     /// <summary>Mounts <paramref name="chain"/> read-only (for COPY --from and bind mounts from another stage).</summary>
     Task<ActiveSnapshot> ViewAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken);
 
+    /// <summary>Unmounts a writable snapshot, leaving <see cref="ActiveSnapshot.UpperPath"/> for the differ to read.</summary>
+    Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken);
+
     /// <summary>Keeps a finished upper directory as the extracted snapshot of the layer <paramref name="layer"/>,
     /// so the next step on top of it needs no extraction. Unmounts <paramref name="snapshot"/>.</summary>
     Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken);

@@ -68,6 +68,12 @@ public sealed class OverlaySnapshotter : ISnapshotter
         return dir;
     }
 
+    public Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        Unmount(snapshot.RootPath);
+        return Task.CompletedTask;
+    }
+
     public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken)
     {
         if (snapshot.UpperPath is null) throw new InvalidOperationException("a read-only view has no changes to commit");
