@@ -87,6 +87,23 @@ public sealed class WorkerFixture : IAsyncLifetime
         return entries;
     }
 
+    /// <summary>The entries of a layer tar with their headers.</summary>
+    public async Task<IReadOnlyDictionary<string, LayerTarEntry>> ReadLayerHeadersAsync(LayerRef layer)
+    {
+        var entries = new Dictionary<string, LayerTarEntry>();
+        await using var blob = await Store.OpenAsync(layer.Blob.ParsedDigest);
+        await using var tar = LayerCompressor.OpenDecompressed(blob, layer.Blob.MediaType);
+        await using var reader = new TarReader(tar);
+        while (await reader.GetNextEntryAsync(copyData: true) is { } entry)
+        {
+            var content = "";
+            if (entry.DataStream is { } data) content = await new StreamReader(data).ReadToEndAsync();
+            entries[entry.Name.TrimEnd('/')] = new LayerTarEntry(entry.EntryType, entry.Uid, entry.Gid,
+                (int)entry.Mode, entry.ModificationTime, entry.LinkName, content);
+        }
+        return entries;
+    }
+
     public Task DisposeAsync()
     {
         foreach (var mount in MountTable.MountPointsUnder(Root).OrderByDescending(m => m.Length))
