@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Minio.Exceptions;
+using BuildFarm.Oci;
 using Polly.Timeout;
 
 namespace BuildFarm.Cache;

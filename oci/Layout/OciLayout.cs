@@ -89,7 +89,7 @@ public sealed class OciLayout
         var digest = descriptor.ParsedDigest;
         var path = BlobPath(digest);
         if (!File.Exists(path))
-            throw new BlobNotFoundException(digest, $"blob {digest} is not in the layout at '{Root}'");
+            throw new BlobNotFoundException(digest, $"the OCI layout at '{Root}'");
         return new VerifyingReadStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0), digest, descriptor.Size);
     }
 
@@ -173,7 +173,7 @@ public sealed class OciLayout
     {
         foreach (var layer in layers)
             if (!HasBlob(layer.Digest))
-                throw new BlobNotFoundException(layer.Digest, $"layer {layer.Digest} is not in the layout at '{Root}'; add it first");
+                throw new BlobNotFoundException(layer.Digest, $"the OCI layout at '{Root}' (add the layer first)");
         var fullConfig = config with { RootFs = new RootFs { DiffIds = layers.Select(l => l.DiffId.ToString()).ToList() } };
         var configDescriptor = await WriteBlobAsync(fullConfig.ToJson(), MediaTypes.OciConfig, cancellationToken);
         var manifest = new ImageManifest { Config = configDescriptor, Layers = layers.Select(l => l.Descriptor).ToList(), Annotations = annotations };
