@@ -230,4 +230,48 @@ public class DockerfilePlannerTests
         Assert.Equal("RUN [\"/bin/sh\",\"-c\",\"make\"]", Step(a, "RUN make").Instruction);
         Assert.Equal("COPY [\".\",\".\"]", Step(a, "COPY . .").Instruction);
     }
+
+    [Fact]
+    public void A_stage_copied_from_by_name_is_planned_before_an_earlier_stage_that_needs_it()
+    {
+        var plan = Plan("FROM scratch AS app\nCOPY --from=tools /bin/tool /tool\nFROM scratch AS tools\nRUN build-tool\n", target: "app");
+        var copy = Step(plan, "COPY --from=tools /bin/tool /tool");
+        Assert.Equal(["s1.1"], copy.DependsOn);
+        Assert.True(plan.Steps.ToList().FindIndex(s => s.Id == "s1.1") < plan.Steps.ToList().FindIndex(s => s.Id == copy.Id));
+    }
+
+    [Fact]
+    public void A_known_base_image_config_feeds_expansion_and_its_onbuild_triggers()
+    {
+        var options = new PlanOptions
+        {
+            BaseImages = new Dictionary<string, BaseImageConfig>
+            {
+                ["node:22"] = new() { Env = ["PATH=/usr/local/bin:/usr/bin", "NODE_VERSION=22.1"], WorkingDir = "/srv", OnBuild = ["COPY package.json ."] },
+            },
+        };
+        var plan = DockerfilePlanner.Plan("FROM node:22\nENV V=$NODE_VERSION\nWORKDIR app\n", options);
+
+        var trigger = plan.Steps.Single(s => s.Kind == StepKind.Copy);
+        Assert.Equal(1, trigger.Location.StartLine);
+        Assert.Equal(["package.json"], trigger.ContextSelections.Single().Sources);
+        Assert.Equal("22.1", ImageEnv.Get(plan.FinalStep.Config.Env, "V"));
+        Assert.Equal("/srv/app", plan.FinalStep.Config.WorkingDir);
+    }
+
+    [Fact]
+    public void A_heredoc_copy_reads_nothing_from_the_context()
+    {
+        var plan = Plan("FROM scratch\nARG NAME=world\nCOPY <<EOF /hello.txt\nhello $NAME\nEOF\n");
+        var copy = plan.Steps.Single(s => s.Kind == StepKind.Copy);
+        Assert.Empty(copy.ContextSelections);
+        Assert.Contains("hello world", copy.Instruction);
+    }
+
+    [Fact]
+    public void From_platform_sets_the_platform_of_the_stage_steps()
+    {
+        var plan = Plan("FROM --platform=linux/arm64 alpine:3 AS a\nRUN uname -m\n");
+        Assert.All(plan.Steps, s => Assert.Equal("linux/arm64", s.Platform));
+    }
 }
