@@ -9,5 +9,6 @@ public static class CommandCatalog
     {
         yield return VersionCommand.Create();
         yield return CacheCommand.Create();
+        yield return PlanCommand.Create();
     }
 }
