@@ -82,7 +82,7 @@ public class RegistryFixture : IAsyncLifetime, IAsyncDisposable
 
     async Task IAsyncLifetime.DisposeAsync() => await DisposeAsync();
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         GC.SuppressFinalize(this);
         if (_process is { } process)
@@ -108,9 +108,6 @@ public class RegistryFixture : IAsyncLifetime, IAsyncDisposable
         if (!File.Exists(RegistryBinary))
             throw new InvalidOperationException($"{RegistryBinary} is missing: install Debian's docker-registry package");
         Directory.CreateDirectory(StorageDirectory);
-        var htpasswd = Path.Combine(WorkDirectory, "htpasswd");
-        if (RequiresAuth)
-            await File.WriteAllTextAsync(htpasswd, await RegistryHtpasswd.CreateEntryAsync(Username!, Password!, cancellationToken), cancellationToken);
 
         // A port picked free can be taken by someone else before the registry binds it; try a few.
         Exception? last = null;
@@ -118,7 +115,7 @@ public class RegistryFixture : IAsyncLifetime, IAsyncDisposable
         {
             Port = FreePort();
             var config = Path.Combine(WorkDirectory, "config.yml");
-            await File.WriteAllTextAsync(config, ConfigYaml(htpasswd), cancellationToken);
+            await File.WriteAllTextAsync(config, ConfigYaml() + await AuthYamlAsync(cancellationToken), cancellationToken);
             try
             {
                 await LaunchAsync(config, cancellationToken);
@@ -133,7 +130,16 @@ public class RegistryFixture : IAsyncLifetime, IAsyncDisposable
         throw new InvalidOperationException("docker-registry could not bind a free port after 5 attempts", last);
     }
 
-    private string ConfigYaml(string htpasswd)
+    /// <summary>The <c>auth:</c> section of the config: htpasswd basic auth when a user is set; override for other schemes.</summary>
+    protected virtual async Task<string> AuthYamlAsync(CancellationToken cancellationToken)
+    {
+        if (!RequiresAuth) return "";
+        var htpasswd = Path.Combine(WorkDirectory, "htpasswd");
+        await File.WriteAllTextAsync(htpasswd, await RegistryHtpasswd.CreateEntryAsync(Username!, Password!, cancellationToken), cancellationToken);
+        return $"auth:\n  htpasswd:\n    realm: buildfarm-test\n    path: {htpasswd}\n";
+    }
+
+    private string ConfigYaml()
     {
         var yaml = new StringBuilder();
         yaml.AppendLine("version: 0.1");
@@ -152,13 +158,6 @@ public class RegistryFixture : IAsyncLifetime, IAsyncDisposable
         yaml.AppendLine("http:");
         yaml.AppendLine($"  addr: 127.0.0.1:{Port}");
         yaml.AppendLine($"  secret: {Convert.ToHexString(RandomNumberGenerator.GetBytes(16))}");
-        if (RequiresAuth)
-        {
-            yaml.AppendLine("auth:");
-            yaml.AppendLine("  htpasswd:");
-            yaml.AppendLine("    realm: buildfarm-test");
-            yaml.AppendLine($"    path: {htpasswd}");
-        }
         return yaml.ToString();
     }
 

@@ -203,3 +203,42 @@ public sealed class BasicAuthRegistryTests(RegistryBasicAuthFixture registry) : 
         Assert.True(await client.BlobExistsAsync(target, Digest.Compute("{}"u8)));
     }
 }
+
+public sealed class BearerTokenRegistryTests(RegistryTokenAuthFixture registry) : RegistryRoundTripTests(registry), IClassFixture<RegistryTokenAuthFixture>
+{
+    private readonly RegistryTokenAuthFixture _registry = registry;
+
+    [Fact]
+    public async Task Anonymous_token_allows_pulling_but_pushing_needs_credentials()
+    {
+        var target = Registry.Reference("public/app");
+        using (var owner = Registry.CreateClient())
+            await owner.PushBlobAsync(target, "{\"public\":true}"u8.ToArray(), MediaTypes.OciConfig);
+        using var anonymous = new RegistryClient();
+        var descriptor = Descriptor.For(MediaTypes.OciConfig, "{\"public\":true}"u8);
+        Assert.Equal("{\"public\":true}"u8.ToArray(), await anonymous.GetBlobAsync(target, descriptor));
+        var e = await Assert.ThrowsAsync<RegistryAuthenticationException>(() => anonymous.PushBlobAsync(target, "new"u8.ToArray(), MediaTypes.OciLayer));
+        Assert.Contains("none are configured", e.Message);
+    }
+
+    [Fact]
+    public async Task Mount_asks_the_token_server_for_pull_on_the_source_repository()
+    {
+        var content = Encoding.UTF8.GetBytes("mounted via token " + Guid.NewGuid());
+        var descriptor = Descriptor.For(MediaTypes.OciLayer, content);
+        using var client = Registry.CreateClient();
+        await client.PushBlobAsync(Registry.Reference("tok/source"), descriptor, () => new MemoryStream(content));
+        Assert.Equal(BlobPushResult.Mounted, await client.PushBlobAsync(Registry.Reference("tok/target"), descriptor, () => new MemoryStream(content), mountFrom: "tok/source"));
+        Assert.Contains("repository:tok/source:pull", _registry.TokenServer.RequestedScopes);
+        Assert.Contains("repository:tok/target:pull,push", _registry.TokenServer.RequestedScopes);
+    }
+
+    [Fact]
+    public async Task Wrong_password_is_rejected_by_the_token_service_naming_the_user()
+    {
+        var credentials = new StaticCredentialProvider(new Dictionary<string, RegistryCredential> { [Registry.Host] = new(Registry.Username!, "wrong") });
+        using var client = new RegistryClient(new RegistryClientOptions { Credentials = credentials });
+        var e = await Assert.ThrowsAsync<RegistryAuthenticationException>(() => client.GetManifestAsync(Registry.Reference("any/repo")));
+        Assert.Contains($"'{Registry.Username}'", e.Message);
+    }
+}
