@@ -56,6 +56,33 @@ public sealed class SnapshotterTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Without_overlay_run_steps_give_the_same_trees_by_copying()
+    {
+        var copying = worker.CreateExecutor(new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(),
+            new SnapshotterOptions(NewRoot()) { CopyInsteadOfOverlay = true }));
+
+        async Task<List<string>> TreeAfterBothSteps(StepExecutor executor)
+        {
+            var chain = new List<LayerRef> { worker.BaseLayer };
+            foreach (var command in new[] { RunStepTests.PrepareParent, RunStepTests.ChangeEverything })
+            {
+                var result = await executor.ExecuteAsync(new StepRequest { Parents = chain.ToList(), Operation = new RunOperation { Command = [command] } }, null, CancellationToken.None);
+                Assert.True(result.Succeeded, string.Join('\n', result.LastOutput.Select(l => l.Text)));
+                chain.Add(new LayerRef(result.Layer!, result.DiffId!.Value));
+            }
+            var dir = await worker.ExtractAsync(chain);
+            try { return TreeListing.Of(dir).ToList(); }
+            finally { Directory.Delete(dir, recursive: true); }
+        }
+
+        var byOverlay = await TreeAfterBothSteps(worker.Executor);
+        var byCopy = await TreeAfterBothSteps(copying);
+
+        Assert.Equal(byOverlay, byCopy);
+        Assert.Contains(byCopy, l => l.StartsWith("/data/dir 644 0:0 file", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task New_snapshotter_unmounts_what_a_crashed_process_left()
     {
         var root = NewRoot();
