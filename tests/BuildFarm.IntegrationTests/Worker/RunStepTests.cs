@@ -127,6 +127,35 @@ public sealed class RunStepTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Started_step_streams_its_output_as_an_async_stream()
+    {
+        var running = worker.Executor.Start(new StepRequest
+        {
+            Parents = [worker.BaseLayer],
+            Operation = new RunOperation { Command = ["for i in 1 2 3; do echo n$i; done"] },
+        }, CancellationToken.None);
+
+        var lines = new List<string>();
+        await foreach (var line in running.Output) lines.Add(line.Text);
+        var result = await running.Result;
+
+        Assert.Equal(["n1", "n2", "n3"], lines);
+        Assert.True(result.Succeeded);
+    }
+
+    [Fact]
+    public async Task Exec_form_with_a_missing_binary_fails_naming_it()
+    {
+        var error = await Assert.ThrowsAsync<ContainerStartException>(() => worker.Executor.ExecuteAsync(new StepRequest
+        {
+            Parents = [worker.BaseLayer],
+            Operation = new RunOperation { Command = ["/no/such/tool", "arg"], ExecForm = true },
+        }, null, CancellationToken.None));
+
+        Assert.Contains("/no/such/tool", error.Message);
+    }
+
+    [Fact]
     public async Task Run_step_uses_the_stage_shell()
     {
         var progress = new CollectingProgress();
