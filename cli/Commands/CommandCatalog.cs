@@ -8,5 +8,6 @@ public static class CommandCatalog
     public static IEnumerable<Command> Create()
     {
         yield return VersionCommand.Create();
+        yield return CacheCommand.Create();
     }
 }
