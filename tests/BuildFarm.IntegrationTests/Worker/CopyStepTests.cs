@@ -29,6 +29,7 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
         { "wildcard matching a directory", ["d?r"], "/q/", "", "q/skip.log=S q/sub/y.txt=Y q/x.txt=X" },
         { "several sources", ["a.txt", "c.log"], "/m/", "", "m/a.txt=A m/c.log=C" },
         { "relative destination joins the workdir", ["a.txt"], "rel/", "", "work/rel/a.txt=A" },
+        { "dot destination is the workdir", ["a.txt"], ".", "", "work/a.txt=A" },
         { "--parents keeps the source path", ["dir/sub/y.txt", "a.txt"], "/p/", "parents", "p/a.txt=A p/dir/sub/y.txt=Y" },
         { "--parents pivots at /./", ["dir/./sub/y.txt"], "/p/", "parents", "p/sub/y.txt=Y" },
         { "--exclude drops matches", ["dir"], "/e/", "exclude", "e/sub/y.txt=Y e/x.txt=X" },

@@ -104,7 +104,7 @@ public sealed class RunMountTests(WorkerFixture worker)
     [Fact]
     public async Task Bind_mount_from_the_context_is_read_only_by_default()
     {
-        var context = Directory.CreateTempSubdirectory("bfw-ctx").FullName;
+        var context = Directory.CreateDirectory(Path.Combine(worker.Root, "ctx-" + Guid.NewGuid().ToString("N"))).FullName;
         File.WriteAllText(Path.Combine(context, "input.txt"), "from context");
         var progress = new CollectingProgress();
 
@@ -121,7 +121,7 @@ public sealed class RunMountTests(WorkerFixture worker)
     [Fact]
     public async Task Bind_mount_rw_lets_the_step_write_but_throws_the_writes_away()
     {
-        var context = Directory.CreateTempSubdirectory("bfw-ctx").FullName;
+        var context = Directory.CreateDirectory(Path.Combine(worker.Root, "ctx-" + Guid.NewGuid().ToString("N"))).FullName;
         File.WriteAllText(Path.Combine(context, "input.txt"), "original");
 
         var result = await RunAsync("echo changed > /src/input.txt && echo new > /src/new.txt",
