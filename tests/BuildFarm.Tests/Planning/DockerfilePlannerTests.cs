@@ -274,4 +274,13 @@ public class DockerfilePlannerTests
         var plan = Plan("FROM --platform=linux/arm64 alpine:3 AS a\nRUN uname -m\n");
         Assert.All(plan.Steps, s => Assert.Equal("linux/arm64", s.Platform));
     }
+
+    [Fact]
+    public void Args_end_with_their_stage_but_env_carries_into_stages_built_on_it()
+    {
+        var plan = Plan("FROM scratch AS base\nARG A=1\nENV E=2\nFROM base\nLABEL a=$A e=$E\n");
+        var label = plan.FinalStep.Config.Labels;
+        Assert.Equal("", label["a"]);
+        Assert.Equal("2", label["e"]);
+    }
 }
