@@ -283,4 +283,13 @@ public class DockerfilePlannerTests
         Assert.Equal("", label["a"]);
         Assert.Equal("2", label["e"]);
     }
+
+    [Fact]
+    public void A_mount_that_uses_a_stage_arg_plans_with_the_stage_value()
+    {
+        var plan = Plan("FROM scratch AS deps\nRUN fetch\nFROM scratch\nARG CACHE_DIR=/root/.cache\nRUN --mount=type=cache,target=$CACHE_DIR --mount=type=bind,from=deps,target=/deps build\n");
+        var run = plan.Steps.Single(s => s.Kind == StepKind.Run && s.StageIndex == 1);
+        Assert.Equal("/root/.cache", run.Mounts[0]["target"]);
+        Assert.Equal(["s0.1"], run.DependsOn);
+    }
 }
