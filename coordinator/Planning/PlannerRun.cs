@@ -760,8 +760,19 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
         Put("gid", mount.Gid?.ToString(CultureInfo.InvariantCulture));
         switch (mount.Type)
         {
-            case MountType.Secret or MountType.Ssh:
-                Put("id", mount.CacheId);
+            case MountType.Secret:
+            {
+                // BuildKit: source= names the secret too; without either, the target's base name does.
+                var id = mount.Source.Length > 0 ? mount.Source : mount.CacheId.Length > 0 ? mount.CacheId : LastSegment(mount.Target);
+                m["id"] = id;
+                m["target"] = mount.Target.Length > 0 ? mount.Target : "/run/secrets/" + LastSegment(id);
+                Put("env", mount.Env);
+                if (mount.Required)
+                    m["required"] = "true";
+                break;
+            }
+            case MountType.Ssh:
+                m["id"] = mount.CacheId.Length > 0 ? mount.CacheId : "default";
                 Put("env", mount.Env);
                 if (mount.Required)
                     m["required"] = "true";
@@ -786,6 +797,12 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
+
+    private static string LastSegment(string path)
+    {
+        var trimmed = path.TrimEnd('/');
+        return trimmed[(trimmed.LastIndexOf('/') + 1)..];
+    }
 
     /// <summary>Image env wins over the stage's ARGs; undeclared build args are not visible.</summary>
     private static ShellEnvironment ExpansionEnvironment(StageState state)

@@ -60,16 +60,19 @@ public class DockerfilePlannerTests
         Assert.Equal(new Dictionary<string, string> { ["type"] = "secret", ["id"] = "npmrc", ["target"] = "/root/.npmrc", ["required"] = "true" }.OrderBy(p => p.Key), mount.OrderBy(p => p.Key));
     }
 
-    [Fact]
-    public async Task Secret_values_given_as_files_never_reach_a_key()
+    [Theory]
+    [InlineData("type=secret,id=npmrc,target=/root/.npmrc", "npmrc", "/root/.npmrc")]
+    [InlineData("type=secret,src=token", "token", "/run/secrets/token")]
+    [InlineData("type=secret,target=/root/.netrc", ".netrc", "/root/.netrc")]
+    public async Task A_secret_mount_is_identified_by_id_and_target_only(string spec, string id, string target)
     {
-        const string secretValue = "s3cr3t-token-value";
-        var plan = Plan("FROM scratch\nRUN --mount=type=secret,id=token cat /run/secrets/token\n");
+        var plan = Plan($"FROM scratch\nRUN --mount={spec},env=SECRET ./deploy\n");
         var keys = await plan.ComputeKeysAsync(new FakeResolver());
 
-        // The secret's value exists only on the client; nothing in the plan or the key inputs can carry it.
-        Assert.All(keys.Inputs.Values, i => Assert.DoesNotContain(secretValue, i.ToCanonicalJson()));
-        Assert.Contains("\"id\":\"token\"", keys.Inputs[plan.FinalStep.Id].ToCanonicalJson());
+        var mount = Assert.Single(keys.Inputs[plan.FinalStep.Id].Mounts);
+        var expected = new Dictionary<string, string> { ["type"] = "secret", ["id"] = id, ["target"] = target, ["env"] = "SECRET" };
+        Assert.Equal(expected.OrderBy(p => p.Key), mount.OrderBy(p => p.Key));
+        Assert.DoesNotContain("source", mount.Keys);
     }
 
     [Fact]
