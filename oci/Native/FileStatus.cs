@@ -1,7 +1,7 @@
 namespace BuildFarm.Oci.Native;
 
 /// <summary>The parts of <c>lstat(2)</c> a layer needs and .NET does not expose (inode, owner, device numbers).</summary>
-internal readonly record struct FileStatus(
+public readonly record struct FileStatus(
     ulong Device,
     ulong Inode,
     ulong LinkCount,

@@ -7,7 +7,7 @@ using System.Text;
 namespace BuildFarm.Oci.Native;
 
 /// <summary>Thin libc wrappers for what layers need beyond System.IO: lstat, mknod, lchown, xattrs, link, utimensat.</summary>
-internal static partial class Posix
+public static partial class Posix
 {
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;

@@ -1,3 +1,4 @@
+using BuildFarm.Oci.Native;
 using System.Security.Cryptography;
 
 namespace BuildFarm.Coordinator.Dockerfile.Ignore;
@@ -51,10 +52,30 @@ public static class ContextWalker
             if (isLink)
                 output.Add(new ContextEntry(path, ContextEntryKind.Symlink, ContextEntry.TypeSymlink | 0x1FF, child.LinkTarget!.Length, null, child.LinkTarget));
             else if (child is FileInfo file)
+            {
+                RequireRegularFile(file.FullName, path);
                 output.Add(new ContextEntry(path, ContextEntryKind.File, ContextEntry.TypeRegular | PermissionBits(child), file.Length, HashFile(file.FullName), null));
+            }
         }
         return any;
     }
+
+    // Opening a FIFO would block the walk forever, and a device or socket has no content to send.
+    private static void RequireRegularFile(string fullPath, string contextPath)
+    {
+        var type = Posix.LStat(fullPath).Type;
+        if (type != FileStatus.Regular)
+            throw new IOException($"build context: '{contextPath}' is {DescribeType(type)}; a context may hold only regular files, directories and symlinks (exclude it in .dockerignore)");
+    }
+
+    private static string DescribeType(uint type) => type switch
+    {
+        FileStatus.Fifo => "a named pipe",
+        FileStatus.Socket => "a socket",
+        FileStatus.CharDevice => "a character device",
+        FileStatus.BlockDevice => "a block device",
+        _ => $"a special file (type 0x{type:x})",
+    };
 
     private static int PermissionBits(FileSystemInfo info) => OperatingSystem.IsWindows() ? 0x1ED : (int)info.UnixFileMode;
 

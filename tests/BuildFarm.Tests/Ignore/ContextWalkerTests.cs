@@ -97,4 +97,27 @@ public sealed class ContextWalkerTests : IDisposable
         var e = Assert.Throws<PatternSyntaxException>(() => PatternMatcher.Create(["!"]));
         Assert.Equal("illegal exclusion pattern: \"!\"", e.Message);
     }
+
+    [Fact]
+    public void Named_pipe_in_the_context_is_refused_by_name_instead_of_blocking()
+    {
+        Write("a.txt", "hello");
+        var fifo = Path.Combine(_root, "pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo)) mkfifo.WaitForExit();
+        var matcher = PatternMatcher.Create([]);
+
+        var error = Assert.Throws<IOException>(() => ContextWalker.Walk(_root, matcher));
+
+        Assert.Contains("'pipe' is a named pipe", error.Message);
+    }
+
+    [Fact]
+    public void Named_pipe_excluded_by_dockerignore_is_skipped()
+    {
+        Write("a.txt", "hello");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(_root, "pipe"))) mkfifo.WaitForExit();
+        var matcher = PatternMatcher.Create(IgnoreFile.ReadAll("pipe\n"));
+
+        Assert.Equal(["a.txt"], ContextWalker.Walk(_root, matcher).Select(e => e.Path));
+    }
 }

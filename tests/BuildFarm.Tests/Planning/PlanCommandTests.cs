@@ -1,14 +1,12 @@
 using System.CommandLine;
-using System.Runtime.CompilerServices;
 using BuildFarm.Cli.Commands;
 
 namespace BuildFarm.Tests.Planning;
 
 public class PlanCommandTests
 {
-    // The sample lives beside this file (TestData/** of the project root is copied to the output, this folder is not).
-    private static string SampleContext([CallerFilePath] string thisFile = "") =>
-        Path.Combine(Path.GetDirectoryName(thisFile)!, "TestData", "multi-stage");
+    private static string SampleContext() =>
+        Path.Combine(AppContext.BaseDirectory, "Planning", "TestData", "multi-stage");
 
     private static (int Exit, string Output, string Error) Run(params string[] args)
     {
