@@ -23,6 +23,7 @@ public static class DockerfileParser
     private sealed class Run(string text, string fileName)
     {
         private readonly DirectiveParser _directives = new();
+        private readonly List<Directive> _found = [];
         private readonly LineScanner _scanner = new(text);
         private char _escape = DefaultEscapeToken;
 
@@ -161,7 +162,7 @@ public static class DockerfileParser
                 throw new DockerfileException(
                     $"dockerfile line greater than max allowed size of {LineScanner.MaxTokenSize - 1}", fileName, currentLine + 1, 1);
             }
-            return new ParseResult(root, _escape, warnings, fileName);
+            return new ParseResult(root, _escape, warnings, fileName, _found);
         }
 
         /// <summary>
@@ -221,6 +222,10 @@ public static class DockerfileParser
                     _escape = directive.Value[0];
                 }
                 directiveOk = directive != null;
+                if (directive != null)
+                {
+                    _found.Add(directive);
+                }
             }
             catch (DockerfileException e)
             {

@@ -208,6 +208,29 @@ public class HeredocAndDirectiveTests
     }
 
     [Fact]
+    public void Directives_are_reported_and_not_comments()
+    {
+        var result = DockerfileParser.Parse("# syntax=docker/dockerfile:1\n# CHECK = skip=all\n# about a\nFROM a\n");
+        Assert.Equal("docker/dockerfile:1", result.Directive("syntax"));
+        Assert.Equal("skip=all", result.Directive("check"));
+        Assert.Equal(["about a"], result.Ast.Children[0].PrevComment);
+    }
+
+    [Fact]
+    public void Directive_with_only_spaces_after_equals_takes_one_space_like_go_regexp()
+    {
+        var e = Assert.Throws<DockerfileException>(() => DockerfileParser.Parse("# escape=   \nFROM a\n"));
+        Assert.Equal("invalid escape token ' ' does not match ` or \\", e.Reason);
+    }
+
+    [Fact]
+    public void Long_directive_like_line_parses_quickly()
+    {
+        var text = "#a=" + new string(' ', 60000) + "x\nFROM a\n";
+        Assert.Single(DockerfileParser.Parse(text).Ast.Children);
+    }
+
+    [Fact]
     public void Invalid_escape_token_is_an_error()
     {
         var e = Assert.Throws<DockerfileException>(() => DockerfileParser.Parse("# escape=x\nFROM a\n"));
