@@ -7,5 +7,5 @@ namespace BuildFarm.Coordinator.Dockerfile.Syntax;
 public sealed record ParseResult(Node Ast, char EscapeToken, IReadOnlyList<ParseWarning> Warnings, string FileName, IReadOnlyList<Directive> Directives)
 {
     /// <summary>The value of a directive (e.g. "check"), or null.</summary>
-    public string? Directive(string name) => Directives.FirstOrDefault(d => d.Name == name)?.Value;
+    public string? GetDirective(string name) => Directives.FirstOrDefault(d => d.Name == name)?.Value;
 }

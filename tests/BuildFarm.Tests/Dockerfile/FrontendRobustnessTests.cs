@@ -59,6 +59,14 @@ public class FrontendRobustnessTests
     }
 
     [Fact]
+    public void Lone_surrogate_escape_in_json_becomes_replacement_character_like_go()
+    {
+        var node = DockerfileParser.Parse("CMD [\"a\\ud800b\", \"\\ud83d\\ude00\"]").Ast.Children[0];
+        Assert.True(node.IsJson);
+        Assert.Equal(["a\uFFFDb", "\U0001F600"], node.Arguments.Select(a => a.Value).ToArray());
+    }
+
+    [Fact]
     public void Nul_and_control_characters_are_dumped_with_go_escapes()
     {
         var node = DockerfileParser.Parse("RUN a\0b\u0001c\u00a0d\u200be").Ast.Children[0];

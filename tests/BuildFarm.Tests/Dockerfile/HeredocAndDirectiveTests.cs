@@ -211,8 +211,8 @@ public class HeredocAndDirectiveTests
     public void Directives_are_reported_and_not_comments()
     {
         var result = DockerfileParser.Parse("# syntax=docker/dockerfile:1\n# CHECK = skip=all\n# about a\nFROM a\n");
-        Assert.Equal("docker/dockerfile:1", result.Directive("syntax"));
-        Assert.Equal("skip=all", result.Directive("check"));
+        Assert.Equal("docker/dockerfile:1", result.GetDirective("syntax"));
+        Assert.Equal("skip=all", result.GetDirective("check"));
         Assert.Equal(["about a"], result.Ast.Children[0].PrevComment);
     }
 
