@@ -67,6 +67,14 @@ public class FrontendRobustnessTests
     }
 
     [Fact]
+    public void Long_white_space_after_heredoc_marker_is_handled_quickly()
+    {
+        var text = "FROM a\nRUN <<" + new string(' ', 60000) + "a< x\n";
+        var node = DockerfileParser.Parse(text).Ast.Children[1];
+        Assert.Empty(node.Heredocs);
+    }
+
+    [Fact]
     public void Nul_and_control_characters_are_dumped_with_go_escapes()
     {
         var node = DockerfileParser.Parse("RUN a\0b\u0001c\u00a0d\u200be").Ast.Children[0];
