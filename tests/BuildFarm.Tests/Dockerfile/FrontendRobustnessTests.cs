@@ -98,6 +98,16 @@ public class FrontendRobustnessTests
     }
 
     [Fact]
+    public void Expansion_error_can_be_placed_at_the_instruction()
+    {
+        var run = StageParser.ParseStages("FROM a\n  WORKDIR ${X:?must be set}\n").Stages[0].Instructions[0];
+        var lexer = new ShellLexer();
+        var e = Assert.Throws<DockerfileException>(() => ((IExpandableInstruction)run).Expand(w => lexer.ProcessWord(w, ShellEnvironment.Empty)));
+        var placed = e.At(run.Location);
+        Assert.Equal("Dockerfile:2:3: failed to process \"${X:?must be set}\": X: must be set", placed.Message);
+    }
+
+    [Fact]
     public void Error_message_has_file_line_and_column()
     {
         var e = Assert.Throws<DockerfileException>(() => StageParser.ParseStages("FROM a\n\n  WORKDIR\n", "ctx/Dockerfile.dev"));
