@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BuildFarm.Oci;
+using BuildFarm.Oci.Images;
 
 namespace BuildFarm.Tests.Oci;
 
@@ -58,5 +59,42 @@ public class SchemaValidationTests
         var problem = Validator.Value.Check(c.MediaType, document);
         if (c.Fail) Assert.True(problem is not null, $"expected rejection, but it validated: {c.Name}");
         else Assert.True(problem is null, $"expected to validate, but: {problem}");
+    }
+
+    [Fact]
+    public void Docker_hub_documents_parse_with_their_own_docker_media_types_and_keep_their_digest()
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(OciSchemaValidator.CorpusDirectory, "validation-cases.json")))!;
+        var parsed = 0;
+        foreach (var table in root["backwardsCompatibility"]!["tables"]!.AsArray())
+        {
+            foreach (var c in table!["cases"]!.AsArray())
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(c!["document"]!.GetValue<string>());
+                var expected = c["sha256Digest"]!.GetValue<string>();
+                switch (table["mediaType"]!.GetValue<string>())
+                {
+                    case MediaTypes.OciIndex:
+                        var list = ManifestDocument.FromBytes(bytes);
+                        Assert.Equal((MediaTypes.DockerManifestList, expected), (list.MediaType, list.Digest.ToString()));
+                        Assert.All(list.ParseIndex().Manifests, m => Assert.Equal(MediaTypes.DockerManifest, m.MediaType));
+                        break;
+                    case MediaTypes.OciManifest:
+                        var manifest = ManifestDocument.FromBytes(bytes);
+                        Assert.Equal((MediaTypes.DockerManifest, expected), (manifest.MediaType, manifest.Digest.ToString()));
+                        Assert.All(manifest.ParseManifest().Layers, l => Assert.Equal(MediaTypes.DockerLayerGzip, l.MediaType));
+                        break;
+                    default:
+                        var config = ImageConfig.Parse(bytes);
+                        // Docker-only fields (container_config, docker_version, …) survive a re-serialization.
+                        var again = ImageConfig.Parse(config.ToJson());
+                        Assert.Equal(config.ExtensionData?.Keys.Order(), again.ExtensionData?.Keys.Order());
+                        Assert.Equal(config.RootFs.DiffIds, again.RootFs.DiffIds);
+                        break;
+                }
+                parsed++;
+            }
+        }
+        Assert.Equal(4, parsed);
     }
 }
