@@ -55,7 +55,10 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             return;
         }
         var name = components[^1];
-        var parent = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: true);
+        // A flat whiteout under a directory nobody made has nothing to delete, and must not make that directory.
+        var flatWhiteout = name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal) && _options.Whiteouts == WhiteoutTranslation.None;
+        var parent = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: !flatWhiteout);
+        if (parent is null) return;
         var target = Path.Combine(parent, name);
 
         if (name == Whiteouts.OpaqueMarkerName)
@@ -109,8 +112,8 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 if (linkComponents.Count == 0)
                     throw new UnsafeLayerPathException($"hard link '{entry.Name}' points at the root");
                 var linkParent = ResolveDirectory(layer, linkComponents.GetRange(0, linkComponents.Count - 1), entry.LinkName, create: false);
-                var linkTarget = Path.Combine(linkParent, linkComponents[^1]);
-                if (!Posix.TryLStat(linkTarget, out _))
+                var linkTarget = linkParent is null ? null : Path.Combine(linkParent, linkComponents[^1]);
+                if (linkTarget is null || !Posix.TryLStat(linkTarget, out _))
                     throw new InvalidDataException($"hard link '{entry.Name}' points at '{entry.LinkName}', which does not exist");
                 RemoveExisting(target);
                 Posix.Link(linkTarget, target);
@@ -178,9 +181,10 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
 
     /// <summary>
     /// Finds the host directory for layer path components, following symlinks inside the root (absolute targets are
-    /// rooted at the root) and refusing ones that climb out of it. Missing directories are created when asked.
+    /// rooted at the root) and refusing ones that climb out of it. Missing directories are created when asked,
+    /// otherwise the answer is null.
     /// </summary>
-    private static string ResolveDirectory(LayerState layer, List<string> components, string entryName, bool create)
+    private static string? ResolveDirectory(LayerState layer, List<string> components, string entryName, bool create)
     {
         var resolved = new List<string>();
         var pending = new LinkedList<string>(components);
@@ -200,7 +204,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             var host = HostPath(layer.Root, resolved, part);
             if (!Posix.TryLStat(host, out var st))
             {
-                if (!create) throw new InvalidDataException($"layer entry '{entryName}': '{host}' does not exist");
+                if (!create) return null;
                 Directory.CreateDirectory(host);
                 resolved.Add(part);
                 layer.Touched.Add(host);
