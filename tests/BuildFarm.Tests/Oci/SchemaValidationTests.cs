@@ -4,9 +4,8 @@ using BuildFarm.Oci.Images;
 
 namespace BuildFarm.Tests.Oci;
 
-public class SchemaValidationTests
+public class SchemaValidationTests(OciSchemaValidator validator) : IClassFixture<OciSchemaValidator>
 {
-    private static readonly Lazy<OciSchemaValidator> Validator = new(() => new OciSchemaValidator());
 
     public sealed record Case(string Name, string MediaType, string Document, bool Fail, string? Sha256 = null)
     {
@@ -56,7 +55,7 @@ public class SchemaValidationTests
             foreach (var (docker, oci) in root["backwardsCompatibility"]!["dockerToOciMediaTypes"]!.AsObject())
                 document = document.Replace(docker, oci!.GetValue<string>(), StringComparison.Ordinal);
         }
-        var problem = Validator.Value.Check(c.MediaType, document);
+        var problem = validator.Check(c.MediaType, document);
         if (c.Fail) Assert.True(problem is not null, $"expected rejection, but it validated: {c.Name}");
         else Assert.True(problem is null, $"expected to validate, but: {problem}");
     }
