@@ -28,7 +28,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     {
         Directory.CreateDirectory(root);
         root = Path.GetFullPath(root).TrimEnd('/');
-        var layer = new LayerState(root);
+        var layer = new LayerApplyState(root);
         await using var hashing = new HashingReadStream(tar, leaveOpen: true);
         var reader = new TarStreamReader(hashing);
         while (await reader.NextAsync(cancellationToken) is { } entry)
@@ -46,7 +46,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         return hashing.Digest;
     }
 
-    private async Task ApplyEntryAsync(TarReadEntry entry, LayerState layer, CancellationToken cancellationToken)
+    private async Task ApplyEntryAsync(TarReadEntry entry, LayerApplyState layer, CancellationToken cancellationToken)
     {
         var components = CleanName(entry.Name);
         if (components.Count == 0) // the root itself ("./"): only its metadata can change
@@ -134,7 +134,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         ApplyMetadata(target, entry, layer, isDirectory: false);
     }
 
-    private void ApplyMetadata(string path, TarReadEntry entry, LayerState layer, bool isDirectory)
+    private void ApplyMetadata(string path, TarReadEntry entry, LayerApplyState layer, bool isDirectory)
     {
         var isSymlink = entry.Type == LayerEntryType.Symlink;
         if (_options.PreserveOwnership) Posix.LChown(path, entry.Uid, entry.Gid);
@@ -184,7 +184,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     /// rooted at the root) and refusing ones that climb out of it. Missing directories are created when asked,
     /// otherwise the answer is null.
     /// </summary>
-    private static string? ResolveDirectory(LayerState layer, List<string> components, string entryName, bool create)
+    private static string? ResolveDirectory(LayerApplyState layer, List<string> components, string entryName, bool create)
     {
         var resolved = new List<string>();
         var pending = new LinkedList<string>(components);
@@ -248,7 +248,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     }
 
     /// <summary>Opaque directory: everything lower layers put under it goes; what this layer wrote stays.</summary>
-    private static void DeleteUntouchedChildren(string directory, LayerState layer)
+    private static void DeleteUntouchedChildren(string directory, LayerApplyState layer)
     {
         foreach (var child in Directory.EnumerateFileSystemEntries(directory).ToList())
         {
@@ -257,12 +257,5 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             else if (Posix.LStat(child).Type == FileStatus.Directory)
                 DeleteUntouchedChildren(child, layer);
         }
-    }
-
-    private sealed class LayerState(string root)
-    {
-        public string Root { get; } = root;
-        public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);
-        public List<(string Path, long Seconds, long Nanoseconds)> DirectoryTimes { get; } = [];
     }
 }

@@ -7,20 +7,15 @@ namespace BuildFarm.Tests.Oci;
 public class SchemaValidationTests(OciSchemaValidator validator) : IClassFixture<OciSchemaValidator>
 {
 
-    public sealed record Case(string Name, string MediaType, string Document, bool Fail, string? Sha256 = null)
-    {
-        public override string ToString() => Name;
-    }
-
-    public static TheoryData<Case> Cases()
+    public static TheoryData<SchemaValidationCase> Cases()
     {
         var root = JsonNode.Parse(File.ReadAllText(Path.Combine(OciSchemaValidator.CorpusDirectory, "validation-cases.json")))!;
-        var data = new TheoryData<Case>();
+        var data = new TheoryData<SchemaValidationCase>();
         foreach (var table in root["tables"]!.AsArray())
         {
             var i = 0;
             foreach (var c in table!["cases"]!.AsArray())
-                data.Add(new Case($"{table["test"]}#{i++}: {c!["comment"]}", table["mediaType"]!.GetValue<string>(), c["document"]!.GetValue<string>(), c["fail"]!.GetValue<bool>()));
+                data.Add(new SchemaValidationCase($"{table["test"]}#{i++}: {c!["comment"]}", table["mediaType"]!.GetValue<string>(), c["document"]!.GetValue<string>(), c["fail"]!.GetValue<bool>()));
         }
         var compat = root["backwardsCompatibility"]!;
         var mapping = compat["dockerToOciMediaTypes"]!.AsObject();
@@ -28,11 +23,11 @@ public class SchemaValidationTests(OciSchemaValidator validator) : IClassFixture
         {
             var i = 0;
             foreach (var c in table!["cases"]!.AsArray())
-                data.Add(new Case($"{table["test"]}#{i++}", table["mediaType"]!.GetValue<string>(), c!["document"]!.GetValue<string>(), c["fail"]!.GetValue<bool>(), c["sha256Digest"]!.GetValue<string>()));
+                data.Add(new SchemaValidationCase($"{table["test"]}#{i++}", table["mediaType"]!.GetValue<string>(), c!["document"]!.GetValue<string>(), c["fail"]!.GetValue<bool>(), c["sha256Digest"]!.GetValue<string>()));
         }
         var j = 0;
         foreach (var c in root["specExamples"]!["cases"]!.AsArray())
-            data.Add(new Case($"spec {c!["file"]}#{j++}: {c["title"]}", c["mediaType"]!.GetValue<string>(), c["document"]!.GetValue<string>(), c["fail"]!.GetValue<bool>()));
+            data.Add(new SchemaValidationCase($"spec {c!["file"]}#{j++}: {c["title"]}", c["mediaType"]!.GetValue<string>(), c["document"]!.GetValue<string>(), c["fail"]!.GetValue<bool>()));
         return data;
     }
 
@@ -44,7 +39,7 @@ public class SchemaValidationTests(OciSchemaValidator validator) : IClassFixture
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Document_is_classified_as_the_spec_tests_expect(Case c)
+    public void Document_is_classified_as_the_spec_tests_expect(SchemaValidationCase c)
     {
         var document = c.Document;
         if (c.Sha256 is not null)
