@@ -39,6 +39,7 @@ public abstract class RegistryRoundTripTests(RegistryFixture registry)
         using var client = Registry.CreateClient();
         var target = Registry.Reference("ours/app", "v1");
         await ImageCopier.PushAsync(client, layout, manifest, target);
+        Assert.Contains("v1", await client.ListTagsAsync(target));
 
         var raw = await ExternalTool.RunCheckedAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", .. SkopeoCreds("--creds"), $"docker://{target}"]);
         Assert.Equal(manifest.Digest, Digest.Compute(Encoding.UTF8.GetBytes(raw)).ToString());
