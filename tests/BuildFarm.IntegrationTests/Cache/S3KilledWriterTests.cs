@@ -35,7 +35,7 @@ public sealed class S3KilledWriterTests(S3ServerFixture server) : IDisposable
             "--cache", $"s3://{options.Bucket}?endpoint={proxy.Endpoint}", file);
         var midUpload = await BuildfarmCliProcess.WaitUntilAsync(writer,
             async () => proxy.Stalled.IsCompleted && await IncompleteUploadsAsync() > 0, TimeSpan.FromSeconds(60));
-        Assert.True(midUpload, $"the writer finished or failed before it could be killed: {await writer.StandardError.ReadToEndAsync()}");
+        if (!midUpload) Assert.Fail($"the writer finished or failed before it could be killed: {await writer.StandardError.ReadToEndAsync()}");
         await BuildfarmCliProcess.KillAsync(writer);
 
         Digest digest;
