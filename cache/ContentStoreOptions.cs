@@ -36,8 +36,19 @@ public sealed record ContentStoreOptions
     /// <see cref="ContentStoreUnavailableException"/> naming the endpoint.</summary>
     public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>One attempt of a blob upload or download.</summary>
+    /// <summary>Upper bound of one attempt of a blob upload.</summary>
     public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>The slowest transfer taken as alive: one upload attempt may take RequestTimeout + size / this rate
+    /// (capped by <see cref="TransferTimeout"/>), so a stalled upload fails in proportion to its size, not after 30 min.</summary>
+    public long MinTransferBytesPerSecond { get; init; } = 1 << 20;
+
+    /// <summary>The deadline of one upload attempt of <paramref name="size"/> bytes.</summary>
+    public TimeSpan TransferDeadline(long size)
+    {
+        var seconds = RequestTimeout.TotalSeconds + (double)size / Math.Max(1, MinTransferBytesPerSecond);
+        return seconds >= TransferTimeout.TotalSeconds ? TransferTimeout : TimeSpan.FromSeconds(seconds);
+    }
 
     public int MaxTransferAttempts { get; init; } = 3;
 

@@ -29,7 +29,8 @@ public sealed class S3ContentStore(S3Connection connection) : IContentStore
             var length = response.Content.Headers.ContentLength
                          ?? throw new IOException($"GET {digest} from {Location}: no Content-Length");
             var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return new VerifyingReadStream(body, digest, length, Location, token => DeleteAsync(digest, token), response);
+            return new VerifyingReadStream(body, digest, length, Location, token => DeleteAsync(digest, token), response,
+                Connection.Options.RequestTimeout);
         }
         catch
         {
@@ -73,7 +74,7 @@ public sealed class S3ContentStore(S3Connection connection) : IContentStore
             if (expected is null && await ExistsAsync(digest, cancellationToken)) return digest;
 
             var name = StoreLayout.BlobName(digest);
-            await Connection.Resilience.TransferAsync($"upload {digest}", async token =>
+            await Connection.Resilience.TransferAsync($"upload {digest}", Connection.Options.TransferDeadline(length), async token =>
             {
                 source.Position = start;
                 using var verifying = new HashingReadStream(source, digest, length, Location);
