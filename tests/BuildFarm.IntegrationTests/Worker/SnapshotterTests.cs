@@ -56,6 +56,29 @@ public sealed class SnapshotterTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Chain_of_a_hundred_layers_is_stacked_by_overlay_through_short_links()
+    {
+        var chain = new List<LayerRef> { worker.BaseLayer };
+        var source = Path.Combine(worker.Root, "layers-src-" + Guid.NewGuid().ToString("N")[..6]);
+        for (var i = 0; i < 100; i++)
+        {
+            Directory.CreateDirectory(source);
+            File.WriteAllText(Path.Combine(source, $"f{i:D3}"), $"layer {i}");
+            chain.Add(await worker.AddLayerFromDirectoryAsync(source));
+            Directory.Delete(source, recursive: true);
+        }
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+
+        await using var snapshot = await snapshotter.PrepareAsync(chain, CancellationToken.None);
+
+        Assert.True(MountTable.IsMountPoint(snapshot.RootPath));
+        Assert.False(Directory.Exists(Path.Combine(root, "flat")));
+        Assert.Equal("layer 0", File.ReadAllText(Path.Combine(snapshot.RootPath, "f000")));
+        Assert.Equal("layer 99", File.ReadAllText(Path.Combine(snapshot.RootPath, "f099")));
+    }
+
+    [Fact]
     public async Task Without_overlay_run_steps_give_the_same_trees_by_copying()
     {
         var copying = worker.CreateExecutor(new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(),
