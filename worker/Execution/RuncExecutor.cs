@@ -7,11 +7,37 @@ namespace BuildFarm.Worker.Execution;
 
 /// <summary>Runs a container with <c>runc run</c> (no terminal) from a generated bundle; stdout and stderr are
 /// read line by line. Cancellation sends SIGKILL through <c>runc kill</c> and force-deletes the container.</summary>
-public sealed partial class RuncExecutor(RuncOptions options) : IExecutor
+public sealed partial class RuncExecutor : IExecutor
 {
+    private readonly RuncOptions options;
+    private readonly Lazy<Task> _orphansRemoved;
+
+    public RuncExecutor(RuncOptions options)
+    {
+        this.options = options;
+        _orphansRemoved = new Lazy<Task>(() => RemoveOrphansAsync(CancellationToken.None));
+    }
+
+    /// <summary>Kills and deletes containers that a crashed worker process left in the state root
+    /// (their ids carry the creating process id). Runs by itself before this executor's first step.</summary>
+    public async Task RemoveOrphansAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(options.StateRoot)) return;
+        foreach (var dir in Directory.EnumerateDirectories(options.StateRoot))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var id = Path.GetFileName(dir);
+            var parts = id.Split('-');
+            if (parts.Length < 3 || parts[0] != "bf" || !int.TryParse(parts[1], out var pid)) continue;
+            if (pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
+            await RuncQuietAsync("delete", "--force", id);
+        }
+    }
+
     public async Task<int> RunAsync(ContainerSpec spec, IProgress<OutputLine>? output, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        await _orphansRemoved.Value.WaitAsync(cancellationToken);
         var id = $"bf-{Environment.ProcessId}-{Guid.NewGuid():N}"[..32];
         var bundle = Path.Combine(options.BundleRoot, id);
         Directory.CreateDirectory(bundle);
