@@ -110,7 +110,7 @@ public sealed partial class RuncExecutor : IExecutor
 
     private static async Task Pump(StreamReader reader, OutputStream stream, IProgress<OutputLine>? output, List<string>? runtimeErrors)
     {
-        while (await reader.ReadLineAsync() is { } line)
+        await foreach (var line in ReadLinesAsync(reader))
         {
             // runc's own failures (logrus lines on its stderr) are errors of the step, not its output
             if (runtimeErrors is not null && RuncErrorLine().Match(line) is { Success: true } m)
@@ -121,6 +121,35 @@ public sealed partial class RuncExecutor : IExecutor
             output?.Report(new OutputLine(DateTimeOffset.UtcNow, stream, line));
         }
     }
+
+    /// <summary>Lines split at '\n' (a trailing '\r' dropped); a line longer than <see cref="MaxLineLength"/> is cut
+    /// into pieces so a step printing without newlines cannot exhaust the worker's memory.</summary>
+    private static async IAsyncEnumerable<string> ReadLinesAsync(StreamReader reader)
+    {
+        var buffer = new char[4096];
+        var line = new System.Text.StringBuilder();
+        int n;
+        while ((n = await reader.ReadAsync(buffer)) > 0)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (buffer[i] == '\n')
+                {
+                    if (line.Length > 0 && line[^1] == '\r') line.Length--;
+                    yield return line.ToString();
+                    line.Clear();
+                }
+                else
+                {
+                    line.Append(buffer[i]);
+                    if (line.Length >= MaxLineLength) { yield return line.ToString(); line.Clear(); }
+                }
+            }
+        }
+        if (line.Length > 0) yield return line.ToString();
+    }
+
+    private const int MaxLineLength = 16384;
 
     [GeneratedRegex("^time=\"[^\"]*\" level=(?:error|fatal) msg=\"(.*)\"$")]
     private static partial Regex RuncErrorLine();
