@@ -115,4 +115,12 @@ public class ImageDocumentTests
         var e = Assert.Throws<InvalidOciDocumentException>(d.Validate);
         Assert.Contains(digest, e.Message);
     }
+
+    [Fact]
+    public void Index_of_a_single_image_without_platform_selects_that_image()
+    {
+        var only = new Descriptor { MediaType = MediaTypes.OciManifest, Digest = "sha256:" + new string('5', 64), Size = 10 };
+        var index = new ImageIndex { Manifests = [only] };
+        Assert.Equal(only, index.SelectPlatform(Platform.Parse("linux/arm64")));
+    }
 }
