@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -23,7 +22,6 @@ public sealed class OverlaySnapshotter : ISnapshotter
     private readonly SnapshotterOptions _options;
     private readonly string _layers, _links, _mounts, _empty;
     private int _counter;
-    private readonly ConcurrentDictionary<string, byte> _live = new();
 
     public OverlaySnapshotter(IContentStore store, ILayerUnpacker unpacker, SnapshotterOptions options)
     {
@@ -150,7 +148,6 @@ public sealed class OverlaySnapshotter : ISnapshotter
         var overlayWork = Path.Combine(work, "w");
         Directory.CreateDirectory(merged);
         if (upper is not null) { Directory.CreateDirectory(upper); Directory.CreateDirectory(overlayWork); }
-        _live[work] = 0;
         var snapshot = new ActiveSnapshot(merged, upper, work, ReleaseAsync);
         try
         {
@@ -219,7 +216,6 @@ public sealed class OverlaySnapshotter : ISnapshotter
         if (!snapshot.TryMarkReleased()) return ValueTask.CompletedTask;
         Unmount(snapshot.RootPath);
         TreeRemover.Remove(snapshot.WorkingPath);
-        _live.TryRemove(snapshot.WorkingPath, out _);
         return ValueTask.CompletedTask;
     }
 

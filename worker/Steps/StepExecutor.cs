@@ -181,8 +181,11 @@ public sealed class StepExecutor(
                 if (mount.Env is { } variable) env.Add($"{variable}={System.Text.Encoding.UTF8.GetString(value)}");
                 if (mount.Env is not null && mount.Target is null) break; // env only
                 var secrets = Path.Combine(aux, "secrets");
-                Directory.CreateDirectory(secrets);
-                Native.LinuxNative.ChmodOrThrow(secrets, 0b111_000_000);
+                if (!Directory.Exists(secrets))
+                {
+                    var tmpfs = new TmpfsMount(secrets, "mode=0700,size=16m");
+                    cleanups.Add(new DisposeAdapter(tmpfs));
+                }
                 var file = Path.Combine(secrets, Guid.NewGuid().ToString("N"));
                 await File.WriteAllBytesAsync(file, value, cancellationToken);
                 Native.LinuxNative.LchownOrThrow(file, mount.Uid ?? 0, mount.Gid ?? 0);

@@ -22,6 +22,7 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     {
         { "file into a dir/ destination", ["a.txt"], "/dst/", "", "dst/a.txt=A" },
         { "file to a new file name", ["a.txt"], "/renamed", "", "renamed=A" },
+        { "missing parents of the destination are created", ["a.txt"], "/new/deep/name", "", "new/deep/name=A" },
         { "file into an existing dir without slash", ["a.txt"], "/home", "", "home/a.txt=A" },
         { "a directory copies its contents", ["dir"], "/d", "", "d/skip.log=S d/sub/y.txt=Y d/x.txt=X" },
         { "a directory with trailing slash too", ["dir/"], "/d/", "", "d/skip.log=S d/sub/y.txt=Y d/x.txt=X" },
@@ -68,6 +69,13 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     {
         var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["a.txt", "b.txt"], Destination = "/x" }));
         Assert.Contains("must be a directory and end with a /", error.Message);
+    }
+
+    [Fact]
+    public async Task Copy_wildcard_matching_nothing_fails_naming_it()
+    {
+        var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["*.none"], Destination = "/x/" }));
+        Assert.Contains("*.none", error.Message);
     }
 
     [Fact]

@@ -156,6 +156,17 @@ public sealed class RunStepTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Run_step_output_without_newlines_is_cut_into_bounded_lines()
+    {
+        var progress = new CollectingProgress();
+        var result = await worker.RunAsync("head -c 40000 /dev/zero | tr '\\0' x; printf 'tail\\r\\n'", output: progress);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal([16384, 16384, 40000 - 2 * 16384 + 4], progress.Lines.Select(l => l.Text.Length));
+        Assert.EndsWith("xtail", progress.Lines[^1].Text);
+    }
+
+    [Fact]
     public async Task Run_step_uses_the_stage_shell()
     {
         var progress = new CollectingProgress();

@@ -38,6 +38,26 @@ public sealed class SnapshotterTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Extraction_waits_for_another_process_holding_the_layer_lock()
+    {
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        var lockFile = Path.Combine(root, "layers", worker.BaseLayer.DiffId.Hex + ".lock");
+        var ready = Path.Combine(root, "holder-ready");
+        var start = new System.Diagnostics.ProcessStartInfo("flock");
+        foreach (var a in new[] { "-x", lockFile, "-c", $"touch {ready}; sleep 1" }) start.ArgumentList.Add(a);
+        using var holder = System.Diagnostics.Process.Start(start)!;
+        for (var i = 0; i < 200 && !File.Exists(ready); i++) await Task.Delay(10);
+        Assert.True(File.Exists(ready));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await snapshotter.EnsureLayerAsync(worker.BaseLayer, CancellationToken.None);
+
+        Assert.True(holder.HasExited, "the layer was extracted while another process held its lock");
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task Chain_too_long_for_one_mount_is_flattened_with_whiteouts_applied()
     {
         var one = await worker.RunAsync("echo 1 > /one && echo gone > /gone");
@@ -53,6 +73,29 @@ public sealed class SnapshotterTests(WorkerFixture worker)
         Assert.False(File.Exists(Path.Combine(view.RootPath, "gone")));
         Assert.False(File.Exists(Path.Combine(view.RootPath, "bin/cat")));
         Assert.True(File.Exists(Path.Combine(view.RootPath, "bin/busybox")));
+    }
+
+    [Fact]
+    public async Task Chain_of_a_hundred_layers_is_stacked_by_overlay_through_short_links()
+    {
+        var chain = new List<LayerRef> { worker.BaseLayer };
+        var source = Path.Combine(worker.Root, "layers-src-" + Guid.NewGuid().ToString("N")[..6]);
+        for (var i = 0; i < 100; i++)
+        {
+            Directory.CreateDirectory(source);
+            File.WriteAllText(Path.Combine(source, $"f{i:D3}"), $"layer {i}");
+            chain.Add(await worker.AddLayerFromDirectoryAsync(source));
+            Directory.Delete(source, recursive: true);
+        }
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+
+        await using var snapshot = await snapshotter.PrepareAsync(chain, CancellationToken.None);
+
+        Assert.True(MountTable.IsMountPoint(snapshot.RootPath));
+        Assert.False(Directory.Exists(Path.Combine(root, "flat")));
+        Assert.Equal("layer 0", File.ReadAllText(Path.Combine(snapshot.RootPath, "f000")));
+        Assert.Equal("layer 99", File.ReadAllText(Path.Combine(snapshot.RootPath, "f099")));
     }
 
     [Fact]
