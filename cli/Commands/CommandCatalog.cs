@@ -8,5 +8,8 @@ public static class CommandCatalog
     public static IEnumerable<Command> Create()
     {
         yield return VersionCommand.Create();
+        yield return BuildCommand.Create();
+        yield return ImagesCommand.Create();
+        yield return RmiCommand.Create();
     }
 }

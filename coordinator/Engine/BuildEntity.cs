@@ -114,7 +114,7 @@ public sealed class BuildEntity : ReceiveActor
     {
         if (index < 0 || !_needed.Add(index) || !_nodes.TryGetValue(index, out var node)) return;
         MarkNeeded(node.Parent);
-        MarkNeeded(node.CopyFrom);
+        foreach (var input in node.Inputs) MarkNeeded(input.Node);
     }
 
     /// <summary>Completes what needs no work and requests every step whose inputs are ready.</summary>
@@ -135,7 +135,7 @@ public sealed class BuildEntity : ReceiveActor
                     progressed = true;
                     continue;
                 }
-                if (!Ready(node.Parent) || (node.CopyFrom >= 0 && !Ready(node.CopyFrom))) continue;
+                if (!Ready(node.Parent) || !node.Inputs.All(i => Ready(i.Node))) continue;
                 if (node.MetadataOnly)
                 {
                     _layers[index] = [.. LayersOf(node.Parent)];
@@ -166,12 +166,9 @@ public sealed class BuildEntity : ReceiveActor
         spec.BuildId = _buildId;
         spec.ParentLayers.Clear();
         spec.ParentLayers.AddRange(LayersOf(node.Parent));
-        if (node.CopyFrom >= 0)
-        {
-            spec.CopySource ??= new CopySource();
-            spec.CopySource.FromLayers.Clear();
-            spec.CopySource.FromLayers.AddRange(LayersOf(node.CopyFrom));
-        }
+        spec.Stages.Clear();
+        foreach (var input in node.Inputs)
+            spec.Stages.Add(new StageLayers { Name = input.Name, Layers = { LayersOf(input.Node) } });
         if (_inFlight.TryGetValue(spec.CacheKey, out var sameKey))
         {
             // Two nodes of this build with one key (identical steps in two stages) share one request.
