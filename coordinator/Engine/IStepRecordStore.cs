@@ -8,5 +8,5 @@ public interface IStepRecordStore
     /// <summary>The record for <paramref name="cacheKey"/> when it exists and its layer blob is in the store.</summary>
     Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken);
 
-    Task SaveAsync(StepResult result, CancellationToken cancellationToken);
+    Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken);
 }

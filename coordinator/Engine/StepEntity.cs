@@ -123,7 +123,7 @@ public sealed class StepEntity : ReceiveActor
         });
         Receive<StepCompleted>(c =>
         {
-            _records.SaveAsync(c.Result, CancellationToken.None)
+            _records.SaveAsync(_spec!, c.Result, CancellationToken.None)
                 .PipeTo(Self, success: () => new RecordSaved(c), failure: ex => new RecordSaveFailed(c, ex));
         });
         Receive<RecordSaved>(s =>
