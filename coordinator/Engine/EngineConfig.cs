@@ -66,7 +66,6 @@ public static class EngineConfig
                   updating-state-timeout = 2s
                   passivate-idle-entity-after = 2m
                   distributed-data.durable.keys = []
-                  coordinator-singleton.hand-over-retry-interval = 100ms
                 }
               }
               coordinated-shutdown {
@@ -80,6 +79,8 @@ public static class EngineConfig
               }
             }
             """;
-        return ConfigurationFactory.ParseString(hocon);
+        return ConfigurationFactory.ParseString(hocon)
+            .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
+            .WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig());
     }
 }
