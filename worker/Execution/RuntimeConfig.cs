@@ -40,7 +40,7 @@ internal static class RuntimeConfig
             {
                 ["bounding"] = caps.DeepClone(), ["effective"] = caps.DeepClone(), ["permitted"] = caps.DeepClone(),
             },
-            ["rlimits"] = new JsonArray(new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = 1048576, ["soft"] = 1048576 }),
+            // no rlimits: the step inherits the worker's (raising them above its own hard limit is refused)
             ["noNewPrivileges"] = false,
         };
 

@@ -47,7 +47,7 @@ public sealed class StepExecutor(
         var rootfs = snapshot.RootPath;
         var user = UserResolver.Resolve(rootfs, request.User);
         Directory.CreateDirectory(_scratch);
-        var aux = Directory.CreateTempSubdirectory(Path.Combine(_scratch, "run-")).FullName;
+        var aux = ScratchDirectory.Create(_scratch, "run-");
         var cleanups = new List<IAsyncDisposable>();
         try
         {
@@ -271,7 +271,7 @@ public sealed class StepExecutor(
             foreach (var url in urlSources)
             {
                 Directory.CreateDirectory(_scratch);
-                var download = Directory.CreateTempSubdirectory(Path.Combine(_scratch, "url-")).FullName;
+                var download = ScratchDirectory.Create(_scratch, "url-");
                 try
                 {
                     var checksum = add!.Checksum is { } sum ? Digest.Parse(sum) : (Digest?)null;
