@@ -24,4 +24,13 @@ public static class ContentChecksum
         }
         return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(CanonicalJson.SerializeToUtf8(array)));
     }
+
+    /// <summary>One checksum for several selections of the same step (order kept: it is the instruction's order).</summary>
+    public static string Combine(IReadOnlyList<string> checksums)
+    {
+        var array = new JsonArray();
+        foreach (var c in checksums)
+            array.Add(c);
+        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(CanonicalJson.SerializeToUtf8(array)));
+    }
 }
