@@ -24,7 +24,8 @@ public sealed class LocalContentStore : IContentStore
     /// <summary>Where a blob lives (or would live); workers may read the file directly.</summary>
     public string GetBlobPath(Digest digest) => Path.Combine(_base, StoreLayout.BlobName(digest));
 
-    internal string IngestDirectory => Path.Combine(_base, StoreLayout.Ingest);
+    /// <summary>Where writes in progress live (same filesystem as the blobs, so the final rename is atomic).</summary>
+    public string IngestDirectory => Path.Combine(_base, StoreLayout.Ingest);
 
     public Task<bool> ExistsAsync(Digest digest, CancellationToken cancellationToken = default) =>
         Task.FromResult(File.Exists(GetBlobPath(digest)));

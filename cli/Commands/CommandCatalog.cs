@@ -11,5 +11,6 @@ public static class CommandCatalog
         yield return BuildCommand.Create();
         yield return ImagesCommand.Create();
         yield return RmiCommand.Create();
+        yield return CacheCommand.Create();
     }
 }
