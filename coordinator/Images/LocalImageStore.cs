@@ -52,7 +52,7 @@ public sealed class LocalImageStore(string root)
     private async Task UpdateAsync(Action<Dictionary<string, LocalImage>> change, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(root);
-        await using var held = await AcquireLockAsync(cancellationToken);
+        await using var held = await FileLock.AcquireAsync(_lockPath, cancellationToken);
         var images = await ReadAsync(cancellationToken);
         change(images);
         var temp = $"{_indexPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
@@ -66,22 +66,5 @@ public sealed class LocalImageStore(string root)
         await using var stream = File.OpenRead(_indexPath);
         return await JsonSerializer.DeserializeAsync<Dictionary<string, LocalImage>>(stream, Json, cancellationToken)
                ?? new(StringComparer.Ordinal);
-    }
-
-    private async Task<FileStream> AcquireLockAsync(CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                // FileShare.None on Linux is an advisory flock that .NET honours between processes.
-                return new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(20, cancellationToken);
-            }
-        }
     }
 }
