@@ -122,7 +122,7 @@ public static class PlanGraphBuilder
                 break;
             case CopyInstruction copy:
                 spec.Sources.AddRange(copy.SourcePaths);
-                spec.Destination = copy.DestPath;
+                spec.Destination = DirectoryDestination(copy.DestPath);
                 spec.From = step.Sources.FirstOrDefault()?.Reference ?? "";
                 spec.Chown = copy.Chown;
                 spec.Chmod = copy.Chmod;
@@ -132,7 +132,7 @@ public static class PlanGraphBuilder
                 break;
             case AddInstruction add:
                 spec.Sources.AddRange(add.SourcePaths);
-                spec.Destination = add.DestPath;
+                spec.Destination = DirectoryDestination(add.DestPath);
                 spec.Chown = add.Chown;
                 spec.Chmod = add.Chmod;
                 spec.Link = add.Link;
@@ -145,6 +145,10 @@ public static class PlanGraphBuilder
         }
         return spec;
     }
+
+    // "." and "dir/." name a directory as surely as a trailing slash does; the worker's copier only knows the slash.
+    private static string DirectoryDestination(string destination) =>
+        destination == "." || destination.EndsWith("/.", StringComparison.Ordinal) ? destination + "/" : destination;
 
     private static RunMountSpec ToMount(RunMount mount, PlannedStep step)
     {

@@ -19,6 +19,8 @@ public sealed class CacheStepRecordStore(SharedCache cache) : IStepRecordStore
         {
             CacheKey = cacheKey,
             EmptyLayer = record.Layer is null,
+            // The record's time, so that history timestamps (and so the image digest) repeat on a cached rebuild.
+            CompletedUnixMs = record.Created.ToUnixTimeMilliseconds(),
             Layer = record.Layer is { } l
                 ? new LayerRef { Digest = l.Digest, Size = l.Size, MediaType = l.MediaType, DiffId = record.DiffId ?? "" }
                 : null,
