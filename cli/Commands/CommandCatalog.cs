@@ -11,6 +11,7 @@ public static class CommandCatalog
         yield return BuildCommand.Create();
         yield return ImagesCommand.Create();
         yield return RmiCommand.Create();
+        yield return RunCommand.Create();
         yield return CacheCommand.Create();
     }
 }
