@@ -145,6 +145,41 @@ public sealed class OciLayout
     public async Task<ManifestDocument> ReadManifestAsync(Descriptor descriptor, CancellationToken cancellationToken = default) =>
         new(descriptor.MediaType, await ReadBlobAsync(descriptor, cancellationToken));
 
+    /// <summary>Writes a directory as a compressed layer blob (one pass: digest and diff id) and returns it.</summary>
+    public async Task<CompressedLayer> AddLayerAsync(string directory, LayerCompression compression,
+        WhiteoutTranslation whiteouts = WhiteoutTranslation.None, LayerWriterOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var temp = Path.Combine(Root, "blobs", $".tmp-{Guid.NewGuid():N}");
+        try
+        {
+            CompressedLayer layer;
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
+                layer = await LayerCompressor.CompressDirectoryAsync(directory, file, compression, whiteouts, options, cancellationToken);
+            File.Move(temp, BlobPath(layer.Digest), overwrite: true);
+            return layer;
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>
+    /// Writes the config (its rootfs.diff_ids set from <paramref name="layers"/>) and a manifest for the layers, and
+    /// names the manifest <paramref name="refName"/> in index.json.
+    /// </summary>
+    public async Task<Descriptor> AddImageAsync(ImageConfig config, IReadOnlyList<CompressedLayer> layers, string? refName = null,
+        IReadOnlyDictionary<string, string>? annotations = null, CancellationToken cancellationToken = default)
+    {
+        foreach (var layer in layers)
+            if (!HasBlob(layer.Digest))
+                throw new BlobNotFoundException(layer.Digest, $"layer {layer.Digest} is not in the layout at '{Root}'; add it first");
+        var fullConfig = config with { RootFs = new RootFs { DiffIds = layers.Select(l => l.DiffId.ToString()).ToList() } };
+        var configDescriptor = await WriteBlobAsync(fullConfig.ToJson(), MediaTypes.OciConfig, cancellationToken);
+        var manifest = new ImageManifest { Config = configDescriptor, Layers = layers.Select(l => l.Descriptor).ToList(), Annotations = annotations };
+        return await AddManifestAsync(ManifestDocument.From(manifest), refName, null, cancellationToken);
+    }
+
     /// <summary>Writes the layout as a deterministic tar (fixed times, root ownership, sorted).</summary>
     public async Task WriteTarAsync(Stream destination, CancellationToken cancellationToken = default)
     {
