@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using BuildFarm.Worker.FileOps;
 
 namespace BuildFarm.Worker.Execution;
 
 /// <summary>Runs a container with <c>runc run</c> (no terminal) from a generated bundle; stdout and stderr are
 /// read line by line. Cancellation sends SIGKILL through <c>runc kill</c> and force-deletes the container.</summary>
-public sealed class RuncExecutor(RuncOptions options) : IExecutor
+public sealed partial class RuncExecutor(RuncOptions options) : IExecutor
 {
     public async Task<int> RunAsync(ContainerSpec spec, IProgress<OutputLine>? output, CancellationToken cancellationToken)
     {
@@ -31,13 +32,16 @@ public sealed class RuncExecutor(RuncOptions options) : IExecutor
             using var runc = Process.Start(start) ?? throw new InvalidOperationException($"could not start {options.RuncPath}");
             runc.StandardInput.Close(); // the step reads EOF from stdin, as with docker build
 
+            var runtimeErrors = new List<string>();
             var pumps = Task.WhenAll(
-                Pump(runc.StandardOutput, OutputStream.Stdout, output),
-                Pump(runc.StandardError, OutputStream.Stderr, output));
+                Pump(runc.StandardOutput, OutputStream.Stdout, output, null),
+                Pump(runc.StandardError, OutputStream.Stderr, output, runtimeErrors));
             try
             {
                 await runc.WaitForExitAsync(cancellationToken);
                 await pumps;
+                if (runc.ExitCode != 0 && runtimeErrors.Count > 0)
+                    throw new ContainerStartException($"runc could not start the step ({string.Join(' ', spec.Args)}): {string.Join("; ", runtimeErrors)}");
                 return runc.ExitCode;
             }
             catch (OperationCanceledException)
@@ -78,9 +82,20 @@ public sealed class RuncExecutor(RuncOptions options) : IExecutor
         await Task.WhenAll(p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync(), p.WaitForExitAsync());
     }
 
-    private static async Task Pump(StreamReader reader, OutputStream stream, IProgress<OutputLine>? output)
+    private static async Task Pump(StreamReader reader, OutputStream stream, IProgress<OutputLine>? output, List<string>? runtimeErrors)
     {
         while (await reader.ReadLineAsync() is { } line)
+        {
+            // runc's own failures (logrus lines on its stderr) are errors of the step, not its output
+            if (runtimeErrors is not null && RuncErrorLine().Match(line) is { Success: true } m)
+            {
+                runtimeErrors.Add(m.Groups[1].Value.Replace("\\\"", "\""));
+                continue;
+            }
             output?.Report(new OutputLine(DateTimeOffset.UtcNow, stream, line));
+        }
     }
+
+    [GeneratedRegex("^time=\"[^\"]*\" level=(?:error|fatal) msg=\"(.*)\"$")]
+    private static partial Regex RuncErrorLine();
 }

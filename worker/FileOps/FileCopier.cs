@@ -66,11 +66,11 @@ public sealed class FileCopier(ArchiveExtractor archives)
             else
                 targetPath = destination;
 
+            if (IsExcluded(spec, name)) continue;
             var parent = EnsureDirectory(spec, ParentOf(targetPath), null);
             var physicalTarget = Path.Combine(parent, Path.GetFileName(targetPath));
             if (LinuxNative.LStat(physicalTarget) is { IsDirectory: true })
                 throw new CopyException($"cannot copy file {match.Path} onto directory {targetPath}");
-            if (IsExcluded(spec, name)) continue;
             EntryCopier.Copy(physical, stat, physicalTarget, MetadataFor(spec, stat, spec.SourceIsContext));
         }
     }

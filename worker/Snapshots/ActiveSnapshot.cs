@@ -7,8 +7,10 @@ public sealed class ActiveSnapshot : IAsyncDisposable
     private readonly Func<ActiveSnapshot, ValueTask> _release;
     private int _released;
 
-    internal ActiveSnapshot(string rootPath, string? upperPath, string workingPath, Func<ActiveSnapshot, ValueTask> release)
+    internal ActiveSnapshot(string rootPath, string? upperPath, string workingPath, Func<ActiveSnapshot, ValueTask> release,
+        string? copiedFrom = null)
     {
+        CopiedFrom = copiedFrom;
         RootPath = rootPath;
         UpperPath = upperPath;
         WorkingPath = workingPath;
@@ -23,6 +25,10 @@ public sealed class ActiveSnapshot : IAsyncDisposable
 
     /// <summary>The folder owning this snapshot's mount point, upper and work directories.</summary>
     internal string WorkingPath { get; }
+
+    /// <summary>Set when overlay could not be used: the root is a full copy of this (flattened) parent folder,
+    /// and sealing computes the upper directory by comparing the two.</summary>
+    internal string? CopiedFrom { get; }
 
     internal bool TryMarkReleased() => Interlocked.Exchange(ref _released, 1) == 0;
 

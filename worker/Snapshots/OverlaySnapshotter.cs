@@ -70,14 +70,18 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     public Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken)
     {
-        Unmount(snapshot.RootPath);
+        if (snapshot.CopiedFrom is { } lower)
+        {
+            if (!Directory.Exists(snapshot.UpperPath)) CopyDiff.WriteUpper(lower, snapshot.RootPath, snapshot.UpperPath!);
+        }
+        else Unmount(snapshot.RootPath);
         return Task.CompletedTask;
     }
 
     public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken)
     {
         if (snapshot.UpperPath is null) throw new InvalidOperationException("a read-only view has no changes to commit");
-        Unmount(snapshot.RootPath);
+        await SealAsync(snapshot, cancellationToken);
         var dir = LayerDirectory(layer.DiffId);
         using (await FileLock.AcquireAsync(dir + ".lock", cancellationToken))
         {
@@ -89,6 +93,46 @@ public sealed class OverlaySnapshotter : ISnapshotter
     }
 
     private async Task<ActiveSnapshot> MountAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
+    {
+        if (_options.CopyInsteadOfOverlay) return await CopyAsync(chain, writable, cancellationToken);
+        try
+        {
+            return await OverlayAsync(chain, writable, cancellationToken);
+        }
+        catch (OverlayUnavailableException e)
+        {
+            Trace.TraceWarning($"overlay mount failed, copying the parent instead: {e.Message}");
+            return await CopyAsync(chain, writable, cancellationToken);
+        }
+    }
+
+    /// <summary>The fallback without overlay: a read-only view is the flattened chain itself; a writable snapshot is
+    /// a copy of it, compared with it when sealed.</summary>
+    private async Task<ActiveSnapshot> CopyAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
+    {
+        foreach (var layer in chain) await EnsureLayerAsync(layer, cancellationToken);
+        var flat = await FlattenAsync(chain, chain.Count, 0, cancellationToken);
+        var work = Path.Combine(_mounts, $"{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}");
+        Directory.CreateDirectory(work);
+        if (!writable) return new ActiveSnapshot(flat, null, work, ReleaseAsync);
+        var merged = Path.Combine(work, "m");
+        var snapshot = new ActiveSnapshot(merged, Path.Combine(work, "u"), work, ReleaseAsync, copiedFrom: flat);
+        try
+        {
+            Directory.CreateDirectory(merged);
+            OverlayFlattener.ApplyLayer(flat, merged);
+            var root = LinuxNative.LStat(flat)!.Value;
+            EntryCopier.Apply(merged, false, EntryMetadata.From(root));
+            return snapshot;
+        }
+        catch
+        {
+            await snapshot.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<ActiveSnapshot> OverlayAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
     {
         var lowers = new List<string>();
         foreach (var layer in chain)
@@ -124,7 +168,14 @@ public sealed class OverlaySnapshotter : ISnapshotter
                     : $"lowerdir={flat},upperdir={upper},workdir={overlayWork}";
                 options += ",index=off,redirect_dir=off,metacopy=off";
             }
-            LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
+            try
+            {
+                LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
+            }
+            catch (IOException e)
+            {
+                throw new OverlayUnavailableException(e.Message, e);
+            }
             return snapshot;
         }
         catch

@@ -33,6 +33,20 @@ public sealed class StepExecutor(
             options);
     }
 
+    /// <summary>Starts a step; read <see cref="RunningStep.Output"/> while awaiting <see cref="RunningStep.Result"/>.
+    /// Output is buffered without bound, so a slow reader never stalls the container.</summary>
+    public RunningStep Start(StepRequest request, CancellationToken cancellationToken)
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<OutputLine>(new() { SingleReader = true });
+        var progress = new ChannelProgress(channel.Writer);
+        var result = Task.Run(async () =>
+        {
+            try { return await ExecuteAsync(request, progress, cancellationToken); }
+            finally { channel.Writer.TryComplete(); }
+        }, CancellationToken.None);
+        return new RunningStep(channel.Reader.ReadAllAsync(CancellationToken.None), result);
+    }
+
     public Task<StepResult> ExecuteAsync(StepRequest request, IProgress<OutputLine>? output, CancellationToken cancellationToken) =>
         request.Operation switch
         {
@@ -239,6 +253,8 @@ public sealed class StepExecutor(
             var destination = op.Destination.StartsWith('/')
                 ? op.Destination
                 : "/" + request.WorkingDirectory.Trim('/') + "/" + op.Destination;
+            // "." and ".." name directories even without a trailing slash
+            if (destination.EndsWith("/.", StringComparison.Ordinal) || destination.EndsWith("/..", StringComparison.Ordinal)) destination += "/";
 
             var add = op as AddOperation;
             var urlSources = add is null ? [] : op.Sources.Where(IsUrl).ToList();

@@ -8,10 +8,10 @@ namespace BuildFarm.IntegrationTests.Worker;
 [Collection(WorkerCollection.Name)]
 public sealed class RunStepTests(WorkerFixture worker)
 {
-    private const string PrepareParent =
+    internal const string PrepareParent =
         "mkdir -p /data/dir /data/gone && echo a > /data/keep && echo b > /data/del && echo c > /data/dir/x && echo d > /data/gone/y";
 
-    private const string ChangeEverything =
+    internal const string ChangeEverything =
         "echo changed >> /data/keep && rm /data/del && rm -rf /data/dir && echo now-a-file > /data/dir" +
         " && rm -rf /data/gone && mkdir /data/gone && echo z > /data/gone/z && echo new > /data/new && rm /bin/cat";
 
@@ -91,9 +91,9 @@ public sealed class RunStepTests(WorkerFixture worker)
         Assert.Equal(3, result.ExitCode);
         Assert.False(result.Succeeded);
         Assert.Null(result.Layer);
-        Assert.Equal("boom", result.LastOutput[^1].Text);
-        Assert.Equal(OutputStream.Stderr, result.LastOutput[^1].Stream);
-        Assert.Contains(result.LastOutput, l => l.Text == "line-30");
+        // stdout and stderr are separate pipes: their relative order is not defined, only each one's own order
+        Assert.Contains(result.LastOutput, l => l is { Text: "boom", Stream: OutputStream.Stderr });
+        Assert.Contains(result.LastOutput, l => l is { Text: "line-30", Stream: OutputStream.Stdout });
         Assert.DoesNotContain(result.LastOutput, l => l.Text == "line-1");
     }
 
@@ -124,6 +124,35 @@ public sealed class RunStepTests(WorkerFixture worker)
         var error = await Assert.ThrowsAsync<UserNotFoundException>(() =>
             worker.RunAsync("true", configure: r => r with { User = "ghost" }));
         Assert.Contains("ghost", error.Message);
+    }
+
+    [Fact]
+    public async Task Started_step_streams_its_output_as_an_async_stream()
+    {
+        var running = worker.Executor.Start(new StepRequest
+        {
+            Parents = [worker.BaseLayer],
+            Operation = new RunOperation { Command = ["for i in 1 2 3; do echo n$i; done"] },
+        }, CancellationToken.None);
+
+        var lines = new List<string>();
+        await foreach (var line in running.Output) lines.Add(line.Text);
+        var result = await running.Result;
+
+        Assert.Equal(["n1", "n2", "n3"], lines);
+        Assert.True(result.Succeeded);
+    }
+
+    [Fact]
+    public async Task Exec_form_with_a_missing_binary_fails_naming_it()
+    {
+        var error = await Assert.ThrowsAsync<ContainerStartException>(() => worker.Executor.ExecuteAsync(new StepRequest
+        {
+            Parents = [worker.BaseLayer],
+            Operation = new RunOperation { Command = ["/no/such/tool", "arg"], ExecForm = true },
+        }, null, CancellationToken.None));
+
+        Assert.Contains("/no/such/tool", error.Message);
     }
 
     [Fact]
@@ -249,6 +278,8 @@ public sealed class RunStepTests(WorkerFixture worker)
 
         var run = worker.RunAsync($"echo started; {marker}", output: progress, cancellationToken: cts.Token);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // "started" is printed just before sleep execs: wait until the process table shows it
+        for (var i = 0; i < 100 && ProcessesRunning(marker) == 0; i++) await Task.Delay(50);
         Assert.True(ProcessesRunning(marker) > 0);
 
         var clock = Stopwatch.StartNew();

@@ -26,16 +26,19 @@ public sealed class WorkerFixture : IAsyncLifetime
     {
         Store = new LocalContentStore(Path.Combine(Root, "store"));
         Snapshotter = new OverlaySnapshotter(Store, new OciLayerUnpacker(), new SnapshotterOptions(Path.Combine(Root, "s")));
-        Executor = new StepExecutor(
-            Snapshotter,
-            new RuncExecutor(new RuncOptions(RuncState, Path.Combine(Root, "b"))),
-            new LayerDiffer(Store, Path.Combine(Root, "tmp")),
-            new FileCopier(new ArchiveExtractor()),
-            new UrlFetcher(new HttpClient()),
-            new CacheMountStore(Path.Combine(Root, "c")),
-            new StepExecutorOptions(Root));
+        Executor = CreateExecutor(Snapshotter);
         BaseLayer = await AddLayerFromDirectoryAsync(Busybox.Directory);
     }
+
+    /// <summary>A step executor of this worker over the given snapshotter.</summary>
+    public StepExecutor CreateExecutor(ISnapshotter snapshotter) => new(
+        snapshotter,
+        new RuncExecutor(new RuncOptions(RuncState, Path.Combine(Root, "b"))),
+        new LayerDiffer(Store, Path.Combine(Root, "tmp")),
+        new FileCopier(new ArchiveExtractor()),
+        new UrlFetcher(new HttpClient()),
+        new CacheMountStore(Path.Combine(Root, "c")),
+        new StepExecutorOptions(Root));
 
     /// <summary>Stores a folder as a gzip layer (as FROM scratch + ADD rootfs.tar would give).</summary>
     public async Task<LayerRef> AddLayerFromDirectoryAsync(string directory)
@@ -83,6 +86,23 @@ public sealed class WorkerFixture : IAsyncLifetime
             var content = "";
             if (entry.DataStream is { } data) content = await new StreamReader(data).ReadToEndAsync();
             entries[entry.Name.TrimEnd('/')] = content;
+        }
+        return entries;
+    }
+
+    /// <summary>The entries of a layer tar with their headers.</summary>
+    public async Task<IReadOnlyDictionary<string, LayerTarEntry>> ReadLayerHeadersAsync(LayerRef layer)
+    {
+        var entries = new Dictionary<string, LayerTarEntry>();
+        await using var blob = await Store.OpenAsync(layer.Blob.ParsedDigest);
+        await using var tar = LayerCompressor.OpenDecompressed(blob, layer.Blob.MediaType);
+        await using var reader = new TarReader(tar);
+        while (await reader.GetNextEntryAsync(copyData: true) is { } entry)
+        {
+            var content = "";
+            if (entry.DataStream is { } data) content = await new StreamReader(data).ReadToEndAsync();
+            entries[entry.Name.TrimEnd('/')] = new LayerTarEntry(entry.EntryType, entry.Uid, entry.Gid,
+                (int)entry.Mode, entry.ModificationTime, entry.LinkName, content);
         }
         return entries;
     }

@@ -1,0 +1,51 @@
+using System.Diagnostics;
+
+namespace BuildFarm.IntegrationTests.Worker;
+
+/// <summary>A build context for COPY/ADD tests: plain files, a directory tree, the same tar archive in every
+/// compression, a file that only looks like an archive, and symlinks escaping the context.</summary>
+public sealed class CopyContext : IDisposable
+{
+    public CopyContext()
+    {
+        Root = System.IO.Directory.CreateTempSubdirectory("bfw-copyctx").FullName;
+        Directory = Path.Combine(Root, "ctx");
+        var d = Directory;
+        System.IO.Directory.CreateDirectory(Path.Combine(d, "dir/sub"));
+        File.WriteAllText(Path.Combine(d, "a.txt"), "A");
+        File.WriteAllText(Path.Combine(d, "b.txt"), "B");
+        File.WriteAllText(Path.Combine(d, "c.log"), "C");
+        File.WriteAllText(Path.Combine(d, "dir/x.txt"), "X");
+        File.WriteAllText(Path.Combine(d, "dir/skip.log"), "S");
+        File.WriteAllText(Path.Combine(d, "dir/sub/y.txt"), "Y");
+        File.CreateSymbolicLink(Path.Combine(d, "dir/link-to-x"), "x.txt");
+        File.WriteAllText(Path.Combine(d, "owned.txt"), "owned by 1234 on disk");
+        Run("chown", "1234:1234", Path.Combine(d, "owned.txt"));
+        File.WriteAllText(Path.Combine(d, "fake.tar.gz"), "not really an archive");
+        File.WriteAllText(Path.Combine(Root, "outside.txt"), "outside the context");
+        File.CreateSymbolicLink(Path.Combine(d, "escape-absolute"), "/etc/passwd");
+        File.CreateSymbolicLink(Path.Combine(d, "escape-relative"), "../outside.txt");
+        File.CreateSymbolicLink(Path.Combine(d, "inside-link"), "dir/x.txt");
+
+        var archiveSource = Path.Combine(Root, "archive-src");
+        System.IO.Directory.CreateDirectory(Path.Combine(archiveSource, "top"));
+        File.WriteAllText(Path.Combine(archiveSource, "top/inner.txt"), "inner");
+        Run("tar", "-cf", Path.Combine(d, "app.tar"), "-C", archiveSource, "top");
+        Run("sh", "-c", $"cd {d} && gzip -k -c app.tar > app.tgz && bzip2 -k -c app.tar > app.tbz && xz -k -c app.tar > app.txz && zstd -q -c app.tar > app.tzst");
+    }
+
+    public string Root { get; }
+    public string Directory { get; }
+
+    private static void Run(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} failed: {error}");
+    }
+
+    public void Dispose() => System.IO.Directory.Delete(Root, recursive: true);
+}

@@ -1,0 +1,198 @@
+using System.Formats.Tar;
+using BuildFarm.Worker.FileOps;
+using BuildFarm.Worker.Snapshots;
+using BuildFarm.Worker.Steps;
+
+namespace BuildFarm.IntegrationTests.Worker;
+
+[Collection(WorkerCollection.Name)]
+public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : IClassFixture<CopyContext>
+{
+    private async Task<IReadOnlyDictionary<string, LayerTarEntry>> CopyAsync(CopyOperation op,
+        Func<StepRequest, StepRequest>? configure = null, IReadOnlyList<LayerRef>? parents = null)
+    {
+        var request = new StepRequest { Parents = parents ?? [worker.BaseLayer], Operation = op, ContextDirectory = context.Directory };
+        var result = await worker.Executor.ExecuteAsync(configure is null ? request : configure(request), null, CancellationToken.None);
+        Assert.True(result.Succeeded);
+        return await worker.ReadLayerHeadersAsync(new LayerRef(result.Layer!, result.DiffId!.Value));
+    }
+
+    /// <summary>Sources, destination, flags, and the regular files the layer must hold (path=content), no more.</summary>
+    public static TheoryData<string, string[], string, string, string> Cases => new()
+    {
+        { "file into a dir/ destination", ["a.txt"], "/dst/", "", "dst/a.txt=A" },
+        { "file to a new file name", ["a.txt"], "/renamed", "", "renamed=A" },
+        { "file into an existing dir without slash", ["a.txt"], "/home", "", "home/a.txt=A" },
+        { "a directory copies its contents", ["dir"], "/d", "", "d/skip.log=S d/sub/y.txt=Y d/x.txt=X" },
+        { "a directory with trailing slash too", ["dir/"], "/d/", "", "d/skip.log=S d/sub/y.txt=Y d/x.txt=X" },
+        { "wildcard over files", ["?.txt"], "/w/", "", "w/a.txt=A w/b.txt=B" },
+        { "wildcard matching a directory", ["d?r"], "/q/", "", "q/skip.log=S q/sub/y.txt=Y q/x.txt=X" },
+        { "several sources", ["a.txt", "c.log"], "/m/", "", "m/a.txt=A m/c.log=C" },
+        { "relative destination joins the workdir", ["a.txt"], "rel/", "", "work/rel/a.txt=A" },
+        { "dot destination is the workdir", ["a.txt"], ".", "", "work/a.txt=A" },
+        { "--parents keeps the source path", ["dir/sub/y.txt", "a.txt"], "/p/", "parents", "p/a.txt=A p/dir/sub/y.txt=Y" },
+        { "--parents pivots at /./", ["dir/./sub/y.txt"], "/p/", "parents", "p/sub/y.txt=Y" },
+        { "--exclude drops matches", ["dir"], "/e/", "exclude", "e/sub/y.txt=Y e/x.txt=X" },
+        { "a symlink inside the context is followed", ["inside-link"], "/l", "", "l=X" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Copy_places_files_like_buildkit(string why, string[] sources, string destination, string flags, string expected)
+    {
+        var entries = await CopyAsync(new CopyOperation
+        {
+            Sources = sources,
+            Destination = destination,
+            Parents = flags == "parents",
+            Excludes = flags == "exclude" ? ["*.log"] : [],
+        }, r => r with { WorkingDirectory = "/work" });
+
+        var files = entries.Where(e => e.Value.Type is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
+            .Select(e => $"{e.Key}={e.Value.Content}").Order(StringComparer.Ordinal);
+        var wanted = expected.Split(' ').Order(StringComparer.Ordinal);
+        Assert.True(wanted.SequenceEqual(files), $"{why}: got {string.Join(' ', files)}");
+    }
+
+    [Fact]
+    public async Task Copy_of_a_directory_keeps_inner_symlinks_as_links()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["dir"], Destination = "/d/" });
+
+        Assert.Equal(TarEntryType.SymbolicLink, entries["d/link-to-x"].Type);
+        Assert.Equal("x.txt", entries["d/link-to-x"].LinkName);
+    }
+
+    [Fact]
+    public async Task Copy_with_several_sources_needs_a_destination_ending_in_slash()
+    {
+        var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["a.txt", "b.txt"], Destination = "/x" }));
+        Assert.Contains("must be a directory and end with a /", error.Message);
+    }
+
+    [Fact]
+    public async Task Copy_of_a_missing_source_fails_naming_it()
+    {
+        var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["nope.txt"], Destination = "/x" }));
+        Assert.Contains("nope.txt", error.Message);
+    }
+
+    [Fact]
+    public async Task Copy_of_a_context_symlink_pointing_outside_is_refused()
+    {
+        foreach (var link in new[] { "escape-absolute", "escape-relative" })
+        {
+            var error = await Assert.ThrowsAsync<UnsafeSymlinkException>(() => CopyAsync(new CopyOperation { Sources = [link], Destination = "/x" }));
+            Assert.Contains(link, error.Message);
+            Assert.Contains("outside", error.Message);
+        }
+    }
+
+    [Fact]
+    public async Task Copy_from_the_context_is_owned_by_root()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["owned.txt"], Destination = "/o" });
+
+        Assert.Equal((0, 0), (entries["o"].Uid, entries["o"].Gid));
+    }
+
+    [Fact]
+    public async Task Copy_chown_resolves_names_from_the_image()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["dir"], Destination = "/owned/", Chown = "app:staff" });
+
+        Assert.All(entries.Where(e => e.Key.StartsWith("owned", StringComparison.Ordinal)), e => Assert.Equal((1000, 50), (e.Value.Uid, e.Value.Gid)));
+    }
+
+    [Fact]
+    public async Task Copy_chown_with_a_bare_uid_uses_it_as_gid_too()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["a.txt"], Destination = "/a", Chown = "4242" });
+
+        Assert.Equal((4242, 4242), (entries["a"].Uid, entries["a"].Gid));
+    }
+
+    [Fact]
+    public async Task Copy_chmod_sets_the_octal_mode()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["a.txt"], Destination = "/a", Chmod = "741" });
+
+        Assert.Equal(Convert.ToInt32("741", 8), entries["a"].Mode);
+    }
+
+    [Fact]
+    public async Task Copy_from_another_stage_keeps_ownership()
+    {
+        var build = await worker.RunAsync("mkdir /out && echo bin > /out/app && chown 1000:1000 /out/app");
+        var stage = new List<LayerRef> { worker.BaseLayer, new(build.Layer!, build.DiffId!.Value) };
+
+        var entries = await CopyAsync(new CopyOperation { Sources = ["/out/app"], Destination = "/usr/local/bin/", From = "build" },
+            r => r with { Stages = new Dictionary<string, IReadOnlyList<LayerRef>> { ["build"] = stage } });
+
+        Assert.Equal("bin\n", entries["usr/local/bin/app"].Content);
+        Assert.Equal((1000, 1000), (entries["usr/local/bin/app"].Uid, entries["usr/local/bin/app"].Gid));
+    }
+
+    [Fact]
+    public async Task Copy_link_layer_does_not_depend_on_the_parent()
+    {
+        var other = await worker.RunAsync("mkdir -p /opt && chmod 700 /opt && echo x > /opt/other");
+        var op = new CopyOperation { Sources = ["a.txt"], Destination = "/opt/a.txt", Link = true };
+        var request = new StepRequest { Parents = [worker.BaseLayer], Operation = op, ContextDirectory = context.Directory };
+
+        var onBase = await worker.Executor.ExecuteAsync(request, null, CancellationToken.None);
+        var onOther = await worker.Executor.ExecuteAsync(request with { Parents = [worker.BaseLayer, new(other.Layer!, other.DiffId!.Value)] }, null, CancellationToken.None);
+
+        Assert.Equal(onBase.DiffId, onOther.DiffId);
+        var entries = await worker.ReadLayerHeadersAsync(new LayerRef(onOther.Layer!, onOther.DiffId!.Value));
+        Assert.Equal(["opt", "opt/a.txt"], entries.Keys.Where(k => k.Length > 0 && k != ".").Order());
+    }
+
+    [Fact]
+    public async Task Copy_same_step_twice_gives_the_same_layer_digest()
+    {
+        var request = new StepRequest
+        {
+            Parents = [worker.BaseLayer],
+            Operation = new CopyOperation { Sources = ["dir", "a.txt"], Destination = "/app/" },
+            ContextDirectory = context.Directory,
+            SourceDateEpoch = DateTimeOffset.FromUnixTimeSeconds(1700000000),
+        };
+
+        var first = await worker.Executor.ExecuteAsync(request, null, CancellationToken.None);
+        var second = await worker.Executor.ExecuteAsync(request, null, CancellationToken.None);
+
+        Assert.Equal(first.Layer!.Digest, second.Layer!.Digest);
+    }
+
+    [Theory]
+    [InlineData("app.tar")]
+    [InlineData("app.tgz")]
+    [InlineData("app.tbz")]
+    [InlineData("app.txz")]
+    [InlineData("app.tzst")]
+    public async Task Add_extracts_a_local_archive_recognised_by_content(string archive)
+    {
+        var entries = await CopyAsync(new AddOperation { Sources = [archive], Destination = "/unpacked" });
+
+        Assert.Equal("inner", entries["unpacked/top/inner.txt"].Content);
+        Assert.DoesNotContain(entries.Keys, k => k.EndsWith(archive, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Add_copies_a_file_that_only_looks_like_an_archive()
+    {
+        var entries = await CopyAsync(new AddOperation { Sources = ["fake.tar.gz"], Destination = "/f/" });
+
+        Assert.Equal("not really an archive", entries["f/fake.tar.gz"].Content);
+    }
+
+    [Fact]
+    public async Task Copy_never_extracts_archives()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["app.tgz"], Destination = "/f/" });
+
+        Assert.Contains("f/app.tgz", entries.Keys);
+        Assert.DoesNotContain("f/top/inner.txt", entries.Keys);
+    }
+}

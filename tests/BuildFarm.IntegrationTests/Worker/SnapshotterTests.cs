@@ -1,0 +1,115 @@
+using BuildFarm.Worker.Snapshots;
+using BuildFarm.Worker.Steps;
+
+namespace BuildFarm.IntegrationTests.Worker;
+
+[Collection(WorkerCollection.Name)]
+public sealed class SnapshotterTests(WorkerFixture worker)
+{
+    private string NewRoot() => Directory.CreateDirectory(Path.Combine(worker.Root, "t" + Guid.NewGuid().ToString("N")[..6])).FullName;
+
+    [Fact]
+    public async Task Concurrent_requests_for_one_layer_extract_it_once()
+    {
+        var unpacker = new CountingUnpacker();
+        var snapshotter = new OverlaySnapshotter(worker.Store, unpacker, new SnapshotterOptions(NewRoot()));
+
+        var dirs = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => snapshotter.EnsureLayerAsync(worker.BaseLayer, CancellationToken.None)));
+
+        Assert.Equal(1, unpacker.Count);
+        Assert.Single(dirs.Distinct());
+        Assert.True(File.Exists(Path.Combine(dirs[0], "bin/busybox")));
+    }
+
+    [Fact]
+    public async Task Two_snapshotters_sharing_a_root_extract_a_layer_once()
+    {
+        // separate instances stand for separate worker processes: only the lock file coordinates them
+        var root = NewRoot();
+        var unpacker = new CountingUnpacker();
+        var first = new OverlaySnapshotter(worker.Store, unpacker, new SnapshotterOptions(root));
+        var second = new OverlaySnapshotter(worker.Store, unpacker, new SnapshotterOptions(root));
+
+        await Task.WhenAll(
+            first.EnsureLayerAsync(worker.BaseLayer, CancellationToken.None),
+            second.EnsureLayerAsync(worker.BaseLayer, CancellationToken.None));
+
+        Assert.Equal(1, unpacker.Count);
+    }
+
+    [Fact]
+    public async Task Chain_too_long_for_one_mount_is_flattened_with_whiteouts_applied()
+    {
+        var one = await worker.RunAsync("echo 1 > /one && echo gone > /gone");
+        var l1 = new LayerRef(one.Layer!, one.DiffId!.Value);
+        var two = await worker.RunAsync("echo 2 > /two && rm /gone /bin/cat", [worker.BaseLayer, l1]);
+        var chain = new List<LayerRef> { worker.BaseLayer, l1, new(two.Layer!, two.DiffId!.Value) };
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(NewRoot()) { MaxMountOptionsLength = 60 });
+
+        await using var view = await snapshotter.PrepareAsync(chain, CancellationToken.None);
+
+        Assert.Equal("1\n", File.ReadAllText(Path.Combine(view.RootPath, "one")));
+        Assert.Equal("2\n", File.ReadAllText(Path.Combine(view.RootPath, "two")));
+        Assert.False(File.Exists(Path.Combine(view.RootPath, "gone")));
+        Assert.False(File.Exists(Path.Combine(view.RootPath, "bin/cat")));
+        Assert.True(File.Exists(Path.Combine(view.RootPath, "bin/busybox")));
+    }
+
+    [Fact]
+    public async Task Without_overlay_run_steps_give_the_same_trees_by_copying()
+    {
+        var copying = worker.CreateExecutor(new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(),
+            new SnapshotterOptions(NewRoot()) { CopyInsteadOfOverlay = true }));
+
+        async Task<List<string>> TreeAfterBothSteps(StepExecutor executor)
+        {
+            var chain = new List<LayerRef> { worker.BaseLayer };
+            foreach (var command in new[] { RunStepTests.PrepareParent, RunStepTests.ChangeEverything })
+            {
+                var result = await executor.ExecuteAsync(new StepRequest { Parents = chain.ToList(), Operation = new RunOperation { Command = [command] } }, null, CancellationToken.None);
+                Assert.True(result.Succeeded, string.Join('\n', result.LastOutput.Select(l => l.Text)));
+                chain.Add(new LayerRef(result.Layer!, result.DiffId!.Value));
+            }
+            var dir = await worker.ExtractAsync(chain);
+            try { return TreeListing.Of(dir).ToList(); }
+            finally { Directory.Delete(dir, recursive: true); }
+        }
+
+        var byOverlay = await TreeAfterBothSteps(worker.Executor);
+        var byCopy = await TreeAfterBothSteps(copying);
+
+        Assert.Equal(byOverlay, byCopy);
+        Assert.Contains(byCopy, l => l.StartsWith("/data/dir 644 0:0 file", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task New_snapshotter_unmounts_what_a_crashed_process_left()
+    {
+        var root = NewRoot();
+        var deadPid = Enumerable.Range(3_000_000, 1000).First(p => !Directory.Exists($"/proc/{p}"));
+        var stale = Path.Combine(root, "mnt", $"{deadPid}-1", "m");
+        Directory.CreateDirectory(stale);
+        BuildFarm.Worker.Native.LinuxNative.MountOrThrow("tmpfs", stale, "tmpfs", 0, "size=1m");
+        Assert.True(MountTable.IsMountPoint(stale));
+
+        _ = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+
+        Assert.False(MountTable.IsMountPoint(stale));
+        Assert.False(Directory.Exists(Path.GetDirectoryName(stale)));
+    }
+
+    [Fact]
+    public async Task Failed_steps_leave_no_mounts_behind()
+    {
+        var failedRun = await worker.RunAsync("exit 7");
+        await Assert.ThrowsAsync<BuildFarm.Worker.FileOps.CopyException>(() => worker.Executor.ExecuteAsync(new StepRequest
+        {
+            Parents = [worker.BaseLayer],
+            Operation = new CopyOperation { Sources = ["missing"], Destination = "/x" },
+            ContextDirectory = worker.Root,
+        }, null, CancellationToken.None));
+
+        Assert.Equal(7, failedRun.ExitCode);
+        Assert.Empty(MountTable.MountPointsUnder(worker.Root));
+    }
+}
