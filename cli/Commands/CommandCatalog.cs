@@ -9,6 +9,7 @@ public static class CommandCatalog
     {
         yield return VersionCommand.Create();
         yield return BuildCommand.Create();
+        yield return PlanCommand.Create();
         yield return ImagesCommand.Create();
         yield return RmiCommand.Create();
         yield return RunCommand.Create();

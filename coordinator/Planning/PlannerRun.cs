@@ -538,7 +538,7 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
             if (mount.Type is MountType.Bind or MountType.Cache && mount.From.Length > 0)
             {
                 var reference = _mountReferences.TryGetValue(new RunMountKey(run, m), out var r) ? r : ResolveReference(mount.From, location, allowIndex: false);
-                sources.Add(ToSource(reference));
+                sources.Add(ToSource(reference, location));
             }
             else if (mount.Type == MountType.Bind)
             {
@@ -615,7 +615,13 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
         var sources = new List<StepSource>();
         var selections = new List<ContextSelection>();
         if (copy.From.Length > 0)
-            sources.Add(ToSource(_fromReferences[copy]));
+        {
+            // ONBUILD triggers were not seen when the stage graph was built: resolve their --from now.
+            var reference = _fromReferences.TryGetValue(copy, out var known)
+                ? known
+                : ResolveReference(ExpandWith(copy.From, GlobalEnvironment(), location), location, allowIndex: true);
+            sources.Add(ToSource(reference, location));
+        }
         else if (expanded.SourcePaths.Count > 0)
             selections.Add(new ContextSelection(expanded.SourcePaths, expanded.ExcludePatterns, expanded.Parents));
 
@@ -712,10 +718,14 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
 
     private static string StepId(StageState state, int position) => $"s{state.Index}.{position}";
 
-    private StepSource ToSource(StageReference reference)
+    private StepSource ToSource(StageReference reference, SourceLocation location)
     {
         if (reference.StageIndex is { } index)
+        {
+            if (!_stages[index].Planned)
+                throw Error($"stage {_stages[index].DisplayName} is used by an ONBUILD trigger but not built before it; expected a stage the base already depends on", location);
             return new StepSource(StepSourceKind.Stage, _stages[index].DisplayName, index, _stages[index].StepIds[^1]);
+        }
         return new StepSource(StepSourceKind.Image, reference.Text);
     }
 

@@ -220,15 +220,17 @@ public sealed class IgnorePattern
     // Anchored match of the whole path; memoised so that many stars stay polynomial.
     private static bool RunMatch(PatternToken[] tokens, int[] path)
     {
-        var memo = new Dictionary<(int, int), bool>();
+        // 0 = unknown, 1 = no, 2 = yes; one cell per (token, position).
+        var memo = new byte[(tokens.Length + 1) * (path.Length + 1)];
         return MatchFrom(0, 0);
 
         bool MatchFrom(int t, int p)
         {
             if (t == tokens.Length)
                 return p == path.Length;
-            if (memo.TryGetValue((t, p), out var known))
-                return known;
+            var cell = t * (path.Length + 1) + p;
+            if (memo[cell] != 0)
+                return memo[cell] == 2;
             var token = tokens[t];
             bool result;
             switch (token.Kind)
@@ -281,7 +283,7 @@ public sealed class IgnorePattern
                     result = false;
                     break;
             }
-            memo[(t, p)] = result;
+            memo[cell] = result ? (byte)2 : (byte)1;
             return result;
         }
     }

@@ -66,7 +66,7 @@ public static partial class InstructionParser
                 "stopsignal" => ParseStopSignal(req),
                 "arg" => ParseArg(req),
                 "shell" => ParseShell(req),
-                _ => throw new DockerfileException(Suggest.Wrap($"unknown instruction: {node.Value}", node.Value.ToUpperInvariant(), AllInstructionNames)),
+                _ => throw new DockerfileException(Suggest.Wrap($"unknown instruction: {node.Value}", node.Value, AllInstructionNames, caseSensitive: false)),
             };
         }
         catch (DockerfileException e) when (e.Line == 0)

@@ -119,7 +119,7 @@ public static class RunMountParser
                         "shared" => MountSharing.Shared,
                         "private" => MountSharing.Private,
                         "locked" => MountSharing.Locked,
-                        _ => throw new DockerfileException($"unsupported sharing value {GoQuote.Quote(value)}"),
+                        _ => throw new DockerfileException(Suggest.Wrap($"unsupported sharing value {GoQuote.Quote(value)}", value, ["shared", "private", "locked"])),
                     } };
                     break;
                 case "mode":

@@ -1,34 +1,43 @@
 namespace BuildFarm.Coordinator.Dockerfile.Instructions;
 
-/// <summary>Adds BuildKit-style "(did you mean x?)" hints for near-miss names.</summary>
+/// <summary>Adds BuildKit-style "(did you mean x?)" hints: the closest option within edit distance 2.</summary>
 internal static class Suggest
 {
     public static string Wrap(string message, string value, IEnumerable<string> options, bool caseSensitive = true)
     {
-        string? best = null;
-        var bestDistance = int.MaxValue;
         var v = caseSensitive ? value : value.ToLowerInvariant();
+        string? match = null;
+        var minDistance = 3;
         foreach (var option in options)
         {
             var o = caseSensitive ? option : option.ToLowerInvariant();
-            var d = Distance(v, o);
-            if (d < bestDistance)
+            if (v == o)
             {
-                bestDistance = d;
-                best = option;
+                // An exact match means the error is about something else.
+                return message;
+            }
+            var d = Distance(v, o);
+            if (d < minDistance)
+            {
+                match = caseSensitive ? o : MatchCase(o, value);
+                minDistance = d;
             }
         }
-        // Close enough to be a typo: at most a third of the name wrong, and not identical.
-        if (best == null || bestDistance == 0 || value.Length == 0 || bestDistance > Math.Max(1, value.Length / 3))
+        return match == null ? message : $"{message} (did you mean {match}?)";
+    }
+
+    private static string MatchCase(string option, string original)
+    {
+        if (original == original.ToLowerInvariant())
         {
-            return message;
+            return option.ToLowerInvariant();
         }
-        return $"{message} (did you mean {best}?)";
+        return original == original.ToUpperInvariant() ? option.ToUpperInvariant() : option;
     }
 
     private static int Distance(string a, string b)
     {
-        if (a.Length > 256 || b.Length > 256)
+        if (Math.Abs(a.Length - b.Length) >= 3 || a.Length > 1024 || b.Length > 1024)
         {
             return int.MaxValue;
         }

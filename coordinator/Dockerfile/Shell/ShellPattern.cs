@@ -4,7 +4,7 @@ namespace BuildFarm.Coordinator.Dockerfile.Shell;
 /// The glob patterns of <c>${V#p}</c>, <c>${V%p}</c> and <c>${V/p/r}</c>: <c>*</c> any run and
 /// <c>?</c> any one character (neither crosses a newline, as in BuildKit's regexp translation),
 /// <c>\*</c>, <c>\?</c>, <c>\\</c> literal, <c>\}</c> and <c>\/</c> drop the backslash.
-/// Matching follows leftmost-first backtracking order; it is memoised so it stays polynomial.
+/// Matching gives the same match as leftmost-first backtracking, computed without backtracking.
 /// </summary>
 internal sealed class ShellPattern
 {
@@ -61,118 +61,92 @@ internal sealed class ShellPattern
         return new ShellPattern(tokens.ToArray(), greedy);
     }
 
-    /// <summary>End of the first match (in backtracking priority order) that starts at <paramref name="start"/>, or -1.</summary>
-    private int MatchAt(int[] value, int start, Dictionary<(int, int), int> memo)
+    /// <summary>
+    /// For every start position, the end of the first match in backtracking priority order (-1 when none).
+    /// The pattern is literal segments separated by stars; since all stars share one greediness, the
+    /// choice for star k from position p is the last (greedy) or first (lazy) end e in p's newline-free
+    /// run after which the rest matches. Computed right to left per star: O(value length × pattern length).
+    /// </summary>
+    private int[] MatchEnds(int[] value)
     {
-        // Only stars branch; runs of literals and '?' are matched in a loop. The search keeps its
-        // own stack so that patterns with thousands of stars cannot overflow the thread's stack.
-        var first = Advance(value, 0, start, out var ts, out var ss);
-        if (first != NeedStar)
+        var segments = new List<List<int>> { new() };
+        foreach (var tok in _tokens)
         {
-            return first;
-        }
-        if (memo.TryGetValue((ts, ss), out var known))
-        {
-            return known;
-        }
-        var stack = new Stack<StarFrame>();
-        stack.Push(NewFrame(value, ts, ss));
-        int? returned = null;
-        while (true)
-        {
-            var frame = stack.Peek();
-            if (returned is int ret)
-            {
-                returned = null;
-                if (ret >= 0)
-                {
-                    memo[(frame.Token, frame.Start)] = ret;
-                    stack.Pop();
-                    if (stack.Count == 0)
-                    {
-                        return ret;
-                    }
-                    returned = ret;
-                    continue;
-                }
-                frame.Candidate += _greedy ? -1 : 1;
-            }
-            if (frame.Candidate < frame.Start || frame.Candidate > frame.Max)
-            {
-                memo[(frame.Token, frame.Start)] = -1;
-                stack.Pop();
-                if (stack.Count == 0)
-                {
-                    return -1;
-                }
-                returned = -1;
-                continue;
-            }
-            var r = Advance(value, frame.Token + 1, frame.Candidate, out var nts, out var nss);
-            if (r != NeedStar)
-            {
-                returned = r;
-                continue;
-            }
-            if (memo.TryGetValue((nts, nss), out var m))
-            {
-                returned = m;
-                continue;
-            }
-            stack.Push(NewFrame(value, nts, nss));
-        }
-    }
-
-    private const int NeedStar = -2;
-
-    /// <summary>Matches non-star tokens from (ti, si): -1 on mismatch, the end on pattern end, or <see cref="NeedStar"/> at a star.</summary>
-    private int Advance(int[] value, int ti, int si, out int starToken, out int starStart)
-    {
-        starToken = -1;
-        starStart = -1;
-        while (ti < _tokens.Length)
-        {
-            var tok = _tokens[ti];
             if (tok == Star)
             {
-                starToken = ti;
-                starStart = si;
-                return NeedStar;
+                segments.Add([]);
             }
-            if (si >= value.Length || (tok == AnyOne ? value[si] == '\n' : value[si] != tok))
+            else
+            {
+                segments[^1].Add(tok);
+            }
+        }
+        var n = value.Length;
+        var stars = segments.Count - 1;
+        int[]? best = null; // best[p]: match end when star k starts at p
+        for (var k = stars - 1; k >= 0; k--)
+        {
+            var seg = segments[k + 1];
+            var rest = new int[n + 1];
+            for (var e = 0; e <= n; e++)
+            {
+                var q = Advance(seg, value, e);
+                rest[e] = q < 0 ? -1 : (k + 1 == stars ? q : best![q]);
+            }
+            var next = new int[n + 1];
+            var chosen = -1; // the chosen end for p+1 within the same run
+            for (var p = n; p >= 0; p--)
+            {
+                var runEndsHere = p == n || value[p] == '\n';
+                if (runEndsHere)
+                {
+                    chosen = rest[p] >= 0 ? p : -1;
+                }
+                else if (_greedy)
+                {
+                    chosen = chosen >= 0 ? chosen : (rest[p] >= 0 ? p : -1);
+                }
+                else
+                {
+                    chosen = rest[p] >= 0 ? p : chosen;
+                }
+                next[p] = chosen >= 0 ? rest[chosen] : -1;
+            }
+            best = next;
+        }
+        var result = new int[n + 1];
+        for (var start = 0; start <= n; start++)
+        {
+            var q = Advance(segments[0], value, start);
+            result[start] = q < 0 ? -1 : (stars == 0 ? q : best![q]);
+        }
+        return result;
+    }
+
+    /// <summary>Matches a star-free segment at <paramref name="at"/>: its end, or -1.</summary>
+    private static int Advance(List<int> segment, int[] value, int at)
+    {
+        if (at + segment.Count > value.Length)
+        {
+            return -1;
+        }
+        for (var i = 0; i < segment.Count; i++)
+        {
+            var tok = segment[i];
+            var v = value[at + i];
+            if (tok == AnyOne ? v == '\n' : v != tok)
             {
                 return -1;
             }
-            ti++;
-            si++;
         }
-        return si;
-    }
-
-    private StarFrame NewFrame(int[] value, int token, int start)
-    {
-        // A star covers a run of non-newline characters.
-        var max = start;
-        while (max < value.Length && value[max] != '\n')
-        {
-            max++;
-        }
-        return new StarFrame { Token = token, Start = start, Max = max, Candidate = _greedy ? max : start };
-    }
-
-    private sealed class StarFrame
-    {
-        public int Token;
-        public int Start;
-        public int Max;
-        public int Candidate;
+        return at + segment.Count;
     }
 
     /// <summary>Removes the first match anchored at the start (for <c>#</c>/<c>##</c>).</summary>
     public string TrimPrefix(string value)
     {
         var runes = RuneText.ToRunes(value);
-        var end = MatchAt(runes, 0, new Dictionary<(int, int), int>());
+        var end = MatchEnds(runes)[0];
         return end < 0 ? value : RuneText.FromRunes(runes.Skip(end));
     }
 
@@ -180,10 +154,10 @@ internal sealed class ShellPattern
     public string ReplaceFirst(string value, string replacement)
     {
         var runes = RuneText.ToRunes(value);
-        var memo = new Dictionary<(int, int), int>();
+        var ends = MatchEnds(runes);
         for (var start = 0; start <= runes.Length; start++)
         {
-            var end = MatchAt(runes, start, memo);
+            var end = ends[start];
             if (end >= 0)
             {
                 return RuneText.FromRunes(runes.Take(start)) + replacement + RuneText.FromRunes(runes.Skip(end));
@@ -201,7 +175,7 @@ internal sealed class ShellPattern
     public string ReplaceAll(string value, string replacement)
     {
         var runes = RuneText.ToRunes(value);
-        var memo = new Dictionary<(int, int), int>();
+        var ends = MatchEnds(runes);
         var output = new List<int>();
         var lastMatchEnd = 0;
         var searchPos = 0;
@@ -211,7 +185,7 @@ internal sealed class ShellPattern
             var end = -1;
             for (var s = searchPos; s <= runes.Length; s++)
             {
-                var e = MatchAt(runes, s, memo);
+                var e = ends[s];
                 if (e >= 0)
                 {
                     start = s;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace BuildFarm.Coordinator.Dockerfile.Shell;
@@ -36,6 +37,11 @@ internal sealed class ShellWordProcessor
 
     private (string Result, List<string> Words) ProcessStopOn(int stopChar, bool rawEscapes)
     {
+        // Nested ${a:-${b:-...}} recurses; refuse before the thread's stack runs out (Go's stacks grow, ours do not).
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            throw new ShellSyntaxException("substitution nested too deeply");
+        }
         var result = new StringBuilder();
         var words = new WordSplitter();
         var saved = _rawEscapes;

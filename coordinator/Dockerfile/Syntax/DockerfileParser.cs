@@ -164,11 +164,21 @@ public static class DockerfileParser
             return new ParseResult(root, _escape, warnings, fileName);
         }
 
-        private Node NewNodeFromLine(string line, IReadOnlyList<string> comments)
+        /// <summary>
+        /// ONBUILD nests instructions recursively; BuildKit rejects any nesting beyond one level later,
+        /// so a small cap only keeps absurd input from exhausting the stack.
+        /// </summary>
+        private const int MaxNesting = 64;
+
+        private Node NewNodeFromLine(string line, IReadOnlyList<string> comments, int depth = 0)
         {
+            if (depth > MaxNesting)
+            {
+                throw new DockerfileException($"instructions nested more than {MaxNesting} levels deep");
+            }
             var (command, flags, args) = CommandSplitter.Split(line, _escape);
             var parser = LineParsers.For(command);
-            var (next, isJson) = parser(args, _escape, sub => NewNodeFromLine(sub, []));
+            var (next, isJson) = parser(args, _escape, sub => NewNodeFromLine(sub, [], depth + 1));
             return new Node
             {
                 Value = command,

@@ -65,33 +65,37 @@ public static class ExecFormParser
         }
     }
 
-    private static bool HasUnrepresentableNumber(JsonElement element)
+    private static bool HasUnrepresentableNumber(JsonElement root)
     {
-        switch (element.ValueKind)
+        // Iterative: arrays may nest thousands deep.
+        var pending = new Stack<JsonElement>();
+        pending.Push(root);
+        while (pending.Count > 0)
         {
-            case JsonValueKind.Number:
-                return !double.TryParse(element.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || double.IsInfinity(d);
-            case JsonValueKind.Array:
-                foreach (var e in element.EnumerateArray())
-                {
-                    if (HasUnrepresentableNumber(e))
+            var element = pending.Pop();
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Number:
+                    if (!double.TryParse(element.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || double.IsInfinity(d))
                     {
                         return true;
                     }
-                }
-                return false;
-            case JsonValueKind.Object:
-                foreach (var p in element.EnumerateObject())
-                {
-                    if (HasUnrepresentableNumber(p.Value))
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var e in element.EnumerateArray())
                     {
-                        return true;
+                        pending.Push(e);
                     }
-                }
-                return false;
-            default:
-                return false;
+                    break;
+                case JsonValueKind.Object:
+                    foreach (var p in element.EnumerateObject())
+                    {
+                        pending.Push(p.Value);
+                    }
+                    break;
+            }
         }
+        return false;
     }
 
     private static string DecodeLenient(string rawQuoted)

@@ -120,4 +120,18 @@ public class CacheKeyInputsTests
         var inputs = Sample() with { Instruction = "RUN echo \"héllo\"\t\\ \u0001" };
         Assert.Contains("\"instruction\":\"RUN echo \\\"héllo\\\"\\t\\\\ \\u0001\"", inputs.ToCanonicalJson());
     }
+
+    [Fact]
+    public void A_cache_miss_is_explained_against_the_nearest_earlier_record()
+    {
+        var current = Sample() with { BuildArgs = new Dictionary<string, string> { ["VERSION"] = "1.3", ["MODE"] = "release" } };
+        var far = Sample() with { Platform = "linux/arm64", Instruction = "RUN make" };
+        var near = Sample();
+
+        var why = CacheMissExplainer.Explain(current, [far, near]);
+
+        Assert.Equal(new CacheKeyDifference("buildArgs.VERSION", "1.2", "1.3"), Assert.Single(why));
+        Assert.Equal("buildArgs.VERSION: 1.2 -> 1.3", CacheMissExplainer.Describe(why));
+        Assert.Empty(CacheMissExplainer.Explain(current, []));
+    }
 }
