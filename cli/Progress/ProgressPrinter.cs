@@ -36,7 +36,7 @@ public sealed class ProgressPrinter
         lock (_gate)
         {
             ClearStatus();
-            _out.WriteLine(_mode == "plain" ? $"#0 {message}" : $" => {message}");
+            _out.WriteLine(_mode is "plain" or "rawjson" ? $"#0 {message}" : $" => {message}");
             DrawStatus();
         }
     }
@@ -46,6 +46,12 @@ public sealed class ProgressPrinter
         if (IsQuiet) return;
         lock (_gate)
         {
+            if (_mode == "rawjson")
+            {
+                // One protobuf-JSON event per line, for tools (and tests) that want the timestamps.
+                _out.WriteLine(Google.Protobuf.JsonFormatter.Default.Format(e));
+                return;
+            }
             ClearStatus();
             var n = Number(e.StepId, e.Name);
             switch (e.Kind)
