@@ -35,11 +35,12 @@ public sealed class CancelTests(BusyboxFixture busybox) : IDisposable
         await BuildFarmCli.ToolAsync("kill", "-INT", build.Id.ToString());
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await build.WaitForExitAsync(timeout.Token);
+        build.WaitForExit(); // lets the stderr reader finish
         await stdout;
 
         Assert.True(build.ExitCode == 130, $"exit {build.ExitCode}\n{stderr}");
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"cancel took {stopwatch.Elapsed}");
-        Assert.Contains("canceled", stderr.ToString());
+        Assert.Contains("ERROR: canceled", stderr.ToString());
 
         var containers = await BuildFarmCli.ToolAsync("runc", "--root", Path.Combine(_scratch.Home, "worker", "runc"), "list", "-q");
         Assert.Equal("", containers.Trim());
