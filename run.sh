@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# The main job: build examples/ on this machine (embedded coordinator + worker, local cache).
+# The main job: build examples/hello on this machine (embedded coordinator + worker, local cache under
+# $BUILDFARM_HOME, default ~/.buildfarm) and run the image it makes with runc.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/install-deps.sh
+./scripts/make-busybox-rootfs.sh
 dotnet build cli/BuildFarm.Cli.csproj -c Release -nologo -v q
-exec dotnet cli/bin/Release/net10.0/buildfarm.dll plan -f examples/hello/Dockerfile examples/hello
+buildfarm() { dotnet cli/bin/Release/net10.0/buildfarm.dll "$@"; }
+buildfarm build -t hello:latest --iidfile /tmp/buildfarm-hello.iid examples/hello
+echo "--- buildfarm run hello:latest"
+buildfarm run hello:latest
+echo "--- a second build changes nothing, so every step is CACHED:"
+buildfarm build --progress plain -t hello:latest examples/hello 2>&1 | grep -E 'CACHED|writing image|steps executed'
+buildfarm images

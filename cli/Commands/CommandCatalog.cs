@@ -8,7 +8,11 @@ public static class CommandCatalog
     public static IEnumerable<Command> Create()
     {
         yield return VersionCommand.Create();
-        yield return CacheCommand.Create();
+        yield return BuildCommand.Create();
         yield return PlanCommand.Create();
+        yield return ImagesCommand.Create();
+        yield return RmiCommand.Create();
+        yield return RunCommand.Create();
+        yield return CacheCommand.Create();
     }
 }
