@@ -21,6 +21,9 @@ want skopeo skopeo
 want umoci umoci
 want docker-registry docker-registry
 want python3 python3
+if [ -f "$REPO/scripts/s3-server.sh" ]; then  # the S3-store row's server (radosgw)
+  want radosgw radosgw; want ceph-mon ceph-mon; want ceph-osd ceph-osd; want curl curl
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "bench: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -48,6 +51,9 @@ export BENCH_TMP=$(mktemp -d /tmp/bfbench.XXXXXX)
 cleanup() {
   rc=$?
   set +e +o pipefail
+  if [ -f "$BENCH_TMP/s3.env" ] && [ -f "$REPO/scripts/s3-server.sh" ]; then
+    ( set -a; . "$BENCH_TMP/s3.env"; bash "$REPO/scripts/s3-server.sh" stop >/dev/null 2>&1 )
+  fi
   if [ -f "$BENCH_TMP/pids" ]; then
     while read -r pid; do
       kill -TERM -- "-$pid" 2>/dev/null || true
@@ -58,10 +64,6 @@ cleanup() {
     done < "$BENCH_TMP/pids"
   fi
   grep -o " $BENCH_TMP[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  if [ -d "$BENCH_TMP/logs" ]; then
-    dest="$BENCH_CACHE/logs/$(date -u +%Y%m%dT%H%M%S)"
-    mkdir -p "$dest" && cp -r "$BENCH_TMP/logs/." "$dest/" && echo "bench: build logs kept in $dest" >&2
-  fi
   rm -rf "$BENCH_TMP"
   exit $rc
 }

@@ -37,6 +37,7 @@ DESCRIPTIONS = {
     "run1": "baseline for run50: 1 `RUN true`",
 }
 PHASES = ["cold", "warm", "late"]
+RETRIES = int(os.environ.get("BENCH_RETRIES", "1"))
 
 
 def fmt(x):
@@ -86,6 +87,21 @@ class Run:
         late = os.path.join(ctx, open(os.path.join(sdir, "late")).read().strip())
         return ctx, df, late
 
+    def attempt(self, b, s, r, phase, build, before=None):
+        """One timed build; a failed build is retried (BENCH_RETRIES, default 1) and the failure noted.
+        For a cold build the builder is reset again first, so the retry is still cold."""
+        for i in range(RETRIES + 1):
+            if before:
+                before()
+            try:
+                return build()
+            except BuildError as e:
+                if i == RETRIES:
+                    raise
+                log(f"{s:9} r{r} {b.name:9} {phase} failed, retrying: {e}")
+                self.notes.append(f"{b.name} {s} {phase} (repeat {r + 1}): a build failed and was retried; "
+                                  f"the time shown is the retry's. Failure: {e}")
+
     def scenario(self, s, builders, registry, phases):
         ctx, df, late = self.context(s, registry)
         original = open(late).read()
@@ -96,13 +112,12 @@ class Run:
                 tag = f"bench-{s}:{b.key}"
                 phase = "cold"
                 try:
-                    b.reset()
-                    t = b.build(ctx, df, tag, f"{s}-r{r}-cold")
+                    t = self.attempt(b, s, r, "cold", lambda: b.build(ctx, df, tag, f"{s}-r{r}-cold"), b.reset)
                     self.record(s, "cold", b.key, t)
                     log(f"{s:9} r{r} {b.name:9} cold {t:7.3f}s")
                     if "warm" in phases:
                         phase = "warm"
-                        t = b.build(ctx, df, tag, f"{s}-r{r}-warm")
+                        t = self.attempt(b, s, r, "warm", lambda: b.build(ctx, df, tag, f"{s}-r{r}-warm"))
                         self.record(s, "warm", b.key, t)
                         log(f"{s:9} r{r} {b.name:9} warm {t:7.3f}s")
                     if "late" in phases:
@@ -110,7 +125,7 @@ class Run:
                         with open(late, "w") as f:
                             f.write(original + f"changed in repeat {r} for {b.key}\n")
                         try:
-                            t = b.build(ctx, df, tag, f"{s}-r{r}-late")
+                            t = self.attempt(b, s, r, "late", lambda: b.build(ctx, df, tag, f"{s}-r{r}-late"))
                         finally:
                             with open(late, "w") as f:
                                 f.write(original)
@@ -122,38 +137,56 @@ class Run:
 
 
 def s3_rows(run, bf, registry):
-    """Farm-only: the embedded default with the S3 store against the local-folder store."""
+    """Farm-only: the embedded default with the S3 store against the local-folder store.
+
+    The S3 server is the cache helper's scripts/s3-server.sh (radosgw on 127.0.0.1, memstore); the store
+    is chosen with BUILDFARM_CACHE=s3://<bucket>?endpoint=... and AWS_* keys (cache/ContentStoreOptions).
+    Each cold build gets a new, empty bucket. Returns None when measured, else the reason it was not.
+    """
     script = os.path.join(REPO, "scripts", "s3-server.sh")
-    s3_args = os.environ.get("BENCH_S3_ARGS", "")
     if not bf.available:
-        return f"BuildFarm cannot build yet ({bf.reason})"
+        return "BuildFarm cannot build yet (see Notes)"
     if not os.path.exists(script):
         return "scripts/s3-server.sh (the cache helper's S3 server) is not on this branch yet"
-    if not s3_args:
-        return ("no S3-store option for `buildfarm build` is known to the harness; set BENCH_S3_ARGS "
-                "(e.g. '--cache s3://127.0.0.1:{port}/bench') once the CLI has one")
+    for tool in ("radosgw", "ceph-mon", "ceph-osd"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed (scripts/install-deps.sh installs the S3 server's packages)"
     port = infra.free_port()
-    env = dict(os.environ, D=os.path.join(run.tmp, "s3"), PORT=str(port))
+    ak, sk = "benchaccesskey000000", "benchsecretkey00000000000000000000000000"
+    env = dict(os.environ, S3_DIR=os.path.join(run.tmp, "s3"), S3_PORT=str(port),
+               S3_MON_PORT=str(infra.free_port()), S3_MON_V1_PORT=str(infra.free_port()), S3_STORE="memstore",
+               S3_ACCESS_KEY=ak, S3_SECRET_KEY=sk, S3_OWNER_PID=str(os.getpid()))
+    with open(os.path.join(run.tmp, "s3.env"), "w") as f:  # for run.sh's trap
+        f.write(f"S3_DIR={env['S3_DIR']}\n")
     try:
         sh(["bash", script, "start"], env=env, timeout=600)
     except RuntimeError as e:
         return f"scripts/s3-server.sh start failed: {e}"
     try:
-        s3 = BuildFarm(run.tmp, bf.logdir, REPO, extra_args=s3_args.format(port=port).split(),
-                       home_name="buildfarm-home-s3")
+        s3 = BuildFarm(run.tmp, bf.logdir, REPO, home_name="buildfarm-home-s3")
         s3.key, s3.name = "buildfarm_s3", "BuildFarm (S3 store)"
+        s3.env.update(AWS_ACCESS_KEY_ID=ak, AWS_SECRET_ACCESS_KEY=sk)
+        buckets = iter(range(1, 10000))
+        base_reset = s3.reset
+
+        def reset():
+            base_reset()
+            s3.env["BUILDFARM_CACHE"] = f"s3://bench-{next(buckets)}?endpoint=http://127.0.0.1:{port}"
+        s3.reset = reset
         ctx, df, _ = run.context("single12", registry)
         for r in range(run.args.repeats):
             for b in (bf, s3):
+                phase = "cold"
                 try:
-                    b.reset()
-                    run.record("s3-vs-local", "cold", b.key, b.build(ctx, df, "bench-s3", f"s3-r{r}-cold"))
-                    run.record("s3-vs-local", "warm", b.key, b.build(ctx, df, "bench-s3", f"s3-r{r}-warm"))
+                    run.record("s3-vs-local", "cold", b.key,
+                               run.attempt(b, "s3", r, "cold", lambda: b.build(ctx, df, "bench-s3", f"s3-r{r}-cold"), b.reset))
+                    phase = "warm"
+                    run.record("s3-vs-local", "warm", b.key,
+                               run.attempt(b, "s3", r, "warm", lambda: b.build(ctx, df, "bench-s3", f"s3-r{r}-warm")))
                 except BuildError as e:
-                    run.record("s3-vs-local", "cold", b.key, error=str(e))
-        # note: the S3 server keeps its objects between repeats unless the store's reset clears them
-        run.notes.append("S3 row: single12 with the S3 store options `" + s3_args + "`; the S3 server is "
-                         "started by scripts/s3-server.sh on 127.0.0.1.")
+                    run.record("s3-vs-local", phase, b.key, error=str(e))
+        run.notes.append("S3 row: single12 with BUILDFARM_CACHE=s3://<new bucket per repeat>?endpoint=http://127.0.0.1:"
+                         f"{port} on radosgw (memstore) from scripts/s3-server.sh.")
     finally:
         sh(["bash", script, "stop"], env=env, check=False, timeout=120)
     return None
@@ -197,16 +230,17 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
         return f"[{footnotes.index(text) + 1}]"
 
     def cell(s, phase, k):
-        b = by[k]
-        if not b.available:
+        b = by.get(k)
+        name = b.name if b else {"buildfarm_s3": "BuildFarm (S3 store)"}.get(k, k)
+        if b is not None and not b.available:
             return "n/m " + note(f"{b.name}: not measured: {b.reason}")
         v = median(run.results.get(s, {}).get(phase, {}).get(k, []))
         err = run.errors.get(s, {}).get(phase, {}).get(k)
         if v is None and err:
-            return "failed " + note(f"{b.name} {s} {phase}: {err}")
+            return "failed " + note(f"{name} {s} {phase}: {err}")
         if v is None:
             return "—"
-        return fmt(v) + (" " + note(f"{b.name} {s} {phase}: some repeats failed: {err}") if err else "")
+        return fmt(v) + (" " + note(f"{name} {s} {phase}: some repeats failed: {err}") if err else "")
 
     def ratio(s, phase, k, ref):
         a = median(run.results.get(s, {}).get(phase, {}).get(k, []))
@@ -255,7 +289,8 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
         for phase in ("cold", "warm"):
             a = median(run.results.get("s3-vs-local", {}).get(phase, {}).get("buildfarm", []))
             c = median(run.results.get("s3-vs-local", {}).get(phase, {}).get("buildfarm_s3", []))
-            L.append(f"| single12 | {phase} | {fmt(a)} | {fmt(c)} | " + (f"{c / a:.2f}×" if a and c else "—") + " |")
+            L.append(f"| single12 | {phase} | {cell('s3-vs-local', phase, 'buildfarm')} | "
+                     f"{cell('s3-vs-local', phase, 'buildfarm_s3')} | " + (f"{c / a:.2f}×" if a and c else "—") + " |")
         L.append("")
 
     L += ["## Cluster (one coordinator + several workers, concurrent identical submissions)", ""]
@@ -276,7 +311,7 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
             a = median(run.results.get(s, {}).get(phase, {}).get("buildfarm", []))
             c = median(run.results.get(s, {}).get(phase, {}).get("buildkit", []))
             if bfa is None or not bfa.available:
-                res = "not measured: BuildFarm " + (bfa.reason if bfa else "not selected")
+                res = "not measured: " + ("BuildFarm cannot build yet (see Notes)" if bfa else "BuildFarm not selected")
             elif a is None or c is None:
                 res = "not measured: " + ("BuildFarm build failed" if a is None else "BuildKit build failed")
             else:
@@ -288,7 +323,7 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
     if "run50" in run.args.scenarios:
         bare_m = median(bare) if isinstance(bare, list) else None
         if bfa is None or not bfa.available:
-            res = "not measured: BuildFarm " + (bfa.reason if bfa else "not selected")
+            res = "not measured: " + ("BuildFarm cannot build yet (see Notes)" if bfa else "BuildFarm not selected")
         elif per_run.get("buildfarm") is None or not bare_m:
             res = "not measured: a run50/run1 build or the bare runc run failed"
         else:
@@ -345,7 +380,8 @@ def main():
             ap.error(f"unknown scenario {s}; known: {', '.join(SCENARIOS)}")
     wanted = [b for b in args.builders.split(",") if b]
     tmp = args.tmp or __import__("tempfile").mkdtemp(prefix="bfbench.")
-    logdir = os.path.join(tmp, "logs")
+    logdir = os.environ.get("BENCH_LOGS") or os.path.join(
+        infra.CACHE, "logs", datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S"))
     os.makedirs(logdir, exist_ok=True)
     started = time.time()
     mach = machine()

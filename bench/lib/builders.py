@@ -43,8 +43,9 @@ class Builder:
                 rc = "timeout"
             dt = time.monotonic() - t0
         if rc != 0:
-            tail = [l.strip() for l in open(path, errors="replace").read().splitlines() if l.strip()][-3:]
-            raise BuildError(f"exit {rc} after {dt:.1f}s: {' / '.join(tail)[-300:]} (log {path})")
+            lines = [l.strip() for l in open(path, errors="replace").read().splitlines()[1:] if l.strip()]
+            errs = [l for l in lines if "error" in l.lower()] or lines
+            raise BuildError(f"exit {rc} after {dt:.1f}s: {' / '.join(errs[-2:])[-240:]} (log {path})")
         return dt
 
 
