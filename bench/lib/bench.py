@@ -193,11 +193,11 @@ def s3_rows(run, bf, registry):
 
 
 def steps_from_log(path):
-    """(seconds, step name) from a BuildKit-style plain progress log ('#N [..] NAME' / '#N DONE 1.2s')."""
+    """(seconds, step name) from a BuildKit-style plain progress log ('#N NAME' first, then '#N DONE 1.2s')."""
     names, durs = {}, {}
     for line in open(path, errors="replace"):
-        m = re.match(r"#(\d+) (\[.*)", line)
-        if m and m.group(1) not in names:
+        m = re.match(r"#(\d+) (?!DONE|CACHED|ERROR)(.+)", line)
+        if m and m.group(1) not in names and m.group(1) != "0":
             names[m.group(1)] = m.group(2).strip()
         m = re.match(r"#(\d+) DONE ([\d.]+)s", line)
         if m:
@@ -219,6 +219,11 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
           f"- load average at start {' '.join(mach['loadavg'])}, at end {' '.join(open('/proc/loadavg').read().split()[:3])}"
           " (the machine may be shared: read small differences as noise)",
           f"- repeats: {args.repeats} (median shown); wall time of the whole run {finished - started:.0f} s", ""]
+    peak = max(float(mach["loadavg"][0]), float(open("/proc/loadavg").read().split()[0]))
+    if peak > 1.5 * mach["nproc"]:
+        L += [f"**The machine was heavily loaded (load average up to {peak:.1f} on {mach['nproc']} CPUs, other work "
+              "running beside the benchmark): absolute times are inflated and noisy; compare builders within a row, "
+              "and rerun on an idle machine before drawing conclusions.**", ""]
     L += ["## Builders", ""] + [f"- **{by[k].name}**: {versions[k]}" for k in keys] + [
         f"- registry: {versions['registry']}; base images pushed with {versions['skopeo']} / {versions['umoci']}", ""]
 
