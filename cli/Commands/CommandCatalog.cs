@@ -8,5 +8,9 @@ public static class CommandCatalog
     public static IEnumerable<Command> Create()
     {
         yield return VersionCommand.Create();
+        yield return BuildCommand.Create();
+        yield return ImagesCommand.Create();
+        yield return RmiCommand.Create();
+        yield return CacheCommand.Create();
     }
 }

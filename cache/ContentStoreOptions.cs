@@ -1,0 +1,129 @@
+using System.Collections;
+using System.Globalization;
+
+namespace BuildFarm.Cache;
+
+/// <summary>Where the cache lives and how to talk to it. Build one in code, from a spec string
+/// (<see cref="Parse"/>), or from the environment (<see cref="FromEnvironment"/>); open it with
+/// <see cref="ContentStoreFactory"/>.</summary>
+public sealed record ContentStoreOptions
+{
+    public const string DefaultBucket = "buildfarm-cache";
+    public const string DefaultRegion = "us-east-1";
+
+    public ContentStoreKind Kind { get; init; } = ContentStoreKind.Local;
+
+    /// <summary>Local: the cache folder (default <see cref="DefaultLocalRoot"/>).</summary>
+    public string? Path { get; init; }
+
+    /// <summary>S3: the endpoint URL, e.g. <c>http://127.0.0.1:9000</c> (path-style addressing is used).</summary>
+    public string? Endpoint { get; init; }
+
+    public string Bucket { get; init; } = DefaultBucket;
+    public string Region { get; init; } = DefaultRegion;
+
+    /// <summary>S3 credentials; when null, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (see <see cref="WithEnvironmentCredentials"/>).</summary>
+    public string? AccessKey { get; init; }
+    public string? SecretKey { get; init; }
+
+    /// <summary>Null: the one shared cache. A name: a separate cache (key prefix <c>ns/&lt;name&gt;/</c>) for a team that must not share.</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>One attempt of one small request (HEAD, list, record get/put) and the TCP connect.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an operation keeps retrying transient failures before it fails with
+    /// <see cref="ContentStoreUnavailableException"/> naming the endpoint.</summary>
+    public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>One attempt of a blob upload or download.</summary>
+    public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    public int MaxTransferAttempts { get; init; } = 3;
+
+    /// <summary>S3: where uploads of unseekable streams are spooled (to learn size and digest before sending).</summary>
+    public string? SpoolDirectory { get; init; }
+
+    /// <summary>Where the endpoint and bucket or folder are, for messages.</summary>
+    public string Describe() => Kind == ContentStoreKind.S3
+        ? $"s3 {Endpoint} bucket {Bucket}{(Namespace is null ? "" : $" namespace {Namespace}")}"
+        : $"local {Path ?? "(default)"}{(Namespace is null ? "" : $" namespace {Namespace}")}";
+
+    /// <summary><c>$BUILDFARM_HOME/cache</c>, or <c>~/.buildfarm/cache</c> when BUILDFARM_HOME is unset.</summary>
+    public static string DefaultLocalRoot(IDictionary? environment = null)
+    {
+        var home = Get(environment, "BUILDFARM_HOME");
+        if (string.IsNullOrEmpty(home))
+            home = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".buildfarm");
+        return System.IO.Path.Combine(home, "cache");
+    }
+
+    /// <summary>Parses a store spec: <c>local</c>, <c>local:/path</c>, an absolute path, or
+    /// <c>s3://bucket?endpoint=http://host:port&amp;region=r&amp;namespace=team&amp;timeout=60</c>
+    /// (<c>endpoint</c> may also come as <c>s3://bucket@http://host:port</c>).</summary>
+    public static ContentStoreOptions Parse(string spec)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        if (spec == "local") return new ContentStoreOptions();
+        if (spec.StartsWith("local:", StringComparison.Ordinal)) return new ContentStoreOptions { Path = spec["local:".Length..] };
+        if (spec.StartsWith('/') || spec.StartsWith('.') || spec.StartsWith('~'))
+            return new ContentStoreOptions { Path = ExpandHome(spec) };
+        if (!spec.StartsWith("s3://", StringComparison.Ordinal))
+            throw new FormatException($"invalid cache store spec '{spec}': expected local, local:<path>, <absolute path> or s3://<bucket>?endpoint=<url>");
+
+        var rest = spec["s3://".Length..];
+        var query = "";
+        var q = rest.IndexOf('?');
+        if (q >= 0) { query = rest[(q + 1)..]; rest = rest[..q]; }
+        string? endpoint = null;
+        var at = rest.IndexOf('@');
+        if (at >= 0) { endpoint = rest[(at + 1)..]; rest = rest[..at]; }
+        var options = new ContentStoreOptions { Kind = ContentStoreKind.S3, Bucket = rest.Trim('/'), Endpoint = endpoint };
+        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=');
+            var key = eq < 0 ? pair : pair[..eq];
+            var value = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
+            options = key switch
+            {
+                "endpoint" => options with { Endpoint = value },
+                "region" => options with { Region = value },
+                "namespace" => options with { Namespace = value },
+                "timeout" => options with { OperationTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                _ => throw new FormatException($"invalid cache store spec '{spec}': unknown parameter '{key}'"),
+            };
+        }
+        if (string.IsNullOrEmpty(options.Bucket)) throw new FormatException($"invalid cache store spec '{spec}': no bucket");
+        if (string.IsNullOrEmpty(options.Endpoint)) throw new FormatException($"invalid cache store spec '{spec}': no endpoint (s3://bucket?endpoint=http://host:port)");
+        return options;
+    }
+
+    /// <summary>From BUILDFARM_CACHE (a spec; default local), BUILDFARM_CACHE_NAMESPACE, AWS_REGION and the AWS_* keys.</summary>
+    public static ContentStoreOptions FromEnvironment(IDictionary? environment = null)
+    {
+        var spec = Get(environment, "BUILDFARM_CACHE");
+        var options = string.IsNullOrEmpty(spec) ? new ContentStoreOptions() : Parse(spec);
+        if (Get(environment, "BUILDFARM_CACHE_NAMESPACE") is { Length: > 0 } ns) options = options with { Namespace = ns };
+        if (options.Kind == ContentStoreKind.S3 && Get(environment, "AWS_REGION") is { Length: > 0 } region && spec?.Contains("region=") != true)
+            options = options with { Region = region };
+        return options.WithEnvironmentCredentials(environment);
+    }
+
+    /// <summary>Fills missing keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.</summary>
+    public ContentStoreOptions WithEnvironmentCredentials(IDictionary? environment = null) => this with
+    {
+        AccessKey = AccessKey ?? Get(environment, "AWS_ACCESS_KEY_ID"),
+        SecretKey = SecretKey ?? Get(environment, "AWS_SECRET_ACCESS_KEY"),
+    };
+
+    public string ResolveLocalRoot(IDictionary? environment = null) => Path is { Length: > 0 } p ? ExpandHome(p) : DefaultLocalRoot(environment);
+
+    private static string ExpandHome(string path) =>
+        path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
+            ? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path.TrimStart('~').TrimStart('/'))
+            : path;
+
+    private static string? Get(IDictionary? environment, string name) =>
+        environment is null ? Environment.GetEnvironmentVariable(name) : environment[name] as string;
+}

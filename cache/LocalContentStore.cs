@@ -1,0 +1,149 @@
+using System.Runtime.CompilerServices;
+using BuildFarm.Oci;
+
+namespace BuildFarm.Cache;
+
+/// <summary>A content store in a folder: <c>&lt;root&gt;/[ns/&lt;team&gt;/]blobs/sha256/&lt;hex&gt;</c>. Writes go to a
+/// unique temp file under <c>ingest/</c> and are renamed into place once verified; rename(2) is atomic, so readers
+/// and concurrent writers (other processes too) only ever see whole blobs. No fsync: a blob damaged by a crash
+/// fails verification on read and is removed, which is the right outcome for a cache.</summary>
+public sealed class LocalContentStore : IContentStore
+{
+    private readonly string _base;
+
+    public LocalContentStore(string root, string? ns = null)
+    {
+        Root = Path.GetFullPath(root);
+        _base = Path.Combine(Root, StoreLayout.Prefix(ns));
+    }
+
+    public string Root { get; }
+
+    public string Location => $"local folder {_base}";
+
+    /// <summary>Where a blob lives (or would live); workers may read the file directly.</summary>
+    public string GetBlobPath(Digest digest) => Path.Combine(_base, StoreLayout.BlobName(digest));
+
+    /// <summary>Where writes in progress live (same filesystem as the blobs, so the final rename is atomic).</summary>
+    public string IngestDirectory => Path.Combine(_base, StoreLayout.Ingest);
+
+    public Task<bool> ExistsAsync(Digest digest, CancellationToken cancellationToken = default) =>
+        Task.FromResult(File.Exists(GetBlobPath(digest)));
+
+    public Task<long?> GetSizeAsync(Digest digest, CancellationToken cancellationToken = default)
+    {
+        var info = new FileInfo(GetBlobPath(digest));
+        return Task.FromResult<long?>(info.Exists ? info.Length : null);
+    }
+
+    public Task<Stream> OpenAsync(Digest digest, CancellationToken cancellationToken = default)
+    {
+        var path = GetBlobPath(digest);
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
+                Options = FileOptions.Asynchronous | FileOptions.SequentialScan, BufferSize = 0,
+            });
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BlobNotFoundException(digest, Location);
+        }
+        return Task.FromResult<Stream>(new VerifyingReadStream(file, digest, file.Length, Location, _ =>
+        {
+            // Remove the bad file only if it is still the one we read: a writer may have renamed a good copy over it.
+            try
+            {
+                var now = new FileInfo(path);
+                if (now.Exists && now.Length == file.Length) File.Delete(path);
+            }
+            catch (IOException) { }
+            return Task.CompletedTask;
+        }));
+    }
+
+    public async Task<Digest> PutAsync(Stream content, Digest? expected = null, CancellationToken cancellationToken = default)
+    {
+        if (expected is { } known && File.Exists(GetBlobPath(known))) return known; // put-if-absent
+        var (temp, digest) = await WriteTempAsync(content, expected, cancellationToken);
+        await CommitAsync(temp, digest);
+        return digest;
+    }
+
+    /// <summary>Streams <paramref name="content"/> into a temp file under ingest/ while hashing; the caller commits it.</summary>
+    internal async Task<(string Path, Digest Digest)> WriteTempAsync(Stream content, Digest? expected, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(IngestDirectory);
+        var temp = Path.Combine(IngestDirectory, $"{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using var hashing = new HashingReadStream(content, expected, null, Location);
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+                await hashing.CopyToAsync(file, 1 << 20, cancellationToken);
+            return (temp, hashing.Digest);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    internal Task CommitAsync(string temp, Digest digest)
+    {
+        var final = GetBlobPath(digest);
+        try
+        {
+            if (File.Exists(final)) { TryDelete(temp); return Task.CompletedTask; }
+            Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+            // Same bytes whoever wins: replacing an identical blob atomically is harmless to its readers.
+            File.Move(temp, final, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteAsync(Digest digest, CancellationToken cancellationToken = default)
+    {
+        TryDelete(GetBlobPath(digest));
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<BlobInfo> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var blobs = Path.Combine(_base, StoreLayout.Blobs);
+        if (!Directory.Exists(blobs)) yield break;
+        foreach (var algorithmDir in Directory.EnumerateDirectories(blobs))
+        foreach (var file in Directory.EnumerateFiles(algorithmDir))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!Digest.TryParse($"{Path.GetFileName(algorithmDir)}:{Path.GetFileName(file)}", out var digest)) continue;
+            var info = new FileInfo(file);
+            if (!info.Exists) continue; // deleted while listing
+            yield return new BlobInfo(digest, info.Length, info.LastWriteTimeUtc);
+        }
+        await Task.CompletedTask;
+    }
+
+    /// <summary>Removes temp files older than <paramref name="olderThan"/> left by writers that died mid-write.</summary>
+    public int RemoveStaleIngest(TimeSpan olderThan)
+    {
+        if (!Directory.Exists(IngestDirectory)) return 0;
+        var removed = 0;
+        foreach (var file in new DirectoryInfo(IngestDirectory).EnumerateFiles())
+            if (file.LastWriteTimeUtc < DateTime.UtcNow - olderThan) { TryDelete(file.FullName); removed++; }
+        return removed;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

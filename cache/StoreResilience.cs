@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace BuildFarm.Cache;
+
+/// <summary>Timeouts and retries (exponential backoff with jitter) around remote store calls. Two budgets: small
+/// requests retry until <see cref="ContentStoreOptions.OperationTimeout"/>; blob transfers get
+/// <see cref="ContentStoreOptions.TransferTimeout"/> per attempt and a bounded number of attempts. Either way a store
+/// that stays unreachable ends in <see cref="ContentStoreUnavailableException"/> naming it, never a hang.</summary>
+public sealed class StoreResilience
+{
+    private readonly ResiliencePipeline _requests;
+    private readonly ResiliencePipeline _transfers;
+    private readonly string _location;
+
+    public StoreResilience(string location, ContentStoreOptions options)
+    {
+        _location = location;
+        var retry = new RetryStrategyOptions
+        {
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && TransientErrors.IsTransient(e)),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromSeconds(5),
+        };
+        _requests = new ResiliencePipelineBuilder()
+            .AddTimeout(options.OperationTimeout)
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = retry.ShouldHandle, BackoffType = retry.BackoffType, UseJitter = true,
+                Delay = retry.Delay, MaxDelay = retry.MaxDelay, MaxRetryAttempts = int.MaxValue,
+            })
+            .AddTimeout(options.RequestTimeout)
+            .Build();
+        _transfers = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = retry.ShouldHandle, BackoffType = retry.BackoffType, UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(500), MaxDelay = retry.MaxDelay,
+                MaxRetryAttempts = Math.Max(0, options.MaxTransferAttempts - 1),
+            })
+            .AddTimeout(options.TransferTimeout)
+            .Build();
+    }
+
+    public Task<T> RequestAsync<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        RunAsync(_requests, operation, call, cancellationToken);
+
+    public Task<T> TransferAsync<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        RunAsync(_transfers, operation, call, cancellationToken);
+
+    private async Task<T> RunAsync<T>(ResiliencePipeline pipeline, string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        Exception? last = null;
+        try
+        {
+            return await pipeline.ExecuteAsync(async token =>
+            {
+                try { return await call(token); }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    last = e;
+                    throw;
+                }
+            }, cancellationToken);
+        }
+        catch (TimeoutRejectedException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ContentStoreUnavailableException(_location, operation, started.Elapsed, last ?? e);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ContentStoreUnavailableException && TransientErrors.IsTransient(e))
+        {
+            throw new ContentStoreUnavailableException(_location, operation, started.Elapsed, e);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+namespace BuildFarm.Cli;
+
+/// <summary>The local state folder of embedded builds: $BUILDFARM_HOME, else ~/.buildfarm.</summary>
+public sealed record BuildFarmHome(string Root)
+{
+    public static BuildFarmHome Resolve()
+    {
+        var root = Environment.GetEnvironmentVariable("BUILDFARM_HOME");
+        if (string.IsNullOrWhiteSpace(root))
+            root = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".buildfarm");
+        return new BuildFarmHome(Path.GetFullPath(root));
+    }
+
+    /// <summary>The content store (blobs and step records).</summary>
+    public string Store => Path.Combine(Root, "store");
+    /// <summary>The image name index.</summary>
+    public string Images => Root;
+    /// <summary>The worker's snapshots and runtime state.</summary>
+    public string Worker => Path.Combine(Root, "worker");
+    /// <summary>Per-process scratch space; removed when the process ends.</summary>
+    public string Temp => Path.Combine(Root, "tmp");
+}

@@ -1,0 +1,90 @@
+using BuildFarm.Protos.V1;
+using Google.Protobuf;
+
+namespace BuildFarm.Cli.Commands;
+
+/// <summary>Parses the composite flag values of <c>build</c> the way buildx does.</summary>
+public static class BuildArguments
+{
+    public static IEnumerable<KeyValuePair<string, string>> ParseBuildArgs(IEnumerable<string> values)
+    {
+        foreach (var value in values)
+        {
+            var eq = value.IndexOf('=');
+            if (eq > 0) yield return new(value[..eq], value[(eq + 1)..]);
+            else if (Environment.GetEnvironmentVariable(value) is { } fromEnv) yield return new(value, fromEnv);
+            // buildx drops a bare name that is not in the environment.
+        }
+    }
+
+    public static IEnumerable<KeyValuePair<string, string>> ParseKeyValues(IEnumerable<string> values, string flag)
+    {
+        foreach (var value in values)
+        {
+            var eq = value.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"invalid {flag} \"{value}\": expected KEY=VALUE");
+            yield return new(value[..eq], value[(eq + 1)..]);
+        }
+    }
+
+    public static Dictionary<string, string> ParseCsv(string value)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=');
+            if (eq <= 0) fields[part] = "";
+            else fields[part[..eq]] = part[(eq + 1)..];
+        }
+        return fields;
+    }
+
+    public static OutputSpec ParseOutput(string value)
+    {
+        if (value == "-") throw new UsageException("output to stdout (-o -) is not supported; give type=...,dest=FILE");
+        if (!value.Contains('='))
+            return new OutputSpec { Type = "local", Attrs = { ["dest"] = Path.GetFullPath(value) } };
+        var fields = ParseCsv(value);
+        if (!fields.Remove("type", out var type))
+            throw new UsageException($"invalid --output \"{value}\": type is required (oci, docker, local, image, registry)");
+        if (type is not ("oci" or "docker" or "local" or "tar" or "image" or "registry"))
+            throw new UsageException($"invalid --output type \"{type}\": expected oci, docker, local, tar, image or registry");
+        if (type is "oci" or "docker" or "local" or "tar" && !fields.ContainsKey("dest"))
+            throw new UsageException($"--output type={type} needs dest=PATH");
+        if (fields.TryGetValue("dest", out var dest))
+            fields["dest"] = dest == "-" ? throw new UsageException("output to stdout is not supported") : Path.GetFullPath(dest);
+        var spec = new OutputSpec { Type = type };
+        foreach (var (k, v) in fields) spec.Attrs[k] = v;
+        return spec;
+    }
+
+    public static async Task<SecretSource> ReadSecretAsync(string value, CancellationToken cancellationToken)
+    {
+        var fields = ParseCsv(value);
+        if (!fields.TryGetValue("id", out var id) || id.Length == 0)
+            throw new UsageException($"invalid --secret \"{value}\": id is required");
+        fields.TryGetValue("type", out var type);
+        string? src = fields.GetValueOrDefault("src") ?? fields.GetValueOrDefault("source");
+        string? env = fields.GetValueOrDefault("env");
+        if (type == "env" && env is null) env = src ?? id;
+        if (src is null && env is null)
+        {
+            // buildx: with neither, an environment variable named like the id wins, else a file of that name.
+            if (Environment.GetEnvironmentVariable(id) is not null) env = id;
+            else src = id;
+        }
+        byte[] bytes;
+        if (env is not null)
+        {
+            bytes = System.Text.Encoding.UTF8.GetBytes(Environment.GetEnvironmentVariable(env)
+                ?? throw new UsageException($"secret {id}: environment variable {env} is not set"));
+        }
+        else
+        {
+            var path = Path.GetFullPath(src!);
+            if (!File.Exists(path)) throw new UsageException($"secret {id}: open {path}: no such file or directory");
+            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+        }
+        return new SecretSource { Id = id, Value = ByteString.CopyFrom(bytes) };
+    }
+}

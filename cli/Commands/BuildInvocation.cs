@@ -1,0 +1,15 @@
+using BuildFarm.Protos.V1;
+
+namespace BuildFarm.Cli.Commands;
+
+/// <summary>A parsed <c>buildfarm build</c> command line.</summary>
+public sealed record BuildInvocation(
+    BuildSpec Spec,
+    string ContextDir,
+    string DockerfilePath,
+    string Progress,
+    string? IidFile,
+    string? MetadataFile,
+    bool Quiet,
+    string? Server,
+    IReadOnlyList<string> NoCacheFilter);

@@ -1,0 +1,185 @@
+using System.CommandLine;
+using System.Globalization;
+using BuildFarm.Cache;
+using BuildFarm.Oci;
+
+namespace BuildFarm.Cli.Commands;
+
+/// <summary><c>buildfarm cache du|ls|prune|put|get</c> on the configured store (<c>--cache</c>, else BUILDFARM_CACHE,
+/// else the local folder under $BUILDFARM_HOME).</summary>
+public static class CacheCommand
+{
+    public static Command Create()
+    {
+        var cacheOption = new Option<string?>("--cache")
+        {
+            Description = "Cache store: local, local:<path>, <path>, or s3://<bucket>?endpoint=http://host:port[&region=..&namespace=..] (default: $BUILDFARM_CACHE, else $BUILDFARM_HOME/cache)",
+            Recursive = true,
+        };
+        var namespaceOption = new Option<string?>("--namespace") { Description = "A team's own cache namespace instead of the shared one", Recursive = true };
+        var command = new Command("cache", "Inspect and prune the build cache (blobs and step records)");
+        command.Options.Add(cacheOption);
+        command.Options.Add(namespaceOption);
+
+        SharedCache OpenCache(ParseResult parse)
+        {
+            var spec = parse.GetValue(cacheOption);
+            var options = spec is null ? ContentStoreOptions.FromEnvironment() : ContentStoreOptions.Parse(spec).WithEnvironmentCredentials();
+            if (parse.GetValue(namespaceOption) is { Length: > 0 } ns) options = options with { Namespace = ns };
+            return ContentStoreFactory.Open(options);
+        }
+
+        var du = new Command("du", "Show how much the cache holds");
+        du.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var cache = OpenCache(parse);
+            var usage = await new CachePruner(cache).MeasureAsync(ct);
+            Console.WriteLine($"store:       {usage.Location}");
+            Console.WriteLine($"blobs:       {usage.Blobs} ({FormatSize(usage.BlobBytes)})");
+            Console.WriteLine($"referenced:  {usage.ReferencedBlobs} ({FormatSize(usage.ReferencedBytes)}) by step records");
+            Console.WriteLine($"reclaimable: {usage.Blobs - usage.ReferencedBlobs} ({FormatSize(usage.BlobBytes - usage.ReferencedBytes)}) not referenced by any record");
+            Console.WriteLine($"records:     {usage.Records} ({FormatSize(usage.RecordBytes)})");
+            if (usage.OldestUse is { } oldest) Console.WriteLine($"last used:   {oldest:u} .. {usage.NewestUse:u}");
+        }));
+
+        var blobsOption = new Option<bool>("--blobs") { Description = "List blobs instead of step records" };
+        var ls = new Command("ls", "List step records (most recently used first) or blobs");
+        ls.Options.Add(blobsOption);
+        ls.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var cache = OpenCache(parse);
+            if (parse.GetValue(blobsOption))
+            {
+                Console.WriteLine($"{"DIGEST",-71} {"SIZE",10} MODIFIED");
+                await foreach (var blob in cache.Blobs.ListAsync(ct))
+                    Console.WriteLine($"{blob.Digest,-71} {FormatSize(blob.Size),10} {blob.LastModified:u}");
+                return;
+            }
+            var entries = new List<StepRecordEntry>();
+            await foreach (var e in cache.Records.ListAsync(ct)) entries.Add(e);
+            Console.WriteLine($"{"KEY",-19} {"LAYER",-19} {"SIZE",10} {"CREATED",-20} {"LAST USED",-20} STEP");
+            foreach (var e in entries.OrderByDescending(e => e.LastUsed))
+            {
+                var r = e.Record;
+                Console.WriteLine($"{Short(r.Key),-19} {Short(r.Layer?.Digest),-19} {(r.Layer is null ? "-" : FormatSize(r.Layer.Size)),10} {r.Created,-20:u} {e.LastUsed,-20:u} {r.StepIdentity ?? "-"}");
+            }
+        }));
+
+        var keepDuration = new Option<string?>("--keep-duration") { Description = "Remove records not used within this long (e.g. 48h, 7d)" };
+        var keepStorage = new Option<string?>("--keep-storage") { Description = "Then remove least recently used records until blobs fit (e.g. 10GB, 512MB)" };
+        var keepRoots = new Option<string[]>("--keep") { Description = "Digest of a blob to keep whatever records say (a manifest or index keeps its config and layers)", AllowMultipleArgumentsPerToken = true };
+        var grace = new Option<string?>("--grace") { Description = "Keep blobs no record references for this long after upload (default 1h)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only report what would be removed" };
+        var all = new Option<bool>("--all") { Description = "Remove every record and every unreferenced blob past the grace time" };
+        var prune = new Command("prune", "Remove old step records and the blobs nothing references any more");
+        foreach (var o in new Option[] { keepDuration, keepStorage, keepRoots, grace, dryRun, all }) prune.Options.Add(o);
+        prune.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            var maxAge = parse.GetValue(all) ? TimeSpan.Zero : ParseDuration(parse.GetValue(keepDuration));
+            var maxBytes = ParseSize(parse.GetValue(keepStorage));
+            if (maxAge is null && maxBytes is null)
+                throw new ArgumentException("say what to prune: --keep-duration, --keep-storage or --all");
+            var options = new PruneOptions
+            {
+                MaxAge = maxAge,
+                MaxTotalBytes = maxBytes,
+                UnreferencedGrace = ParseDuration(parse.GetValue(grace)) ?? TimeSpan.FromHours(1),
+                DryRun = parse.GetValue(dryRun),
+            };
+            var roots = (parse.GetValue(keepRoots) ?? []).Select(Digest.Parse).ToList();
+            using var cache = OpenCache(parse);
+            var report = await new CachePruner(cache, new PruneRoots(roots)).PruneAsync(options, ct);
+            var verb = report.DryRun ? "would remove" : "removed";
+            Console.WriteLine($"{verb} {report.RecordsRemoved} records and {report.BlobsRemoved} blobs ({FormatSize(report.BytesRemoved)}); " +
+                              $"kept {report.RecordsKept} records and {report.BlobsKept} blobs ({FormatSize(report.BytesKept)})");
+        }));
+
+        var putFile = new Argument<FileInfo>("file") { Description = "File to store" };
+        var put = new Command("put", "Store a file as a blob and print its digest");
+        put.Arguments.Add(putFile);
+        put.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var cache = OpenCache(parse);
+            await using var file = parse.GetValue(putFile)!.OpenRead();
+            Console.WriteLine(await cache.Blobs.PutAsync(file, null, ct));
+        }));
+
+        var getDigest = new Argument<string>("digest") { Description = "Digest of the blob" };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Write to this file (default: standard output)" };
+        var get = new Command("get", "Write a blob (verified) to a file or standard output");
+        get.Arguments.Add(getDigest);
+        get.Options.Add(output);
+        get.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var cache = OpenCache(parse);
+            var digest = Digest.Parse(parse.GetValue(getDigest)!);
+            await using var blob = await cache.Blobs.OpenAsync(digest, ct);
+            if (parse.GetValue(output) is { } target)
+            {
+                var temp = target.FullName + ".part";
+                await using (var file = File.Create(temp)) await blob.CopyToAsync(file, ct);
+                File.Move(temp, target.FullName, overwrite: true);
+            }
+            else
+            {
+                await using var stdout = Console.OpenStandardOutput();
+                await blob.CopyToAsync(stdout, ct);
+            }
+        }));
+
+        foreach (var sub in new[] { du, ls, prune, put, get }) command.Subcommands.Add(sub);
+        return command;
+    }
+
+    // Store failures are expected conditions for a CLI: one clear line, exit code 1.
+    private static async Task<int> RunAsync(Func<Task> body)
+    {
+        try
+        {
+            await body();
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or FormatException or BlobNotFoundException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"buildfarm cache: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static string Short(string? digest) =>
+        digest is null ? "-" : digest.Length > 19 ? digest[..19] : digest;
+
+    private static string FormatSize(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double value = bytes;
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1) { value /= 1024; unit++; }
+        return unit == 0 ? $"{bytes} B" : string.Create(CultureInfo.InvariantCulture, $"{value:0.#} {units[unit]}");
+    }
+
+    private static TimeSpan? ParseDuration(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        text = text.Trim();
+        var unit = text[^1];
+        var multiplier = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, 'w' => 604800, _ => 0 };
+        var number = multiplier == 0 ? text : text[..^1];
+        if (multiplier == 0) multiplier = 1;
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n < 0)
+            throw new FormatException($"invalid duration '{text}': use e.g. 90s, 30m, 48h, 7d");
+        return TimeSpan.FromSeconds(n * multiplier);
+    }
+
+    private static long? ParseSize(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var t = text.Trim().ToUpperInvariant().Replace("IB", "B", StringComparison.Ordinal);
+        (string suffix, long mult)[] units = [("TB", 1L << 40), ("GB", 1L << 30), ("MB", 1L << 20), ("KB", 1L << 10), ("T", 1L << 40), ("G", 1L << 30), ("M", 1L << 20), ("K", 1L << 10), ("B", 1)];
+        foreach (var (suffix, mult) in units)
+            if (t.EndsWith(suffix, StringComparison.Ordinal) && double.TryParse(t[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0)
+                return (long)(v * mult);
+        if (long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var plain)) return plain;
+        throw new FormatException($"invalid size '{text}': use e.g. 512MB, 10GB");
+    }
+}

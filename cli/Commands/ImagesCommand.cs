@@ -1,0 +1,54 @@
+using System.CommandLine;
+using BuildFarm.Coordinator.Images;
+
+namespace BuildFarm.Cli.Commands;
+
+/// <summary><c>buildfarm images</c>: the images built here, by name (like <c>docker images</c>).</summary>
+public static class ImagesCommand
+{
+    public static Command Create()
+    {
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Only show image IDs" };
+        var noTrunc = new Option<bool>("--no-trunc") { Description = "Don't truncate output" };
+        var command = new Command("images", "List images in the local store") { quiet, noTrunc };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var store = new LocalImageStore(BuildFarmHome.Resolve().Images);
+            var images = await store.ListAsync(cancellationToken);
+            var full = parse.GetValue(noTrunc);
+            string Id(LocalImage i) => full ? i.ManifestDigest : i.ManifestDigest[7..19];
+            if (parse.GetValue(quiet))
+            {
+                foreach (var id in images.Select(Id).Distinct()) Console.WriteLine(id);
+                return 0;
+            }
+            Console.WriteLine($"{"REPOSITORY",-40} {"TAG",-16} {"IMAGE ID",-14} {"CREATED",-20} SIZE");
+            foreach (var image in images)
+            {
+                var colon = image.Name.LastIndexOf(':');
+                var slash = image.Name.LastIndexOf('/');
+                var (repo, tag) = colon > slash ? (image.Name[..colon], image.Name[(colon + 1)..]) : (image.Name, "<none>");
+                Console.WriteLine($"{repo,-40} {tag,-16} {Id(image),-14} {Ago(image.Created),-20} {HumanSize(image.Size)}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Ago(DateTimeOffset created)
+    {
+        var age = DateTimeOffset.UtcNow - created;
+        return age.TotalMinutes < 1 ? "less than a minute ago"
+            : age.TotalHours < 1 ? $"{(int)age.TotalMinutes} minutes ago"
+            : age.TotalDays < 1 ? $"{(int)age.TotalHours} hours ago"
+            : $"{(int)age.TotalDays} days ago";
+    }
+
+    public static string HumanSize(long bytes) => bytes switch
+    {
+        < 1000 => $"{bytes}B",
+        < 1_000_000 => $"{bytes / 1e3:0.##}kB",
+        < 1_000_000_000 => $"{bytes / 1e6:0.##}MB",
+        _ => $"{bytes / 1e9:0.##}GB",
+    };
+}

@@ -1,0 +1,128 @@
+using BuildFarm.Coordinator.Dockerfile.Ignore;
+using BuildFarm.Coordinator.Planning;
+
+namespace BuildFarm.Coordinator.Api;
+
+/// <summary>
+/// The build context as the build sees it: the files .dockerignore lets through, hashed once, and the folder a
+/// worker reads them from. With an ignore file, that folder is a hard-linked copy holding only the listed entries,
+/// so COPY . never sees an ignored file.
+/// </summary>
+public sealed class BuildContext : IDisposable
+{
+    private readonly IReadOnlyList<ContextEntry> _entries;
+    private readonly string? _staging;
+
+    private BuildContext(string root, IReadOnlyList<ContextEntry> entries, string directory, string? staging)
+    {
+        Root = root;
+        _entries = entries;
+        Directory = directory;
+        _staging = staging;
+    }
+
+    public string Root { get; }
+
+    /// <summary>Where workers on this machine read the context.</summary>
+    public string Directory { get; }
+
+    public IReadOnlyList<ContextEntry> Entries => _entries;
+
+    public static async Task<BuildContext> OpenAsync(string root, string? dockerfilePath, string scratch, CancellationToken cancellationToken)
+    {
+        var matcher = await IgnoreFileLocator.LoadAsync(root, dockerfilePath, cancellationToken);
+        var entries = ContextWalker.Walk(root, matcher, cancellationToken);
+        if (matcher.Patterns.Count == 0) return new BuildContext(root, entries, root, null);
+
+        System.IO.Directory.CreateDirectory(scratch);
+        var staging = System.IO.Directory.CreateDirectory(Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12])).FullName;
+        try
+        {
+            foreach (var entry in entries)
+            {
+                var source = Path.Combine(root, entry.Path);
+                var target = Path.Combine(staging, entry.Path);
+                switch (entry.Kind)
+                {
+                    case ContextEntryKind.Directory:
+                        System.IO.Directory.CreateDirectory(target);
+                        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(target, (UnixFileMode)(entry.Mode & 0xFFF));
+                        break;
+                    case ContextEntryKind.Symlink:
+                        File.CreateSymbolicLink(target, entry.LinkTarget!);
+                        break;
+                    default:
+                        if (!TryHardLink(source, target)) File.Copy(source, target);
+                        break;
+                }
+            }
+        }
+        catch
+        {
+            System.IO.Directory.Delete(staging, recursive: true);
+            throw;
+        }
+        return new BuildContext(root, entries, staging, staging);
+    }
+
+    /// <summary>The checksum of the entries a COPY/ADD selects: paths relative to the context, content, mode.</summary>
+    public string Checksum(ContextSelection selection)
+    {
+        var selected = new SortedDictionary<string, ContextEntry>(StringComparer.Ordinal);
+        foreach (var raw in selection.Sources)
+        {
+            var source = Clean(raw);
+            foreach (var entry in _entries)
+            {
+                var matched = source.Length == 0
+                    || (GlobMatch.HasMeta(source) ? MatchesGlob(source, entry.Path) : entry.Path == source || entry.Path.StartsWith(source + "/", StringComparison.Ordinal));
+                if (!matched) continue;
+                if (selection.Excludes.Any(e => GlobMatch.IsMatch(Clean(e), entry.Path) || GlobMatch.IsMatch(Clean(e), Path.GetFileName(entry.Path)))) continue;
+                selected[entry.Path] = entry;
+            }
+        }
+        return ContentChecksum.Compute(selected.Values.Select(e =>
+            new ContentChecksumEntry(e.Path, e.Mode, e.Sha256, e.LinkTarget)));
+    }
+
+    // A glob matches a path or one of its parents (COPY src/*.d copies whole matched directories).
+    private static bool MatchesGlob(string pattern, string path)
+    {
+        for (var p = path; p.Length > 0; p = Path.GetDirectoryName(p)?.Replace('\\', '/') ?? "")
+            if (GlobMatch.IsMatch(pattern, p)) return true;
+        return false;
+    }
+
+    private static string Clean(string path)
+    {
+        var p = path.Replace('\\', '/');
+        while (p.StartsWith("./", StringComparison.Ordinal)) p = p[2..];
+        p = p.Trim('/');
+        return p == "." ? "" : p;
+    }
+
+    private static bool TryHardLink(string source, string target)
+    {
+        try
+        {
+            return Native.Link(source, target) == 0;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_staging is null) return;
+        try { System.IO.Directory.Delete(_staging, recursive: true); }
+        catch (IOException) { }
+    }
+
+    private static class Native
+    {
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "link", SetLastError = true)]
+        public static extern int Link(string oldPath, string newPath);
+    }
+}

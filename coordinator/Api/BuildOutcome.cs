@@ -1,0 +1,20 @@
+namespace BuildFarm.Coordinator.Api;
+
+/// <summary>How a build ended: the image it made, or where and why it failed.</summary>
+public sealed record BuildOutcome
+{
+    public bool Success { get; init; }
+    public bool Canceled { get; init; }
+    public string? ManifestDigest { get; init; }
+    public string? ConfigDigest { get; init; }
+    public IReadOnlyList<string> ImageNames { get; init; } = [];
+    public long ImageSize { get; init; }
+    public int StepsExecuted { get; init; }
+    public int StepsCached { get; init; }
+    public string Error { get; init; } = "";
+    /// <summary>"Dockerfile:12" when the error belongs to an instruction.</summary>
+    public string ErrorLocation { get; init; } = "";
+    public string ErrorInstruction { get; init; } = "";
+    public IReadOnlyList<string> LogTail { get; init; } = [];
+    public int ExitCode { get; init; }
+}

@@ -1,0 +1,189 @@
+using System.Text;
+using BuildFarm.Cache;
+using BuildFarm.Coordinator.Dockerfile;
+using BuildFarm.Coordinator.Engine;
+using BuildFarm.Coordinator.Export;
+using BuildFarm.Coordinator.Images;
+using BuildFarm.Coordinator.Planning;
+using BuildFarm.Oci;
+using BuildFarm.Protos.Cluster;
+using BuildFarm.Protos.V1;
+
+namespace BuildFarm.Coordinator.Api;
+
+/// <summary>
+/// One build from spec to image: plan the Dockerfile, pin base images, fill the cache keys from the context, let the
+/// engine run the step graph, then assemble the image and write the outputs. Shared by the embedded CLI and the
+/// gRPC service; the actors only ever see the graph.
+/// </summary>
+public sealed class BuildRunner(
+    EngineNode engine, IContentStore store, BaseImageResolver bases, LocalImageStore images, ImageOutputs outputs, string scratch)
+{
+    public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
+        Action<ProgressEvent> progress, CancellationToken cancellationToken)
+    {
+        var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
+        var text = spec.Dockerfile.ToString(Encoding.UTF8);
+        var platformSpec = spec.Platform is { Length: > 0 } platformText ? PlatformSpec.Parse(platformText) : PlatformSpec.LinuxAmd64;
+        var platform = new Platform { Os = platformSpec.Os, Architecture = platformSpec.Architecture, Variant = platformSpec.Variant.Length > 0 ? platformSpec.Variant : null };
+        var options = new PlanOptions
+        {
+            Target = spec.Target,
+            BuildArgs = spec.BuildArgs.ToDictionary(),
+            TargetPlatform = platformSpec,
+        };
+
+        BuildPlan plan;
+        var resolved = new Dictionary<string, ResolvedImage>(StringComparer.Ordinal);
+        try
+        {
+            plan = DockerfilePlanner.Plan(text, options, fileName);
+            foreach (var reference in plan.ExternalImages)
+            {
+                var started = Now();
+                var baseImage = await bases.ResolveAsync(reference, platform, spec.Pull, cancellationToken);
+                resolved[reference] = baseImage;
+                progress(new ProgressEvent
+                {
+                    Kind = ProgressEvent.Types.Kind.Info,
+                    StepId = "resolve " + reference,
+                    Name = $"[internal] load metadata for {reference}@{baseImage.ManifestDigest}",
+                    StartedUnixMs = started,
+                    CompletedUnixMs = Now(),
+                });
+            }
+            if (resolved.Count > 0)
+            {
+                // Plan again now that the bases' environment, WORKDIR, USER and ONBUILD are known.
+                plan = DockerfilePlanner.Plan(text, options with
+                {
+                    BaseImages = resolved.ToDictionary(r => r.Key, r => new BaseImageConfig
+                    {
+                        Env = r.Value.Config.Config?.Env ?? [],
+                        WorkingDir = r.Value.Config.Config?.WorkingDir ?? "",
+                        User = r.Value.Config.Config?.User ?? "",
+                        OnBuild = r.Value.Config.Config?.OnBuild ?? [],
+                    }),
+                }, fileName);
+            }
+        }
+        catch (DockerfileException e)
+        {
+            return new BuildOutcome
+            {
+                Error = "failed to solve: " + e.Reason,
+                ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
+            };
+        }
+        catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or FormatException)
+        {
+            return new BuildOutcome { Error = "failed to resolve source metadata: " + e.Message };
+        }
+
+        using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch, cancellationToken);
+        var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
+        var graph = PlanGraphBuilder.Build(plan, keys, resolved, context.Directory, spec, noCacheFilter);
+
+        BuildFinished? finished = null;
+        var start = new StartBuild { BuildId = Guid.NewGuid().ToString("N"), Graph = graph };
+        await foreach (var message in engine.RunBuildAsync(start, cancellationToken))
+        {
+            if (message is BuildProgress p) progress(p.Event);
+            else if (message is BuildFinished f) finished = f;
+        }
+        if (finished is null || !finished.Success)
+        {
+            return new BuildOutcome
+            {
+                Canceled = finished?.Canceled ?? true,
+                Error = finished?.Error ?? "canceled",
+                ErrorLocation = finished?.ErrorLocation ?? "",
+                ErrorInstruction = finished?.ErrorInstruction ?? "",
+                LogTail = [.. finished?.LogTail ?? []],
+                ExitCode = finished?.ExitCode ?? 0,
+            };
+        }
+
+        var epoch = long.TryParse(spec.SourceDateEpoch, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : (DateTimeOffset?)null;
+        var image = await new ImageAssembler(store).AssembleAsync(plan, finished, resolved, spec.Labels, epoch, platform, cancellationToken);
+        var names = spec.Tags.ToList();
+        await WriteOutputsAsync(spec, image, names, progress, cancellationToken);
+        foreach (var name in names)
+        {
+            await images.TagAsync(new LocalImage
+            {
+                Name = name,
+                ManifestDigest = image.ManifestDigest.ToString(),
+                ConfigDigest = image.ConfigDigest.ToString(),
+                Size = image.Size,
+                Created = DateTimeOffset.UtcNow,
+            }, cancellationToken);
+        }
+        var steps = finished.Outcomes.Where(o => graph.Nodes.First(n => n.Index == o.Index) is { IsBase: false, MetadataOnly: false }).ToList();
+        return new BuildOutcome
+        {
+            Success = true,
+            ManifestDigest = image.ManifestDigest.ToString(),
+            ConfigDigest = image.ConfigDigest.ToString(),
+            ImageNames = names,
+            ImageSize = image.Size,
+            StepsExecuted = steps.Count(o => !o.Cached),
+            StepsCached = steps.Count(o => o.Cached),
+        };
+    }
+
+    private async Task WriteOutputsAsync(BuildSpec spec, ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress,
+        CancellationToken cancellationToken)
+    {
+        var push = spec.Push;
+        foreach (var output in spec.Outputs)
+        {
+            var started = Now();
+            var dest = output.Attrs.GetValueOrDefault("dest") ?? "";
+            var outputNames = output.Attrs.TryGetValue("name", out var n) ? n.Split(',', StringSplitOptions.RemoveEmptyEntries) : [.. names];
+            string what;
+            switch (output.Type)
+            {
+                case "oci":
+                    await outputs.WriteOciArchiveAsync(image, dest, outputNames, cancellationToken);
+                    what = $"exporting to oci image format {dest}";
+                    break;
+                case "docker":
+                    await outputs.WriteDockerArchiveAsync(image, dest, outputNames, cancellationToken);
+                    what = $"exporting to docker image format {dest}";
+                    break;
+                case "local":
+                    await outputs.WriteLocalAsync(image, dest, cancellationToken);
+                    what = $"copying files to {dest}";
+                    break;
+                case "image" or "registry":
+                    if (output.Type == "registry" || output.Attrs.GetValueOrDefault("push") == "true")
+                        await PushAsync(image, outputNames, progress, cancellationToken);
+                    continue;
+                default:
+                    throw new InvalidOperationException($"output type {output.Type} is not supported");
+            }
+            progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "export " + output.Type, Name = what, StartedUnixMs = started, CompletedUnixMs = Now() });
+        }
+        if (push) await PushAsync(image, names, progress, cancellationToken);
+    }
+
+    private async Task PushAsync(ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress, CancellationToken cancellationToken)
+    {
+        var started = Now();
+        await outputs.PushAsync(image, names, cancellationToken);
+        progress(new ProgressEvent
+        {
+            Kind = ProgressEvent.Types.Kind.Info,
+            StepId = "push",
+            Name = $"pushing {image.ManifestDigest} to {string.Join(", ", names)}",
+            StartedUnixMs = started,
+            CompletedUnixMs = Now(),
+        });
+    }
+
+    private static string? DockerfileInContext(BuildSpec spec, string contextDirectory) =>
+        spec.DockerfilePath is { Length: > 0 } path ? Path.GetFullPath(path) : Path.Combine(contextDirectory, "Dockerfile");
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+}

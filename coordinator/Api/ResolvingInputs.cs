@@ -1,0 +1,16 @@
+using BuildFarm.Coordinator.Images;
+using BuildFarm.Coordinator.Planning;
+
+namespace BuildFarm.Coordinator.Api;
+
+/// <summary>Key filling for one build: images already pinned by the runner, context checksums from the walked context.</summary>
+public sealed class ResolvingInputs(IReadOnlyDictionary<string, ResolvedImage> images, BuildContext context) : IPlanInputResolver
+{
+    public ValueTask<string> ResolveImageDigestAsync(string reference, string platform, CancellationToken cancellationToken) =>
+        images.TryGetValue(reference, out var image)
+            ? ValueTask.FromResult(image.ManifestDigest)
+            : throw new InvalidOperationException($"image {reference} was not resolved before key filling");
+
+    public ValueTask<string> ComputeContextChecksumAsync(ContextSelection selection, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(context.Checksum(selection));
+}

@@ -1,0 +1,8 @@
+namespace BuildFarm.Coordinator.Dockerfile.Ignore;
+
+public enum ContextEntryKind
+{
+    File,
+    Directory,
+    Symlink,
+}

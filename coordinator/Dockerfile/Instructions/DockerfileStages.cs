@@ -1,0 +1,9 @@
+namespace BuildFarm.Coordinator.Dockerfile.Instructions;
+
+/// <summary>A whole Dockerfile: the ARGs before the first FROM (global meta args) and the stages in order.</summary>
+public sealed record DockerfileStages(IReadOnlyList<ArgInstruction> MetaArgs, IReadOnlyList<Stage> Stages, char EscapeToken)
+{
+    /// <summary>The stage with this name (case-insensitive), or null.</summary>
+    public Stage? FindStage(string name) =>
+        Stages.FirstOrDefault(s => s.Name.Length > 0 && s.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+}

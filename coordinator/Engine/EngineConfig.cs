@@ -1,0 +1,86 @@
+using Akka.Configuration;
+
+namespace BuildFarm.Coordinator.Engine;
+
+/// <summary>The HOCON of an engine node: cluster, sharding and the protobuf serializer binding.</summary>
+public static class EngineConfig
+{
+    public static Config Create(EngineOptions options)
+    {
+        var roles = string.Join(", ", options.Roles.Select(r => $"\"{r}\""));
+        var seeds = string.Join(", ", options.SeedNodes.Select(s => $"\"{s}\""));
+        // Timeouts are short because a one-node cluster has nobody to wait for, and a cached build's
+        // fixed overhead is mostly this startup.
+        var hocon = $$"""
+            akka {
+              loglevel = {{options.LogLevel}}
+              stdout-loglevel = {{options.LogLevel}}
+              log-dead-letters = off
+              log-dead-letters-during-shutdown = off
+              actor {
+                provider = cluster
+                serializers {
+                  buildfarm-proto = "BuildFarm.Coordinator.Engine.ProtobufSerializer, BuildFarm.Coordinator"
+                }
+                serialization-bindings {
+                  "Google.Protobuf.IMessage, Google.Protobuf" = buildfarm-proto
+                }
+                serialization-identifiers {
+                  "BuildFarm.Coordinator.Engine.ProtobufSerializer, BuildFarm.Coordinator" = {{ProtobufSerializer.SerializerId}}
+                }
+              }
+              remote.dot-netty.tcp {
+                hostname = "{{options.Hostname}}"
+                port = {{options.Port}}
+                maximum-frame-size = 16MiB
+              }
+              cluster {
+                roles = [{{roles}}]
+                seed-nodes = [{{seeds}}]
+                min-nr-of-members = 1
+                log-info = off
+                log-info-verbose = off
+                gossip-interval = 200ms
+                leader-actions-interval = 200ms
+                periodic-tasks-initial-delay = 0s
+                seed-node-timeout = 2s
+                retry-unsuccessful-join-after = 1s
+                shutdown-after-unsuccessful-join-seed-nodes = off
+                downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+                split-brain-resolver.active-strategy = keep-majority
+                split-brain-resolver.stable-after = 5s
+                run-coordinated-shutdown-when-down = on
+                singleton {
+                  hand-over-retry-interval = 100ms
+                  min-number-of-hand-over-retries = 2
+                }
+                sharding {
+                  remember-entities = off
+                  state-store-mode = ddata
+                  retry-interval = 100ms
+                  handoff-timeout = 5s
+                  shard-start-timeout = 2s
+                  rebalance-interval = 10s
+                  coordinator-failure-backoff = 1s
+                  waiting-for-state-timeout = 500ms
+                  updating-state-timeout = 2s
+                  passivate-idle-entity-after = 2m
+                  distributed-data.durable.keys = []
+                }
+              }
+              coordinated-shutdown {
+                run-by-clr-shutdown-hook = off
+                exit-clr = off
+                phases {
+                  cluster-sharding-shutdown-region.timeout = 2s
+                  cluster-leave.timeout = 1s
+                  cluster-exiting.timeout = 1s
+                }
+              }
+            }
+            """;
+        return ConfigurationFactory.ParseString(hocon)
+            .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
+            .WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig());
+    }
+}

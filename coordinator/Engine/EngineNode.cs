@@ -1,0 +1,101 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using BuildFarm.Protos.Cluster;
+
+namespace BuildFarm.Coordinator.Engine;
+
+/// <summary>
+/// One node of the engine's Akka cluster. With no seed nodes it joins itself (the embedded mode: one
+/// process with both roles); the multi-node setup only adds seeds and other nodes.
+/// </summary>
+public sealed class EngineNode : IAsyncDisposable
+{
+    private const int MaxShards = 64;
+
+    private EngineNode(ActorSystem system, IActorRef builds, IActorRef steps, IActorRef? pool)
+    {
+        System = system;
+        Builds = builds;
+        Steps = steps;
+        Pool = pool;
+    }
+
+    public ActorSystem System { get; }
+    public IActorRef Builds { get; }
+    public IActorRef Steps { get; }
+    /// <summary>The worker pool of this node, when it has the coordinator role.</summary>
+    public IActorRef? Pool { get; }
+
+    public static async Task<EngineNode> StartAsync(EngineOptions options, IStepRecordStore records, CancellationToken cancellationToken)
+    {
+        var system = ActorSystem.Create(options.SystemName, EngineConfig.Create(options));
+        try
+        {
+            var cluster = Cluster.Get(system);
+            if (options.SeedNodes.Count == 0)
+                await cluster.JoinAsync(cluster.SelfAddress, cancellationToken);
+            else
+                await cluster.JoinSeedNodesAsync(options.SeedNodes.Select(Address.Parse), cancellationToken);
+
+            var sharding = ClusterSharding.Get(system);
+            var extractor = new EngineMessageExtractor(MaxShards);
+            IActorRef builds, steps;
+            IActorRef? pool = null;
+            if (options.Roles.Contains(EngineRoles.Coordinator))
+            {
+                pool = system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps), WorkerPool.Name);
+                var settings = ClusterShardingSettings.Create(system).WithRole(EngineRoles.Coordinator);
+                var localPool = pool;
+                steps = await sharding.StartAsync(StepEntity.TypeName,
+                    key => StepEntity.Props(key, records, localPool), settings, extractor);
+                var stepRegion = steps;
+                builds = await sharding.StartAsync(BuildEntity.TypeName,
+                    id => BuildEntity.Props(id, stepRegion), settings, extractor);
+            }
+            else
+            {
+                steps = await sharding.StartProxyAsync(StepEntity.TypeName, EngineRoles.Coordinator, extractor);
+                builds = await sharding.StartProxyAsync(BuildEntity.TypeName, EngineRoles.Coordinator, extractor);
+            }
+            return new EngineNode(system, builds, steps, pool);
+        }
+        catch
+        {
+            await system.Terminate();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs one build and yields its <see cref="BuildProgress"/> events, ending with its <see cref="BuildFinished"/>.
+    /// Canceling asks the build to stop and still yields the final (canceled) outcome.
+    /// </summary>
+    public async IAsyncEnumerable<object> RunBuildAsync(StartBuild start, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+        var watcher = System.ActorOf(BuildWatcher.Props(events.Writer));
+        await using var onCancel = cancellationToken.Register(() =>
+            Builds.Tell(new CancelBuildCommand { BuildId = start.BuildId, Reason = "canceled" }, watcher));
+        try
+        {
+            Builds.Tell(start, watcher);
+            await foreach (var message in events.Reader.ReadAllAsync(CancellationToken.None))
+            {
+                yield return message;
+                if (message is BuildFinished) yield break;
+            }
+        }
+        finally
+        {
+            System.Stop(watcher);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);
+    }
+}

@@ -1,0 +1,16 @@
+namespace BuildFarm.Coordinator.Engine;
+
+/// <summary>How one engine node starts: its roles, where it listens, whom it joins.</summary>
+public sealed record EngineOptions
+{
+    public string SystemName { get; init; } = "buildfarm";
+    public string Hostname { get; init; } = "127.0.0.1";
+    /// <summary>0 picks a free port (the embedded default).</summary>
+    public int Port { get; init; }
+    public IReadOnlyList<string> Roles { get; init; } = [EngineRoles.Coordinator, EngineRoles.Worker];
+    /// <summary>Seed node addresses; empty means this node forms a cluster of its own.</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+    /// <summary>Steps waiting for a worker slot beyond this are rejected with RESOURCE_EXHAUSTED.</summary>
+    public int MaxQueuedSteps { get; init; } = 10_000;
+    public string LogLevel { get; init; } = "WARNING";
+}

@@ -1,0 +1,7 @@
+namespace BuildFarm.Coordinator.Engine;
+
+public static class EngineRoles
+{
+    public const string Coordinator = "coordinator";
+    public const string Worker = "worker";
+}

@@ -1,0 +1,12 @@
+using BuildFarm.Protos.Cluster;
+
+namespace BuildFarm.Coordinator.Engine;
+
+/// <summary>The step-record index as the engine needs it: cache key → stored result.</summary>
+public interface IStepRecordStore
+{
+    /// <summary>The record for <paramref name="cacheKey"/> when it exists and its layer blob is in the store.</summary>
+    Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken);
+
+    Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken);
+}

@@ -1,0 +1,204 @@
+using Akka.Actor;
+using Akka.Event;
+using BuildFarm.Protos.Cluster;
+
+namespace BuildFarm.Coordinator.Engine;
+
+/// <summary>
+/// One live entity per cache key in the whole cluster (sharding guarantees it), which is what makes
+/// identical steps run once: a record hit answers at once, a running step gains waiters, otherwise
+/// the step is dispatched to a worker.
+/// </summary>
+public sealed class StepEntity : ReceiveActor
+{
+    public const string TypeName = "step";
+    private const int LogTailLines = 20;
+
+    private sealed record RecordLookedUp(StepResult? Result);
+    private sealed record RecordSaved(StepCompleted Completed);
+    private sealed record RecordSaveFailed(StepCompleted Completed, Exception Error);
+
+    private readonly string _cacheKey;
+    private readonly IStepRecordStore _records;
+    private readonly IActorRef _pool;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<IActorRef, string> _waiters = [];
+    private readonly Queue<string> _logTail = new();
+    private readonly List<byte> _partialLine = [];
+    private StepSpec? _spec;
+    private StepResult? _done;
+    private StepStarted? _started;
+    private bool _forceRun;
+    private bool _cancelRequested;
+
+    public StepEntity(string cacheKey, IStepRecordStore records, IActorRef pool)
+    {
+        _cacheKey = cacheKey;
+        _records = records;
+        _pool = pool;
+        Become(Idle);
+    }
+
+    public static Props Props(string cacheKey, IStepRecordStore records, IActorRef pool) =>
+        Akka.Actor.Props.Create(() => new StepEntity(cacheKey, records, pool));
+
+    private void Idle()
+    {
+        Receive<RequestStep>(r =>
+        {
+            if (_done is not null && !r.NoCache)
+            {
+                Sender.Tell(new StepCompleted { Result = _done, Cached = true });
+                return;
+            }
+            AddWaiter(r);
+            if (r.NoCache)
+                Dispatch();
+            else
+            {
+                _records.FindAsync(_cacheKey, CancellationToken.None)
+                    .PipeTo(Self, success: found => new RecordLookedUp(found),
+                        failure: ex =>
+                        {
+                            _log.Warning("step record lookup for {0} failed: {1}", _cacheKey, ex.Message);
+                            return new RecordLookedUp(null);
+                        });
+                Become(Checking);
+            }
+        });
+        Receive<WithdrawStep>(_ => _waiters.Remove(Sender));
+    }
+
+    private void Checking()
+    {
+        Receive<RequestStep>(r =>
+        {
+            AddWaiter(r);
+            _forceRun |= r.NoCache;
+        });
+        Receive<WithdrawStep>(_ => _waiters.Remove(Sender));
+        Receive<RecordLookedUp>(found =>
+        {
+            if (found.Result is not null && !_forceRun)
+            {
+                _done = found.Result;
+                ReplyAll(new StepCompleted { Result = found.Result, Cached = true });
+                Become(Idle);
+            }
+            else if (_waiters.Count == 0)
+                Become(Idle);
+            else
+                Dispatch();
+        });
+    }
+
+    private void Running()
+    {
+        Receive<RequestStep>(r =>
+        {
+            // Dedupe: a build asking for a step that is already running waits for the same run.
+            AddWaiter(r);
+            if (_started is not null) Sender.Tell(_started);
+            foreach (var line in _logTail)
+                Sender.Tell(new StepLog { CacheKey = _cacheKey, Data = Google.Protobuf.ByteString.CopyFromUtf8(line + "\n"), Stream = 1 });
+        });
+        Receive<WithdrawStep>(_ =>
+        {
+            _waiters.Remove(Sender);
+            if (_waiters.Count == 0 && !_cancelRequested)
+            {
+                _cancelRequested = true;
+                _pool.Tell(new CancelExecution { CacheKey = _cacheKey });
+            }
+        });
+        Receive<StepStarted>(s =>
+        {
+            _started = s;
+            Broadcast(s);
+        });
+        Receive<StepLog>(l =>
+        {
+            KeepTail(l.Data.Span);
+            Broadcast(l);
+        });
+        Receive<StepCompleted>(c =>
+        {
+            _records.SaveAsync(_spec!, c.Result, CancellationToken.None)
+                .PipeTo(Self, success: () => new RecordSaved(c), failure: ex => new RecordSaveFailed(c, ex));
+        });
+        Receive<RecordSaved>(s =>
+        {
+            _done = s.Completed.Result;
+            ReplyAll(s.Completed);
+            Become(Idle);
+        });
+        Receive<RecordSaveFailed>(f =>
+        {
+            // The layer exists; only the index entry is missing, so this build can still use the result.
+            _log.Warning("could not save the step record of {0}: {1}", _cacheKey, f.Error.Message);
+            ReplyAll(f.Completed);
+            Become(Idle);
+        });
+        Receive<StepFailed>(f =>
+        {
+            if (_cancelRequested && _waiters.Count > 0)
+            {
+                // Canceled for one build while another one joined: run it again for those who still wait.
+                Dispatch();
+                return;
+            }
+            if (_partialLine.Count > 0) _logTail.Enqueue(System.Text.Encoding.UTF8.GetString([.. _partialLine]));
+            if (f.LogTail.Count == 0) f.LogTail.AddRange(_logTail);
+            ReplyAll(f);
+            Become(Idle);
+        });
+        Receive<DispatchRejected>(r =>
+        {
+            ReplyAll(new StepFailed { CacheKey = _cacheKey, Message = r.Reason, Retryable = true });
+            Become(Idle);
+        });
+    }
+
+    private void AddWaiter(RequestStep request)
+    {
+        _spec ??= request.Spec;
+        _waiters[Sender] = request.BuildId;
+    }
+
+    private void Dispatch()
+    {
+        _forceRun = false;
+        _cancelRequested = false;
+        _started = null;
+        _logTail.Clear();
+        _partialLine.Clear();
+        _pool.Tell(new DispatchStep { Spec = _spec });
+        Become(Running);
+    }
+
+    private void KeepTail(ReadOnlySpan<byte> data)
+    {
+        foreach (var b in data)
+        {
+            if (b != (byte)'\n')
+            {
+                if (_partialLine.Count < 4096) _partialLine.Add(b);
+                continue;
+            }
+            _logTail.Enqueue(System.Text.Encoding.UTF8.GetString([.. _partialLine]));
+            _partialLine.Clear();
+            while (_logTail.Count > LogTailLines) _logTail.Dequeue();
+        }
+    }
+
+    private void Broadcast(object message)
+    {
+        foreach (var waiter in _waiters.Keys) waiter.Tell(message);
+    }
+
+    private void ReplyAll(object message)
+    {
+        Broadcast(message);
+        _waiters.Clear();
+    }
+}

@@ -1,0 +1,143 @@
+using BuildFarm.Cache;
+using BuildFarm.Oci;
+using BuildFarm.Oci.DockerArchive;
+using BuildFarm.Oci.Images;
+using BuildFarm.Oci.Layers;
+using BuildFarm.Oci.Layout;
+using BuildFarm.Oci.Registry;
+
+namespace BuildFarm.Coordinator.Export;
+
+/// <summary>Writes an assembled image where <c>--output</c>/<c>--push</c> ask: OCI archive, Docker archive, a folder, registries.</summary>
+public sealed class ImageOutputs(IContentStore store, string scratch, Func<RegistryClient> registry)
+{
+    /// <summary>An OCI image layout as a tar (<c>skopeo inspect oci-archive:FILE</c>); each tag becomes a ref name.</summary>
+    public async Task WriteOciArchiveAsync(ExportedImage image, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        var dir = NewScratchDirectory("oci");
+        try
+        {
+            var layout = await StageLayoutAsync(image, dir, names, cancellationToken);
+            await WriteAtomicallyAsync(destination, stream => layout.WriteTarAsync(stream, cancellationToken), cancellationToken);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The archive <c>docker load</c> reads: uncompressed layer tars, config, manifest.json with the tags.</summary>
+    public async Task WriteDockerArchiveAsync(ExportedImage image, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        var dir = NewScratchDirectory("docker");
+        try
+        {
+            var tars = new List<string>();
+            foreach (var layer in image.Manifest.Layers)
+            {
+                var path = Path.Combine(dir, layer.ParsedDigest.Hex + ".tar");
+                await using (var blob = await store.OpenAsync(layer.ParsedDigest, cancellationToken))
+                await using (var tar = LayerCompressor.OpenDecompressed(blob, layer.MediaType))
+                await using (var file = File.Create(path))
+                    await tar.CopyToAsync(file, cancellationToken);
+                tars.Add(path);
+            }
+            var archive = new DockerArchiveImage
+            {
+                ConfigBytes = image.ConfigBytes,
+                LayerTarPaths = tars,
+                RepoTags = [.. names.Select(DockerTag)],
+            };
+            await WriteAtomicallyAsync(destination, stream => DockerArchiveWriter.WriteAsync([archive], stream, cancellationToken), cancellationToken);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The image's filesystem, unpacked into a folder (<c>type=local</c>).</summary>
+    public async Task WriteLocalAsync(ExportedImage image, string destination, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(destination);
+        var applier = new LayerApplier();
+        foreach (var layer in image.Manifest.Layers)
+        {
+            await using var blob = await store.OpenAsync(layer.ParsedDigest, cancellationToken);
+            await applier.ApplyBlobAsync(blob, layer.MediaType, destination, cancellationToken);
+        }
+    }
+
+    /// <summary>Pushes blobs then the manifest to every name; returns the digests the registries acknowledged.</summary>
+    public async Task<IReadOnlyList<Descriptor>> PushAsync(ExportedImage image, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        if (names.Count == 0) throw new InvalidOperationException("--push needs at least one -t NAME to push to");
+        var dir = NewScratchDirectory("push");
+        try
+        {
+            var layout = await StageLayoutAsync(image, dir, [], cancellationToken);
+            var top = await layout.ResolveAsync(null, cancellationToken);
+            var client = registry();
+            var pushed = new List<Descriptor>();
+            foreach (var name in names)
+                pushed.Add(await ImageCopier.PushAsync(client, layout, top, ImageReference.Parse(name), null, cancellationToken));
+            return pushed;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private async Task<OciLayout> StageLayoutAsync(ExportedImage image, string dir, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        var layout = await OciLayout.OpenOrCreateAsync(dir, cancellationToken);
+        foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
+        {
+            await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
+            await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
+        }
+        var document = new ManifestDocument(MediaTypes.OciManifest, image.ManifestBytes);
+        if (names.Count == 0)
+            await layout.AddManifestAsync(document, null, null, cancellationToken);
+        foreach (var name in names)
+            await layout.AddManifestAsync(document, RefName(name), null, cancellationToken);
+        return layout;
+    }
+
+    // BuildKit's oci exporter names the image by its tag ("latest"), not the full reference.
+    private static string RefName(string name) => ImageReference.TryParse(name, out var r, out _) ? r.Tag ?? r.Reference : name;
+
+    private static string DockerTag(string name)
+    {
+        var slash = name.LastIndexOf('/');
+        return name.IndexOf(':', slash + 1) >= 0 ? name : name + ":latest";
+    }
+
+    private string NewScratchDirectory(string kind)
+    {
+        var dir = Path.Combine(scratch, $"{kind}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static async Task WriteAtomicallyAsync(string destination, Func<Stream, Task> write, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(destination);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = full + $".{Environment.ProcessId}.tmp";
+        try
+        {
+            await using (var file = File.Create(temp))
+            {
+                await write(file);
+                await file.FlushAsync(cancellationToken);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+}

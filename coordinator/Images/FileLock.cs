@@ -1,0 +1,21 @@
+namespace BuildFarm.Coordinator.Images;
+
+/// <summary>An exclusive lock between processes on a lock file (.NET's FileShare.None is a flock on Linux).</summary>
+public static class FileLock
+{
+    public static async Task<FileStream> AcquireAsync(string path, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20, cancellationToken);
+            }
+        }
+    }
+}

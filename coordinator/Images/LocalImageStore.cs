@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace BuildFarm.Coordinator.Images;
+
+/// <summary>
+/// Image names of this machine (like `docker images`), in one JSON file under BUILDFARM_HOME.
+/// Several buildfarm processes may share the folder: every change happens under an exclusive lock
+/// file and replaces the index atomically, so readers never see half a file.
+/// </summary>
+public sealed class LocalImageStore(string root)
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private readonly string _indexPath = Path.Combine(root, "images.json");
+    private readonly string _lockPath = Path.Combine(root, "images.lock");
+
+    /// <summary>Adds ":latest" to a name without a tag or digest, as docker does.</summary>
+    public static string Normalize(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("an image name is required", nameof(name));
+        if (name.Contains('@')) return name;
+        var lastSlash = name.LastIndexOf('/');
+        return name.IndexOf(':', lastSlash + 1) >= 0 ? name : name + ":latest";
+    }
+
+    public async Task<IReadOnlyList<LocalImage>> ListAsync(CancellationToken cancellationToken)
+    {
+        var images = await ReadAsync(cancellationToken);
+        return [.. images.Values.OrderBy(i => i.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Finds an image by name, by full manifest digest, or by a digest prefix of at least 4 hex characters.</summary>
+    public async Task<LocalImage?> FindAsync(string nameOrDigest, CancellationToken cancellationToken)
+    {
+        var images = await ReadAsync(cancellationToken);
+        if (images.TryGetValue(Normalize(nameOrDigest), out var byName)) return byName;
+        var hex = nameOrDigest.StartsWith("sha256:", StringComparison.Ordinal) ? nameOrDigest[7..] : nameOrDigest;
+        if (hex.Length < 4) return null;
+        return images.Values.FirstOrDefault(i => i.ManifestDigest[7..].StartsWith(hex, StringComparison.Ordinal));
+    }
+
+    public Task TagAsync(LocalImage image, CancellationToken cancellationToken) =>
+        UpdateAsync(images => images[Normalize(image.Name)] = image with { Name = Normalize(image.Name) }, cancellationToken);
+
+    /// <summary>Removes a name; returns the removed record, or null when there was no such name.</summary>
+    public async Task<LocalImage?> RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        LocalImage? removed = null;
+        await UpdateAsync(images => images.Remove(Normalize(name), out removed), cancellationToken);
+        return removed;
+    }
+
+    private async Task UpdateAsync(Action<Dictionary<string, LocalImage>> change, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(root);
+        await using var held = await FileLock.AcquireAsync(_lockPath, cancellationToken);
+        var images = await ReadAsync(cancellationToken);
+        change(images);
+        var temp = $"{_indexPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        await File.WriteAllBytesAsync(temp, JsonSerializer.SerializeToUtf8Bytes(images, Json), cancellationToken);
+        File.Move(temp, _indexPath, overwrite: true);
+    }
+
+    private async Task<Dictionary<string, LocalImage>> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(_indexPath)) return new(StringComparer.Ordinal);
+        await using var stream = File.OpenRead(_indexPath);
+        return await JsonSerializer.DeserializeAsync<Dictionary<string, LocalImage>>(stream, Json, cancellationToken)
+               ?? new(StringComparer.Ordinal);
+    }
+}

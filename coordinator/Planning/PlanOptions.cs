@@ -1,0 +1,21 @@
+namespace BuildFarm.Coordinator.Planning;
+
+/// <summary>What `docker buildx build` passes besides the Dockerfile: target, build args, platforms, known base configs.</summary>
+public sealed record PlanOptions
+{
+    /// <summary>The stage to build (case-insensitive); null or "" = the last stage.</summary>
+    public string? Target { get; init; }
+
+    public IReadOnlyDictionary<string, string> BuildArgs { get; init; } = new Dictionary<string, string>();
+
+    public PlatformSpec TargetPlatform { get; init; } = PlatformSpec.LinuxAmd64;
+
+    public PlatformSpec BuildPlatform { get; init; } = PlatformSpec.LinuxAmd64;
+
+    /// <summary>
+    /// Configs of base images by expanded reference, when already resolved (environment, WORKDIR, USER, ONBUILD).
+    /// A missing image plans with an empty config; the engine resolves <see cref="BuildPlan.ExternalImages"/> and
+    /// plans again when it needs exact base environments.
+    /// </summary>
+    public IReadOnlyDictionary<string, BaseImageConfig> BaseImages { get; init; } = new Dictionary<string, BaseImageConfig>();
+}

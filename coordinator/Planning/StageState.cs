@@ -1,0 +1,36 @@
+namespace BuildFarm.Coordinator.Planning;
+
+/// <summary>The mutable state of one stage while it is planned (one planner run owns it).</summary>
+internal sealed class StageState
+{
+    public required int Index { get; init; }
+    public required string Name { get; init; }
+    public required string DisplayName { get; init; }
+    public required StageBaseKind BaseKind { get; init; }
+    public required string BaseName { get; init; }
+    public int? BaseStageIndex { get; init; }
+    public required PlatformSpec Platform { get; init; }
+
+    /// <summary>Stage indexes this stage depends on, in the order first met (base first).</summary>
+    public List<int> Dependencies { get; } = [];
+
+    /// <summary>The instruction (by position) that introduced each stage dependency, for cycle errors.</summary>
+    public Dictionary<int, Dockerfile.Instructions.Instruction> DependencyInstructions { get; } = [];
+
+    public ImageConfigState Config { get; set; } = new();
+
+    /// <summary>ARGs declared in the stage so far; null value = declared without a value.</summary>
+    public List<KeyValuePair<string, string?>> Args { get; } = [];
+
+    public bool CmdSet { get; set; }
+    public List<string> StepIds { get; } = [];
+    public bool Planned { get; set; }
+
+    public void SetArg(string key, string? value)
+    {
+        var i = Args.FindIndex(a => a.Key == key);
+        if (i >= 0)
+            Args.RemoveAt(i);
+        Args.Add(new(key, value));
+    }
+}

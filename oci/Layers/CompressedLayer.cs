@@ -1,0 +1,8 @@
+namespace BuildFarm.Oci.Layers;
+
+/// <summary>A layer blob as written: its descriptor (compressed digest and size) and its diff id (digest of the tar).</summary>
+public sealed record CompressedLayer(Descriptor Descriptor, Digest DiffId, long UncompressedSize)
+{
+    public Digest Digest => Descriptor.ParsedDigest;
+    public long Size => Descriptor.Size;
+}

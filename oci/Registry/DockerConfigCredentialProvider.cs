@@ -1,0 +1,92 @@
+using System.Text;
+using System.Text.Json;
+
+namespace BuildFarm.Oci.Registry;
+
+/// <summary>
+/// Reads the <c>auths</c> section of Docker's <c>config.json</c> (<c>$DOCKER_CONFIG/config.json</c> or
+/// <c>~/.docker/config.json</c>): base64 <c>auth</c> = "user:password", or <c>username</c>/<c>password</c>,
+/// or an <c>identitytoken</c>. Keys may be bare hosts or URLs ("https://index.docker.io/v1/").
+/// </summary>
+public sealed class DockerConfigCredentialProvider : IRegistryCredentialProvider
+{
+    private readonly Dictionary<string, RegistryCredential> _byHost;
+
+    private DockerConfigCredentialProvider(Dictionary<string, RegistryCredential> byHost) => _byHost = byHost;
+
+    /// <summary>The default config file's credentials; none when the file does not exist.</summary>
+    public static DockerConfigCredentialProvider FromDefaultLocation()
+    {
+        var dir = Environment.GetEnvironmentVariable("DOCKER_CONFIG");
+        if (string.IsNullOrEmpty(dir))
+            dir = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".docker");
+        var path = Path.Combine(dir, "config.json");
+        return File.Exists(path) ? FromFile(path) : new DockerConfigCredentialProvider([]);
+    }
+
+    public static DockerConfigCredentialProvider FromFile(string path)
+    {
+        try
+        {
+            return FromJson(File.ReadAllBytes(path));
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"docker config '{path}': {e.Message}", e);
+        }
+    }
+
+    public static DockerConfigCredentialProvider FromJson(ReadOnlySpan<byte> json)
+    {
+        var byHost = new Dictionary<string, RegistryCredential>(StringComparer.OrdinalIgnoreCase);
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"not valid JSON: {e.Message}", e);
+        }
+        using (document)
+        {
+            if (!document.RootElement.TryGetProperty("auths", out var auths) || auths.ValueKind != JsonValueKind.Object)
+                return new DockerConfigCredentialProvider(byHost);
+            foreach (var entry in auths.EnumerateObject())
+            {
+                var host = NormalizeHost(entry.Name);
+                string? user = null, password = null, identityToken = null;
+                if (entry.Value.TryGetProperty("auth", out var auth) && auth.GetString() is { Length: > 0 } encoded)
+                {
+                    string decoded;
+                    try { decoded = Encoding.UTF8.GetString(Convert.FromBase64String(encoded)); }
+                    catch (FormatException) { throw new FormatException($"auths[\"{entry.Name}\"].auth is not base64"); }
+                    var colon = decoded.IndexOf(':');
+                    if (colon < 0) throw new FormatException($"auths[\"{entry.Name}\"].auth does not decode to user:password");
+                    (user, password) = (decoded[..colon], decoded[(colon + 1)..]);
+                }
+                if (entry.Value.TryGetProperty("username", out var u) && u.GetString() is { Length: > 0 } un) user = un;
+                if (entry.Value.TryGetProperty("password", out var p) && p.GetString() is { } pw) password = pw;
+                if (entry.Value.TryGetProperty("identitytoken", out var t) && t.GetString() is { Length: > 0 } tok) identityToken = tok;
+                if (user is null && identityToken is null) continue;
+                byHost[host] = new RegistryCredential(user ?? "<token>", password ?? "") { IdentityToken = identityToken };
+            }
+        }
+        return new DockerConfigCredentialProvider(byHost);
+    }
+
+    public RegistryCredential? Find(string registry) => _byHost.GetValueOrDefault(NormalizeHost(registry));
+
+    /// <summary>"https://index.docker.io/v1/" and "registry-1.docker.io" both mean docker.io.</summary>
+    private static string NormalizeHost(string key)
+    {
+        var host = key;
+        var scheme = host.IndexOf("://", StringComparison.Ordinal);
+        if (scheme >= 0) host = host[(scheme + 3)..];
+        var slash = host.IndexOf('/');
+        if (slash >= 0) host = host[..slash];
+        host = host.ToLowerInvariant();
+        return host is "index.docker.io" or "registry-1.docker.io" or "registry.hub.docker.com" ? ImageReference.DockerHub : host;
+    }
+}

@@ -1,0 +1,151 @@
+using BuildFarm.Cache;
+using BuildFarm.Coordinator.Engine;
+using BuildFarm.Coordinator.Planning;
+using BuildFarm.IntegrationTests.Infrastructure;
+using BuildFarm.Protos.Cluster;
+using BuildFarm.Protos.V1;
+using BuildFarm.Worker.Actors;
+using BuildFarm.Worker.Steps;
+
+namespace BuildFarm.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// The engine as one node with both roles: real sharded entities, the worker actor on the real step executor
+/// (runc, overlayfs) and a real local cache. Graphs are written by hand here; the CLI tests go through the planner.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class EngineClusterTests : IAsyncLifetime
+{
+    private readonly BusyboxRootfs _busybox;
+    private readonly string _root = Directory.CreateTempSubdirectory("bfe").FullName;
+    private SharedCache _cache = null!;
+    private EngineNode _engine = null!;
+    private StepExecutorRunner _runner = null!;
+
+    public EngineClusterTests(BusyboxFixture busybox) => _busybox = busybox.Rootfs;
+
+    public async Task InitializeAsync()
+    {
+        _cache = ContentStoreFactory.Open(new ContentStoreOptions { Path = Path.Combine(_root, "cache") });
+        _runner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "w"))));
+        _engine = await EngineNode.StartAsync(new EngineOptions(), new CacheStepRecordStore(_cache), CancellationToken.None);
+        _engine.System.ActorOf(WorkerActor.Props(_runner, "w1", slots: 4), WorkerActor.Name);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _engine.DisposeAsync();
+        await _runner.DrainAsync(TimeSpan.FromSeconds(10));
+        _cache.Dispose();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private static string Key(string parent, string instruction) => new CacheKeyInputs
+    {
+        Platform = "linux/amd64",
+        Parent = parent == "scratch" ? CacheKeyParent.Scratch : CacheKeyParent.Step(parent),
+        Instruction = instruction,
+    }.ComputeKey();
+
+    /// <summary>scratch + ADD rootfs.tar; two independent stages each RUN for a second; the last COPYs from both.</summary>
+    private BuildGraph TwoStageGraph(string salt)
+    {
+        var context = Path.GetDirectoryName(_busybox.TarPath)!;
+        var add = Key("scratch", "ADD rootfs.tar /");
+        var runA = Key(add, $"RUN echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 1");
+        var runB = Key(add, $"RUN echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 1");
+        var copyA = Key(add, $"COPY --from=a /a.txt /out/ {runA}");
+        var copyB = Key(copyA, $"COPY --from=b /b.txt /out/ {runB}");
+        GraphNode Step(int index, int parent, string key, string kind, Action<StepSpec> fill, params StageInput[] inputs)
+        {
+            var spec = new StepSpec { CacheKey = key, Kind = kind, DisplayName = $"step {index}", Location = $"Dockerfile:{index}" };
+            fill(spec);
+            var node = new GraphNode { Index = index, Parent = parent, Spec = spec };
+            node.Inputs.AddRange(inputs);
+            return node;
+        }
+        return new BuildGraph
+        {
+            FinalNode = 5,
+            Nodes =
+            {
+                new GraphNode { Index = 0, IsBase = true, Parent = -1 },
+                Step(1, 0, add, "ADD", s => { s.Sources.Add("rootfs.tar"); s.Destination = "/"; s.Unpack = true; s.Context = new ContextSource { LocalDir = context }; }),
+                Step(2, 1, runA, "RUN", s => s.Args.Add($"echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 1")),
+                Step(3, 1, runB, "RUN", s => s.Args.Add($"echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 1")),
+                Step(4, 1, copyA, "COPY", s => { s.Sources.Add("/a.txt"); s.Destination = "/out/"; s.From = "a"; }, new StageInput { Name = "a", Node = 2 }),
+                Step(5, 4, copyB, "COPY", s => { s.Sources.Add("/b.txt"); s.Destination = "/out/"; s.From = "b"; }, new StageInput { Name = "b", Node = 3 }),
+            },
+        };
+    }
+
+    private async Task<(BuildFinished Finished, List<ProgressEvent> Events)> RunAsync(BuildGraph graph, string buildId)
+    {
+        var events = new List<ProgressEvent>();
+        BuildFinished? finished = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await foreach (var message in _engine.RunBuildAsync(new StartBuild { BuildId = buildId, Graph = graph }, timeout.Token))
+        {
+            if (message is BuildProgress p) events.Add(p.Event);
+            if (message is BuildFinished f) finished = f;
+        }
+        Assert.NotNull(finished);
+        return (finished, events);
+    }
+
+    [Fact]
+    public async Task Independent_stages_run_at_the_same_time_and_a_rebuild_is_all_cached()
+    {
+        var graph = TwoStageGraph(Guid.NewGuid().ToString("N")[..8]);
+        var (first, events) = await RunAsync(graph, "b1");
+        Assert.True(first.Success, first.Error + string.Join('\n', first.LogTail));
+
+        var a = events.Single(e => e.Kind == ProgressEvent.Types.Kind.Completed && e.Index == 2);
+        var b = events.Single(e => e.Kind == ProgressEvent.Types.Kind.Completed && e.Index == 3);
+        Assert.True(a.StartedUnixMs < b.CompletedUnixMs && b.StartedUnixMs < a.CompletedUnixMs,
+            $"stage a ran {a.StartedUnixMs}..{a.CompletedUnixMs}, stage b {b.StartedUnixMs}..{b.CompletedUnixMs}: no overlap");
+        Assert.Contains(events, e => e.Kind == ProgressEvent.Types.Kind.Log && e.Log.ToStringUtf8().StartsWith("stage-a-"));
+        Assert.Equal(3, first.FinalLayers.Count); // rootfs + two COPY layers; the RUN layers stay in their stages
+
+        var (second, again) = await RunAsync(graph, "b2");
+        Assert.True(second.Success, second.Error);
+        Assert.DoesNotContain(again, e => e.Kind is ProgressEvent.Types.Kind.Started or ProgressEvent.Types.Kind.Completed);
+        Assert.Equal(5, again.Count(e => e.Kind == ProgressEvent.Types.Kind.Cached));
+        Assert.Equal(first.FinalLayers, second.FinalLayers);
+    }
+
+    [Fact]
+    public async Task Two_builds_asking_for_the_same_steps_at_once_share_one_execution()
+    {
+        var graph = TwoStageGraph(Guid.NewGuid().ToString("N")[..8]);
+        var one = RunAsync(graph, "dedupe-1");
+        var two = RunAsync(graph, "dedupe-2");
+        var results = await Task.WhenAll(one, two);
+        Assert.All(results, r => Assert.True(r.Finished.Success, r.Finished.Error));
+        var outcomes = results.Select(r => r.Finished.Outcomes.Single(o => o.Index == 2)).ToList();
+        // One run: the same result (same worker timestamps), and nobody got it from a cache record.
+        Assert.Equal(outcomes[0].Result, outcomes[1].Result);
+        Assert.Equal(results[0].Finished.FinalLayers, results[1].Finished.FinalLayers);
+    }
+
+    [Fact]
+    public async Task A_failing_step_reports_its_location_exit_code_and_output()
+    {
+        var add = Key("scratch", "ADD rootfs.tar /");
+        var fail = Key(add, "RUN echo about to fail; exit 7 " + Guid.NewGuid());
+        var graph = TwoStageGraph("f");
+        graph.Nodes.RemoveAt(5);
+        graph.Nodes.RemoveAt(4);
+        graph.Nodes.RemoveAt(3);
+        graph.Nodes[2].Spec = new StepSpec { CacheKey = fail, Kind = "RUN", DisplayName = "[stage-0 2/2] RUN exit 7", Location = "Dockerfile:9", Args = { "echo about to fail; exit 7" } };
+        graph.FinalNode = 2;
+
+        var (finished, _) = await RunAsync(graph, "fails");
+
+        Assert.False(finished.Success);
+        Assert.Equal(7, finished.ExitCode);
+        Assert.Equal("Dockerfile:9", finished.ErrorLocation);
+        Assert.Contains("exit code: 7", finished.Error);
+        Assert.Contains("about to fail", finished.LogTail);
+    }
+}

@@ -1,0 +1,114 @@
+using BuildFarm.Cache;
+using BuildFarm.Oci;
+
+namespace BuildFarm.Tests.Cache;
+
+public sealed class CachingContentStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly LocalContentStore _shared;
+
+    public CachingContentStoreTests() => _shared = new LocalContentStore(_dir.Sub("shared"));
+
+    private static byte[] Bytes(int size, int seed)
+    {
+        var b = new byte[size];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
+    private static async Task<byte[]> ReadAsync(IContentStore store, Digest digest)
+    {
+        await using var s = await store.OpenAsync(digest);
+        using var m = new MemoryStream();
+        await s.CopyToAsync(m);
+        return m.ToArray();
+    }
+
+    [Fact]
+    public async Task First_read_fetches_from_the_shared_store_and_later_reads_are_local()
+    {
+        var bytes = Bytes(10_000, 1);
+        var digest = await _shared.PutAsync(new MemoryStream(bytes));
+        var worker = new CachingContentStore(_shared, _dir.Sub("worker"), 1 << 20);
+
+        Assert.Equal(bytes, await ReadAsync(worker, digest));
+        Assert.True(await worker.Local.ExistsAsync(digest));
+        await _shared.DeleteAsync(digest); // the shared copy is gone: only the local copy can answer now
+        Assert.Equal(bytes, await ReadAsync(worker, digest));
+    }
+
+    [Fact]
+    public async Task Concurrent_readers_of_a_missing_blob_share_one_download()
+    {
+        var bytes = Bytes(2 << 20, 2);
+        var digest = await _shared.PutAsync(new MemoryStream(bytes));
+        var worker = new CachingContentStore(_shared, _dir.Sub("worker"), 64 << 20);
+        var reads = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => ReadAsync(worker, digest))));
+        Assert.All(reads, r => Assert.Equal(bytes, r));
+        Assert.Single(await worker.Local.ListAsync().ToListAsync());
+        Assert.Empty(Directory.Exists(worker.Local.IngestDirectory) ? Directory.GetFiles(worker.Local.IngestDirectory) : []);
+    }
+
+    [Fact]
+    public async Task Local_cache_stays_under_its_capacity_by_evicting_the_least_recently_used()
+    {
+        var worker = new CachingContentStore(_shared, _dir.Sub("worker"), 250_000);
+        var digests = new List<Digest>();
+        for (var i = 0; i < 3; i++)
+        {
+            digests.Add(await _shared.PutAsync(new MemoryStream(Bytes(100_000, 10 + i))));
+            await ReadAsync(worker, digests[^1]);
+            File.SetLastWriteTimeUtc(worker.Local.GetBlobPath(digests[^1]), DateTime.UtcNow.AddMinutes(-10 + i)); // distinct access times
+        }
+        // Two fit; reading the third evicted the oldest (0). Now use 1 again so that 2 is the least recently used.
+        Assert.False(await worker.Local.ExistsAsync(digests[0]));
+        await ReadAsync(worker, digests[1]);
+        digests.Add(await _shared.PutAsync(new MemoryStream(Bytes(100_000, 20))));
+        await ReadAsync(worker, digests[3]);
+
+        Assert.True(await worker.LocalSizeAsync() <= 250_000);
+        Assert.True(await worker.Local.ExistsAsync(digests[1]));
+        Assert.False(await worker.Local.ExistsAsync(digests[2]));
+        Assert.True(await worker.Local.ExistsAsync(digests[3]));
+        Assert.Equal(Bytes(100_000, 10), await ReadAsync(worker, digests[0])); // evicted blobs are fetched again
+    }
+
+    [Fact]
+    public async Task Blob_bigger_than_the_cache_is_streamed_from_the_shared_store()
+    {
+        var bytes = Bytes(300_000, 3);
+        var digest = await _shared.PutAsync(new MemoryStream(bytes));
+        var worker = new CachingContentStore(_shared, _dir.Sub("worker"), 100_000);
+        Assert.Equal(bytes, await ReadAsync(worker, digest));
+        Assert.Empty(await worker.Local.ListAsync().ToListAsync());
+    }
+
+    [Fact]
+    public async Task Put_writes_through_to_the_shared_store()
+    {
+        var worker = new CachingContentStore(_shared, _dir.Sub("worker"), 1 << 20);
+        var bytes = Bytes(5000, 4);
+        var digest = await worker.PutAsync(new MemoryStream(bytes));
+        Assert.Equal(bytes, await ReadAsync(_shared, digest));
+        Assert.True(await worker.Local.ExistsAsync(digest));
+    }
+
+    [Fact]
+    public async Task Corrupted_local_copy_is_removed_and_fetched_again()
+    {
+        var bytes = Bytes(10_000, 5);
+        var digest = await _shared.PutAsync(new MemoryStream(bytes));
+        var worker = new CachingContentStore(_shared, _dir.Sub("worker"), 1 << 20);
+        await ReadAsync(worker, digest);
+        var bad = (byte[])bytes.Clone();
+        bad[0] ^= 1;
+        await File.WriteAllBytesAsync(worker.Local.GetBlobPath(digest), bad);
+
+        await Assert.ThrowsAsync<BlobCorruptedException>(() => ReadAsync(worker, digest));
+        Assert.Equal(bytes, await ReadAsync(worker, digest));
+        Assert.Equal(bytes, await ReadAsync(_shared, digest)); // the shared copy was never touched
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

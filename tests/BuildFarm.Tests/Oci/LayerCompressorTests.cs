@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using BuildFarm.Oci;
+using BuildFarm.Oci.Layers;
+
+namespace BuildFarm.Tests.Oci;
+
+public class LayerCompressorTests
+{
+    private static LayerEntry[] SampleEntries() =>
+    [
+        LayerEntry.Directory("data"),
+        LayerEntry.File("data/random", RandomBytes(300_000)),
+        LayerEntry.File("data/text", System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("compressible ", 10_000)))),
+    ];
+
+    private static byte[] RandomBytes(int n)
+    {
+        var bytes = new byte[n];
+        new Random(42).NextBytes(bytes);
+        return bytes;
+    }
+
+    [Theory]
+    [InlineData(LayerCompression.Gzip, MediaTypes.OciLayerGzip)]
+    [InlineData(LayerCompression.Zstd, MediaTypes.OciLayerZstd)]
+    [InlineData(LayerCompression.None, MediaTypes.OciLayer)]
+    public async Task One_pass_gives_the_blob_digest_and_the_diff_id_of_the_tar(LayerCompression compression, string mediaType)
+    {
+        var entries = SampleEntries();
+        var tar = await new LayerTarWriter().WriteToArrayAsync(entries);
+        using var blob = new MemoryStream();
+        var layer = await LayerCompressor.CompressEntriesAsync(entries, blob, compression);
+
+        Assert.Equal(mediaType, layer.Descriptor.MediaType);
+        Assert.Equal(Digest.Compute(blob.ToArray()), layer.Digest);
+        Assert.Equal(blob.Length, layer.Size);
+        Assert.Equal(Digest.Compute(tar), layer.DiffId);
+        Assert.Equal(tar.Length, layer.UncompressedSize);
+
+        blob.Position = 0;
+        using var decompressed = new MemoryStream();
+        await using (var s = LayerCompressor.OpenDecompressed(blob, mediaType)) await s.CopyToAsync(decompressed);
+        Assert.Equal(tar, decompressed.ToArray());
+    }
+
+    [Theory]
+    [InlineData(LayerCompression.Gzip, "gzip")]
+    [InlineData(LayerCompression.Zstd, "zstd")]
+    public async Task Command_line_tools_decompress_our_blobs_to_the_same_tar(LayerCompression compression, string tool)
+    {
+        using var dir = new TempDirectory();
+        var blobPath = dir.Combine("blob");
+        CompressedLayer layer;
+        await using (var file = File.Create(blobPath))
+            layer = await LayerCompressor.CompressEntriesAsync(SampleEntries(), file, compression);
+        var psi = new ProcessStartInfo(tool, ["-d", "-c", blobPath]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(psi)!;
+        var digest = Digest.ComputeAsync(process.StandardOutput.BaseStream);
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{tool} -d failed: {await stderr}");
+        Assert.Equal(layer.DiffId, await digest);
+    }
+
+    [Fact]
+    public async Task Gzip_header_carries_no_timestamp_so_blobs_are_reproducible()
+    {
+        using var a = new MemoryStream();
+        using var b = new MemoryStream();
+        await LayerCompressor.CompressEntriesAsync(SampleEntries(), a, LayerCompression.Gzip);
+        await Task.Delay(1100);
+        await LayerCompressor.CompressEntriesAsync(SampleEntries(), b, LayerCompression.Gzip);
+        Assert.Equal(a.ToArray(), b.ToArray());
+        Assert.Equal([0, 0, 0, 0], a.ToArray()[4..8]);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x1f, 0x8b, 8, 0 }, LayerCompression.Gzip)]
+    [InlineData(new byte[] { 0x28, 0xb5, 0x2f, 0xfd }, LayerCompression.Zstd)]
+    [InlineData(new byte[] { (byte)'e', (byte)'t', (byte)'c', 0 }, LayerCompression.None)]
+    public async Task Compression_is_detected_from_magic_bytes(byte[] head, LayerCompression expected)
+    {
+        using var ms = new MemoryStream([.. head, 0, 0, 0]);
+        Assert.Equal(expected, await LayerCompressor.DetectAsync(ms));
+        Assert.Equal(0, ms.Position);
+    }
+
+    [Fact]
+    public void Unknown_layer_media_type_is_named_in_the_error()
+    {
+        var e = Assert.Throws<NotSupportedException>(() => LayerCompressor.CompressionOf("application/x-foo"));
+        Assert.Contains("application/x-foo", e.Message);
+    }
+}

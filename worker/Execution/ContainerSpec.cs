@@ -1,0 +1,15 @@
+namespace BuildFarm.Worker.Execution;
+
+/// <summary>Everything one container run needs; the executor adds the standard /proc, /dev, /sys mounts.</summary>
+public sealed record ContainerSpec
+{
+    public required string Rootfs { get; init; }
+    public required IReadOnlyList<string> Args { get; init; }
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string WorkingDirectory { get; init; } = "/";
+    public ResolvedUser User { get; init; } = ResolvedUser.Root;
+    public bool HostNetwork { get; init; }
+    public string Hostname { get; init; } = "buildkitsandbox";
+    /// <summary>Extra mounts (RUN --mount, /etc/hosts, /etc/resolv.conf), applied after the standard ones.</summary>
+    public IReadOnlyList<ContainerMount> Mounts { get; init; } = [];
+}

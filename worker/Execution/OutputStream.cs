@@ -1,0 +1,7 @@
+namespace BuildFarm.Worker.Execution;
+
+public enum OutputStream
+{
+    Stdout = 1,
+    Stderr = 2,
+}

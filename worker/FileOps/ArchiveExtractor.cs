@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using BuildFarm.Oci.Layers;
+
+namespace BuildFarm.Worker.FileOps;
+
+/// <summary>ADD's archive handling: recognises a tar by content (plain, gzip, bzip2, xz, zstd — never by name)
+/// and unpacks it with the oci library's applier, which refuses entries escaping the target.</summary>
+public sealed class ArchiveExtractor
+{
+    private enum Kind { None, Tar, Gzip, Bzip2, Xz, Zstd }
+
+    public static async Task<bool> IsArchiveAsync(string path, CancellationToken cancellationToken) =>
+        await DetectAsync(path, cancellationToken) != Kind.None;
+
+    public async Task ExtractAsync(string archive, string target, CancellationToken cancellationToken)
+    {
+        var kind = await DetectAsync(archive, cancellationToken);
+        var applier = new LayerApplier(new LayerApplyOptions { Whiteouts = WhiteoutTranslation.None });
+        switch (kind)
+        {
+            case Kind.Tar:
+                await using (var file = File.OpenRead(archive)) await applier.ApplyAsync(file, target, cancellationToken);
+                break;
+            case Kind.Gzip:
+                await using (var file = File.OpenRead(archive))
+                await using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+                    await applier.ApplyAsync(gzip, target, cancellationToken);
+                break;
+            case Kind.Bzip2: await ExtractWithToolAsync("bzip2", archive, target, applier, cancellationToken); break;
+            case Kind.Xz: await ExtractWithToolAsync("xz", archive, target, applier, cancellationToken); break;
+            case Kind.Zstd: await ExtractWithToolAsync("zstd", archive, target, applier, cancellationToken); break;
+            default: throw new CopyException($"{archive} is not a tar archive");
+        }
+    }
+
+    // .NET has no bzip2/xz decoder; the Debian tools stream the tar to us.
+    private static async Task ExtractWithToolAsync(string tool, string archive, string target, LayerApplier applier, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-dc");
+        start.ArgumentList.Add(archive);
+        using var process = Process.Start(start) ?? throw new CopyException($"could not start {tool} to decompress {archive}");
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await applier.ApplyAsync(process.StandardOutput.BaseStream, target, cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        if (process.ExitCode != 0) throw new CopyException($"{tool} could not decompress {archive}: {(await stderr).Trim()}");
+    }
+
+    private static async Task<Kind> DetectAsync(string path, CancellationToken cancellationToken)
+    {
+        var header = new byte[512];
+        int read;
+        await using (var file = File.OpenRead(path))
+            read = await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken);
+        var h = header.AsSpan(0, read);
+        if (h.StartsWith(new byte[] { 0x1f, 0x8b })) return Kind.Gzip;
+        if (h.StartsWith("BZh"u8)) return Kind.Bzip2;
+        if (h.StartsWith(new byte[] { 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 })) return Kind.Xz;
+        if (h.StartsWith(new byte[] { 0x28, 0xb5, 0x2f, 0xfd })) return Kind.Zstd;
+        if (read >= 262 && h.Slice(257, 5).SequenceEqual("ustar"u8)) return Kind.Tar;
+        return Kind.None;
+    }
+}

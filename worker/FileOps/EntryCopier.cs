@@ -1,0 +1,46 @@
+using BuildFarm.Worker.Native;
+
+namespace BuildFarm.Worker.FileOps;
+
+/// <summary>Copies one filesystem entry (not recursively) with its owner, mode and mtime.</summary>
+internal static class EntryCopier
+{
+    /// <summary>Copies <paramref name="source"/> to <paramref name="target"/>, replacing a non-directory there.
+    /// A directory that already exists only gets its metadata updated.</summary>
+    public static void Copy(string source, FileStat stat, string target, EntryMetadata metadata)
+    {
+        var existing = LinuxNative.LStat(target);
+        if (existing is not null && !(existing.Value.IsDirectory && stat.IsDirectory))
+            TreeRemover.Remove(target);
+
+        if (stat.IsDirectory)
+        {
+            if (existing is null || !existing.Value.IsDirectory) Directory.CreateDirectory(target);
+        }
+        else if (stat.IsSymlink)
+        {
+            File.CreateSymbolicLink(target, new FileInfo(source).LinkTarget!);
+        }
+        else if (stat.IsRegularFile)
+        {
+            File.Copy(source, target, overwrite: false);
+        }
+        else if (stat.IsCharDevice || stat.IsBlockDevice || stat.IsFifo)
+        {
+            LinuxNative.MknodOrThrow(target, (stat.Mode & 0xF000) | stat.Permissions, stat.RdevMajor, stat.RdevMinor);
+        }
+        else
+        {
+            throw new IOException($"cannot copy {source}: sockets and unknown file types are not copied");
+        }
+        Apply(target, stat.IsSymlink, metadata);
+    }
+
+    public static void Apply(string target, bool isSymlink, EntryMetadata metadata)
+    {
+        LinuxNative.LchownOrThrow(target, metadata.Uid, metadata.Gid);
+        // chown clears setuid/setgid bits, so the mode goes after it.
+        if (!isSymlink) LinuxNative.ChmodOrThrow(target, metadata.Mode);
+        LinuxNative.SetTimesNoFollow(target, metadata.MtimeSeconds, metadata.MtimeNanoseconds);
+    }
+}

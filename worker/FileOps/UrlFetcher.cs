@@ -1,0 +1,46 @@
+using System.Security.Cryptography;
+using BuildFarm.Oci;
+using BuildFarm.Worker.Native;
+
+namespace BuildFarm.Worker.FileOps;
+
+/// <summary>ADD &lt;url&gt;: downloads to a file with mode 0600 whose mtime is the server's Last-Modified (as
+/// BuildKit does), verifying --checksum when given.</summary>
+public sealed class UrlFetcher(HttpClient http)
+{
+    /// <summary>Downloads <paramref name="url"/> into <paramref name="directory"/>; returns the file path.
+    /// The file is named after the last path segment of the URL (or "index.html" when there is none).</summary>
+    public async Task<string> FetchAsync(Uri url, string directory, Digest? checksum, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw new CopyException($"failed to download {url}: HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
+        var name = FileNameOf(url);
+        var path = Path.Combine(directory, name);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
+        await using (var file = File.Create(path))
+        {
+            var buffer = new byte[81920];
+            int n;
+            while ((n = await body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                sha.AppendData(buffer, 0, n);
+                await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+            }
+        }
+        var actual = Digest.FromSha256Bytes(sha.GetHashAndReset());
+        if (checksum is { } expected && expected != actual)
+            throw new CopyException($"checksum mismatch for {url}: expected {expected}, got {actual}");
+        LinuxNative.ChmodOrThrow(path, 0b110_000_000);
+        var modified = response.Content.Headers.LastModified ?? DateTimeOffset.UnixEpoch;
+        LinuxNative.SetTimesNoFollow(path, modified.ToUnixTimeSeconds(), 0);
+        return path;
+    }
+
+    public static string FileNameOf(Uri url)
+    {
+        var last = url.AbsolutePath.TrimEnd('/').Split('/').LastOrDefault();
+        return string.IsNullOrEmpty(last) ? "index.html" : Uri.UnescapeDataString(last);
+    }
+}

@@ -1,0 +1,21 @@
+namespace BuildFarm.Worker.Snapshots;
+
+/// <summary>
+/// Turns a chain of layers into a filesystem a step can use (like containerd's snapshotter):
+/// each layer is extracted once and the chain is stacked, with a fresh writable upper layer when asked.
+/// </summary>
+public interface ISnapshotter
+{
+    /// <summary>Mounts <paramref name="chain"/> (bottom first) writable; the writes land in <see cref="ActiveSnapshot.UpperPath"/>.</summary>
+    Task<ActiveSnapshot> PrepareAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken);
+
+    /// <summary>Mounts <paramref name="chain"/> read-only (for COPY --from and bind mounts from another stage).</summary>
+    Task<ActiveSnapshot> ViewAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken);
+
+    /// <summary>Unmounts a writable snapshot, leaving <see cref="ActiveSnapshot.UpperPath"/> for the differ to read.</summary>
+    Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken);
+
+    /// <summary>Keeps a finished upper directory as the extracted snapshot of the layer <paramref name="layer"/>,
+    /// so the next step on top of it needs no extraction. Unmounts <paramref name="snapshot"/>.</summary>
+    Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken);
+}

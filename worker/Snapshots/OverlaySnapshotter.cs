@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using BuildFarm.Cache;
+using BuildFarm.Oci;
+using BuildFarm.Worker.FileOps;
+using BuildFarm.Worker.Native;
+
+namespace BuildFarm.Worker.Snapshots;
+
+/// <summary>
+/// Layers live in <c>{root}/layers/{diffid hex}</c>, extracted once (a lock file serialises extractions
+/// across processes); chains are stacked with overlayfs through short symlinks <c>{root}/l/{12 hex}</c> so
+/// long chains still fit the one-page mount option limit. Chains that still do not fit are flattened by copying
+/// their lowest layers once. Mounts live in <c>{root}/mnt/{pid}-{n}</c>, so a restarted worker can unmount
+/// whatever a crashed process left behind.
+/// </summary>
+public sealed class OverlaySnapshotter : ISnapshotter
+{
+    private readonly IContentStore _store;
+    private readonly ILayerUnpacker _unpacker;
+    private readonly SnapshotterOptions _options;
+    private readonly string _layers, _links, _mounts, _empty;
+    private int _counter;
+    private readonly ConcurrentDictionary<string, byte> _live = new();
+
+    public OverlaySnapshotter(IContentStore store, ILayerUnpacker unpacker, SnapshotterOptions options)
+    {
+        _store = store;
+        _unpacker = unpacker;
+        _options = options;
+        _layers = Path.Combine(options.Root, "layers");
+        _links = Path.Combine(options.Root, "l");
+        _mounts = Path.Combine(options.Root, "mnt");
+        _empty = Path.Combine(options.Root, "empty");
+        foreach (var dir in new[] { _layers, _links, _mounts, _empty }) Directory.CreateDirectory(dir);
+        RecoverFromCrashedProcesses();
+    }
+
+    public Task<ActiveSnapshot> PrepareAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken) =>
+        MountAsync(chain, writable: true, cancellationToken);
+
+    public Task<ActiveSnapshot> ViewAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken) =>
+        MountAsync(chain, writable: false, cancellationToken);
+
+    /// <summary>The folder of an extracted layer (overlay form), extracting it first when needed.</summary>
+    public async Task<string> EnsureLayerAsync(LayerRef layer, CancellationToken cancellationToken)
+    {
+        var dir = LayerDirectory(layer.DiffId);
+        if (Directory.Exists(dir)) return dir;
+        using var _ = await FileLock.AcquireAsync(dir + ".lock", cancellationToken);
+        if (Directory.Exists(dir)) return dir; // another thread or process extracted it while we waited
+        var temp = $"{dir}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(temp);
+        try
+        {
+            await using (var blob = await _store.OpenAsync(layer.Blob.ParsedDigest, cancellationToken))
+                await _unpacker.UnpackAsync(blob, layer, temp, cancellationToken);
+            Directory.Move(temp, dir);
+        }
+        catch
+        {
+            TreeRemover.Remove(temp);
+            throw;
+        }
+        EnsureShortLink(layer.DiffId, dir);
+        return dir;
+    }
+
+    public Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        Unmount(snapshot.RootPath);
+        return Task.CompletedTask;
+    }
+
+    public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken)
+    {
+        if (snapshot.UpperPath is null) throw new InvalidOperationException("a read-only view has no changes to commit");
+        Unmount(snapshot.RootPath);
+        var dir = LayerDirectory(layer.DiffId);
+        using (await FileLock.AcquireAsync(dir + ".lock", cancellationToken))
+        {
+            // The upper directory is already in overlay form: it can serve as this layer's lowerdir as it is.
+            if (!Directory.Exists(dir)) Directory.Move(snapshot.UpperPath, dir);
+        }
+        EnsureShortLink(layer.DiffId, dir);
+        await snapshot.DisposeAsync();
+    }
+
+    private async Task<ActiveSnapshot> MountAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
+    {
+        var lowers = new List<string>();
+        foreach (var layer in chain)
+        {
+            await EnsureLayerAsync(layer, cancellationToken);
+            lowers.Add(ShortLink(layer.DiffId));
+        }
+        lowers.Reverse(); // overlay wants the topmost layer first
+        if (lowers.Count == 0) lowers.Add(_empty);
+        if (!writable && lowers.Count == 1) lowers.Add(_empty); // overlay without upper needs two lowerdirs
+
+        var work = Path.Combine(_mounts, $"{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}");
+        var merged = Path.Combine(work, "m");
+        var upper = writable ? Path.Combine(work, "u") : null;
+        var overlayWork = Path.Combine(work, "w");
+        Directory.CreateDirectory(merged);
+        if (upper is not null) { Directory.CreateDirectory(upper); Directory.CreateDirectory(overlayWork); }
+        _live[work] = 0;
+        var snapshot = new ActiveSnapshot(merged, upper, work, ReleaseAsync);
+        try
+        {
+            var lowerOption = string.Join(':', lowers);
+            var options = upper is null
+                ? $"lowerdir={lowerOption}"
+                : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork}";
+            // redirect_dir/metacopy off: every change must be visible as plain files in the upperdir for the differ.
+            options += ",index=off,redirect_dir=off,metacopy=off";
+            if (options.Length > _options.MaxMountOptionsLength)
+            {
+                var flat = await FlattenAsync(chain, lowers.Count, options.Length, cancellationToken);
+                options = upper is null
+                    ? $"lowerdir={flat}:{_empty}"
+                    : $"lowerdir={flat},upperdir={upper},workdir={overlayWork}";
+                options += ",index=off,redirect_dir=off,metacopy=off";
+            }
+            LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
+            return snapshot;
+        }
+        catch
+        {
+            await snapshot.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Copies a chain too long for one mount into one folder (once per chain), whiteouts applied.</summary>
+    private async Task<string> FlattenAsync(IReadOnlyList<LayerRef> chain, int count, int optionsLength, CancellationToken cancellationToken)
+    {
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(",", chain.Select(l => l.DiffId.ToString())))));
+        var dir = Path.Combine(_options.Root, "flat", key[..32]);
+        if (Directory.Exists(dir)) return dir;
+        Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
+        using var _ = await FileLock.AcquireAsync(dir + ".lock", cancellationToken);
+        if (Directory.Exists(dir)) return dir;
+        var temp = $"{dir}.tmp-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(temp);
+        try
+        {
+            foreach (var layer in chain)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                OverlayFlattener.ApplyLayer(LayerDirectory(layer.DiffId), temp);
+            }
+            Directory.Move(temp, dir);
+        }
+        catch
+        {
+            TreeRemover.Remove(temp);
+            throw;
+        }
+        Trace.TraceInformation($"flattened a chain of {count} layers (mount options {optionsLength} bytes) into {dir}");
+        return dir;
+    }
+
+    private ValueTask ReleaseAsync(ActiveSnapshot snapshot)
+    {
+        if (!snapshot.TryMarkReleased()) return ValueTask.CompletedTask;
+        Unmount(snapshot.RootPath);
+        TreeRemover.Remove(snapshot.WorkingPath);
+        _live.TryRemove(snapshot.WorkingPath, out _);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Unmounts what a dead process left under mnt/ (its folder names start with its pid).</summary>
+    private void RecoverFromCrashedProcesses()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(_mounts))
+        {
+            var name = Path.GetFileName(dir);
+            var dash = name.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(name[..dash], out var pid)) continue;
+            if (pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
+            Unmount(Path.Combine(dir, "m"));
+            TreeRemover.Remove(dir);
+        }
+    }
+
+    internal static void Unmount(string target)
+    {
+        if (!MountTable.IsMountPoint(target)) return;
+        if (LinuxNative.Umount2(target, 0) != 0)
+            LinuxNative.Umount2(target, LinuxNative.MntDetach); // busy (a process still has it open): detach now, freed when released
+    }
+
+    private string LayerDirectory(Digest diffId) => Path.Combine(_layers, diffId.Hex);
+
+    private string ShortLink(Digest diffId) => Path.Combine(_links, diffId.Hex[..12]);
+
+    private void EnsureShortLink(Digest diffId, string target)
+    {
+        var link = ShortLink(diffId);
+        if (LinuxNative.LStat(link) is not null) return;
+        try { File.CreateSymbolicLink(link, target); }
+        catch (IOException) when (LinuxNative.LStat(link) is not null) { } // created concurrently
+    }
+}

@@ -1,0 +1,9 @@
+namespace BuildFarm.Worker.Steps;
+
+public enum RunMountType
+{
+    Bind,
+    Cache,
+    Tmpfs,
+    Secret,
+}

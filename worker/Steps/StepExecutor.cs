@@ -1,0 +1,322 @@
+using BuildFarm.Cache;
+using BuildFarm.Oci;
+using BuildFarm.Worker.Diff;
+using BuildFarm.Worker.Execution;
+using BuildFarm.Worker.FileOps;
+using BuildFarm.Worker.Snapshots;
+
+namespace BuildFarm.Worker.Steps;
+
+/// <summary>
+/// The worker's one entry point for a step: mounts the parent chain, runs the operation (RUN in a runc
+/// container, COPY/ADD as file operations), turns the changes into a stored layer and keeps them as a snapshot.
+/// Knows nothing of actors or Dockerfile syntax. Mounts are released on every path, cancellation included.
+/// </summary>
+public sealed class StepExecutor(
+    ISnapshotter snapshotter, IExecutor executor, LayerDiffer differ, FileCopier copier, UrlFetcher urls,
+    CacheMountStore caches, StepExecutorOptions options)
+{
+    private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    private readonly string _scratch = Path.Combine(options.Root, "tmp");
+
+    /// <summary>Wires the standard parts: overlay snapshots and runc under <paramref name="options"/>.Root.</summary>
+    public static StepExecutor Create(IContentStore store, StepExecutorOptions options, HttpClient? http = null)
+    {
+        var root = options.Root;
+        return new StepExecutor(
+            new OverlaySnapshotter(store, new OciLayerUnpacker(), new SnapshotterOptions(Path.Combine(root, "s"))),
+            new RuncExecutor(new RuncOptions(Path.Combine(root, "runc"), Path.Combine(root, "bundles"))),
+            new LayerDiffer(store, Path.Combine(root, "tmp")),
+            new FileCopier(new ArchiveExtractor()),
+            new UrlFetcher(http ?? new HttpClient()),
+            new CacheMountStore(Path.Combine(root, "cache-mounts")),
+            options);
+    }
+
+    public Task<StepResult> ExecuteAsync(StepRequest request, IProgress<OutputLine>? output, CancellationToken cancellationToken) =>
+        request.Operation switch
+        {
+            RunOperation run => RunAsync(request, run, output, cancellationToken),
+            CopyOperation copy => CopyAsync(request, copy, cancellationToken),
+            _ => throw new ArgumentException($"unknown step operation {request.Operation.GetType().Name}"),
+        };
+
+    private async Task<StepResult> RunAsync(StepRequest request, RunOperation op, IProgress<OutputLine>? output, CancellationToken cancellationToken)
+    {
+        await using var snapshot = await snapshotter.PrepareAsync(request.Parents, cancellationToken);
+        var rootfs = snapshot.RootPath;
+        var user = UserResolver.Resolve(rootfs, request.User);
+        Directory.CreateDirectory(_scratch);
+        var aux = ScratchDirectory.Create(_scratch, "run-");
+        var cleanups = new List<IAsyncDisposable>();
+        try
+        {
+            var env = new List<string>(request.Env);
+            if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal))) env.Add(DefaultPath);
+            if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add($"HOME={user.Home ?? "/"}");
+
+            var workdir = "/" + request.WorkingDirectory.Trim('/');
+            var physicalWorkdir = RootedPath.ResolveScoped(rootfs, workdir);
+            if (!Directory.Exists(physicalWorkdir)) Directory.CreateDirectory(physicalWorkdir);
+
+            var mounts = new List<ContainerMount>();
+            await File.WriteAllTextAsync(Path.Combine(aux, "hosts"),
+                "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n", cancellationToken);
+            var resolv = op.Network == NetworkMode.Host && File.Exists("/etc/resolv.conf")
+                ? await File.ReadAllTextAsync("/etc/resolv.conf", cancellationToken)
+                : "";
+            await File.WriteAllTextAsync(Path.Combine(aux, "resolv.conf"), resolv, cancellationToken);
+            mounts.Add(new ContainerMount("/etc/hosts", "bind", Path.Combine(aux, "hosts"), ["rbind", "ro"]));
+            mounts.Add(new ContainerMount("/etc/resolv.conf", "bind", Path.Combine(aux, "resolv.conf"), ["rbind", "ro"]));
+            // Writes to an existing /tmp land in the layer as with docker build; an image without /tmp still gets one.
+            if (ExistsIn(rootfs, "/tmp") is false)
+                mounts.Add(new ContainerMount("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777"]));
+
+            var args = await CommandAsync(op, aux, mounts, cancellationToken);
+            foreach (var mount in op.Mounts)
+                await AddRunMountAsync(request, mount, aux, mounts, env, cleanups, cancellationToken);
+
+            var stubs = new MountStubs(rootfs, ["/proc", "/dev", "/sys", .. mounts.Select(m => m.Destination)]);
+            var lines = new LastLines(output, options.LastOutputLines);
+            var spec = new ContainerSpec
+            {
+                Rootfs = rootfs, Args = args, Env = env, WorkingDirectory = workdir, User = user,
+                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts,
+            };
+            var exitCode = await executor.RunAsync(spec, lines, cancellationToken);
+            if (exitCode != 0) return new StepResult(null, null, exitCode, lines.Snapshot());
+            await snapshotter.SealAsync(snapshot, cancellationToken);
+            stubs.Remove(snapshot.UpperPath!);
+            var (layer, diffId) = await FinishAsync(snapshot, request, cancellationToken);
+            return new StepResult(layer, diffId, 0, lines.Snapshot());
+        }
+        finally
+        {
+            for (var i = cleanups.Count - 1; i >= 0; i--) await cleanups[i].DisposeAsync();
+            TreeRemover.Remove(aux);
+        }
+    }
+
+    private static bool ExistsIn(string rootfs, string path) =>
+        Native.LinuxNative.LStat(RootedPath.ResolveScoped(rootfs, path)) is not null;
+
+    /// <summary>The argv: exec form as is; shell form through SHELL; a command that is only a heredoc runs as a
+    /// script file (BuildKit mounts it at /dev/pipes/NAME; a #! line makes it run directly).</summary>
+    private static async Task<IReadOnlyList<string>> CommandAsync(RunOperation op, string aux, List<ContainerMount> mounts, CancellationToken cancellationToken)
+    {
+        if (op.ExecForm) return op.Command;
+        var line = string.Join(' ', op.Command);
+        if (op.Heredocs.Count == 0) return [.. op.Shell, line];
+
+        var first = op.Heredocs[0];
+        var trimmed = line.Trim();
+        var marker = trimmed.TrimStart('<').TrimStart('-').Trim('"', '\'');
+        if (op.Heredocs.Count == 1 && trimmed.StartsWith("<<", StringComparison.Ordinal) && marker == first.Name)
+        {
+            var script = Path.Combine(aux, "heredoc-" + first.Name);
+            await File.WriteAllTextAsync(script, first.Content, cancellationToken);
+            Native.LinuxNative.ChmodOrThrow(script, 0b111_101_101);
+            var target = "/dev/pipes/" + first.Name;
+            mounts.Add(new ContainerMount(target, "bind", script, ["rbind", "ro"]));
+            if (first.Content.StartsWith("#!", StringComparison.Ordinal)) return [target];
+            var shell = op.Shell.Count > 1 && op.Shell[^1] == "-c" ? op.Shell.Take(op.Shell.Count - 1) : op.Shell;
+            return [.. shell, target];
+        }
+
+        // Otherwise the shell itself reads the heredocs: hand it the command line followed by their bodies.
+        var text = new System.Text.StringBuilder(line);
+        foreach (var h in op.Heredocs)
+        {
+            text.Append('\n').Append(h.Content);
+            if (!h.Content.EndsWith('\n')) text.Append('\n');
+            text.Append(h.Name);
+        }
+        return [.. op.Shell, text.ToString()];
+    }
+
+    private async Task AddRunMountAsync(StepRequest request, RunMount mount, string aux, List<ContainerMount> mounts,
+        List<string> env, List<IAsyncDisposable> cleanups, CancellationToken cancellationToken)
+    {
+        switch (mount.Type)
+        {
+            case RunMountType.Tmpfs:
+            {
+                var target = mount.Target ?? throw new ArgumentException("--mount=type=tmpfs needs a target");
+                var opts = new List<string> { "nosuid", "nodev" };
+                if (mount.Size is { } size) opts.Add($"size={size}");
+                mounts.Add(new ContainerMount(target, "tmpfs", "tmpfs", opts));
+                break;
+            }
+            case RunMountType.Cache:
+            {
+                var target = mount.Target ?? throw new ArgumentException("--mount=type=cache needs a target");
+                var lease = await caches.AcquireAsync(mount, cancellationToken);
+                cleanups.Add(new DisposeAdapter(lease));
+                mounts.Add(new ContainerMount(target, "bind", lease.Path, mount.ReadOnly == true ? ["rbind", "ro"] : ["rbind"]));
+                break;
+            }
+            case RunMountType.Secret:
+            {
+                var id = mount.Id ?? (mount.Target is { } t ? Path.GetFileName(t) : null)
+                    ?? throw new ArgumentException("--mount=type=secret needs an id or a target");
+                if (!request.Secrets.TryGetValue(id, out var value))
+                {
+                    if (mount.Required) throw new SecretNotFoundException($"secret {id} is required by RUN --mount=type=secret but was not provided");
+                    break;
+                }
+                if (mount.Env is { } variable) env.Add($"{variable}={System.Text.Encoding.UTF8.GetString(value)}");
+                if (mount.Env is not null && mount.Target is null) break; // env only
+                var secrets = Path.Combine(aux, "secrets");
+                Directory.CreateDirectory(secrets);
+                Native.LinuxNative.ChmodOrThrow(secrets, 0b111_000_000);
+                var file = Path.Combine(secrets, Guid.NewGuid().ToString("N"));
+                await File.WriteAllBytesAsync(file, value, cancellationToken);
+                Native.LinuxNative.LchownOrThrow(file, mount.Uid ?? 0, mount.Gid ?? 0);
+                Native.LinuxNative.ChmodOrThrow(file, mount.Mode ?? 0b100_000_000);
+                mounts.Add(new ContainerMount(mount.Target ?? "/run/secrets/" + id, "bind", file, ["rbind", "ro"]));
+                break;
+            }
+            case RunMountType.Bind:
+            {
+                var target = mount.Target ?? throw new ArgumentException("--mount=type=bind needs a target");
+                string source;
+                if (mount.From is { } from)
+                {
+                    var chain = request.Stages.TryGetValue(from, out var c) ? c
+                        : throw new ArgumentException($"--mount from={from}: no such stage was given to the step");
+                    var view = await snapshotter.ViewAsync(chain, cancellationToken);
+                    cleanups.Add(view);
+                    source = RootedPath.ResolveScoped(view.RootPath, mount.Source ?? "/");
+                }
+                else
+                {
+                    var context = request.ContextDirectory ?? throw new ArgumentException("--mount=type=bind needs a build context");
+                    source = RootedPath.ResolveStrict(context, mount.Source ?? "/");
+                }
+                if (Native.LinuxNative.LStat(source) is null)
+                    throw new ArgumentException($"--mount=type=bind source {mount.Source ?? "/"} does not exist");
+                if (mount.ReadOnly == false && Directory.Exists(source))
+                {
+                    // rw: the step may write, but the writes are thrown away (BuildKit semantics)
+                    var overlay = new ScratchOverlay(source, _scratch);
+                    cleanups.Add(new DisposeAdapter(overlay));
+                    mounts.Add(new ContainerMount(target, "bind", overlay.Merged, ["rbind"]));
+                }
+                else
+                {
+                    mounts.Add(new ContainerMount(target, "bind", source, ["rbind", "ro"]));
+                }
+                break;
+            }
+        }
+    }
+
+    private async Task<StepResult> CopyAsync(StepRequest request, CopyOperation op, CancellationToken cancellationToken)
+    {
+        if (op.Sources.Count > 1 && !op.Destination.EndsWith('/'))
+            throw new CopyException($"When using COPY with more than one source file, the destination must be a directory and end with a / (destination {op.Destination})");
+        var cleanups = new List<IAsyncDisposable>();
+        try
+        {
+            // --link: the layer is built on an empty tree, independent of the parent
+            var snapshot = await snapshotter.PrepareAsync(op.Link ? [] : request.Parents, cancellationToken);
+            cleanups.Add(snapshot);
+
+            (int, int)? owner = null;
+            if (op.Chown is { } chown)
+            {
+                var passwdRoot = snapshot.RootPath;
+                if (op.Link && !int.TryParse(chown.Split(':')[0], out _) && request.Parents.Count > 0)
+                {
+                    var parentView = await snapshotter.ViewAsync(request.Parents, cancellationToken);
+                    cleanups.Add(parentView);
+                    passwdRoot = parentView.RootPath;
+                }
+                owner = UserResolver.ResolveOwner(passwdRoot, chown);
+            }
+            uint? mode = op.Chmod is { } chmod ? ParseOctal(chmod) : null;
+
+            var destination = op.Destination.StartsWith('/')
+                ? op.Destination
+                : "/" + request.WorkingDirectory.Trim('/') + "/" + op.Destination;
+
+            var add = op as AddOperation;
+            var urlSources = add is null ? [] : op.Sources.Where(IsUrl).ToList();
+            var localSources = op.Sources.Where(s => add is null || !IsUrl(s)).ToList();
+
+            if (localSources.Count > 0)
+            {
+                string sourceRoot;
+                bool isContext;
+                if (op.From is { } from)
+                {
+                    var chain = request.Stages.TryGetValue(from, out var c) ? c
+                        : throw new CopyException($"COPY --from={from}: no such stage was given to the step");
+                    var view = await snapshotter.ViewAsync(chain, cancellationToken);
+                    cleanups.Add(view);
+                    (sourceRoot, isContext) = (view.RootPath, false);
+                }
+                else
+                {
+                    (sourceRoot, isContext) = (request.ContextDirectory ?? throw new CopyException("COPY needs a build context"), true);
+                }
+                await copier.CopyAsync(new CopySpec
+                {
+                    SourceRoot = sourceRoot, SourceIsContext = isContext, Sources = localSources,
+                    DestinationRoot = snapshot.RootPath, Destination = destination, Owner = owner, Mode = mode,
+                    Excludes = op.Excludes, Parents = op.Parents, ExtractArchives = add is { Unpack: true } && op.From is null,
+                }, cancellationToken);
+            }
+
+            foreach (var url in urlSources)
+            {
+                Directory.CreateDirectory(_scratch);
+                var download = ScratchDirectory.Create(_scratch, "url-");
+                try
+                {
+                    var checksum = add!.Checksum is { } sum ? Digest.Parse(sum) : (Digest?)null;
+                    var file = await urls.FetchAsync(new Uri(url), download, checksum, cancellationToken);
+                    await copier.CopyAsync(new CopySpec
+                    {
+                        SourceRoot = download, SourceIsContext = false, Sources = [Path.GetFileName(file)],
+                        DestinationRoot = snapshot.RootPath, Destination = destination, Owner = owner ?? (0, 0), Mode = mode,
+                    }, cancellationToken);
+                }
+                finally { TreeRemover.Remove(download); }
+            }
+
+            var (layer, diffId) = await FinishAsync(snapshot, request, cancellationToken);
+            return new StepResult(layer, diffId, 0, []);
+        }
+        finally
+        {
+            for (var i = cleanups.Count - 1; i >= 0; i--) await cleanups[i].DisposeAsync();
+        }
+    }
+
+    private async Task<(Descriptor, Digest)> FinishAsync(ActiveSnapshot snapshot, StepRequest request, CancellationToken cancellationToken)
+    {
+        await snapshotter.SealAsync(snapshot, cancellationToken);
+        var layer = await differ.DiffAsync(snapshot.UpperPath!, request.Compression, request.SourceDateEpoch, cancellationToken);
+        await snapshotter.CommitAsync(snapshot, new LayerRef(layer.Descriptor, layer.DiffId), cancellationToken);
+        return (layer.Descriptor, layer.DiffId);
+    }
+
+    private static bool IsUrl(string source) =>
+        source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+
+    private static uint ParseOctal(string value)
+    {
+        try { return Convert.ToUInt32(value, 8) & 0xFFF; }
+        catch (FormatException) { throw new CopyException($"--chmod={value}: expected an octal mode such as 755"); }
+    }
+
+    private sealed class DisposeAdapter(IDisposable inner) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            inner.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,9 @@
+namespace BuildFarm.Worker.Steps;
+
+/// <summary>Where one worker keeps its state. Keep <see cref="Root"/> short (overlay options hold one path per
+/// layer); give concurrent workers (and test runs) different roots.</summary>
+public sealed record StepExecutorOptions(string Root)
+{
+    /// <summary>How many trailing output lines a result keeps.</summary>
+    public int LastOutputLines { get; init; } = 20;
+}

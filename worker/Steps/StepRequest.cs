@@ -1,0 +1,26 @@
+using BuildFarm.Oci.Layers;
+using BuildFarm.Worker.Snapshots;
+
+namespace BuildFarm.Worker.Steps;
+
+/// <summary>One step for a worker: the parent filesystem, the operation and what it may read.</summary>
+public sealed record StepRequest
+{
+    /// <summary>The parent's layers, bottom first (empty for FROM scratch).</summary>
+    public required IReadOnlyList<LayerRef> Parents { get; init; }
+    public required StepOperation Operation { get; init; }
+    /// <summary>The build context on this worker's disk (COPY/ADD sources, RUN --mount=type=bind).</summary>
+    public string? ContextDirectory { get; init; }
+    /// <summary>Other stages' filesystems by name, for COPY --from and RUN --mount from=.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<LayerRef>> Stages { get; init; } = new Dictionary<string, IReadOnlyList<LayerRef>>();
+    /// <summary>Secret values by id; never written to a layer.</summary>
+    public IReadOnlyDictionary<string, byte[]> Secrets { get; init; } = new Dictionary<string, byte[]>();
+    /// <summary>The stage's environment ("KEY=value"), build args included.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+    /// <summary>USER (name, uid, name:group, uid:gid); empty means root.</summary>
+    public string? User { get; init; }
+    public string WorkingDirectory { get; init; } = "/";
+    public LayerCompression Compression { get; init; } = LayerCompression.Gzip;
+    /// <summary>SOURCE_DATE_EPOCH: timestamps newer than it are clamped, making layers reproducible.</summary>
+    public DateTimeOffset? SourceDateEpoch { get; init; }
+}
