@@ -192,6 +192,27 @@ def s3_rows(run, bf, registry):
     return None
 
 
+def timeline(path):
+    """Phases of one build from its .times file: until the first output line (process start, engine
+    start, reading the Dockerfile), the steps (first to last step line), the export (last step line to
+    the last line), and the exit after the last line."""
+    try:
+        rows = [l.rstrip("\n").split("\t", 1) for l in open(path + ".times", errors="replace")]
+    except OSError:
+        return None
+    rows = [(float(t), x) for t, x in rows if x]
+    if len(rows) < 2:
+        return None
+    step = [t for t, x in rows if re.match(r"#[1-9]\d* ", x)]
+    first, end = rows[0][0], rows[-1][0]
+    last_line = rows[-2][0]
+    if not step:
+        return f"first output after {fmt(first)} s, exit at {fmt(end)} s"
+    return (f"first output line after {fmt(first)} s (process + engine start, Dockerfile, base image metadata); "
+            f"step lines from {fmt(step[0])} s to {fmt(step[-1])} s; export/naming until {fmt(last_line)} s; "
+            f"process exit at {fmt(end)} s")
+
+
 def steps_from_log(path):
     """(seconds, step name) from a BuildKit-style plain progress log ('#N NAME' first, then '#N DONE 1.2s')."""
     names, durs = {}, {}
@@ -346,11 +367,20 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
         L.append(f"- BuildFarm process start (`dotnet buildfarm.dll --help`): {fmt(extras.get('startup'))} s, "
                  "paid by every build (BuildKit's client is a Go binary talking to a running daemon).")
         for s, phase in missed:
-            logs = sorted(x for x in os.listdir(bfa.logdir) if x.startswith(f"buildfarm-") and f"-{s}-" in x
+            logs = sorted(x for x in os.listdir(bfa.logdir) if x.startswith("buildfarm-") and f"-{s}-" in x
                           and x.endswith(f"-{phase}.log"))
             if not logs:
                 continue
             steps = steps_from_log(os.path.join(bfa.logdir, logs[-1]))[:5]
+            tl = timeline(os.path.join(bfa.logdir, logs[-1]))
+            if tl:
+                L.append(f"- {s} {phase}: timeline of the last BuildFarm build: {tl}")
+                bk = sorted(x for x in os.listdir(bfa.logdir) if x.startswith("buildkit-") and f"-{s}-" in x
+                            and x.endswith(f"-{phase}.log"))
+                tk = timeline(os.path.join(bfa.logdir, bk[-1])) if bk else None
+                if tk:
+                    L.append(f"  - BuildKit's, for comparison (the docker CLI prints progress in batches, so its line "
+                             f"times are late): {tk}")
             if steps:
                 L.append(f"- {s} {phase}: slowest steps in the last BuildFarm log: "
                          + "; ".join(f"{n} {fmt(d)} s" for d, n in steps))

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 from infra import log, sh, unmount_under, wait_for
@@ -31,17 +32,27 @@ class Builder:
         """Runs one build command; its output goes to a log file. Returns seconds or raises BuildError."""
         self.nbuild += 1
         path = os.path.join(self.logdir, f"{self.key}-{self.nbuild:03d}-{label}.log")
-        with open(path, "w") as out:
+        # The output is read line by line so that each line's arrival time is kept (path + ".times":
+        # "seconds<TAB>line"): where a build spends its time, even when the tool prints no durations.
+        with open(path, "w") as out, open(path + ".times", "w") as times:
             out.write("$ " + " ".join(cmd) + "\n")
             out.flush()
             t0 = time.monotonic()
+            p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1)
+            timer = threading.Timer(BUILD_TIMEOUT, p.kill)
+            timer.start()
             try:
-                p = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, timeout=BUILD_TIMEOUT)
-                rc = p.returncode
-            except subprocess.TimeoutExpired:
-                rc = "timeout"
+                for line in p.stdout:
+                    times.write(f"{time.monotonic() - t0:.3f}\t{line}")
+                    out.write(line)
+                rc = p.wait()
+            finally:
+                timer.cancel()
             dt = time.monotonic() - t0
+            times.write(f"{dt:.3f}\t<exit {rc}>\n")
+            if rc == -9 and dt >= BUILD_TIMEOUT:
+                rc = "timeout"
         if rc != 0:
             lines = [l.strip() for l in open(path, errors="replace").read().splitlines()[1:] if l.strip()]
             errs = [l for l in lines if "error" in l.lower()] or lines

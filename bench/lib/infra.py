@@ -199,9 +199,28 @@ def debian_rootfs():
     return dest
 
 
+def layer_tar(rootfs, out):
+    """The rootfs as an uncompressed layer tar the way registries' images have them: relative names
+    (`bin/sh`, no `/` or `./` entry), sorted, owners by number, hard links kept.
+    (umoci insert writes a `/` entry, which BuildFarm's layer applier rejects.)"""
+    import tarfile
+    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+        for root, dirs, files in os.walk(rootfs):
+            dirs.sort()
+            for name in sorted(dirs + files):
+                path = os.path.join(root, name)
+                ti = t.gettarinfo(path, os.path.relpath(path, rootfs))
+                ti.uname = ti.gname = ""
+                if ti.isreg():
+                    with open(path, "rb") as f:
+                        t.addfile(ti, f)
+                else:
+                    t.addfile(ti)
+
+
 def oci_layout(name, rootfs_fn, cmd, env):
     """An OCI layout with one layer holding the rootfs, built with umoci and kept in CACHE."""
-    layout = os.path.join(CACHE, f"oci-{name}")
+    layout = os.path.join(CACHE, f"oci-v2-{name}")
     if os.path.exists(os.path.join(layout, "index.json")):
         return layout
     tmp = layout + ".tmp"
@@ -209,7 +228,10 @@ def oci_layout(name, rootfs_fn, cmd, env):
     rootfs = rootfs_fn()
     sh(["umoci", "init", "--layout", tmp])
     sh(["umoci", "new", "--image", f"{tmp}:latest"])
-    sh(["umoci", "insert", "--image", f"{tmp}:latest", rootfs, "/"], timeout=1800)
+    layer = tmp + ".layer.tar"
+    layer_tar(rootfs, layer)
+    sh(["umoci", "raw", "add-layer", "--image", f"{tmp}:latest", layer], timeout=1800)
+    os.unlink(layer)
     args = ["umoci", "config", "--image", f"{tmp}:latest", "--author", "buildfarm-bench",
             "--created", "2024-01-01T00:00:00Z", "--os", "linux", "--architecture", "amd64"]
     for c in cmd:
