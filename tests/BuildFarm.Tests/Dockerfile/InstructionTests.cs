@@ -39,6 +39,14 @@ public class InstructionTests
     }
 
     [Fact]
+    public void Stages_carry_directives_and_warnings()
+    {
+        var df = StageParser.ParseStages("# check=error=true\nFROM a\nRUN a \\\n\n b\n");
+        Assert.Equal(new Directive("check", "error=true", 1), Assert.Single(df.Directives));
+        Assert.Contains("RUN a  b", Assert.Single(df.Warnings).Short);
+    }
+
+    [Fact]
     public void Instruction_before_first_from_is_an_error()
     {
         var e = Assert.Throws<DockerfileException>(() => StageParser.ParseStages("ARG A\nRUN x\nFROM a\n"));
