@@ -48,7 +48,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
 
     private async Task ApplyEntryAsync(TarReadEntry entry, LayerApplyState layer, CancellationToken cancellationToken)
     {
-        var components = CleanName(entry.Name);
+        var components = CleanName(_options.AbsoluteNamesRelativeToRoot ? entry.Name.TrimStart('/') : entry.Name);
         if (components.Count == 0) // the root itself ("./"): only its metadata can change
         {
             if (entry.Type == LayerEntryType.Directory) ApplyMetadata(layer.Root, entry, layer, isDirectory: true);
@@ -56,12 +56,13 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         }
         var name = components[^1];
         // A flat whiteout under a directory nobody made has nothing to delete, and must not make that directory.
-        var flatWhiteout = name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal) && _options.Whiteouts == WhiteoutTranslation.None;
+        var isWhiteout = _options.HonorWhiteouts && name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal);
+        var flatWhiteout = isWhiteout && _options.Whiteouts == WhiteoutTranslation.None;
         var parent = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: !flatWhiteout);
         if (parent is null) return;
         var target = Path.Combine(parent, name);
 
-        if (name == Whiteouts.OpaqueMarkerName)
+        if (isWhiteout && name == Whiteouts.OpaqueMarkerName)
         {
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
                 Posix.SetXattr(parent, Whiteouts.OverlayOpaqueXattr, "y"u8);
@@ -69,7 +70,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 DeleteUntouchedChildren(parent, layer);
             return;
         }
-        if (name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal))
+        if (isWhiteout)
         {
             var hidden = Path.Combine(parent, name[Whiteouts.Prefix.Length..]);
             if (name.Length == Whiteouts.Prefix.Length || name[Whiteouts.Prefix.Length..] is "." or "..")
@@ -108,7 +109,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 File.CreateSymbolicLink(target, entry.LinkName);
                 break;
             case LayerEntryType.HardLink:
-                var linkComponents = CleanName(entry.LinkName);
+                var linkComponents = CleanName(_options.AbsoluteNamesRelativeToRoot ? entry.LinkName.TrimStart('/') : entry.LinkName);
                 if (linkComponents.Count == 0)
                     throw new UnsafeLayerPathException($"hard link '{entry.Name}' points at the root");
                 var linkParent = ResolveDirectory(layer, linkComponents.GetRange(0, linkComponents.Count - 1), entry.LinkName, create: false);
