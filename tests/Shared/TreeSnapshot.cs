@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using BuildFarm.Oci.Native;
 
-namespace BuildFarm.Tests.Oci;
+namespace BuildFarm.TestSupport;
 
 /// <summary>Describes a directory tree as sorted lines (path, type, mode, content hash or link target) for comparisons.</summary>
 public static class TreeSnapshot

@@ -1,4 +1,4 @@
-namespace BuildFarm.IntegrationTests.Oci;
+namespace BuildFarm.TestSupport;
 
 /// <summary>A fresh directory under the system temp folder, deleted on dispose.</summary>
 public sealed class TempDirectory : IDisposable
