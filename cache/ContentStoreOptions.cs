@@ -52,6 +52,11 @@ public sealed record ContentStoreOptions
 
     public int MaxTransferAttempts { get; init; } = 3;
 
+    /// <summary>S3: blobs up to this size go up as one streamed PUT (UNSIGNED-PAYLOAD through a presigned URL: about
+    /// 3x the Minio SDK's multipart rate here, as the SDK signs every part's sha256 and the server re-hashes it);
+    /// larger blobs use the SDK's multipart upload. S3 allows single PUTs up to 5 GiB.</summary>
+    public long MultipartThresholdBytes { get; init; } = 1L << 30;
+
     /// <summary>S3: where uploads of unseekable streams are spooled (to learn size and digest before sending).</summary>
     public string? SpoolDirectory { get; init; }
 
@@ -102,6 +107,7 @@ public sealed record ContentStoreOptions
                 "namespace" => options with { Namespace = value },
                 "timeout" => options with { OperationTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "multipart-threshold" => options with { MultipartThresholdBytes = long.Parse(value, CultureInfo.InvariantCulture) },
                 _ => throw new FormatException($"invalid cache store spec '{spec}': unknown parameter '{key}'"),
             };
         }

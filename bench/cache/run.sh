@@ -23,8 +23,9 @@ dotnet build "$here/BuildFarm.Bench.Cache.csproj" -c Release -nologo -v q >/dev/
   echo "$(date -u +%F), $(nproc) cores, radosgw $S3_STORE on 127.0.0.1 (one OSD), files under /tmp; median of the runs."
   echo "put = store a blob from a file (digest known, as a worker uploads a layer; the store still verifies it);"
   echo "get = read it back to nowhere, verified. cp and curl rows include starting the process (dominant at 1 MiB)."
-  echo "S3ContentStore uploads through the Minio SDK (16 MiB parts above 5 MiB, each part sha256-signed, which the server checks);"
-  echo "curl sends one UNSIGNED-PAYLOAD PUT. The machine is shared, so expect noise of ±30 %."
+  echo "The stores verify sha256 both ways. S3ContentStore sends blobs up to MultipartThresholdBytes (1 GiB) as one streamed"
+  echo "UNSIGNED-PAYLOAD PUT like curl, larger ones through the Minio SDK's multipart upload (16 MiB parts, each sha256-signed"
+  echo "by the SDK and re-hashed by the server); the last row forces multipart. The machine is shared: expect ±30 % noise."
   echo
   dotnet "$here/bin/Release/net10.0/BuildFarm.Bench.Cache.dll" --work "$work/data" --endpoint "http://127.0.0.1:$S3_PORT" \
     --access "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" --sizes "${SIZES:-1,200}" \
