@@ -6,6 +6,9 @@ namespace BuildFarm.Worker.Snapshots;
 /// </summary>
 public interface ISnapshotter
 {
+    /// <summary>Whether the layer is already extracted here (schedulers prefer a worker that has the parent).</summary>
+    bool HasLayer(BuildFarm.Oci.Digest diffId);
+
     /// <summary>Mounts <paramref name="chain"/> (bottom first) writable; the writes land in <see cref="ActiveSnapshot.UpperPath"/>.</summary>
     Task<ActiveSnapshot> PrepareAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken);
 

@@ -42,6 +42,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
     public Task<ActiveSnapshot> ViewAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken) =>
         MountAsync(chain, writable: false, cancellationToken);
 
+    public bool HasLayer(Digest diffId) => Directory.Exists(LayerDirectory(diffId));
+
     /// <summary>The folder of an extracted layer (overlay form), extracting it first when needed.</summary>
     public async Task<string> EnsureLayerAsync(LayerRef layer, CancellationToken cancellationToken)
     {

@@ -188,6 +188,15 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     }
 
     [Fact]
+    public async Task Add_archive_with_chown_owns_every_extracted_entry()
+    {
+        var entries = await CopyAsync(new AddOperation { Sources = ["app.tgz"], Destination = "/x/", Chown = "app" });
+
+        Assert.Equal((1000, 1000), (entries["x/top"].Uid, entries["x/top"].Gid));
+        Assert.Equal((1000, 1000), (entries["x/top/inner.txt"].Uid, entries["x/top/inner.txt"].Gid));
+    }
+
+    [Fact]
     public async Task Add_copies_a_file_that_only_looks_like_an_archive()
     {
         var entries = await CopyAsync(new AddOperation { Sources = ["fake.tar.gz"], Destination = "/f/" });
