@@ -267,6 +267,16 @@ public sealed class RunStepTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Run_step_without_host_network_has_loopback_up()
+    {
+        var progress = new CollectingProgress();
+        var result = await worker.RunAsync("cat /sys/class/net/lo/flags; ip -4 addr show lo | grep -o 'inet [0-9.]*'", output: progress);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(["0x9", "inet 127.0.0.1"], progress.Lines.Select(l => l.Text));
+    }
+
+    [Fact]
     public async Task Run_step_with_host_network_sees_the_host_interfaces()
     {
         var host = File.ReadLines("/proc/net/dev").Skip(2).Select(l => l.Split(':')[0].Trim()).Order().ToList();
