@@ -28,7 +28,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     {
         Directory.CreateDirectory(root);
         root = Path.GetFullPath(root).TrimEnd('/');
-        var layer = new LayerState(root);
+        var layer = new LayerApplyState(root);
         await using var hashing = new HashingReadStream(tar, leaveOpen: true);
         var reader = new TarStreamReader(hashing);
         while (await reader.NextAsync(cancellationToken) is { } entry)
@@ -46,19 +46,23 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         return hashing.Digest;
     }
 
-    private async Task ApplyEntryAsync(TarReadEntry entry, LayerState layer, CancellationToken cancellationToken)
+    private async Task ApplyEntryAsync(TarReadEntry entry, LayerApplyState layer, CancellationToken cancellationToken)
     {
-        var components = CleanName(entry.Name);
+        var components = CleanName(_options.AbsoluteNamesRelativeToRoot ? entry.Name.TrimStart('/') : entry.Name);
         if (components.Count == 0) // the root itself ("./"): only its metadata can change
         {
             if (entry.Type == LayerEntryType.Directory) ApplyMetadata(layer.Root, entry, layer, isDirectory: true);
             return;
         }
         var name = components[^1];
-        var parent = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: true);
+        // A flat whiteout under a directory nobody made has nothing to delete, and must not make that directory.
+        var isWhiteout = _options.HonorWhiteouts && name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal);
+        var flatWhiteout = isWhiteout && _options.Whiteouts == WhiteoutTranslation.None;
+        var parent = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: !flatWhiteout);
+        if (parent is null) return;
         var target = Path.Combine(parent, name);
 
-        if (name == Whiteouts.OpaqueMarkerName)
+        if (isWhiteout && name == Whiteouts.OpaqueMarkerName)
         {
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
                 Posix.SetXattr(parent, Whiteouts.OverlayOpaqueXattr, "y"u8);
@@ -66,7 +70,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 DeleteUntouchedChildren(parent, layer);
             return;
         }
-        if (name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal))
+        if (isWhiteout)
         {
             var hidden = Path.Combine(parent, name[Whiteouts.Prefix.Length..]);
             if (name.Length == Whiteouts.Prefix.Length || name[Whiteouts.Prefix.Length..] is "." or "..")
@@ -105,12 +109,12 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 File.CreateSymbolicLink(target, entry.LinkName);
                 break;
             case LayerEntryType.HardLink:
-                var linkComponents = CleanName(entry.LinkName);
+                var linkComponents = CleanName(_options.AbsoluteNamesRelativeToRoot ? entry.LinkName.TrimStart('/') : entry.LinkName);
                 if (linkComponents.Count == 0)
                     throw new UnsafeLayerPathException($"hard link '{entry.Name}' points at the root");
                 var linkParent = ResolveDirectory(layer, linkComponents.GetRange(0, linkComponents.Count - 1), entry.LinkName, create: false);
-                var linkTarget = Path.Combine(linkParent, linkComponents[^1]);
-                if (!Posix.TryLStat(linkTarget, out _))
+                var linkTarget = linkParent is null ? null : Path.Combine(linkParent, linkComponents[^1]);
+                if (linkTarget is null || !Posix.TryLStat(linkTarget, out _))
                     throw new InvalidDataException($"hard link '{entry.Name}' points at '{entry.LinkName}', which does not exist");
                 RemoveExisting(target);
                 Posix.Link(linkTarget, target);
@@ -131,7 +135,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         ApplyMetadata(target, entry, layer, isDirectory: false);
     }
 
-    private void ApplyMetadata(string path, TarReadEntry entry, LayerState layer, bool isDirectory)
+    private void ApplyMetadata(string path, TarReadEntry entry, LayerApplyState layer, bool isDirectory)
     {
         var isSymlink = entry.Type == LayerEntryType.Symlink;
         if (_options.PreserveOwnership) Posix.LChown(path, entry.Uid, entry.Gid);
@@ -178,9 +182,10 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
 
     /// <summary>
     /// Finds the host directory for layer path components, following symlinks inside the root (absolute targets are
-    /// rooted at the root) and refusing ones that climb out of it. Missing directories are created when asked.
+    /// rooted at the root) and refusing ones that climb out of it. Missing directories are created when asked,
+    /// otherwise the answer is null.
     /// </summary>
-    private static string ResolveDirectory(LayerState layer, List<string> components, string entryName, bool create)
+    private static string? ResolveDirectory(LayerApplyState layer, List<string> components, string entryName, bool create)
     {
         var resolved = new List<string>();
         var pending = new LinkedList<string>(components);
@@ -200,7 +205,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             var host = HostPath(layer.Root, resolved, part);
             if (!Posix.TryLStat(host, out var st))
             {
-                if (!create) throw new InvalidDataException($"layer entry '{entryName}': '{host}' does not exist");
+                if (!create) return null;
                 Directory.CreateDirectory(host);
                 resolved.Add(part);
                 layer.Touched.Add(host);
@@ -244,7 +249,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     }
 
     /// <summary>Opaque directory: everything lower layers put under it goes; what this layer wrote stays.</summary>
-    private static void DeleteUntouchedChildren(string directory, LayerState layer)
+    private static void DeleteUntouchedChildren(string directory, LayerApplyState layer)
     {
         foreach (var child in Directory.EnumerateFileSystemEntries(directory).ToList())
         {
@@ -253,12 +258,5 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             else if (Posix.LStat(child).Type == FileStatus.Directory)
                 DeleteUntouchedChildren(child, layer);
         }
-    }
-
-    private sealed class LayerState(string root)
-    {
-        public string Root { get; } = root;
-        public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);
-        public List<(string Path, long Seconds, long Nanoseconds)> DirectoryTimes { get; } = [];
     }
 }

@@ -164,4 +164,24 @@ public class LayerApplierTests
         var e = await Assert.ThrowsAsync<InvalidDataException>(() => new LayerApplier().ApplyAsync(new MemoryStream(tar), dir.Combine("root")));
         Assert.Contains("checksum", e.Message);
     }
+
+    [Fact]
+    public async Task Archive_that_is_not_a_layer_keeps_wh_files_as_plain_files()
+    {
+        using var dir = new TempDirectory();
+        var root = dir.Combine("root");
+        File.WriteAllText(Directory.CreateDirectory(root).FullName + "/existing", "stays");
+        var tar = await new LayerTarWriter().WriteToArrayAsync([LayerEntry.Whiteout("existing"), LayerEntry.OpaqueMarker("")]);
+        await new LayerApplier(new LayerApplyOptions { HonorWhiteouts = false }).ApplyAsync(new MemoryStream(tar), root);
+        Assert.Equal([".wh..wh..opq", ".wh.existing", "existing"], Directory.GetFiles(root).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Absolute_names_can_be_read_relative_to_the_root_for_user_archives()
+    {
+        using var dir = new TempDirectory();
+        var tar = await CraftAsync(FileEntry("/etc/config", "abs"));
+        await new LayerApplier(new LayerApplyOptions { AbsoluteNamesRelativeToRoot = true }).ApplyAsync(tar, dir.Combine("root"));
+        Assert.Equal("abs", File.ReadAllText(dir.Combine("root", "etc", "config")));
+    }
 }

@@ -197,4 +197,22 @@ public class LayerTarWriterTests
         await new LayerTarWriter().WriteAsync(Stream(entries), fromStream);
         Assert.Equal(await new LayerTarWriter().WriteToArrayAsync(entries), fromStream.ToArray());
     }
+
+    [Theory]
+    [InlineData("1700000000", 1700000000L)]
+    [InlineData("0", 0L)]
+    public void Source_date_epoch_is_parsed_as_unix_seconds(string value, long seconds)
+    {
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(seconds), LayerWriterOptions.ParseSourceDateEpoch(value));
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("2024-01-01")]
+    [InlineData("")]
+    public void Malformed_source_date_epoch_is_rejected_naming_the_value(string value)
+    {
+        var e = Assert.Throws<FormatException>(() => LayerWriterOptions.ParseSourceDateEpoch(value));
+        Assert.Contains($"'{value}'", e.Message);
+    }
 }
