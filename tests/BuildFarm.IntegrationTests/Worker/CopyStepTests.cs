@@ -65,6 +65,16 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     }
 
     [Fact]
+    public async Task Copy_of_a_directory_keeps_hard_links_between_its_files()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["linked"], Destination = "/h/" });
+
+        Assert.Equal("shared inode", entries["h/one"].Content);
+        Assert.Equal(TarEntryType.HardLink, entries["h/two"].Type);
+        Assert.Equal("h/one", entries["h/two"].LinkName);
+    }
+
+    [Fact]
     public async Task Copy_with_several_sources_needs_a_destination_ending_in_slash()
     {
         var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["a.txt", "b.txt"], Destination = "/x" }));
