@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using BuildFarm.Worker.FileOps;
 
@@ -44,8 +45,11 @@ public sealed partial class RuncExecutor : IExecutor
         Directory.CreateDirectory(options.StateRoot);
         try
         {
+            var config = RuntimeConfig.Build(spec);
+            if (!spec.HostNetwork && File.Exists(options.NsenterPath) && File.Exists(options.IpPath))
+                config["hooks"] = LoopbackHook();
             await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"),
-                RuntimeConfig.Build(spec).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+                config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
 
             var start = new ProcessStartInfo(options.RuncPath)
             {
@@ -81,6 +85,20 @@ public sealed partial class RuncExecutor : IExecutor
             await RuncQuietAsync("delete", "--force", id);
             TreeRemover.Remove(bundle);
         }
+    }
+
+    /// <summary>A createRuntime hook: runs on the host once the namespaces exist, reads the container's pid from the
+    /// state JSON on stdin and sets lo up inside its network namespace.</summary>
+    private JsonObject LoopbackHook()
+    {
+        var script = "p=$(sed -n 's/.*\"pid\": *\\([0-9][0-9]*\\).*/\\1/p'); exec " + options.NsenterPath + " -t \"$p\" -n " + options.IpPath + " link set lo up";
+        var hook = new JsonObject
+        {
+            ["path"] = "/bin/sh",
+            ["args"] = new JsonArray("sh", "-c", script),
+            ["timeout"] = 10,
+        };
+        return new JsonObject { ["createRuntime"] = new JsonArray(hook) };
     }
 
     private async Task KillAsync(string id, Process runc)

@@ -22,6 +22,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
     private readonly SnapshotterOptions _options;
     private readonly string _layers, _links, _mounts, _empty;
     private int _counter;
+    private int _mounting;
+    private readonly SemaphoreSlim _pruneGate = new(1, 1);
 
     public OverlaySnapshotter(IContentStore store, ILayerUnpacker unpacker, SnapshotterOptions options)
     {
@@ -42,19 +44,22 @@ public sealed class OverlaySnapshotter : ISnapshotter
     public Task<ActiveSnapshot> ViewAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken) =>
         MountAsync(chain, writable: false, cancellationToken);
 
+    public bool HasLayer(Digest diffId) => Directory.Exists(LayerDirectory(diffId));
+
     /// <summary>The folder of an extracted layer (overlay form), extracting it first when needed.</summary>
     public async Task<string> EnsureLayerAsync(LayerRef layer, CancellationToken cancellationToken)
     {
         var dir = LayerDirectory(layer.DiffId);
-        if (Directory.Exists(dir)) return dir;
+        if (Directory.Exists(dir)) return MarkUsed(dir);
         using var _ = await FileLock.AcquireAsync(dir + ".lock", cancellationToken);
-        if (Directory.Exists(dir)) return dir; // another thread or process extracted it while we waited
+        if (Directory.Exists(dir)) return MarkUsed(dir); // another thread or process extracted it while we waited
         var temp = $"{dir}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         Directory.CreateDirectory(temp);
         try
         {
             await using (var blob = await _store.OpenAsync(layer.Blob.ParsedDigest, cancellationToken))
                 await _unpacker.UnpackAsync(blob, layer, temp, cancellationToken);
+            WriteSize(temp, dir);
             Directory.Move(temp, dir);
         }
         catch
@@ -63,7 +68,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             throw;
         }
         EnsureShortLink(layer.DiffId, dir);
-        return dir;
+        return MarkUsed(dir);
     }
 
     public Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken)
@@ -76,6 +81,89 @@ public sealed class OverlaySnapshotter : ISnapshotter
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Deletes extracted layers, least recently used first, until they take at most <paramref name="maxBytes"/>.
+    /// A layer that any overlay mount on this machine uses (any process: read from the mount table) or whose lock
+    /// another process holds is kept; mounts being prepared in this process finish first. (Another process that found
+    /// a layer but has not mounted it yet is not visible: prune while that worker is idle.) Returns the bytes freed.
+    /// </summary>
+    public async Task<long> PruneAsync(long maxBytes, CancellationToken cancellationToken)
+    {
+        await _pruneGate.WaitAsync(cancellationToken);
+        try
+        {
+            while (Volatile.Read(ref _mounting) > 0) await Task.Delay(10, cancellationToken);
+            return PruneUnguarded(maxBytes, cancellationToken);
+        }
+        finally
+        {
+            _pruneGate.Release();
+        }
+    }
+
+    private long PruneUnguarded(long maxBytes, CancellationToken cancellationToken)
+    {
+        var layers = Directory.EnumerateDirectories(_layers)
+            .Where(d => Path.GetFileName(d) is { Length: 64 } name && name.All(char.IsAsciiHexDigitLower))
+            .Select(d => (Dir: d, Size: ReadSize(d), Used: File.GetLastWriteTimeUtc(d + ".lock")))
+            .OrderBy(l => l.Used)
+            .ToList();
+        var total = layers.Sum(l => l.Size);
+        long freed = 0;
+        foreach (var (dir, size, _) in layers)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (total - freed <= maxBytes) break;
+            using var held = FileLock.TryAcquire(dir + ".lock");
+            if (held is null || LayersInUse().Contains(dir)) continue;
+            var doomed = $"{dir}.del-{Guid.NewGuid():N}";
+            Directory.Move(dir, doomed);
+            File.Delete(ShortLinkOfDirectory(dir));
+            File.Delete(dir + ".size");
+            TreeRemover.Remove(doomed);
+            freed += size;
+        }
+        return freed;
+    }
+
+    /// <summary>Layer folders that some overlay mount stacks, found through the lowerdir options in the mount table.</summary>
+    private HashSet<string> LayersInUse()
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var lower in MountTable.OverlayLowerDirs())
+        {
+            var target = LinuxNative.LStat(lower) is { IsSymlink: true } ? new FileInfo(lower).LinkTarget ?? lower : lower;
+            used.Add(Path.TrimEndingDirectorySeparator(target));
+        }
+        return used;
+    }
+
+    private string MarkUsed(string dir)
+    {
+        var marker = dir + ".lock";
+        try
+        {
+            if (!File.Exists(marker)) File.Create(marker).Dispose();
+            File.SetLastWriteTimeUtc(marker, DateTime.UtcNow);
+        }
+        catch (IOException) { } // only a hint for pruning
+        return dir;
+    }
+
+    private static void WriteSize(string tree, string layerDirectory) =>
+        File.WriteAllText(layerDirectory + ".size", TreeSize(tree).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static long ReadSize(string layerDirectory) =>
+        File.Exists(layerDirectory + ".size") && long.TryParse(File.ReadAllText(layerDirectory + ".size"), out var size)
+            ? size
+            : TreeSize(layerDirectory);
+
+    private static long TreeSize(string tree) =>
+        new DirectoryInfo(tree).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Sum(f => f.LinkTarget is null ? f.Length : 0);
+
+    private string ShortLinkOfDirectory(string dir) => Path.Combine(_links, Path.GetFileName(dir)[..12]);
+
     public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken)
     {
         if (snapshot.UpperPath is null) throw new InvalidOperationException("a read-only view has no changes to commit");
@@ -84,13 +172,33 @@ public sealed class OverlaySnapshotter : ISnapshotter
         using (await FileLock.AcquireAsync(dir + ".lock", cancellationToken))
         {
             // The upper directory is already in overlay form: it can serve as this layer's lowerdir as it is.
-            if (!Directory.Exists(dir)) Directory.Move(snapshot.UpperPath, dir);
+            if (!Directory.Exists(dir))
+            {
+                WriteSize(snapshot.UpperPath, dir);
+                Directory.Move(snapshot.UpperPath, dir);
+            }
         }
         EnsureShortLink(layer.DiffId, dir);
         await snapshot.DisposeAsync();
     }
 
     private async Task<ActiveSnapshot> MountAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
+    {
+        // Between finding a layer extracted and mounting it, nothing shows the layer in use: hold pruning off.
+        await _pruneGate.WaitAsync(cancellationToken);
+        Interlocked.Increment(ref _mounting);
+        _pruneGate.Release();
+        try
+        {
+            return await MountUnguardedAsync(chain, writable, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _mounting);
+        }
+    }
+
+    private async Task<ActiveSnapshot> MountUnguardedAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
     {
         if (_options.CopyInsteadOfOverlay) return await CopyAsync(chain, writable, cancellationToken);
         try

@@ -33,6 +33,14 @@ public sealed class StepExecutor(
             options);
     }
 
+    /// <summary>Whether this worker already holds the layer extracted (a step on top of it starts without pulling it).</summary>
+    public bool HasLocalLayer(Digest diffId) => snapshotter.HasLayer(diffId);
+
+    /// <summary>Keeps this worker's extracted layers under <paramref name="maxBytes"/> (least recently used go first;
+    /// layers under a running step stay). Returns the bytes freed.</summary>
+    public Task<long> PruneLocalLayersAsync(long maxBytes, CancellationToken cancellationToken) =>
+        snapshotter.PruneAsync(maxBytes, cancellationToken);
+
     /// <summary>Starts a step; read <see cref="RunningStep.Output"/> while awaiting <see cref="RunningStep.Result"/>.
     /// Output is buffered without bound, so a slow reader never stalls the container.</summary>
     public RunningStep Start(StepRequest request, CancellationToken cancellationToken)

@@ -19,6 +19,9 @@ public sealed class CopyContext : IDisposable
         File.WriteAllText(Path.Combine(d, "dir/skip.log"), "S");
         File.WriteAllText(Path.Combine(d, "dir/sub/y.txt"), "Y");
         File.CreateSymbolicLink(Path.Combine(d, "dir/link-to-x"), "x.txt");
+        System.IO.Directory.CreateDirectory(Path.Combine(d, "linked"));
+        File.WriteAllText(Path.Combine(d, "linked/one"), "shared inode");
+        Run("ln", Path.Combine(d, "linked/one"), Path.Combine(d, "linked/two"));
         File.WriteAllText(Path.Combine(d, "owned.txt"), "owned by 1234 on disk");
         Run("chown", "1234:1234", Path.Combine(d, "owned.txt"));
         File.WriteAllText(Path.Combine(d, "fake.tar.gz"), "not really an archive");
@@ -31,6 +34,8 @@ public sealed class CopyContext : IDisposable
         System.IO.Directory.CreateDirectory(Path.Combine(archiveSource, "top"));
         File.WriteAllText(Path.Combine(archiveSource, "top/inner.txt"), "inner");
         Run("tar", "-cf", Path.Combine(d, "app.tar"), "-C", archiveSource, "top");
+        File.WriteAllText(Path.Combine(archiveSource, ".wh.kept"), "plain file");
+        Run("tar", "-cf", Path.Combine(d, "odd.tar"), "-P", "-C", archiveSource, ".wh.kept", "/" + Path.Combine(archiveSource.TrimStart('/'), "top/inner.txt"));
         Run("sh", "-c", $"cd {d} && gzip -k -c app.tar > app.tgz && bzip2 -k -c app.tar > app.tbz && xz -k -c app.tar > app.txz && zstd -q -c app.tar > app.tzst");
     }
 

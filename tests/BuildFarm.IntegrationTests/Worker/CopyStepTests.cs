@@ -65,6 +65,16 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     }
 
     [Fact]
+    public async Task Copy_of_a_directory_keeps_hard_links_between_its_files()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["linked"], Destination = "/h/" });
+
+        Assert.Equal("shared inode", entries["h/one"].Content);
+        Assert.Equal(TarEntryType.HardLink, entries["h/two"].Type);
+        Assert.Equal("h/one", entries["h/two"].LinkName);
+    }
+
+    [Fact]
     public async Task Copy_with_several_sources_needs_a_destination_ending_in_slash()
     {
         var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["a.txt", "b.txt"], Destination = "/x" }));
@@ -185,6 +195,24 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
 
         Assert.Equal("inner", entries["unpacked/top/inner.txt"].Content);
         Assert.DoesNotContain(entries.Keys, k => k.EndsWith(archive, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Add_archive_with_chown_owns_every_extracted_entry()
+    {
+        var entries = await CopyAsync(new AddOperation { Sources = ["app.tgz"], Destination = "/x/", Chown = "app" });
+
+        Assert.Equal((1000, 1000), (entries["x/top"].Uid, entries["x/top"].Gid));
+        Assert.Equal((1000, 1000), (entries["x/top/inner.txt"].Uid, entries["x/top/inner.txt"].Gid));
+    }
+
+    [Fact]
+    public async Task Add_archive_keeps_wh_names_as_files_and_roots_absolute_names_at_the_destination()
+    {
+        var entries = await CopyAsync(new AddOperation { Sources = ["odd.tar"], Destination = "/odd/" });
+
+        Assert.Equal("plain file", entries["odd/.wh.kept"].Content);
+        Assert.Contains(entries, e => e.Key.StartsWith("odd/", StringComparison.Ordinal) && e.Key.EndsWith("top/inner.txt", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -58,6 +58,40 @@ public sealed class SnapshotterTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Prune_deletes_least_recently_used_layers_that_no_mount_uses()
+    {
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        var source = Path.Combine(root, "src");
+        var small = new List<LayerRef>();
+        foreach (var name in new[] { "a", "b" })
+        {
+            Directory.CreateDirectory(source);
+            File.WriteAllText(Path.Combine(source, name), new string('x', 10_000));
+            small.Add(await worker.AddLayerFromDirectoryAsync(source));
+            Directory.Delete(source, recursive: true);
+        }
+        await snapshotter.EnsureLayerAsync(small[1], CancellationToken.None);
+        await using (var inUse = await snapshotter.ViewAsync([worker.BaseLayer, small[0]], CancellationToken.None))
+        {
+            var freed = await snapshotter.PruneAsync(0, CancellationToken.None);
+
+            Assert.InRange(freed, 10_000, 20_000);
+            Assert.False(snapshotter.HasLayer(small[1].DiffId));
+            Assert.True(snapshotter.HasLayer(small[0].DiffId));
+            Assert.True(snapshotter.HasLayer(worker.BaseLayer.DiffId));
+            Assert.True(File.Exists(Path.Combine(inUse.RootPath, "a")));
+        }
+
+        await snapshotter.PruneAsync(0, CancellationToken.None);
+
+        Assert.False(snapshotter.HasLayer(small[0].DiffId));
+        Assert.False(snapshotter.HasLayer(worker.BaseLayer.DiffId));
+        await using var again = await snapshotter.ViewAsync([worker.BaseLayer], CancellationToken.None);
+        Assert.True(File.Exists(Path.Combine(again.RootPath, "bin/busybox")));
+    }
+
+    [Fact]
     public async Task Chain_too_long_for_one_mount_is_flattened_with_whiteouts_applied()
     {
         var one = await worker.RunAsync("echo 1 > /one && echo gone > /gone");
