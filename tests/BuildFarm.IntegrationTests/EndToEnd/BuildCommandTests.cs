@@ -196,4 +196,38 @@ public sealed class BuildCommandTests(BusyboxFixture busybox) : IDisposable
             return await p.StandardError.ReadToEndAsync() + await stdout;
         }
     }
+
+    [Fact]
+    public async Task Target_builds_only_the_stages_it_needs_and_secrets_and_build_args_reach_run_but_not_the_image()
+    {
+        var context = _scratch.Context("target", """
+            FROM scratch AS base
+            ADD rootfs.tar /
+            FROM base AS unused
+            RUN echo this-stage-must-not-run
+            FROM base AS app
+            ARG GREETING=hello
+            RUN --mount=type=secret,id=token echo "secret-$(wc -c < /run/secrets/token) $GREETING" > /out
+            CMD ["cat", "/out"]
+            """);
+        await File.WriteAllTextAsync(Path.Combine(_scratch.Root, "token.txt"), "s3cr3t");
+        var oci = Path.Combine(_scratch.Root, "target.tar");
+        var build = await _scratch.Cli.BuildAsync("--target", "app", "--build-arg", "GREETING=bonjour",
+            "--secret", $"id=token,src={Path.Combine(_scratch.Root, "token.txt")}", "-t", "target", "--output", $"type=oci,dest={oci}", context);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.DoesNotContain("this-stage-must-not-run", build.Stderr);
+        Assert.Equal("secret-6 bonjour", (await _scratch.Cli.RunAsync("run", "target")).Stdout.Trim());
+        var extracted = Path.Combine(_scratch.Root, "target-layout");
+        Directory.CreateDirectory(extracted);
+        await BuildFarmCli.ToolAsync("tar", "-xf", oci, "-C", extracted);
+        foreach (var blob in Directory.EnumerateFiles(Path.Combine(extracted, "blobs", "sha256")))
+        {
+            var listing = await BuildFarmCli.ToolAsync("sh", "-c", $"(gzip -dc '{blob}' 2>/dev/null || cat '{blob}') | grep -a -c s3cr3t || true");
+            Assert.Equal("0", listing.Trim());
+        }
+
+        var wrongTarget = await _scratch.Cli.BuildAsync("--target", "nope", context);
+        Assert.NotEqual(0, wrongTarget.ExitCode);
+        Assert.Contains("nope", wrongTarget.Stderr);
+    }
 }
