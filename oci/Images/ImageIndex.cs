@@ -38,7 +38,9 @@ public sealed record ImageIndex
     {
         var candidates = Manifests.Where(m => m.Platform is not null && platform.Matches(m.Platform) && MediaTypes.IsManifest(m.MediaType)).ToList();
         var exact = candidates.FirstOrDefault(m => m.Platform!.Variant == platform.Variant);
-        return exact ?? candidates.FirstOrDefault()
+        // An index of one image that names no platform (some tools write those) means "this image".
+        var sole = Manifests.Count == 1 && Manifests[0].Platform is null && MediaTypes.IsManifest(Manifests[0].MediaType) ? Manifests[0] : null;
+        return exact ?? candidates.FirstOrDefault() ?? sole
             ?? throw new PlatformNotFoundException(platform, Manifests.Select(m => m.Platform?.ToString() ?? "(none)").ToList());
     }
 }

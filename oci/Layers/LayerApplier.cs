@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Formats.Tar;
 using System.Text;
 using BuildFarm.Oci.Native;
 
@@ -29,39 +28,41 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     {
         Directory.CreateDirectory(root);
         root = Path.GetFullPath(root).TrimEnd('/');
-        var layer = new LayerState(root);
+        var layer = new LayerApplyState(root);
         await using var hashing = new HashingReadStream(tar, leaveOpen: true);
-        await using (var reader = new TarReader(hashing, leaveOpen: true))
+        var reader = new TarStreamReader(hashing);
+        while (await reader.NextAsync(cancellationToken) is { } entry)
         {
-            while (await reader.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (entry.EntryType is TarEntryType.GlobalExtendedAttributes) continue;
-                await ApplyEntryAsync(entry, layer, cancellationToken);
-            }
+            cancellationToken.ThrowIfCancellationRequested();
+            await ApplyEntryAsync(entry, layer, cancellationToken);
         }
+        await reader.DrainAsync(cancellationToken);
         // Directory times last, deepest first, so creating children does not disturb them.
         for (var i = layer.DirectoryTimes.Count - 1; i >= 0; i--)
         {
-            var (path, time) = layer.DirectoryTimes[i];
-            Posix.SetTimes(path, time.ToUnixTimeSeconds(), 0);
+            var (path, seconds, nanoseconds) = layer.DirectoryTimes[i];
+            Posix.SetTimes(path, seconds, nanoseconds);
         }
-        return await hashing.DrainAsync(cancellationToken);
+        return hashing.Digest;
     }
 
-    private async Task ApplyEntryAsync(TarEntry entry, LayerState layer, CancellationToken cancellationToken)
+    private async Task ApplyEntryAsync(TarReadEntry entry, LayerApplyState layer, CancellationToken cancellationToken)
     {
-        var components = CleanName(entry.Name);
+        var components = CleanName(_options.AbsoluteNamesRelativeToRoot ? entry.Name.TrimStart('/') : entry.Name);
         if (components.Count == 0) // the root itself ("./"): only its metadata can change
         {
-            if (entry.EntryType == TarEntryType.Directory) ApplyMetadata(layer.Root, entry, layer, isDirectory: true);
+            if (entry.Type == LayerEntryType.Directory) ApplyMetadata(layer.Root, entry, layer, isDirectory: true);
             return;
         }
         var name = components[^1];
-        var parent = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: true);
+        // A flat whiteout under a directory nobody made has nothing to delete, and must not make that directory.
+        var isWhiteout = _options.HonorWhiteouts && name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal);
+        var flatWhiteout = isWhiteout && _options.Whiteouts == WhiteoutTranslation.None;
+        var parent = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: !flatWhiteout);
+        if (parent is null) return;
         var target = Path.Combine(parent, name);
 
-        if (name == Whiteouts.OpaqueMarkerName)
+        if (isWhiteout && name == Whiteouts.OpaqueMarkerName)
         {
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
                 Posix.SetXattr(parent, Whiteouts.OverlayOpaqueXattr, "y"u8);
@@ -69,7 +70,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 DeleteUntouchedChildren(parent, layer);
             return;
         }
-        if (name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal))
+        if (isWhiteout)
         {
             var hidden = Path.Combine(parent, name[Whiteouts.Prefix.Length..]);
             if (name.Length == Whiteouts.Prefix.Length || name[Whiteouts.Prefix.Length..] is "." or "..")
@@ -88,9 +89,9 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         }
 
         layer.Touched.Add(target);
-        switch (entry.EntryType)
+        switch (entry.Type)
         {
-            case TarEntryType.Directory:
+            case LayerEntryType.Directory:
                 if (!Posix.TryLStat(target, out var existing) || existing.Type != FileStatus.Directory)
                 {
                     RemoveExisting(target);
@@ -98,59 +99,55 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 }
                 ApplyMetadata(target, entry, layer, isDirectory: true);
                 return;
-            case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+            case LayerEntryType.RegularFile:
                 RemoveExisting(target);
                 await using (var file = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
-                {
-                    if (entry.DataStream is { } data) await data.CopyToAsync(file, 128 * 1024, cancellationToken);
-                }
+                    await entry.Data.CopyToAsync(file, 128 * 1024, cancellationToken);
                 break;
-            case TarEntryType.SymbolicLink:
+            case LayerEntryType.Symlink:
                 RemoveExisting(target);
                 File.CreateSymbolicLink(target, entry.LinkName);
                 break;
-            case TarEntryType.HardLink:
-                var linkComponents = CleanName(entry.LinkName);
+            case LayerEntryType.HardLink:
+                var linkComponents = CleanName(_options.AbsoluteNamesRelativeToRoot ? entry.LinkName.TrimStart('/') : entry.LinkName);
                 if (linkComponents.Count == 0)
                     throw new UnsafeLayerPathException($"hard link '{entry.Name}' points at the root");
                 var linkParent = ResolveDirectory(layer, linkComponents.GetRange(0, linkComponents.Count - 1), entry.LinkName, create: false);
-                var linkTarget = Path.Combine(linkParent, linkComponents[^1]);
-                if (!Posix.TryLStat(linkTarget, out _))
+                var linkTarget = linkParent is null ? null : Path.Combine(linkParent, linkComponents[^1]);
+                if (linkTarget is null || !Posix.TryLStat(linkTarget, out _))
                     throw new InvalidDataException($"hard link '{entry.Name}' points at '{entry.LinkName}', which does not exist");
                 RemoveExisting(target);
                 Posix.Link(linkTarget, target);
                 return; // a hard link shares its target's metadata
-            case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
+            case LayerEntryType.CharacterDevice or LayerEntryType.BlockDevice or LayerEntryType.Fifo:
                 RemoveExisting(target);
-                var device = (PosixTarEntry)entry;
-                var type = entry.EntryType switch
+                var type = entry.Type switch
                 {
-                    TarEntryType.CharacterDevice => FileStatus.CharDevice,
-                    TarEntryType.BlockDevice => FileStatus.BlockDevice,
+                    LayerEntryType.CharacterDevice => FileStatus.CharDevice,
+                    LayerEntryType.BlockDevice => FileStatus.BlockDevice,
                     _ => FileStatus.Fifo,
                 };
-                Posix.MkNod(target, type | 0b110_000_000, device.DeviceMajor, device.DeviceMinor);
+                Posix.MkNod(target, type | 0b110_000_000, entry.DeviceMajor, entry.DeviceMinor);
                 break;
             default:
-                throw new InvalidDataException($"layer entry '{entry.Name}' has unsupported tar type {entry.EntryType}");
+                throw new InvalidDataException($"layer entry '{entry.Name}' has unsupported tar type '{(char)entry.TypeFlag}'");
         }
         ApplyMetadata(target, entry, layer, isDirectory: false);
     }
 
-    private void ApplyMetadata(string path, TarEntry entry, LayerState layer, bool isDirectory)
+    private void ApplyMetadata(string path, TarReadEntry entry, LayerApplyState layer, bool isDirectory)
     {
-        var isSymlink = entry.EntryType == TarEntryType.SymbolicLink;
+        var isSymlink = entry.Type == LayerEntryType.Symlink;
         if (_options.PreserveOwnership) Posix.LChown(path, entry.Uid, entry.Gid);
         // chmod after chown: chown clears setuid/setgid bits.
         if (!isSymlink) Posix.Chmod(path, (uint)entry.Mode & 0xFFF);
-        if (_options.ApplyXattrs && entry is PaxTarEntry pax)
+        if (_options.ApplyXattrs)
         {
-            foreach (var (key, value) in pax.ExtendedAttributes)
+            foreach (var (key, value) in entry.Xattrs)
             {
-                if (!key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal)) continue;
                 try
                 {
-                    Posix.SetXattr(path, key["SCHILY.xattr.".Length..], Encoding.UTF8.GetBytes(value));
+                    Posix.SetXattr(path, key, value);
                 }
                 catch (Win32Exception e) when (e.NativeErrorCode == ENOTSUP)
                 {
@@ -158,8 +155,8 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 }
             }
         }
-        if (isDirectory) layer.DirectoryTimes.Add((path, entry.ModificationTime));
-        else Posix.SetTimes(path, entry.ModificationTime.ToUnixTimeSeconds(), 0);
+        if (isDirectory) layer.DirectoryTimes.Add((path, entry.ModificationSeconds, entry.ModificationNanoseconds));
+        else Posix.SetTimes(path, entry.ModificationSeconds, entry.ModificationNanoseconds);
     }
 
     /// <summary>Lexically cleans a tar name into components; refuses absolute names and ".." above the root.</summary>
@@ -185,9 +182,10 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
 
     /// <summary>
     /// Finds the host directory for layer path components, following symlinks inside the root (absolute targets are
-    /// rooted at the root) and refusing ones that climb out of it. Missing directories are created when asked.
+    /// rooted at the root) and refusing ones that climb out of it. Missing directories are created when asked,
+    /// otherwise the answer is null.
     /// </summary>
-    private static string ResolveDirectory(LayerState layer, List<string> components, string entryName, bool create)
+    private static string? ResolveDirectory(LayerApplyState layer, List<string> components, string entryName, bool create)
     {
         var resolved = new List<string>();
         var pending = new LinkedList<string>(components);
@@ -207,7 +205,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             var host = HostPath(layer.Root, resolved, part);
             if (!Posix.TryLStat(host, out var st))
             {
-                if (!create) throw new InvalidDataException($"layer entry '{entryName}': '{host}' does not exist");
+                if (!create) return null;
                 Directory.CreateDirectory(host);
                 resolved.Add(part);
                 layer.Touched.Add(host);
@@ -251,7 +249,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     }
 
     /// <summary>Opaque directory: everything lower layers put under it goes; what this layer wrote stays.</summary>
-    private static void DeleteUntouchedChildren(string directory, LayerState layer)
+    private static void DeleteUntouchedChildren(string directory, LayerApplyState layer)
     {
         foreach (var child in Directory.EnumerateFileSystemEntries(directory).ToList())
         {
@@ -260,12 +258,5 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             else if (Posix.LStat(child).Type == FileStatus.Directory)
                 DeleteUntouchedChildren(child, layer);
         }
-    }
-
-    private sealed class LayerState(string root)
-    {
-        public string Root { get; } = root;
-        public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);
-        public List<(string Path, DateTimeOffset Time)> DirectoryTimes { get; } = [];
     }
 }

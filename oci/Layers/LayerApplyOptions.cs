@@ -16,5 +16,17 @@ public sealed record LayerApplyOptions
     /// <summary>Apply the tar's extended attributes (SCHILY.xattr.*).</summary>
     public bool ApplyXattrs { get; init; } = true;
 
+    /// <summary>
+    /// False for archives that are not layers (ADD of a user's tarball): <c>.wh.</c> entries are then ordinary files,
+    /// as Docker and BuildKit extract them.
+    /// </summary>
+    public bool HonorWhiteouts { get; init; } = true;
+
+    /// <summary>
+    /// True to read absolute entry names ("/etc/x") as relative to the root, as Docker's ADD does; by default they are
+    /// refused, since no layer writer produces them.
+    /// </summary>
+    public bool AbsoluteNamesRelativeToRoot { get; init; }
+
     public static LayerApplyOptions Default { get; } = new();
 }

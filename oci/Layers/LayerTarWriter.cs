@@ -39,6 +39,14 @@ public sealed class LayerTarWriter(LayerWriterOptions? options = null)
         }
     }
 
+    /// <summary>Writes entries that arrive as an async stream (they are collected first: a layer is written in sorted order).</summary>
+    public async Task WriteAsync(IAsyncEnumerable<LayerEntry> entries, Stream destination, CancellationToken cancellationToken = default)
+    {
+        var collected = new List<LayerEntry>();
+        await foreach (var entry in entries.WithCancellation(cancellationToken)) collected.Add(entry);
+        await WriteAsync(collected, destination, cancellationToken);
+    }
+
     /// <summary>Writes a layer of the given entries into a byte array (convenient for small layers and tests).</summary>
     public async Task<byte[]> WriteToArrayAsync(IEnumerable<LayerEntry> entries, CancellationToken cancellationToken = default)
     {

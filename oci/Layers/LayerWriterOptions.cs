@@ -24,6 +24,15 @@ public sealed record LayerWriterOptions
 
     public static LayerWriterOptions Default { get; } = new();
 
+    /// <summary>Parses a SOURCE_DATE_EPOCH value (decimal seconds since 1970-01-01 UTC).</summary>
+    public static DateTimeOffset ParseSourceDateEpoch(string value)
+    {
+        if (!long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            || seconds > 253402300799)
+            throw new FormatException($"SOURCE_DATE_EPOCH '{value}' is not a non-negative number of seconds");
+        return DateTimeOffset.FromUnixTimeSeconds(seconds);
+    }
+
     internal DateTimeOffset NormalizeTime(DateTimeOffset time)
     {
         if (FixedModificationTime is { } fixedTime) time = fixedTime;

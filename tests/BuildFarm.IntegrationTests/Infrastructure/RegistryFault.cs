@@ -11,4 +11,7 @@ public enum RegistryFault
 
     /// <summary>Answer 429 Too Many Requests with Retry-After: 1.</summary>
     TooManyRequests,
+
+    /// <summary>Answer 403 Forbidden with a DENIED error, as a registry does for a repository the user may not touch.</summary>
+    Forbidden,
 }

@@ -59,10 +59,12 @@ public sealed class RegistryFaultProxy : IAsyncDisposable
                     client.Close();
                     return;
                 }
-                var status = fault == RegistryFault.ServiceUnavailable ? "503 Service Unavailable" : "429 Too Many Requests";
-                var body = fault == RegistryFault.TooManyRequests
-                    ? """{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"""
-                    : "";
+                var (status, body) = fault switch
+                {
+                    RegistryFault.ServiceUnavailable => ("503 Service Unavailable", ""),
+                    RegistryFault.TooManyRequests => ("429 Too Many Requests", """{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"""),
+                    _ => ("403 Forbidden", """{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"""),
+                };
                 var response = $"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{body}";
                 await client.SendAsync(Encoding.ASCII.GetBytes(response), _stop.Token);
                 client.Shutdown(SocketShutdown.Both);

@@ -5,12 +5,7 @@ namespace BuildFarm.IntegrationTests.Oci;
 /// <summary>Runs skopeo, umoci and friends and captures what they say.</summary>
 public static class ExternalTool
 {
-    public sealed record Result(int ExitCode, string Stdout, string Stderr)
-    {
-        public override string ToString() => $"exit {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}";
-    }
-
-    public static async Task<Result> RunAsync(string file, IEnumerable<string> arguments, TimeSpan? timeout = null)
+    public static async Task<ExternalToolResult> RunAsync(string file, IEnumerable<string> arguments, TimeSpan? timeout = null)
     {
         var psi = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {file}");
@@ -26,7 +21,7 @@ public static class ExternalTool
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish in time");
         }
-        return new Result(process.ExitCode, await stdout, await stderr);
+        return new ExternalToolResult(process.ExitCode, await stdout, await stderr);
     }
 
     /// <summary>Runs and asserts success, returning stdout.</summary>

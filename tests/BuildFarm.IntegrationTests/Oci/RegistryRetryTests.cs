@@ -58,4 +58,17 @@ public sealed class RegistryRetryTests(RegistryFixture registry) : IClassFixture
         Assert.Contains(proxy.Host, e.Message);
         Assert.Contains("2 attempts", e.Message);
     }
+
+    [Fact]
+    public async Task Access_denied_is_reported_as_403_without_retrying()
+    {
+        await using var proxy = new RegistryFaultProxy(registry.Port);
+        using var client = Client(maxRetries: 3);
+        proxy.Enqueue(RegistryFault.Forbidden, RegistryFault.Forbidden);
+        var e = await Assert.ThrowsAsync<RegistryAccessDeniedException>(() => client.GetManifestAsync(ImageReference.Parse($"{proxy.Host}/private/app:1")));
+        Assert.Contains("403", e.Message);
+        Assert.Contains("private/app", e.Message);
+        Assert.Equal("DENIED", e.ErrorCode);
+        Assert.Equal(1, proxy.FaultsRemaining); // a 403 is an answer, not a hiccup
+    }
 }

@@ -39,6 +39,7 @@ public abstract class RegistryRoundTripTests(RegistryFixture registry)
         using var client = Registry.CreateClient();
         var target = Registry.Reference("ours/app", "v1");
         await ImageCopier.PushAsync(client, layout, manifest, target);
+        Assert.Contains("v1", await client.ListTagsAsync(target));
 
         var raw = await ExternalTool.RunCheckedAsync("skopeo", ["inspect", "--raw", "--tls-verify=false", .. SkopeoCreds("--creds"), $"docker://{target}"]);
         Assert.Equal(manifest.Digest, Digest.Compute(Encoding.UTF8.GetBytes(raw)).ToString());
@@ -137,6 +138,16 @@ public abstract class RegistryRoundTripTests(RegistryFixture registry)
         Assert.Equal(entries[1].Digest, manifest.Digest.ToString());
         var config = ImageConfig.Parse(await client.GetBlobAsync(target, manifest.ParseManifest().Config));
         Assert.Equal("arm64", config.Architecture);
+
+        // Without a platform the whole index comes over, every manifest and blob under its own digest.
+        var pulled = await OciLayout.OpenOrCreateAsync(dir.Combine("pulled"));
+        var top = await ImageCopier.PullAsync(client, target, pulled, platform: null, refName: "all");
+        Assert.Equal(index.Digest, top.Digest);
+        foreach (var entry in entries)
+        {
+            var child = (await pulled.ReadManifestAsync(entry)).ParseManifest();
+            Assert.All(child.Layers.Prepend(child.Config), b => Assert.True(pulled.HasBlob(b.ParsedDigest), $"{b.Digest} missing"));
+        }
     }
 
     [Fact]

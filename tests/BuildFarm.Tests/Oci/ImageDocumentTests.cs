@@ -4,9 +4,8 @@ using BuildFarm.Oci.Images;
 
 namespace BuildFarm.Tests.Oci;
 
-public class ImageDocumentTests
+public class ImageDocumentTests(OciSchemaValidator validator) : IClassFixture<OciSchemaValidator>
 {
-    private static readonly Lazy<OciSchemaValidator> Validator = new(() => new OciSchemaValidator());
 
     private const string ManifestWithUnknownFields = """
         {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:c86f7763873b6c0aae22d963bab59b4f5debbed6685761b5951584f6efb0633b","size":1470,"x-config-extra":{"a":[1,2]}},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:9d3dd9504c685a304985025df4ed0283e47ac9ffa9bd0326fddf4d59513f0827","size":675598,"annotations":{"org.example.k":"v"}}],"annotations":{"com.example.key":"value"},"x-top-level":"kept"}
@@ -79,7 +78,7 @@ public class ImageDocumentTests
             History = [new HistoryEntry { CreatedBy = "RUN true", Created = "2023-11-14T22:13:20Z" }, new HistoryEntry { CreatedBy = "CMD", EmptyLayer = true }],
         };
         var json = config.ToJson();
-        Validator.Value.AssertValid(MediaTypes.OciConfig, json);
+        validator.AssertValid(MediaTypes.OciConfig, json);
         var back = ImageConfig.Parse(json);
         Assert.Equal(diffId, Assert.Single(back.RootFs.DiffIds));
         Assert.Equal("2023-11-14T22:13:20Z", back.Created);
@@ -99,9 +98,9 @@ public class ImageDocumentTests
     {
         var config = Descriptor.For(MediaTypes.OciConfig, "{}"u8);
         var manifest = new ImageManifest { Config = config, Layers = [Descriptor.For(MediaTypes.OciLayerGzip, "x"u8)], Annotations = new Dictionary<string, string> { ["k"] = "v" } };
-        Validator.Value.AssertValid(MediaTypes.OciManifest, manifest.ToJson());
+        validator.AssertValid(MediaTypes.OciManifest, manifest.ToJson());
         var index = new ImageIndex { Manifests = [ManifestDocument.From(manifest).ToDescriptor(Platform.LinuxAmd64)] };
-        Validator.Value.AssertValid(MediaTypes.OciIndex, index.ToJson());
+        validator.AssertValid(MediaTypes.OciIndex, index.ToJson());
         Assert.Contains("\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"", Encoding.UTF8.GetString(manifest.ToJson()));
     }
 
@@ -114,5 +113,13 @@ public class ImageDocumentTests
         var d = new Descriptor { MediaType = MediaTypes.OciLayer, Digest = digest, Size = 0 };
         var e = Assert.Throws<InvalidOciDocumentException>(d.Validate);
         Assert.Contains(digest, e.Message);
+    }
+
+    [Fact]
+    public void Index_of_a_single_image_without_platform_selects_that_image()
+    {
+        var only = new Descriptor { MediaType = MediaTypes.OciManifest, Digest = "sha256:" + new string('5', 64), Size = 10 };
+        var index = new ImageIndex { Manifests = [only] };
+        Assert.Equal(only, index.SelectPlatform(Platform.Parse("linux/arm64")));
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Formats.Tar;
 using System.Text;
 using BuildFarm.Oci.Layers;
@@ -113,5 +114,74 @@ public class LayerApplierTests
         var b = BuildFarm.Oci.Native.Posix.LStat(Path.Combine(root, "b"));
         Assert.Equal(a.Inode, b.Inode);
         Assert.Equal(2UL, a.LinkCount);
+    }
+
+    [Fact]
+    public async Task Binary_xattr_values_are_applied_byte_for_byte()
+    {
+        using var dir = new TempDirectory();
+        byte[] value = [0x01, 0x00, 0x00, 0x02, 0x80, 0xff, 0x00, 0xc3, 0x28];
+        var tar = await new LayerTarWriter().WriteToArrayAsync([
+            LayerEntry.File("bin/ping", "elf"u8.ToArray()) with { Xattrs = new Dictionary<string, byte[]> { ["user.cap"] = value } },
+        ]);
+        await new LayerApplier().ApplyAsync(new MemoryStream(tar), dir.Combine("root"));
+        Assert.Equal(value, BuildFarm.Oci.Native.Posix.GetXattr(dir.Combine("root", "bin", "ping"), "user.cap"));
+    }
+
+    [Theory]
+    [InlineData("gnu")]
+    [InlineData("pax")]
+    [InlineData("ustar")]
+    public async Task Archives_made_by_gnu_tar_extract_to_the_source_tree(string format)
+    {
+        using var dir = new TempDirectory();
+        var source = dir.CreateSubdirectory("src");
+        var deep = Path.Combine(source, string.Join('/', Enumerable.Repeat("long-directory-name", format == "ustar" ? 4 : 9)));
+        Directory.CreateDirectory(deep);
+        File.WriteAllText(Path.Combine(deep, "file.txt"), "deep");
+        File.WriteAllText(Path.Combine(source, "top"), "top");
+        File.CreateSymbolicLink(Path.Combine(source, "link"), "top");
+        BuildFarm.Oci.Native.Posix.Link(Path.Combine(source, "top"), Path.Combine(source, "hard"));
+        var tarPath = dir.Combine("a.tar");
+        var psi = new ProcessStartInfo("tar", [$"--format={format}", "-C", source, "-cf", tarPath, "."]) { RedirectStandardError = true };
+        using (var p = Process.Start(psi)!)
+        {
+            var err = await p.StandardError.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            Assert.True(p.ExitCode == 0, err);
+        }
+        await using (var f = File.OpenRead(tarPath))
+            await new LayerApplier().ApplyAsync(f, dir.Combine("root"));
+        Assert.Equal(TreeSnapshot.Take(source, withOwnership: true), TreeSnapshot.Take(dir.Combine("root"), withOwnership: true));
+    }
+
+    [Fact]
+    public async Task Corrupted_header_is_reported_as_not_a_tar()
+    {
+        using var dir = new TempDirectory();
+        var tar = await new LayerTarWriter().WriteToArrayAsync([LayerEntry.File("f", "x"u8.ToArray())]);
+        tar[10] ^= 0x55;
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => new LayerApplier().ApplyAsync(new MemoryStream(tar), dir.Combine("root")));
+        Assert.Contains("checksum", e.Message);
+    }
+
+    [Fact]
+    public async Task Archive_that_is_not_a_layer_keeps_wh_files_as_plain_files()
+    {
+        using var dir = new TempDirectory();
+        var root = dir.Combine("root");
+        File.WriteAllText(Directory.CreateDirectory(root).FullName + "/existing", "stays");
+        var tar = await new LayerTarWriter().WriteToArrayAsync([LayerEntry.Whiteout("existing"), LayerEntry.OpaqueMarker("")]);
+        await new LayerApplier(new LayerApplyOptions { HonorWhiteouts = false }).ApplyAsync(new MemoryStream(tar), root);
+        Assert.Equal([".wh..wh..opq", ".wh.existing", "existing"], Directory.GetFiles(root).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Absolute_names_can_be_read_relative_to_the_root_for_user_archives()
+    {
+        using var dir = new TempDirectory();
+        var tar = await CraftAsync(FileEntry("/etc/config", "abs"));
+        await new LayerApplier(new LayerApplyOptions { AbsoluteNamesRelativeToRoot = true }).ApplyAsync(tar, dir.Combine("root"));
+        Assert.Equal("abs", File.ReadAllText(dir.Combine("root", "etc", "config")));
     }
 }

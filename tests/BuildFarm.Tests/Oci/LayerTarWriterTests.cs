@@ -180,4 +180,39 @@ public class LayerTarWriterTests
         Assert.Contains(longName, stdout);
         Assert.Contains("d/hard link to d/file", stdout);
     }
+
+    [Fact]
+    public async Task Entries_from_an_async_stream_give_the_same_layer_as_a_list()
+    {
+        LayerEntry[] entries = [LayerEntry.File("b", "2"u8.ToArray()), LayerEntry.Directory("a"), LayerEntry.File("a/c", "3"u8.ToArray())];
+        static async IAsyncEnumerable<LayerEntry> Stream(IEnumerable<LayerEntry> items)
+        {
+            foreach (var item in items)
+            {
+                await Task.Yield();
+                yield return item;
+            }
+        }
+        using var fromStream = new MemoryStream();
+        await new LayerTarWriter().WriteAsync(Stream(entries), fromStream);
+        Assert.Equal(await new LayerTarWriter().WriteToArrayAsync(entries), fromStream.ToArray());
+    }
+
+    [Theory]
+    [InlineData("1700000000", 1700000000L)]
+    [InlineData("0", 0L)]
+    public void Source_date_epoch_is_parsed_as_unix_seconds(string value, long seconds)
+    {
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(seconds), LayerWriterOptions.ParseSourceDateEpoch(value));
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("2024-01-01")]
+    [InlineData("")]
+    public void Malformed_source_date_epoch_is_rejected_naming_the_value(string value)
+    {
+        var e = Assert.Throws<FormatException>(() => LayerWriterOptions.ParseSourceDateEpoch(value));
+        Assert.Contains($"'{value}'", e.Message);
+    }
 }

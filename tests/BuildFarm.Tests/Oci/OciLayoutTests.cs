@@ -6,9 +6,8 @@ using BuildFarm.Oci.Layout;
 
 namespace BuildFarm.Tests.Oci;
 
-public class OciLayoutTests
+public class OciLayoutTests(OciSchemaValidator validator) : IClassFixture<OciSchemaValidator>
 {
-    private static readonly Lazy<OciSchemaValidator> Validator = new(() => new OciSchemaValidator());
 
     private static ImageConfig BaseConfig => new()
     {
@@ -36,13 +35,13 @@ public class OciLayoutTests
     {
         using var dir = new TempDirectory();
         var (layout, manifestDescriptor, _) = await MakeImageAsync(dir);
-        Validator.Value.AssertValid(MediaTypes.OciLayoutHeader, File.ReadAllBytes(Path.Combine(layout.Root, "oci-layout")));
-        Validator.Value.AssertValid(MediaTypes.OciIndex, File.ReadAllBytes(Path.Combine(layout.Root, "index.json")));
+        validator.AssertValid(MediaTypes.OciLayoutHeader, File.ReadAllBytes(Path.Combine(layout.Root, "oci-layout")));
+        validator.AssertValid(MediaTypes.OciIndex, File.ReadAllBytes(Path.Combine(layout.Root, "index.json")));
         var manifestBytes = await layout.ReadBlobAsync(manifestDescriptor);
-        Validator.Value.AssertValid(MediaTypes.OciManifest, manifestBytes);
+        validator.AssertValid(MediaTypes.OciManifest, manifestBytes);
         var manifest = ImageManifest.Parse(manifestBytes);
-        Validator.Value.AssertValid(MediaTypes.OciConfig, await layout.ReadBlobAsync(manifest.Config));
-        Validator.Value.AssertValid(MediaTypes.OciDescriptor, OciJson.Serialize(manifestDescriptor));
+        validator.AssertValid(MediaTypes.OciConfig, await layout.ReadBlobAsync(manifest.Config));
+        validator.AssertValid(MediaTypes.OciDescriptor, OciJson.Serialize(manifestDescriptor));
     }
 
     [Fact]
@@ -146,7 +145,7 @@ public class OciLayoutTests
         var manifest = ImageManifest.Parse(await layout.ReadBlobAsync(manifestDescriptor));
         Assert.Equal(MediaTypes.OciLayerZstd, manifest.Layers[0].MediaType);
         Assert.Equal(Digest.Compute(configBytes).ToString(), manifest.Config.Digest);
-        Validator.Value.AssertValid(MediaTypes.OciManifest, await layout.ReadBlobAsync(manifestDescriptor));
+        validator.AssertValid(MediaTypes.OciManifest, await layout.ReadBlobAsync(manifestDescriptor));
     }
 
     [Fact]

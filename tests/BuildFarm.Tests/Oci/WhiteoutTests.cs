@@ -157,4 +157,14 @@ public class WhiteoutTests
         var files = TreeSnapshot.Take(root).Where(l => !l.EndsWith('/') && !l.Contains("/ ")).Select(l => l.Split(' ')[0]);
         Assert.Equal(["d/-new", "d/sub/upper"], files);
     }
+
+    [Fact]
+    public async Task Whiteout_of_something_that_never_existed_creates_nothing()
+    {
+        using var dir = new TempDirectory();
+        var root = dir.Combine("rootfs");
+        var tar = await new LayerTarWriter().WriteToArrayAsync([LayerEntry.Whiteout("no/such/dir/file"), LayerEntry.File("kept", Text("k"))]);
+        await new LayerApplier().ApplyAsync(new MemoryStream(tar), root);
+        Assert.Equal([$"kept 644 {TreeSnapshot.HashOf("k")}"], TreeSnapshot.Take(root));
+    }
 }
