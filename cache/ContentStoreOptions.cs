@@ -36,10 +36,26 @@ public sealed record ContentStoreOptions
     /// <see cref="ContentStoreUnavailableException"/> naming the endpoint.</summary>
     public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>One attempt of a blob upload or download.</summary>
+    /// <summary>Upper bound of one attempt of a blob upload.</summary>
     public TimeSpan TransferTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>The slowest transfer taken as alive: one upload attempt may take RequestTimeout + size / this rate
+    /// (capped by <see cref="TransferTimeout"/>), so a stalled upload fails in proportion to its size, not after 30 min.</summary>
+    public long MinTransferBytesPerSecond { get; init; } = 1 << 20;
+
+    /// <summary>The deadline of one upload attempt of <paramref name="size"/> bytes.</summary>
+    public TimeSpan TransferDeadline(long size)
+    {
+        var seconds = RequestTimeout.TotalSeconds + (double)size / Math.Max(1, MinTransferBytesPerSecond);
+        return seconds >= TransferTimeout.TotalSeconds ? TransferTimeout : TimeSpan.FromSeconds(seconds);
+    }
+
     public int MaxTransferAttempts { get; init; } = 3;
+
+    /// <summary>S3: blobs up to this size go up as one streamed PUT (UNSIGNED-PAYLOAD through a presigned URL: about
+    /// 3x the Minio SDK's multipart rate here, as the SDK signs every part's sha256 and the server re-hashes it);
+    /// larger blobs use the SDK's multipart upload. S3 allows single PUTs up to 5 GiB.</summary>
+    public long MultipartThresholdBytes { get; init; } = 1L << 30;
 
     /// <summary>S3: where uploads of unseekable streams are spooled (to learn size and digest before sending).</summary>
     public string? SpoolDirectory { get; init; }
@@ -91,6 +107,7 @@ public sealed record ContentStoreOptions
                 "namespace" => options with { Namespace = value },
                 "timeout" => options with { OperationTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "multipart-threshold" => options with { MultipartThresholdBytes = long.Parse(value, CultureInfo.InvariantCulture) },
                 _ => throw new FormatException($"invalid cache store spec '{spec}': unknown parameter '{key}'"),
             };
         }

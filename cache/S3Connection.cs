@@ -139,6 +139,39 @@ public sealed class S3Connection : IDisposable
         }, cancellationToken);
     }
 
+    /// <summary>Streams one object up in a single PUT through a presigned URL. The source may throw while being read
+    /// (digest mismatch, dead writer): the request is then aborted short of its Content-Length and S3 stores nothing.</summary>
+    public async Task PutStreamAsync(string name, Stream content, long length, CancellationToken cancellationToken)
+    {
+        var url = await Client.PresignedPutObjectAsync(new PresignedPutObjectArgs().WithBucket(Bucket).WithObject(Key(name)).WithExpiry(3600));
+        using var body = new StreamContent(content, 1 << 20);
+        body.Headers.ContentLength = length;
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        HttpResponseMessage response;
+        try { response = await _http.PutAsync(url, body, cancellationToken); }
+        catch (HttpRequestException e) when (FindSourceError(e) is { } source)
+        {
+            // The failure was the source's, not the network's: surface it as is (it is not worth a retry).
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(source);
+            throw;
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                throw new HttpRequestException($"PUT {name} to {Location}: {(int)response.StatusCode} {response.ReasonPhrase} {text}", null, response.StatusCode);
+            }
+        }
+    }
+
+    private static Exception? FindSourceError(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+            if (inner is DigestMismatchException or InvalidDataException) return inner;
+        return null;
+    }
+
     public async Task DeleteAsync(string name, CancellationToken cancellationToken)
     {
         await EnsureBucketAsync(cancellationToken);

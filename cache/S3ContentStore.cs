@@ -5,9 +5,10 @@ using Minio.DataModel.Args;
 namespace BuildFarm.Cache;
 
 /// <summary>A content store in an S3 bucket through the Minio SDK: <c>[ns/&lt;team&gt;/]blobs/sha256/&lt;hex&gt;</c>.
-/// Put is put-if-absent (HEAD first). The upload source is wrapped so that the last part is only handed to the SDK
-/// after the digest checked out; a mismatch or a dead writer therefore never completes the PUT or multipart upload,
-/// and S3 shows objects only when complete. Reads are verified while streaming; a corrupted object is removed.</summary>
+/// Put is put-if-absent (HEAD first); blobs up to <see cref="ContentStoreOptions.MultipartThresholdBytes"/> go up in one
+/// streamed PUT, larger ones as a multipart upload. The upload source is wrapped so that the last bytes are only handed
+/// over after the digest checked out; a mismatch or a dead writer therefore never completes the PUT or the multipart
+/// upload, and S3 shows objects only when complete. Reads are verified while streaming; a corrupted object is removed.</summary>
 public sealed class S3ContentStore(S3Connection connection) : IContentStore
 {
     public S3Connection Connection { get; } = connection;
@@ -29,7 +30,8 @@ public sealed class S3ContentStore(S3Connection connection) : IContentStore
             var length = response.Content.Headers.ContentLength
                          ?? throw new IOException($"GET {digest} from {Location}: no Content-Length");
             var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return new VerifyingReadStream(body, digest, length, Location, token => DeleteAsync(digest, token), response);
+            return new VerifyingReadStream(body, digest, length, Location, token => DeleteAsync(digest, token), response,
+                Connection.Options.RequestTimeout);
         }
         catch
         {
@@ -73,10 +75,15 @@ public sealed class S3ContentStore(S3Connection connection) : IContentStore
             if (expected is null && await ExistsAsync(digest, cancellationToken)) return digest;
 
             var name = StoreLayout.BlobName(digest);
-            await Connection.Resilience.TransferAsync($"upload {digest}", async token =>
+            await Connection.Resilience.TransferAsync($"upload {digest}", Connection.Options.TransferDeadline(length), async token =>
             {
                 source.Position = start;
                 using var verifying = new HashingReadStream(source, digest, length, Location);
+                if (length <= Connection.Options.MultipartThresholdBytes)
+                {
+                    await Connection.PutStreamAsync(name, verifying, length, token);
+                    return true;
+                }
                 await Connection.Client.PutObjectAsync(new PutObjectArgs()
                     .WithBucket(Connection.Bucket).WithObject(Connection.Key(name))
                     .WithStreamData(verifying).WithObjectSize(length)

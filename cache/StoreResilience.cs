@@ -42,15 +42,24 @@ public sealed class StoreResilience
                 Delay = TimeSpan.FromMilliseconds(500), MaxDelay = retry.MaxDelay,
                 MaxRetryAttempts = Math.Max(0, options.MaxTransferAttempts - 1),
             })
-            .AddTimeout(options.TransferTimeout)
             .Build();
     }
 
     public Task<T> RequestAsync<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
         RunAsync(_requests, operation, call, cancellationToken);
 
-    public Task<T> TransferAsync<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
-        RunAsync(_transfers, operation, call, cancellationToken);
+    /// <summary>A blob transfer; each attempt must finish within <paramref name="deadline"/>.</summary>
+    public Task<T> TransferAsync<T>(string operation, TimeSpan deadline, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        RunAsync(_transfers, operation, async token =>
+        {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
+            attempt.CancelAfter(deadline);
+            try { return await call(attempt.Token); }
+            catch (OperationCanceledException) when (attempt.IsCancellationRequested && !token.IsCancellationRequested)
+            {
+                throw new TimeoutRejectedException($"{operation} did not finish within {deadline.TotalSeconds:0.#} s");
+            }
+        }, cancellationToken);
 
     private async Task<T> RunAsync<T>(ResiliencePipeline pipeline, string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace BuildFarm.Cache;
 /// A stream that ends short of the expected length is a transport failure (IOException), not corruption.</summary>
 internal sealed class VerifyingReadStream(
     Stream inner, Digest expected, long length, string location,
-    Func<CancellationToken, Task> onCorrupt, IDisposable? owner = null) : Stream
+    Func<CancellationToken, Task> onCorrupt, IDisposable? owner = null, TimeSpan? idleTimeout = null) : Stream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private long _read;
@@ -37,7 +37,7 @@ internal sealed class VerifyingReadStream(
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_verified) return 0;
-        var n = await inner.ReadAsync(buffer, cancellationToken);
+        var n = await ReadInnerAsync(buffer, cancellationToken);
         if (n > 0)
         {
             _hash.AppendData(buffer.Span[..n]);
@@ -47,6 +47,19 @@ internal sealed class VerifyingReadStream(
         // Verify at the expected length, not only at EOF, so that a reader that stops after `length` bytes is checked too.
         if (_read == length || n == 0) await VerifyAsync(cancellationToken);
         return n;
+    }
+
+    // A server that stops sending mid-body must not hang the reader: each read gets the idle timeout.
+    private async ValueTask<int> ReadInnerAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (idleTimeout is not { } timeout) return await inner.ReadAsync(buffer, cancellationToken);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(timeout);
+        try { return await inner.ReadAsync(buffer, idle.Token); }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"reading {expected} from {location}: no data for {timeout.TotalSeconds:0.#} s");
+        }
     }
 
     private async Task VerifyAsync(CancellationToken cancellationToken)

@@ -38,6 +38,33 @@ public sealed class LocalKilledWriterTests : IDisposable
         Assert.Equal(1, store.RemoveStaleIngest(TimeSpan.Zero));
     }
 
+    [Fact]
+    public async Task Concurrent_writer_processes_of_one_blob_leave_one_intact_blob()
+    {
+        Directory.CreateDirectory(_dir);
+        var file = await BuildfarmCliProcess.WriteRandomFileAsync(Path.Combine(_dir, "layer.bin"), 24);
+        var root = Path.Combine(_dir, "cache");
+        var writers = Enumerable.Range(0, 6)
+            .Select(_ => BuildfarmCliProcess.Start(new Dictionary<string, string>(), "cache", "put", "--cache", $"local:{root}", file))
+            .ToList();
+        var outputs = new List<string>();
+        foreach (var w in writers)
+        {
+            outputs.Add((await w.StandardOutput.ReadToEndAsync()).Trim());
+            await w.WaitForExitAsync();
+            Assert.Equal(0, w.ExitCode);
+            w.Dispose();
+        }
+
+        Digest expected;
+        await using (var source = File.OpenRead(file)) expected = await Digest.ComputeAsync(source);
+        Assert.All(outputs, o => Assert.Equal(expected.ToString(), o));
+        var store = new LocalContentStore(root);
+        Assert.Equal(expected, Assert.Single(await store.ListAsync().ToListAsync()).Digest);
+        await using (var blob = await store.OpenAsync(expected)) await blob.CopyToAsync(Stream.Null); // verifies
+        Assert.Empty(Directory.GetFiles(store.IngestDirectory));
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);

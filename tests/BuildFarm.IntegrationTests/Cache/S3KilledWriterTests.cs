@@ -32,10 +32,10 @@ public sealed class S3KilledWriterTests(S3ServerFixture server) : IDisposable
         await using var proxy = new S3StallingProxy(new Uri(server.Endpoint).Port, 24 << 20);
         var env = new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = S3ServerFixture.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretKey };
         using var writer = BuildfarmCliProcess.Start(env, "cache", "put", "--namespace", options.Namespace!,
-            "--cache", $"s3://{options.Bucket}?endpoint={proxy.Endpoint}", file);
+            "--cache", $"s3://{options.Bucket}?endpoint={proxy.Endpoint}&multipart-threshold={8 << 20}", file);
         var midUpload = await BuildfarmCliProcess.WaitUntilAsync(writer,
             async () => proxy.Stalled.IsCompleted && await IncompleteUploadsAsync() > 0, TimeSpan.FromSeconds(60));
-        Assert.True(midUpload, $"the writer finished or failed before it could be killed: {await writer.StandardError.ReadToEndAsync()}");
+        if (!midUpload) Assert.Fail($"the writer finished or failed before it could be killed: {await writer.StandardError.ReadToEndAsync()}");
         await BuildfarmCliProcess.KillAsync(writer);
 
         Digest digest;

@@ -63,6 +63,26 @@ public sealed class S3OutageTests(S3ServerFixture server)
     }
 
     [Fact]
+    public async Task Upload_that_stalls_mid_transfer_fails_within_its_deadline_and_leaves_nothing_visible()
+    {
+        await using var proxy = new S3StallingProxy(new Uri(server.Endpoint).Port, budget: 1 << 20);
+        var direct = server.Options();
+        using var stalled = ContentStoreFactory.Open(direct with
+        {
+            Endpoint = proxy.Endpoint, RequestTimeout = TimeSpan.FromSeconds(2), MinTransferBytesPerSecond = 8 << 20, MaxTransferAttempts = 2,
+        });
+        var bytes = new byte[8 << 20];
+        new Random(5).NextBytes(bytes);
+
+        var clock = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<ContentStoreUnavailableException>(() => stalled.Blobs.PutAsync(new MemoryStream(bytes)));
+        Assert.Contains(proxy.Endpoint, e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}"); // 2 attempts x (2 s + 8 MiB at 8 MiB/s) + backoff
+        using var check = ContentStoreFactory.Open(direct);
+        Assert.False(await check.Blobs.ExistsAsync(Digest.Compute(bytes)));
+    }
+
+    [Fact]
     public async Task Unreachable_endpoint_fails_within_the_timeout_naming_it()
     {
         // A port nobody listens on: connection refused, retried, then a clear error.

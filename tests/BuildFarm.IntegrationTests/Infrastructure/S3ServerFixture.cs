@@ -32,6 +32,7 @@ public sealed class S3ServerFixture : IAsyncLifetime
         Namespace = ns ?? $"t{Guid.NewGuid():N}",
         RequestTimeout = TimeSpan.FromSeconds(10),
         OperationTimeout = TimeSpan.FromSeconds(30),
+        MultipartThresholdBytes = 8 << 20, // so that tests exercise both the single PUT and the multipart upload
     };
 
     public async Task InitializeAsync()
