@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using BuildFarm.Worker.FileOps;
 
@@ -7,19 +8,48 @@ namespace BuildFarm.Worker.Execution;
 
 /// <summary>Runs a container with <c>runc run</c> (no terminal) from a generated bundle; stdout and stderr are
 /// read line by line. Cancellation sends SIGKILL through <c>runc kill</c> and force-deletes the container.</summary>
-public sealed partial class RuncExecutor(RuncOptions options) : IExecutor
+public sealed partial class RuncExecutor : IExecutor
 {
+    private readonly RuncOptions options;
+    private readonly Lazy<Task> _orphansRemoved;
+
+    public RuncExecutor(RuncOptions options)
+    {
+        this.options = options;
+        _orphansRemoved = new Lazy<Task>(() => RemoveOrphansAsync(CancellationToken.None));
+    }
+
+    /// <summary>Kills and deletes containers that a crashed worker process left in the state root
+    /// (their ids carry the creating process id). Runs by itself before this executor's first step.</summary>
+    public async Task RemoveOrphansAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(options.StateRoot)) return;
+        foreach (var dir in Directory.EnumerateDirectories(options.StateRoot))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var id = Path.GetFileName(dir);
+            var parts = id.Split('-');
+            if (parts.Length < 3 || parts[0] != "bf" || !int.TryParse(parts[1], out var pid)) continue;
+            if (pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
+            await RuncQuietAsync("delete", "--force", id);
+        }
+    }
+
     public async Task<int> RunAsync(ContainerSpec spec, IProgress<OutputLine>? output, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        await _orphansRemoved.Value.WaitAsync(cancellationToken);
         var id = $"bf-{Environment.ProcessId}-{Guid.NewGuid():N}"[..32];
         var bundle = Path.Combine(options.BundleRoot, id);
         Directory.CreateDirectory(bundle);
         Directory.CreateDirectory(options.StateRoot);
         try
         {
+            var config = RuntimeConfig.Build(spec);
+            if (!spec.HostNetwork && File.Exists(options.NsenterPath) && File.Exists(options.IpPath))
+                config["hooks"] = LoopbackHook();
             await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"),
-                RuntimeConfig.Build(spec).ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+                config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
 
             var start = new ProcessStartInfo(options.RuncPath)
             {
@@ -57,6 +87,20 @@ public sealed partial class RuncExecutor(RuncOptions options) : IExecutor
         }
     }
 
+    /// <summary>A createRuntime hook: runs on the host once the namespaces exist, reads the container's pid from the
+    /// state JSON on stdin and sets lo up inside its network namespace.</summary>
+    private JsonObject LoopbackHook()
+    {
+        var script = "p=$(sed -n 's/.*\"pid\": *\\([0-9][0-9]*\\).*/\\1/p'); exec " + options.NsenterPath + " -t \"$p\" -n " + options.IpPath + " link set lo up";
+        var hook = new JsonObject
+        {
+            ["path"] = "/bin/sh",
+            ["args"] = new JsonArray("sh", "-c", script),
+            ["timeout"] = 10,
+        };
+        return new JsonObject { ["createRuntime"] = new JsonArray(hook) };
+    }
+
     private async Task KillAsync(string id, Process runc)
     {
         await RuncQuietAsync("kill", id, "KILL");
@@ -84,7 +128,7 @@ public sealed partial class RuncExecutor(RuncOptions options) : IExecutor
 
     private static async Task Pump(StreamReader reader, OutputStream stream, IProgress<OutputLine>? output, List<string>? runtimeErrors)
     {
-        while (await reader.ReadLineAsync() is { } line)
+        await foreach (var line in ReadLinesAsync(reader))
         {
             // runc's own failures (logrus lines on its stderr) are errors of the step, not its output
             if (runtimeErrors is not null && RuncErrorLine().Match(line) is { Success: true } m)
@@ -95,6 +139,35 @@ public sealed partial class RuncExecutor(RuncOptions options) : IExecutor
             output?.Report(new OutputLine(DateTimeOffset.UtcNow, stream, line));
         }
     }
+
+    /// <summary>Lines split at '\n' (a trailing '\r' dropped); a line longer than <see cref="MaxLineLength"/> is cut
+    /// into pieces so a step printing without newlines cannot exhaust the worker's memory.</summary>
+    private static async IAsyncEnumerable<string> ReadLinesAsync(StreamReader reader)
+    {
+        var buffer = new char[4096];
+        var line = new System.Text.StringBuilder();
+        int n;
+        while ((n = await reader.ReadAsync(buffer)) > 0)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (buffer[i] == '\n')
+                {
+                    if (line.Length > 0 && line[^1] == '\r') line.Length--;
+                    yield return line.ToString();
+                    line.Clear();
+                }
+                else
+                {
+                    line.Append(buffer[i]);
+                    if (line.Length >= MaxLineLength) { yield return line.ToString(); line.Clear(); }
+                }
+            }
+        }
+        if (line.Length > 0) yield return line.ToString();
+    }
+
+    private const int MaxLineLength = 16384;
 
     [GeneratedRegex("^time=\"[^\"]*\" level=(?:error|fatal) msg=\"(.*)\"$")]
     private static partial Regex RuncErrorLine();

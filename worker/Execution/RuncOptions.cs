@@ -5,6 +5,11 @@ namespace BuildFarm.Worker.Execution;
 public sealed record RuncOptions(string StateRoot, string BundleRoot)
 {
     public string RuncPath { get; init; } = "/usr/sbin/runc";
+    /// <summary>Tools that bring the loopback interface up in a step's own network namespace (runc leaves it down;
+    /// builds expect localhost to work). Without them the step still runs, with loopback down.</summary>
+    public string NsenterPath { get; init; } = "/usr/bin/nsenter";
+    public string IpPath { get; init; } = "/sbin/ip";
+
     /// <summary>How long a killed container may take to exit before the executor stops waiting on it.</summary>
     public TimeSpan KillTimeout { get; init; } = TimeSpan.FromMilliseconds(800);
 }

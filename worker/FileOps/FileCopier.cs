@@ -75,7 +75,13 @@ public sealed class FileCopier(ArchiveExtractor archives)
         }
     }
 
-    private async Task CopyTreeAsync(CopySpec spec, string sourceDir, string targetDir, string relative, bool sourceIsContext, CancellationToken cancellationToken)
+    private Task CopyTreeAsync(CopySpec spec, string sourceDir, string targetDir, string relative, bool sourceIsContext, CancellationToken cancellationToken) =>
+        CopyTreeAsync(spec, sourceDir, targetDir, relative, sourceIsContext, new Dictionary<(uint, uint, ulong), string>(), cancellationToken);
+
+    /// <summary>Copies a tree; files hard-linked to each other in the source stay hard-linked (<paramref name="linked"/>
+    /// maps a source inode to the first target path written for it).</summary>
+    private async Task CopyTreeAsync(CopySpec spec, string sourceDir, string targetDir, string relative, bool sourceIsContext,
+        Dictionary<(uint, uint, ulong), string> linked, CancellationToken cancellationToken)
     {
         foreach (var source in Directory.EnumerateFileSystemEntries(sourceDir).Order(StringComparer.Ordinal))
         {
@@ -86,10 +92,21 @@ public sealed class FileCopier(ArchiveExtractor archives)
             var stat = LinuxNative.LStat(source)!.Value;
             var target = Path.Combine(targetDir, name);
             var metadata = MetadataFor(spec, stat, sourceIsContext);
+            if (stat.IsRegularFile && stat.Links > 1)
+            {
+                var inode = (stat.DevMajor, stat.DevMinor, stat.Inode);
+                if (linked.TryGetValue(inode, out var first))
+                {
+                    TreeRemover.Remove(target);
+                    LinuxNative.HardLinkOrThrow(first, target);
+                    continue;
+                }
+                linked[inode] = target;
+            }
             EntryCopier.Copy(source, stat, target, metadata);
             if (stat.IsDirectory)
             {
-                await CopyTreeAsync(spec, source, target, rel, sourceIsContext, cancellationToken);
+                await CopyTreeAsync(spec, source, target, rel, sourceIsContext, linked, cancellationToken);
                 LinuxNative.SetTimesNoFollow(target, metadata.MtimeSeconds, metadata.MtimeNanoseconds); // children moved it
             }
         }

@@ -37,6 +37,15 @@ internal static partial class LinuxNative
             throw new IOException($"chmod {path} {Convert.ToString(mode, 8)}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
     }
 
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Link(string existing, string created);
+
+    public static void HardLinkOrThrow(string existing, string created)
+    {
+        if (Link(existing, created) != 0)
+            throw new IOException($"link {created} -> {existing}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+    }
+
     [LibraryImport("libc", EntryPoint = "mknod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mknod(string path, uint mode, ulong dev);
 

@@ -6,6 +6,13 @@ namespace BuildFarm.Worker.Snapshots;
 /// </summary>
 public interface ISnapshotter
 {
+    /// <summary>Whether the layer is already extracted here (schedulers prefer a worker that has the parent).</summary>
+    bool HasLayer(BuildFarm.Oci.Digest diffId);
+
+    /// <summary>Deletes unused extracted layers, least recently used first, down to <paramref name="maxBytes"/>;
+    /// returns the bytes freed.</summary>
+    Task<long> PruneAsync(long maxBytes, CancellationToken cancellationToken);
+
     /// <summary>Mounts <paramref name="chain"/> (bottom first) writable; the writes land in <see cref="ActiveSnapshot.UpperPath"/>.</summary>
     Task<ActiveSnapshot> PrepareAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken);
 

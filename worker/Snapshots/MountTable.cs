@@ -14,6 +14,23 @@ public static class MountTable
         return result;
     }
 
+    /// <summary>Every lowerdir of every overlay mount, as given when mounting.</summary>
+    public static IReadOnlyList<string> OverlayLowerDirs()
+    {
+        var result = new List<string>();
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var separator = line.IndexOf(" - ", StringComparison.Ordinal);
+            if (separator < 0) continue;
+            var fields = line[(separator + 3)..].Split(' ');
+            if (fields.Length < 3 || fields[0] != "overlay") continue;
+            foreach (var option in fields[2].Split(','))
+                if (option.StartsWith("lowerdir=", StringComparison.Ordinal))
+                    result.AddRange(option["lowerdir=".Length..].Split(':').Select(Unescape));
+        }
+        return result;
+    }
+
     public static bool IsMountPoint(string path)
     {
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -23,7 +22,6 @@ public sealed class OverlaySnapshotter : ISnapshotter
     private readonly SnapshotterOptions _options;
     private readonly string _layers, _links, _mounts, _empty;
     private int _counter;
-    private readonly ConcurrentDictionary<string, byte> _live = new();
 
     public OverlaySnapshotter(IContentStore store, ILayerUnpacker unpacker, SnapshotterOptions options)
     {
@@ -44,19 +42,22 @@ public sealed class OverlaySnapshotter : ISnapshotter
     public Task<ActiveSnapshot> ViewAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken) =>
         MountAsync(chain, writable: false, cancellationToken);
 
+    public bool HasLayer(Digest diffId) => Directory.Exists(LayerDirectory(diffId));
+
     /// <summary>The folder of an extracted layer (overlay form), extracting it first when needed.</summary>
     public async Task<string> EnsureLayerAsync(LayerRef layer, CancellationToken cancellationToken)
     {
         var dir = LayerDirectory(layer.DiffId);
-        if (Directory.Exists(dir)) return dir;
+        if (Directory.Exists(dir)) return MarkUsed(dir);
         using var _ = await FileLock.AcquireAsync(dir + ".lock", cancellationToken);
-        if (Directory.Exists(dir)) return dir; // another thread or process extracted it while we waited
+        if (Directory.Exists(dir)) return MarkUsed(dir); // another thread or process extracted it while we waited
         var temp = $"{dir}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         Directory.CreateDirectory(temp);
         try
         {
             await using (var blob = await _store.OpenAsync(layer.Blob.ParsedDigest, cancellationToken))
                 await _unpacker.UnpackAsync(blob, layer, temp, cancellationToken);
+            WriteSize(temp, dir);
             Directory.Move(temp, dir);
         }
         catch
@@ -65,7 +66,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             throw;
         }
         EnsureShortLink(layer.DiffId, dir);
-        return dir;
+        return MarkUsed(dir);
     }
 
     public Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken)
@@ -78,6 +79,74 @@ public sealed class OverlaySnapshotter : ISnapshotter
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Deletes extracted layers, least recently used first, until they take at most <paramref name="maxBytes"/>.
+    /// A layer that any overlay mount on this machine uses (any process: read from the mount table) or whose lock
+    /// another process holds is kept. Returns the bytes freed.
+    /// </summary>
+    public Task<long> PruneAsync(long maxBytes, CancellationToken cancellationToken)
+    {
+        var layers = Directory.EnumerateDirectories(_layers)
+            .Where(d => Path.GetFileName(d) is { Length: 64 } name && name.All(char.IsAsciiHexDigitLower))
+            .Select(d => (Dir: d, Size: ReadSize(d), Used: File.GetLastWriteTimeUtc(d + ".lock")))
+            .OrderBy(l => l.Used)
+            .ToList();
+        var total = layers.Sum(l => l.Size);
+        long freed = 0;
+        foreach (var (dir, size, _) in layers)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (total - freed <= maxBytes) break;
+            using var held = FileLock.TryAcquire(dir + ".lock");
+            if (held is null || LayersInUse().Contains(dir)) continue;
+            var doomed = $"{dir}.del-{Guid.NewGuid():N}";
+            Directory.Move(dir, doomed);
+            File.Delete(ShortLinkOfDirectory(dir));
+            File.Delete(dir + ".size");
+            TreeRemover.Remove(doomed);
+            freed += size;
+        }
+        return Task.FromResult(freed);
+    }
+
+    /// <summary>Layer folders that some overlay mount stacks, found through the lowerdir options in the mount table.</summary>
+    private HashSet<string> LayersInUse()
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var lower in MountTable.OverlayLowerDirs())
+        {
+            var target = LinuxNative.LStat(lower) is { IsSymlink: true } ? new FileInfo(lower).LinkTarget ?? lower : lower;
+            used.Add(Path.TrimEndingDirectorySeparator(target));
+        }
+        return used;
+    }
+
+    private string MarkUsed(string dir)
+    {
+        var marker = dir + ".lock";
+        try
+        {
+            if (!File.Exists(marker)) File.Create(marker).Dispose();
+            File.SetLastWriteTimeUtc(marker, DateTime.UtcNow);
+        }
+        catch (IOException) { } // only a hint for pruning
+        return dir;
+    }
+
+    private static void WriteSize(string tree, string layerDirectory) =>
+        File.WriteAllText(layerDirectory + ".size", TreeSize(tree).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static long ReadSize(string layerDirectory) =>
+        File.Exists(layerDirectory + ".size") && long.TryParse(File.ReadAllText(layerDirectory + ".size"), out var size)
+            ? size
+            : TreeSize(layerDirectory);
+
+    private static long TreeSize(string tree) =>
+        new DirectoryInfo(tree).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Sum(f => f.LinkTarget is null ? f.Length : 0);
+
+    private string ShortLinkOfDirectory(string dir) => Path.Combine(_links, Path.GetFileName(dir)[..12]);
+
     public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken)
     {
         if (snapshot.UpperPath is null) throw new InvalidOperationException("a read-only view has no changes to commit");
@@ -86,7 +155,11 @@ public sealed class OverlaySnapshotter : ISnapshotter
         using (await FileLock.AcquireAsync(dir + ".lock", cancellationToken))
         {
             // The upper directory is already in overlay form: it can serve as this layer's lowerdir as it is.
-            if (!Directory.Exists(dir)) Directory.Move(snapshot.UpperPath, dir);
+            if (!Directory.Exists(dir))
+            {
+                WriteSize(snapshot.UpperPath, dir);
+                Directory.Move(snapshot.UpperPath, dir);
+            }
         }
         EnsureShortLink(layer.DiffId, dir);
         await snapshot.DisposeAsync();
@@ -150,7 +223,6 @@ public sealed class OverlaySnapshotter : ISnapshotter
         var overlayWork = Path.Combine(work, "w");
         Directory.CreateDirectory(merged);
         if (upper is not null) { Directory.CreateDirectory(upper); Directory.CreateDirectory(overlayWork); }
-        _live[work] = 0;
         var snapshot = new ActiveSnapshot(merged, upper, work, ReleaseAsync);
         try
         {
@@ -219,7 +291,6 @@ public sealed class OverlaySnapshotter : ISnapshotter
         if (!snapshot.TryMarkReleased()) return ValueTask.CompletedTask;
         Unmount(snapshot.RootPath);
         TreeRemover.Remove(snapshot.WorkingPath);
-        _live.TryRemove(snapshot.WorkingPath, out _);
         return ValueTask.CompletedTask;
     }
 

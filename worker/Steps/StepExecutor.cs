@@ -33,6 +33,14 @@ public sealed class StepExecutor(
             options);
     }
 
+    /// <summary>Whether this worker already holds the layer extracted (a step on top of it starts without pulling it).</summary>
+    public bool HasLocalLayer(Digest diffId) => snapshotter.HasLayer(diffId);
+
+    /// <summary>Keeps this worker's extracted layers under <paramref name="maxBytes"/> (least recently used go first;
+    /// layers under a running step stay). Returns the bytes freed.</summary>
+    public Task<long> PruneLocalLayersAsync(long maxBytes, CancellationToken cancellationToken) =>
+        snapshotter.PruneAsync(maxBytes, cancellationToken);
+
     /// <summary>Starts a step; read <see cref="RunningStep.Output"/> while awaiting <see cref="RunningStep.Result"/>.
     /// Output is buffered without bound, so a slow reader never stalls the container.</summary>
     public RunningStep Start(StepRequest request, CancellationToken cancellationToken)
@@ -181,8 +189,11 @@ public sealed class StepExecutor(
                 if (mount.Env is { } variable) env.Add($"{variable}={System.Text.Encoding.UTF8.GetString(value)}");
                 if (mount.Env is not null && mount.Target is null) break; // env only
                 var secrets = Path.Combine(aux, "secrets");
-                Directory.CreateDirectory(secrets);
-                Native.LinuxNative.ChmodOrThrow(secrets, 0b111_000_000);
+                if (!Directory.Exists(secrets))
+                {
+                    var tmpfs = new TmpfsMount(secrets, "mode=0700,size=16m");
+                    cleanups.Add(new DisposeAdapter(tmpfs));
+                }
                 var file = Path.Combine(secrets, Guid.NewGuid().ToString("N"));
                 await File.WriteAllBytesAsync(file, value, cancellationToken);
                 Native.LinuxNative.LchownOrThrow(file, mount.Uid ?? 0, mount.Gid ?? 0);

@@ -4,6 +4,6 @@ namespace BuildFarm.Worker.Steps;
 /// layer); give concurrent workers (and test runs) different roots.</summary>
 public sealed record StepExecutorOptions(string Root)
 {
-    /// <summary>How many trailing output lines a result keeps.</summary>
+    /// <summary>How many trailing output lines of each stream (stdout, stderr) a result keeps.</summary>
     public int LastOutputLines { get; init; } = 20;
 }

@@ -19,6 +19,9 @@ public sealed class CopyContext : IDisposable
         File.WriteAllText(Path.Combine(d, "dir/skip.log"), "S");
         File.WriteAllText(Path.Combine(d, "dir/sub/y.txt"), "Y");
         File.CreateSymbolicLink(Path.Combine(d, "dir/link-to-x"), "x.txt");
+        System.IO.Directory.CreateDirectory(Path.Combine(d, "linked"));
+        File.WriteAllText(Path.Combine(d, "linked/one"), "shared inode");
+        Run("ln", Path.Combine(d, "linked/one"), Path.Combine(d, "linked/two"));
         File.WriteAllText(Path.Combine(d, "owned.txt"), "owned by 1234 on disk");
         Run("chown", "1234:1234", Path.Combine(d, "owned.txt"));
         File.WriteAllText(Path.Combine(d, "fake.tar.gz"), "not really an archive");

@@ -22,6 +22,7 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     {
         { "file into a dir/ destination", ["a.txt"], "/dst/", "", "dst/a.txt=A" },
         { "file to a new file name", ["a.txt"], "/renamed", "", "renamed=A" },
+        { "missing parents of the destination are created", ["a.txt"], "/new/deep/name", "", "new/deep/name=A" },
         { "file into an existing dir without slash", ["a.txt"], "/home", "", "home/a.txt=A" },
         { "a directory copies its contents", ["dir"], "/d", "", "d/skip.log=S d/sub/y.txt=Y d/x.txt=X" },
         { "a directory with trailing slash too", ["dir/"], "/d/", "", "d/skip.log=S d/sub/y.txt=Y d/x.txt=X" },
@@ -64,10 +65,27 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     }
 
     [Fact]
+    public async Task Copy_of_a_directory_keeps_hard_links_between_its_files()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["linked"], Destination = "/h/" });
+
+        Assert.Equal("shared inode", entries["h/one"].Content);
+        Assert.Equal(TarEntryType.HardLink, entries["h/two"].Type);
+        Assert.Equal("h/one", entries["h/two"].LinkName);
+    }
+
+    [Fact]
     public async Task Copy_with_several_sources_needs_a_destination_ending_in_slash()
     {
         var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["a.txt", "b.txt"], Destination = "/x" }));
         Assert.Contains("must be a directory and end with a /", error.Message);
+    }
+
+    [Fact]
+    public async Task Copy_wildcard_matching_nothing_fails_naming_it()
+    {
+        var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["*.none"], Destination = "/x/" }));
+        Assert.Contains("*.none", error.Message);
     }
 
     [Fact]
@@ -177,6 +195,15 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
 
         Assert.Equal("inner", entries["unpacked/top/inner.txt"].Content);
         Assert.DoesNotContain(entries.Keys, k => k.EndsWith(archive, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Add_archive_with_chown_owns_every_extracted_entry()
+    {
+        var entries = await CopyAsync(new AddOperation { Sources = ["app.tgz"], Destination = "/x/", Chown = "app" });
+
+        Assert.Equal((1000, 1000), (entries["x/top"].Uid, entries["x/top"].Gid));
+        Assert.Equal((1000, 1000), (entries["x/top/inner.txt"].Uid, entries["x/top/inner.txt"].Gid));
     }
 
     [Fact]

@@ -82,6 +82,19 @@ public sealed class RunMountTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Secret_file_lives_on_a_worker_tmpfs_that_is_gone_after_the_step()
+    {
+        var progress = new CollectingProgress();
+        var result = await RunAsync("grep ' /run/secrets/token ' /proc/mounts | cut -d' ' -f1",
+            [new RunMount { Type = RunMountType.Secret, Id = "token" }], progress,
+            r => r with { Secrets = new Dictionary<string, byte[]> { ["token"] = Encoding.UTF8.GetBytes(Secret) } });
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(["tmpfs"], progress.Lines.Select(l => l.Text));
+        Assert.Empty(BuildFarm.Worker.Snapshots.MountTable.MountPointsUnder(worker.Root));
+    }
+
+    [Fact]
     public async Task Secret_mount_as_env_is_visible_only_to_the_step()
     {
         var result = await RunAsync(

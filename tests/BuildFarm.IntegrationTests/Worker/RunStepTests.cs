@@ -68,6 +68,20 @@ public sealed class RunStepTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Identical_steps_running_at_once_all_succeed_with_one_layer()
+    {
+        StepRequest Epoch(StepRequest r) => r with { SourceDateEpoch = DateTimeOffset.FromUnixTimeSeconds(1700000000) };
+        var command = $"echo {Guid.NewGuid():N} > /same";
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => worker.RunAsync(command, configure: Epoch)));
+
+        Assert.All(results, r => Assert.True(r.Succeeded));
+        Assert.Single(results.Select(r => r.Layer!.Digest).Distinct());
+        Assert.True(worker.Executor.HasLocalLayer(results[0].DiffId!.Value));
+        Assert.Empty(MountTable.MountPointsUnder(worker.Root));
+    }
+
+    [Fact]
     public async Task Run_step_streams_stdout_and_stderr_lines_with_timestamps()
     {
         var progress = new CollectingProgress();
@@ -156,6 +170,17 @@ public sealed class RunStepTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Run_step_output_without_newlines_is_cut_into_bounded_lines()
+    {
+        var progress = new CollectingProgress();
+        var result = await worker.RunAsync("head -c 40000 /dev/zero | tr '\\0' x; printf 'tail\\r\\n'", output: progress);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal([16384, 16384, 40000 - 2 * 16384 + 4], progress.Lines.Select(l => l.Text.Length));
+        Assert.EndsWith("xtail", progress.Lines[^1].Text);
+    }
+
+    [Fact]
     public async Task Run_step_uses_the_stage_shell()
     {
         var progress = new CollectingProgress();
@@ -239,6 +264,16 @@ public sealed class RunStepTests(WorkerFixture worker)
 
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(["lo"], progress.Lines.Select(l => l.Text));
+    }
+
+    [Fact]
+    public async Task Run_step_without_host_network_has_loopback_up()
+    {
+        var progress = new CollectingProgress();
+        var result = await worker.RunAsync("cat /sys/class/net/lo/flags; ip -4 addr show lo | grep -o 'inet [0-9.]*'", output: progress);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(["0x9", "inet 127.0.0.1"], progress.Lines.Select(l => l.Text));
     }
 
     [Fact]

@@ -38,6 +38,60 @@ public sealed class SnapshotterTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Extraction_waits_for_another_process_holding_the_layer_lock()
+    {
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        var lockFile = Path.Combine(root, "layers", worker.BaseLayer.DiffId.Hex + ".lock");
+        var ready = Path.Combine(root, "holder-ready");
+        var start = new System.Diagnostics.ProcessStartInfo("flock");
+        foreach (var a in new[] { "-x", lockFile, "-c", $"touch {ready}; sleep 1" }) start.ArgumentList.Add(a);
+        using var holder = System.Diagnostics.Process.Start(start)!;
+        for (var i = 0; i < 200 && !File.Exists(ready); i++) await Task.Delay(10);
+        Assert.True(File.Exists(ready));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await snapshotter.EnsureLayerAsync(worker.BaseLayer, CancellationToken.None);
+
+        Assert.True(holder.HasExited, "the layer was extracted while another process held its lock");
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Prune_deletes_least_recently_used_layers_that_no_mount_uses()
+    {
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        var source = Path.Combine(root, "src");
+        var small = new List<LayerRef>();
+        foreach (var name in new[] { "a", "b" })
+        {
+            Directory.CreateDirectory(source);
+            File.WriteAllText(Path.Combine(source, name), new string('x', 10_000));
+            small.Add(await worker.AddLayerFromDirectoryAsync(source));
+            Directory.Delete(source, recursive: true);
+        }
+        await snapshotter.EnsureLayerAsync(small[1], CancellationToken.None);
+        await using (var inUse = await snapshotter.ViewAsync([worker.BaseLayer, small[0]], CancellationToken.None))
+        {
+            var freed = await snapshotter.PruneAsync(0, CancellationToken.None);
+
+            Assert.InRange(freed, 10_000, 20_000);
+            Assert.False(snapshotter.HasLayer(small[1].DiffId));
+            Assert.True(snapshotter.HasLayer(small[0].DiffId));
+            Assert.True(snapshotter.HasLayer(worker.BaseLayer.DiffId));
+            Assert.True(File.Exists(Path.Combine(inUse.RootPath, "a")));
+        }
+
+        await snapshotter.PruneAsync(0, CancellationToken.None);
+
+        Assert.False(snapshotter.HasLayer(small[0].DiffId));
+        Assert.False(snapshotter.HasLayer(worker.BaseLayer.DiffId));
+        await using var again = await snapshotter.ViewAsync([worker.BaseLayer], CancellationToken.None);
+        Assert.True(File.Exists(Path.Combine(again.RootPath, "bin/busybox")));
+    }
+
+    [Fact]
     public async Task Chain_too_long_for_one_mount_is_flattened_with_whiteouts_applied()
     {
         var one = await worker.RunAsync("echo 1 > /one && echo gone > /gone");
@@ -53,6 +107,29 @@ public sealed class SnapshotterTests(WorkerFixture worker)
         Assert.False(File.Exists(Path.Combine(view.RootPath, "gone")));
         Assert.False(File.Exists(Path.Combine(view.RootPath, "bin/cat")));
         Assert.True(File.Exists(Path.Combine(view.RootPath, "bin/busybox")));
+    }
+
+    [Fact]
+    public async Task Chain_of_a_hundred_layers_is_stacked_by_overlay_through_short_links()
+    {
+        var chain = new List<LayerRef> { worker.BaseLayer };
+        var source = Path.Combine(worker.Root, "layers-src-" + Guid.NewGuid().ToString("N")[..6]);
+        for (var i = 0; i < 100; i++)
+        {
+            Directory.CreateDirectory(source);
+            File.WriteAllText(Path.Combine(source, $"f{i:D3}"), $"layer {i}");
+            chain.Add(await worker.AddLayerFromDirectoryAsync(source));
+            Directory.Delete(source, recursive: true);
+        }
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+
+        await using var snapshot = await snapshotter.PrepareAsync(chain, CancellationToken.None);
+
+        Assert.True(MountTable.IsMountPoint(snapshot.RootPath));
+        Assert.False(Directory.Exists(Path.Combine(root, "flat")));
+        Assert.Equal("layer 0", File.ReadAllText(Path.Combine(snapshot.RootPath, "f000")));
+        Assert.Equal("layer 99", File.ReadAllText(Path.Combine(snapshot.RootPath, "f099")));
     }
 
     [Fact]
