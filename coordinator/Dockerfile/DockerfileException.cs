@@ -34,6 +34,10 @@ public sealed class DockerfileException : Exception
     public DockerfileException At(string fileName, int line, int column, int endLine = 0) =>
         new(Reason, fileName, line, column, endLine, InnerException);
 
+    /// <summary>The same error placed at an instruction (for errors found while planning or expanding it).</summary>
+    public DockerfileException At(Instructions.SourceLocation location) =>
+        At(location.FileName, location.StartLine, location.Column, location.EndLine);
+
     private static string Format(string reason, string fileName, int line, int column)
     {
         if (line <= 0)

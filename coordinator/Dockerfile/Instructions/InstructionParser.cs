@@ -17,17 +17,6 @@ public static partial class InstructionParser
     [GeneratedRegex(@"^[\t\n\f\r ]*ONBUILD[\t\n\f\r ]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex OnbuildPrefix();
 
-    /// <summary>Everything an instruction parser needs from a node.</summary>
-    private sealed record Request(
-        string Command,
-        List<string> Args,
-        IReadOnlyList<Heredoc> Heredocs,
-        bool IsJson,
-        BuilderFlags Flags,
-        string Original,
-        SourceLocation Location,
-        IReadOnlyList<string> Comments);
-
     /// <summary>
     /// Converts one instruction node (a child of the parse root) to its typed record.
     /// </summary>
@@ -37,7 +26,7 @@ public static partial class InstructionParser
         var location = new SourceLocation(fileName, node.StartLine, node.EndLine, node.Column);
         try
         {
-            var req = new Request(
+            var req = new InstructionRequest(
                 node.Value,
                 NodeArgs(node),
                 node.Heredocs,
@@ -94,7 +83,7 @@ public static partial class InstructionParser
         return result;
     }
 
-    private static T Base<T>(T instruction, Request req) where T : Instruction => instruction with
+    private static T Base<T>(T instruction, InstructionRequest req) where T : Instruction => instruction with
     {
         Name = req.Command,
         SourceCode = GoText.TrimSpace(req.Original),
@@ -124,13 +113,13 @@ public static partial class InstructionParser
         return result;
     }
 
-    private static EnvInstruction ParseEnv(Request req)
+    private static EnvInstruction ParseEnv(InstructionRequest req)
     {
         req.Flags.Parse();
         return Base(new EnvInstruction(ParseKvps(req.Args, "ENV")), req);
     }
 
-    private static MaintainerInstruction ParseMaintainer(Request req)
+    private static MaintainerInstruction ParseMaintainer(InstructionRequest req)
     {
         if (req.Args.Count != 1)
         {
@@ -140,13 +129,13 @@ public static partial class InstructionParser
         return Base(new MaintainerInstruction(req.Args[0]), req);
     }
 
-    private static LabelInstruction ParseLabel(Request req)
+    private static LabelInstruction ParseLabel(InstructionRequest req)
     {
         req.Flags.Parse();
         return Base(new LabelInstruction(ParseKvps(req.Args, "LABEL")), req);
     }
 
-    private static (List<string> Paths, List<SourceContent> Contents, string Dest) SourcesAndDest(Request req, string command)
+    private static (List<string> Paths, List<SourceContent> Contents, string Dest) SourcesAndDest(InstructionRequest req, string command)
     {
         var dest = req.Args[^1];
         if (HeredocParser.TryParseHeredoc(dest) != null)
@@ -178,7 +167,7 @@ public static partial class InstructionParser
         return (paths, contents, dest);
     }
 
-    private static AddInstruction ParseAdd(Request req)
+    private static AddInstruction ParseAdd(InstructionRequest req)
     {
         if (req.Args.Count < 2)
         {
@@ -209,7 +198,7 @@ public static partial class InstructionParser
         }, req);
     }
 
-    private static CopyInstruction ParseCopy(Request req)
+    private static CopyInstruction ParseCopy(InstructionRequest req)
     {
         if (req.Args.Count < 2)
         {
@@ -238,7 +227,7 @@ public static partial class InstructionParser
         }, req);
     }
 
-    private static FromInstruction ParseFrom(Request req)
+    private static FromInstruction ParseFrom(InstructionRequest req)
     {
         var stageName = "";
         if (req.Args.Count == 3 && req.Args[1].Equals("as", StringComparison.OrdinalIgnoreCase))
@@ -259,7 +248,7 @@ public static partial class InstructionParser
         , req);
     }
 
-    private static OnbuildInstruction ParseOnbuild(Request req)
+    private static OnbuildInstruction ParseOnbuild(InstructionRequest req)
     {
         if (req.Args.Count == 0)
         {
@@ -287,7 +276,7 @@ public static partial class InstructionParser
         return Base(new OnbuildInstruction(expression), req);
     }
 
-    private static WorkdirInstruction ParseWorkdir(Request req)
+    private static WorkdirInstruction ParseWorkdir(InstructionRequest req)
     {
         if (req.Args.Count != 1)
         {
@@ -297,7 +286,7 @@ public static partial class InstructionParser
         return Base(new WorkdirInstruction(req.Args[0]), req);
     }
 
-    private static ShellDependentCommand ShellDependent(Request req)
+    private static ShellDependentCommand ShellDependent(InstructionRequest req)
     {
         var files = req.Heredocs.Select(h => new ShellInlineFile(h.Name, h.Content, h.Chomp)).ToArray();
         return new ShellDependentCommand(HandleJsonArgs(req.Args, req.IsJson), files, !req.IsJson);
@@ -313,7 +302,7 @@ public static partial class InstructionParser
         return isJson ? args.ToArray() : [string.Join(" ", args)];
     }
 
-    private static RunInstruction ParseRun(Request req)
+    private static RunInstruction ParseRun(InstructionRequest req)
     {
         var mountFlag = req.Flags.AddStrings("mount");
         var network = req.Flags.AddString("network", RunNetwork.Default);
@@ -343,13 +332,13 @@ public static partial class InstructionParser
         }, req);
     }
 
-    private static CmdInstruction ParseCmd(Request req)
+    private static CmdInstruction ParseCmd(InstructionRequest req)
     {
         req.Flags.Parse();
         return Base(new CmdInstruction(ShellDependent(req)), req);
     }
 
-    private static EntrypointInstruction ParseEntrypoint(Request req)
+    private static EntrypointInstruction ParseEntrypoint(InstructionRequest req)
     {
         req.Flags.Parse();
         return Base(new EntrypointInstruction(ShellDependent(req)), req);
@@ -374,7 +363,7 @@ public static partial class InstructionParser
         return TimeSpan.FromTicks(nanos / 100);
     }
 
-    private static HealthcheckInstruction ParseHealthcheck(Request req)
+    private static HealthcheckInstruction ParseHealthcheck(InstructionRequest req)
     {
         if (req.Args.Count == 0)
         {
@@ -431,7 +420,7 @@ public static partial class InstructionParser
         return Base(new HealthcheckInstruction(health), req);
     }
 
-    private static ExposeInstruction ParseExpose(Request req)
+    private static ExposeInstruction ParseExpose(InstructionRequest req)
     {
         if (req.Args.Count == 0)
         {
@@ -443,7 +432,7 @@ public static partial class InstructionParser
         return Base(new ExposeInstruction(ports), req);
     }
 
-    private static UserInstruction ParseUser(Request req)
+    private static UserInstruction ParseUser(InstructionRequest req)
     {
         if (req.Args.Count != 1)
         {
@@ -453,7 +442,7 @@ public static partial class InstructionParser
         return Base(new UserInstruction(req.Args[0]), req);
     }
 
-    private static VolumeInstruction ParseVolume(Request req)
+    private static VolumeInstruction ParseVolume(InstructionRequest req)
     {
         if (req.Args.Count == 0)
         {
@@ -473,7 +462,7 @@ public static partial class InstructionParser
         return Base(new VolumeInstruction(volumes), req);
     }
 
-    private static StopSignalInstruction ParseStopSignal(Request req)
+    private static StopSignalInstruction ParseStopSignal(InstructionRequest req)
     {
         // BuildKit does not parse STOPSIGNAL's flags at all.
         if (req.Args.Count != 1)
@@ -483,7 +472,7 @@ public static partial class InstructionParser
         return Base(new StopSignalInstruction(req.Args[0]), req);
     }
 
-    private static ArgInstruction ParseArg(Request req)
+    private static ArgInstruction ParseArg(InstructionRequest req)
     {
         if (req.Args.Count < 1)
         {
@@ -513,7 +502,7 @@ public static partial class InstructionParser
         return Base(new ArgInstruction(pairs), req);
     }
 
-    private static ShellInstruction ParseShell(Request req)
+    private static ShellInstruction ParseShell(InstructionRequest req)
     {
         req.Flags.Parse();
         var shell = HandleJsonArgs(req.Args, req.IsJson);

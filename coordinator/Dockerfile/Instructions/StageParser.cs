@@ -37,6 +37,10 @@ public static class StageParser
         return new DockerfileStages(
             metaArgs,
             stages.Select((s, i) => new Stage(i, s.From, s.Instructions)).ToArray(),
-            parsed.EscapeToken);
+            parsed.EscapeToken)
+        {
+            Warnings = parsed.Warnings,
+            Directives = parsed.Directives,
+        };
     }
 }

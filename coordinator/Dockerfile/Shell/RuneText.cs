@@ -44,7 +44,7 @@ internal static class RuneText
     }
 
     /// <summary>Go's <c>unicode.IsSpace</c>.</summary>
-    public static bool IsSpace(int r) => r >= 0 && r <= 0x10FFFF && !(r >= 0xD800 && r <= 0xDFFF) && Rune.IsWhiteSpace(new Rune(r));
+    public static bool IsSpace(int r) => GoText.IsSpace(r);
 
     public static bool IsLetter(int r) => r >= 0 && r <= 0x10FFFF && !(r >= 0xD800 && r <= 0xDFFF) && Rune.IsLetter(new Rune(r));
 

@@ -1,12 +1,10 @@
-using System.Text.RegularExpressions;
-
 namespace BuildFarm.Coordinator.Dockerfile.Syntax;
 
 /// <summary>
 /// Reads parser directives line by line: only at the top of the file, names case-insensitive,
 /// each at most once; the first line that is not a known directive ends the directive block.
 /// </summary>
-public sealed partial class DirectiveParser
+public sealed class DirectiveParser
 {
     public const string Syntax = "syntax";
     public const string Escape = "escape";
@@ -23,9 +21,58 @@ public sealed partial class DirectiveParser
         _line = firstLine;
     }
 
-    // Go's \s is [\t\n\f\r ]; '.' excludes '\n'.
-    [GeneratedRegex(@"^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*([^\n]+?)[\t\n\f\r ]*\z", RegexOptions.CultureInvariant)]
-    private static partial Regex DirectiveRegex();
+    /// <summary>
+    /// BuildKit's <c>^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$</c> (Go's <c>\s</c> = [\t\n\f\r ]), matched by hand so
+    /// a long line cannot make a backtracking engine go quadratic. When only white space follows
+    /// '=', the regexp still matches: its lazy group takes the last white-space character.
+    /// </summary>
+    private static (string Name, string Value)? MatchDirective(string line)
+    {
+        static bool IsSpace(char c) => c is '\t' or '\n' or '\f' or '\r' or ' ';
+        if (line.Length == 0 || !char.IsAsciiLetter(line[0]))
+        {
+            return null;
+        }
+        var i = 1;
+        while (i < line.Length && char.IsAsciiLetterOrDigit(line[i]))
+        {
+            i++;
+        }
+        var name = line[..i];
+        while (i < line.Length && IsSpace(line[i]))
+        {
+            i++;
+        }
+        if (i >= line.Length || line[i] != '=')
+        {
+            return null;
+        }
+        i++;
+        var wsStart = i;
+        while (i < line.Length && IsSpace(line[i]))
+        {
+            i++;
+        }
+        string value;
+        if (i < line.Length)
+        {
+            var end = line.Length;
+            while (end > i && IsSpace(line[end - 1]))
+            {
+                end--;
+            }
+            value = line[i..end];
+        }
+        else if (i > wsStart)
+        {
+            value = line[^1..];
+        }
+        else
+        {
+            return null;
+        }
+        return value.Contains('\n') ? null : (name, value);
+    }
 
     /// <summary>Null when the line is not a directive; throws on a repeated directive.</summary>
     public Directive? ParseLine(string line)
@@ -41,13 +88,13 @@ public sealed partial class DirectiveParser
             return null;
         }
         var rest = GoText.TrimLeftSpace(line[_comment.Length..]);
-        var match = DirectiveRegex().Match(rest);
-        if (!match.Success)
+        var match = MatchDirective(rest);
+        if (match == null)
         {
             _done = true;
             return null;
         }
-        var name = match.Groups[1].Value.ToLowerInvariant();
+        var name = match.Value.Name.ToLowerInvariant();
         if (name is not (Syntax or Escape or Check))
         {
             _done = true;
@@ -57,7 +104,7 @@ public sealed partial class DirectiveParser
         {
             throw new DockerfileException($"only one {name} parser directive can be used", line: _line);
         }
-        return new Directive(name, match.Groups[2].Value, _line);
+        return new Directive(name, match.Value.Value, _line);
     }
 
     /// <summary>All directives at the top of <paramref name="text"/>.</summary>

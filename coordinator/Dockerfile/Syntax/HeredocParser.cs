@@ -7,9 +7,36 @@ namespace BuildFarm.Coordinator.Dockerfile.Syntax;
 /// <summary>Recognises heredoc words (<c>&lt;&lt;EOF</c>, <c>&lt;&lt;-'EOF'</c>, <c>3&lt;&lt;EOF</c>) as BuildKit does.</summary>
 public static partial class HeredocParser
 {
-    // Go: ^(\d*)<<(-?)\s*([^<]*)$ with ASCII \d and \s = [\t\n\f\r ].
-    [GeneratedRegex(@"\A([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)\z", RegexOptions.CultureInvariant)]
-    private static partial Regex HeredocRegex();
+    /// <summary>
+    /// BuildKit's <c>^(\d*)&lt;&lt;(-?)\s*([^&lt;]*)$</c> (ASCII digits; Go's <c>\s</c> = [\t\n\f\r ]), matched by hand:
+    /// a backtracking engine would go quadratic on long white-space runs. The match exists exactly when
+    /// no '&lt;' follows the marker, and the greedy groups then take the '-' and all leading white space.
+    /// </summary>
+    private static (string Fd, bool Chomp, string Delimiter)? MatchHeredoc(string word)
+    {
+        var i = 0;
+        while (i < word.Length && char.IsAsciiDigit(word[i]))
+        {
+            i++;
+        }
+        if (i + 1 >= word.Length || word[i] != '<' || word[i + 1] != '<')
+        {
+            return null;
+        }
+        var fd = word[..i];
+        i += 2;
+        var chomp = i < word.Length && word[i] == '-';
+        if (chomp)
+        {
+            i++;
+        }
+        while (i < word.Length && word[i] is '\t' or '\n' or '\f' or '\r' or ' ')
+        {
+            i++;
+        }
+        var rest = word[i..];
+        return rest.Contains('<') ? null : (fd, chomp, rest);
+    }
 
     [GeneratedRegex(@"^\t+", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex LeadingTabsRegex();
@@ -24,12 +51,10 @@ public static partial class HeredocParser
     /// </summary>
     public static Heredoc? ParseHeredoc(string word)
     {
-        var match = HeredocRegex().Match(word);
-        if (!match.Success)
+        if (MatchHeredoc(word) is not (string fdText, bool chomp, string rest))
         {
             return null;
         }
-        var rest = match.Groups[3].Value;
         if (rest.Length == 0)
         {
             return null;
@@ -46,13 +71,12 @@ public static partial class HeredocParser
         }
         // If quoting removed quote characters, part of the delimiter was quoted: no expansion.
         var expand = CountQuotes(words[0]) == CountQuotes(rawWords[0]);
-        var fdText = match.Groups[1].Value;
         ulong fd = 0;
         if (fdText.Length > 0 && !ulong.TryParse(fdText, NumberStyles.None, CultureInfo.InvariantCulture, out fd))
         {
             fd = ulong.MaxValue; // Go's ParseUint saturates on overflow and the error is ignored.
         }
-        return new Heredoc(words[0], "", expand, match.Groups[2].Value == "-", fd);
+        return new Heredoc(words[0], "", expand, chomp, fd);
     }
 
     /// <summary>Like <see cref="ParseHeredoc"/> but an invalid word counts as "not a heredoc".</summary>

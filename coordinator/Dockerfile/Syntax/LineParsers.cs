@@ -5,8 +5,6 @@ namespace BuildFarm.Coordinator.Dockerfile.Syntax;
 /// <summary>Per-instruction argument parsers (BuildKit's line_parsers.go): they build the argument chain.</summary>
 internal static class LineParsers
 {
-    public delegate (Node? Next, bool IsJson) LineParser(string rest, char escapeToken, Func<string, Node> subCommand);
-
     public static LineParser For(string command) => command.ToLowerInvariant() switch
     {
         "add" or "copy" or "volume" => MaybeJsonToList,

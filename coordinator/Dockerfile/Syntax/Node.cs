@@ -14,7 +14,7 @@ public sealed class Node
 
     public string Value { get; init; } = "";
 
-    public Node? Next { get; set; }
+    public Node? Next { get; internal set; }
 
     public IReadOnlyList<Node> Children => _children;
 

@@ -66,9 +66,9 @@ public class FrontendFuzzTests
         }
     }
 
-    private static string Mutate(string text, Random rng)
+    private static string Mutate(string text, Random rng, int maxSteps)
     {
-        var steps = rng.Next(1, 4);
+        var steps = rng.Next(1, maxSteps + 1);
         for (var s = 0; s < steps; s++)
         {
             var pos = text.Length == 0 ? 0 : rng.Next(text.Length);
@@ -117,15 +117,20 @@ public class FrontendFuzzTests
     {
         var seeds = Seeds().ToArray();
         Assert.True(seeds.Length > 50);
-        var rng = new Random(20261126);
+        // Fixed seed and size by default; BUILDFARM_FUZZ_SEED / _ITERATIONS / _STEPS allow longer local runs.
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("BUILDFARM_FUZZ_SEED"), out var s) ? s : 20261126;
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("BUILDFARM_FUZZ_ITERATIONS"), out var it) ? it : 4000;
+        var maxSteps = int.TryParse(Environment.GetEnvironmentVariable("BUILDFARM_FUZZ_STEPS"), out var st) ? st : 3;
+        var budget = iterations > 4000 ? TimeSpan.FromHours(1) : TimeSpan.FromSeconds(60);
+        var rng = new Random(seed);
         var clock = Stopwatch.StartNew();
         var runs = 0;
         var parsed = 0;
         var failed = 0;
         // Bounded: a fixed number of mutations, cut short if the machine is very slow.
-        for (var n = 0; n < 4000 && clock.Elapsed < TimeSpan.FromSeconds(60); n++)
+        for (var n = 0; n < iterations && clock.Elapsed < budget; n++)
         {
-            var input = Mutate(seeds[n % seeds.Length], rng);
+            var input = Mutate(seeds[n % seeds.Length], rng, maxSteps);
             runs++;
             try
             {
@@ -143,7 +148,7 @@ public class FrontendFuzzTests
                 Assert.Fail($"{e.GetType().Name} escaped for input {JsonSerializer.Serialize(input.Length > 2000 ? input[..2000] : input)}: {e}");
             }
         }
-        Assert.True(runs >= 1000, $"only {runs} mutations ran");
+        Assert.True(runs >= Math.Min(1000, iterations), $"only {runs} mutations ran");
         // Both outcomes must occur, otherwise the mutations are not exercising anything.
         Assert.True(parsed > 0 && failed > 0, $"parsed {parsed}, failed {failed}");
     }

@@ -59,6 +59,22 @@ public class FrontendRobustnessTests
     }
 
     [Fact]
+    public void Lone_surrogate_escape_in_json_becomes_replacement_character_like_go()
+    {
+        var node = DockerfileParser.Parse("CMD [\"a\\ud800b\", \"\\ud83d\\ude00\"]").Ast.Children[0];
+        Assert.True(node.IsJson);
+        Assert.Equal(["a\uFFFDb", "\U0001F600"], node.Arguments.Select(a => a.Value).ToArray());
+    }
+
+    [Fact]
+    public void Long_white_space_after_heredoc_marker_is_handled_quickly()
+    {
+        var text = "FROM a\nRUN <<" + new string(' ', 60000) + "a< x\n";
+        var node = DockerfileParser.Parse(text).Ast.Children[1];
+        Assert.Empty(node.Heredocs);
+    }
+
+    [Fact]
     public void Nul_and_control_characters_are_dumped_with_go_escapes()
     {
         var node = DockerfileParser.Parse("RUN a\0b\u0001c\u00a0d\u200be").Ast.Children[0];
@@ -79,6 +95,16 @@ public class FrontendRobustnessTests
         var stages = StageParser.ParseStages("FROM a AS b\r\nRUN echo \\\r\n  hi\r\n");
         var run = Assert.IsType<RunInstruction>(Assert.Single(stages.Stages[0].Instructions));
         Assert.Equal(["echo   hi"], run.CmdLine);
+    }
+
+    [Fact]
+    public void Expansion_error_can_be_placed_at_the_instruction()
+    {
+        var run = StageParser.ParseStages("FROM a\n  WORKDIR ${X:?must be set}\n").Stages[0].Instructions[0];
+        var lexer = new ShellLexer();
+        var e = Assert.Throws<DockerfileException>(() => ((IExpandableInstruction)run).Expand(w => lexer.ProcessWord(w, ShellEnvironment.Empty)));
+        var placed = e.At(run.Location);
+        Assert.Equal("Dockerfile:2:3: failed to process \"${X:?must be set}\": X: must be set", placed.Message);
     }
 
     [Fact]

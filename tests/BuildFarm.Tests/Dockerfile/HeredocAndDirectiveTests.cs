@@ -103,20 +103,23 @@ public class HeredocAndDirectiveTests
         }
     }
 
-    public static TheoryData<string, string[]> HeredocLines()
+    // Indexed: the upstream table lists "RUN <<EOF" twice, and xunit would merge identical rows.
+    public static TheoryData<int, string, string[]> HeredocLines()
     {
-        var data = new TheoryData<string, string[]>();
+        var data = new TheoryData<int, string, string[]>();
+        var i = 0;
         foreach (var c in Heredocs.GetProperty("heredocs_from_line").GetProperty("cases").EnumerateArray())
         {
-            data.Add(c.GetProperty("line").GetString()!, Corpus.Strings(c.GetProperty("heredocNames")));
+            data.Add(i++, c.GetProperty("line").GetString()!, Corpus.Strings(c.GetProperty("heredocNames")));
         }
         return data;
     }
 
     [Theory]
     [MemberData(nameof(HeredocLines))]
-    public void Heredoc_names_are_found_on_a_line(string line, string[] names)
+    public void Heredoc_names_are_found_on_a_line(int index, string line, string[] names)
     {
+        Assert.InRange(index, 0, 9);
         var actual = HeredocParser.HeredocsFromLine(line).Select(h => h.Name).ToArray();
         if (line == "RUN <<- EOF")
         {
@@ -205,6 +208,29 @@ public class HeredocAndDirectiveTests
         Assert.Equal("only one escape parser directive can be used", e.Reason);
         Assert.Equal(2, e.Line);
         Assert.StartsWith("Dockerfile:2:1: ", e.Message);
+    }
+
+    [Fact]
+    public void Directives_are_reported_and_not_comments()
+    {
+        var result = DockerfileParser.Parse("# syntax=docker/dockerfile:1\n# CHECK = skip=all\n# about a\nFROM a\n");
+        Assert.Equal("docker/dockerfile:1", result.GetDirective("syntax"));
+        Assert.Equal("skip=all", result.GetDirective("check"));
+        Assert.Equal(["about a"], result.Ast.Children[0].PrevComment);
+    }
+
+    [Fact]
+    public void Directive_with_only_spaces_after_equals_takes_one_space_like_go_regexp()
+    {
+        var e = Assert.Throws<DockerfileException>(() => DockerfileParser.Parse("# escape=   \nFROM a\n"));
+        Assert.Equal("invalid escape token ' ' does not match ` or \\", e.Reason);
+    }
+
+    [Fact]
+    public void Long_directive_like_line_parses_quickly()
+    {
+        var text = "#a=" + new string(' ', 60000) + "x\nFROM a\n";
+        Assert.Single(DockerfileParser.Parse(text).Ast.Children);
     }
 
     [Fact]

@@ -39,6 +39,14 @@ public class InstructionTests
     }
 
     [Fact]
+    public void Stages_carry_directives_and_warnings()
+    {
+        var df = StageParser.ParseStages("# check=error=true\nFROM a\nRUN a \\\n\n b\n");
+        Assert.Equal(new Directive("check", "error=true", 1), Assert.Single(df.Directives));
+        Assert.Contains("RUN a  b", Assert.Single(df.Warnings).Short);
+    }
+
+    [Fact]
     public void Instruction_before_first_from_is_an_error()
     {
         var e = Assert.Throws<DockerfileException>(() => StageParser.ParseStages("ARG A\nRUN x\nFROM a\n"));
@@ -81,6 +89,13 @@ public class InstructionTests
     }
 
     [Fact]
+    public void Mount_fields_may_be_csv_quoted()
+    {
+        var run = Assert.IsType<RunInstruction>(Parse("""RUN --mount=type=bind,\"target=/a,b\",\"source=x\"\"y\" true"""));
+        Assert.Equal(("/a,b", "x\"y"), (run.Mounts[0].Literal!.Target, run.Mounts[0].Literal!.Source));
+    }
+
+    [Fact]
     public void Run_defaults_are_sandboxed_default_network()
     {
         var run = Assert.IsType<RunInstruction>(Parse("RUN [\"sh\", \"-c\", \"true\"]"));
@@ -119,6 +134,10 @@ public class InstructionTests
     [InlineData("RUN --network=bridge true", "invalid network mode \"bridge\"")]
     [InlineData("RUN --security=privileged true", "security \"privileged\" is not valid")]
     [InlineData("RUN --mount true", "missing a value on flag: --mount")]
+    [InlineData("RUN --mount= true", "failed to parse csv mounts: EOF")]
+    // Quotes reach the CSV parser only when escaped: the flag scanner removes plain quotes.
+    [InlineData("""RUN --mount=type=bind,target=/a\"b true""", """failed to parse csv mounts: parse error on line 1, column 20: bare " in non-quoted-field""")]
+    [InlineData("""RUN --mount=\"type=bind true""", """failed to parse csv mounts: parse error on line 1, column 2: extraneous or missing " in quoted-field""")]
     public void Invalid_run_flags_are_rejected(string line, string message) => Assert.Equal(message, Fails(line).Reason);
 
     [Fact]

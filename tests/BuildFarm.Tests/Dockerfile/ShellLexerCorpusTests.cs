@@ -172,6 +172,25 @@ public class ShellLexerCorpusTests
     }
 
     [Fact]
+    public void Words_keep_text_before_a_modifier_expansion()
+    {
+        // Deliberate difference: BuildKit's shared word buffer would give ["c", "d"] here.
+        Assert.Equal(["abc", "d"], Lexer.ProcessWords("ab${x:-c} d", ShellEnvironment.Empty));
+    }
+
+    [Fact]
+    public void Suffix_and_prefix_trimming_with_globs()
+    {
+        var env = ShellEnvironment.FromList(["F=dir/sub/file.tar.gz"]);
+        Assert.Equal("dir/sub/file.tar", Lexer.ProcessWord("${F%.*}", env));
+        Assert.Equal("dir/sub/file", Lexer.ProcessWord("${F%%.*}", env));
+        Assert.Equal("sub/file.tar.gz", Lexer.ProcessWord("${F#*/}", env));
+        Assert.Equal("file.tar.gz", Lexer.ProcessWord("${F##*/}", env));
+        Assert.Equal("dir-sub/file.tar.gz", Lexer.ProcessWord("${F/\\//-}", env));
+        Assert.Equal("dir-sub-file.tar.gz", Lexer.ProcessWord("${F//\\//-}", env));
+    }
+
+    [Fact]
     public void Skip_unset_env_keeps_references()
     {
         var lexer = new ShellLexer { SkipUnsetEnv = true };
