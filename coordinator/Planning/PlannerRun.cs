@@ -119,8 +119,9 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
                 }
             }
 
-            // Only earlier stages can be a base; anything else is an image name.
-            var baseStage = _stages.FirstOrDefault(s => s.Name.Length > 0 && s.Name.Equals(baseName, StringComparison.OrdinalIgnoreCase));
+            // Only earlier stages can be a base, compared as written with the (lower-case) stage names, as BuildKit
+            // does; anything else is an image name. A repeated name means its latest stage.
+            var baseStage = _stages.LastOrDefault(s => s.Name.Length > 0 && s.Name.Equals(baseName, StringComparison.Ordinal));
             var kind = baseStage is not null ? StageBaseKind.Stage
                 : baseName == ScratchName ? StageBaseKind.Scratch
                 : StageBaseKind.Image;
@@ -147,7 +148,7 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
     {
         if (string.IsNullOrEmpty(options.Target))
             return _stages.Count - 1;
-        var found = _stages.FirstOrDefault(s => s.Name.Length > 0 && s.Name.Equals(options.Target, StringComparison.OrdinalIgnoreCase));
+        var found = _stages.LastOrDefault(s => s.Name.Length > 0 && s.Name.Equals(options.Target, StringComparison.OrdinalIgnoreCase));
         if (found is null)
         {
             var names = _stages.Where(s => s.Name.Length > 0).Select(s => s.Name).ToList();
@@ -177,11 +178,10 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
                     case RunInstruction run:
                         for (var m = 0; m < run.Mounts.Count; m++)
                         {
-                            var spec = run.Mounts[m];
-                            var mount = spec.Literal ?? Expand(() => spec.Expand(w => ExpandWith(w, env, run.Location)), run.Location);
-                            if (mount.From.Length == 0)
+                            var mountFrom = MountFrom(run.Mounts[m], run.Location);
+                            if (mountFrom.Length == 0)
                                 continue;
-                            var mountReference = ResolveReference(mount.From, run.Location, allowIndex: false);
+                            var mountReference = ResolveReference(mountFrom, run.Location, allowIndex: false);
                             _mountReferences[new RunMountKey(run, m)] = mountReference;
                             AddDependency(state, mountReference, run);
                         }
@@ -189,6 +189,22 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
                 }
             }
         }
+    }
+
+    // from= never holds variables (the parser rejects them), so it is read without expanding the rest of the
+    // mount, whose variables may be stage ARGs that are unknown at this point.
+    private string MountFrom(RunMountSpec spec, SourceLocation location)
+    {
+        if (spec.Literal is not null)
+            return spec.Literal.From;
+        var fields = Expand(() => CsvFields.Parse(spec.Text, "failed to parse csv mounts"), location);
+        foreach (var field in fields)
+        {
+            var eq = field.IndexOf('=');
+            if (eq > 0 && field[..eq].Trim().Equals("from", StringComparison.OrdinalIgnoreCase))
+                return field[(eq + 1)..];
+        }
+        return "";
     }
 
     private StageReference ResolveReference(string text, SourceLocation location, bool allowIndex)
@@ -199,7 +215,7 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
                 throw Error($"invalid stage index {index}: expected 0 to {_stages.Count - 1}", location);
             return new StageReference(text, index);
         }
-        var stage = _stages.FirstOrDefault(s => s.Name.Length > 0 && s.Name.Equals(text, StringComparison.OrdinalIgnoreCase));
+        var stage = _stages.LastOrDefault(s => s.Name.Length > 0 && s.Name.Equals(text, StringComparison.OrdinalIgnoreCase));
         return new StageReference(text, stage?.Index);
     }
 
@@ -744,8 +760,19 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
         Put("gid", mount.Gid?.ToString(CultureInfo.InvariantCulture));
         switch (mount.Type)
         {
-            case MountType.Secret or MountType.Ssh:
-                Put("id", mount.CacheId);
+            case MountType.Secret:
+            {
+                // BuildKit: source= names the secret too; without either, the target's base name does.
+                var id = mount.Source.Length > 0 ? mount.Source : mount.CacheId.Length > 0 ? mount.CacheId : LastSegment(mount.Target);
+                m["id"] = id;
+                m["target"] = mount.Target.Length > 0 ? mount.Target : "/run/secrets/" + LastSegment(id);
+                Put("env", mount.Env);
+                if (mount.Required)
+                    m["required"] = "true";
+                break;
+            }
+            case MountType.Ssh:
+                m["id"] = mount.CacheId.Length > 0 ? mount.CacheId : "default";
                 Put("env", mount.Env);
                 if (mount.Required)
                     m["required"] = "true";
@@ -770,6 +797,12 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
+
+    private static string LastSegment(string path)
+    {
+        var trimmed = path.TrimEnd('/');
+        return trimmed[(trimmed.LastIndexOf('/') + 1)..];
+    }
 
     /// <summary>Image env wins over the stage's ARGs; undeclared build args are not visible.</summary>
     private static ShellEnvironment ExpansionEnvironment(StageState state)

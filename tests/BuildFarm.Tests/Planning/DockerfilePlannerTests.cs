@@ -60,16 +60,19 @@ public class DockerfilePlannerTests
         Assert.Equal(new Dictionary<string, string> { ["type"] = "secret", ["id"] = "npmrc", ["target"] = "/root/.npmrc", ["required"] = "true" }.OrderBy(p => p.Key), mount.OrderBy(p => p.Key));
     }
 
-    [Fact]
-    public async Task Secret_values_given_as_files_never_reach_a_key()
+    [Theory]
+    [InlineData("type=secret,id=npmrc,target=/root/.npmrc", "npmrc", "/root/.npmrc")]
+    [InlineData("type=secret,src=token", "token", "/run/secrets/token")]
+    [InlineData("type=secret,target=/root/.netrc", ".netrc", "/root/.netrc")]
+    public async Task A_secret_mount_is_identified_by_id_and_target_only(string spec, string id, string target)
     {
-        const string secretValue = "s3cr3t-token-value";
-        var plan = Plan("FROM scratch\nRUN --mount=type=secret,id=token cat /run/secrets/token\n");
+        var plan = Plan($"FROM scratch\nRUN --mount={spec},env=SECRET ./deploy\n");
         var keys = await plan.ComputeKeysAsync(new FakeResolver());
 
-        // The secret's value exists only on the client; nothing in the plan or the key inputs can carry it.
-        Assert.All(keys.Inputs.Values, i => Assert.DoesNotContain(secretValue, i.ToCanonicalJson()));
-        Assert.Contains("\"id\":\"token\"", keys.Inputs[plan.FinalStep.Id].ToCanonicalJson());
+        var mount = Assert.Single(keys.Inputs[plan.FinalStep.Id].Mounts);
+        var expected = new Dictionary<string, string> { ["type"] = "secret", ["id"] = id, ["target"] = target, ["env"] = "SECRET" };
+        Assert.Equal(expected.OrderBy(p => p.Key), mount.OrderBy(p => p.Key));
+        Assert.DoesNotContain("source", mount.Keys);
     }
 
     [Fact]
@@ -282,5 +285,14 @@ public class DockerfilePlannerTests
         var label = plan.FinalStep.Config.Labels;
         Assert.Equal("", label["a"]);
         Assert.Equal("2", label["e"]);
+    }
+
+    [Fact]
+    public void A_mount_that_uses_a_stage_arg_plans_with_the_stage_value()
+    {
+        var plan = Plan("FROM scratch AS deps\nRUN fetch\nFROM scratch\nARG CACHE_DIR=/root/.cache\nRUN --mount=type=cache,target=$CACHE_DIR --mount=type=bind,from=deps,target=/deps build\n");
+        var run = plan.Steps.Single(s => s.Kind == StepKind.Run && s.StageIndex == 1);
+        Assert.Equal("/root/.cache", run.Mounts[0]["target"]);
+        Assert.Equal(["s0.1"], run.DependsOn);
     }
 }
