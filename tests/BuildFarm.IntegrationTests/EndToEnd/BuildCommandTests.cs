@@ -128,9 +128,9 @@ public sealed class BuildCommandTests(BusyboxFixture busybox) : IDisposable
             FROM scratch AS base
             ADD rootfs.tar /
             FROM base AS left
-            RUN sleep 1 && echo left > /left
+            RUN sleep 2 && echo left > /left
             FROM base AS right
-            RUN sleep 1 && echo right > /right
+            RUN sleep 2 && echo right > /right
             FROM base
             COPY --from=left /left /
             COPY --from=right /right /

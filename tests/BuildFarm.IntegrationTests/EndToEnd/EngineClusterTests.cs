@@ -52,8 +52,8 @@ public sealed class EngineClusterTests : IAsyncLifetime
     {
         var context = Path.GetDirectoryName(_busybox.TarPath)!;
         var add = Key("scratch", "ADD rootfs.tar /");
-        var runA = Key(add, $"RUN echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 1");
-        var runB = Key(add, $"RUN echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 1");
+        var runA = Key(add, $"RUN echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 2");
+        var runB = Key(add, $"RUN echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 2");
         var copyA = Key(add, $"COPY --from=a /a.txt /out/ {runA}");
         var copyB = Key(copyA, $"COPY --from=b /b.txt /out/ {runB}");
         GraphNode Step(int index, int parent, string key, string kind, Action<StepSpec> fill, params StageInput[] inputs)
@@ -71,8 +71,8 @@ public sealed class EngineClusterTests : IAsyncLifetime
             {
                 new GraphNode { Index = 0, IsBase = true, Parent = -1 },
                 Step(1, 0, add, "ADD", s => { s.Sources.Add("rootfs.tar"); s.Destination = "/"; s.Unpack = true; s.Context = new ContextSource { LocalDir = context }; }),
-                Step(2, 1, runA, "RUN", s => s.Args.Add($"echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 1")),
-                Step(3, 1, runB, "RUN", s => s.Args.Add($"echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 1")),
+                Step(2, 1, runA, "RUN", s => s.Args.Add($"echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 2")),
+                Step(3, 1, runB, "RUN", s => s.Args.Add($"echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 2")),
                 Step(4, 1, copyA, "COPY", s => { s.Sources.Add("/a.txt"); s.Destination = "/out/"; s.From = "a"; }, new StageInput { Name = "a", Node = 2 }),
                 Step(5, 4, copyB, "COPY", s => { s.Sources.Add("/b.txt"); s.Destination = "/out/"; s.From = "b"; }, new StageInput { Name = "b", Node = 3 }),
             },
