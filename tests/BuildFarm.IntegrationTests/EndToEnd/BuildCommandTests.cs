@@ -230,4 +230,56 @@ public sealed class BuildCommandTests(BusyboxFixture busybox) : IDisposable
         Assert.NotEqual(0, wrongTarget.ExitCode);
         Assert.Contains("nope", wrongTarget.Stderr);
     }
+
+    [Fact]
+    public async Task Image_config_carries_every_dockerfile_setting_and_run_honours_them()
+    {
+        var context = _scratch.Context("config", """
+            FROM scratch
+            ADD rootfs.tar /
+            ENV A=1 B="two words"
+            USER nobody
+            WORKDIR /srv
+            EXPOSE 8080/tcp 53/udp
+            VOLUME ["/data"]
+            LABEL version=1
+            STOPSIGNAL SIGTERM
+            HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD ["true"]
+            SHELL ["/bin/sh", "-ec"]
+            ONBUILD RUN echo child
+            ENTRYPOINT ["/bin/sh", "-c"]
+            CMD ["echo $A $B; id -un; pwd"]
+            """);
+        var oci = Path.Combine(_scratch.Root, "config.tar");
+        var build = await _scratch.Cli.BuildAsync("-t", "cfg", "--output", $"type=oci,dest={oci}", context);
+        Assert.True(build.ExitCode == 0, build.ToString());
+
+        var layout = Path.Combine(_scratch.Root, "config-layout");
+        Directory.CreateDirectory(layout);
+        await BuildFarmCli.ToolAsync("tar", "-xf", oci, "-C", layout);
+        string Blob(string digest) => File.ReadAllText(Path.Combine(layout, "blobs", "sha256", digest[7..]));
+        using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(layout, "index.json")));
+        using var manifest = JsonDocument.Parse(Blob(index.RootElement.GetProperty("manifests")[0].GetProperty("digest").GetString()!));
+        using var config = JsonDocument.Parse(Blob(manifest.RootElement.GetProperty("config").GetProperty("digest").GetString()!));
+        var c = config.RootElement.GetProperty("config");
+        Assert.Equal("nobody", c.GetProperty("User").GetString());
+        Assert.Equal("/srv", c.GetProperty("WorkingDir").GetString());
+        Assert.Contains("B=two words", c.GetProperty("Env").EnumerateArray().Select(e => e.GetString()));
+        Assert.True(c.GetProperty("ExposedPorts").TryGetProperty("53/udp", out _));
+        Assert.True(c.GetProperty("Volumes").TryGetProperty("/data", out _));
+        Assert.Equal("1", c.GetProperty("Labels").GetProperty("version").GetString());
+        Assert.Equal("SIGTERM", c.GetProperty("StopSignal").GetString());
+        Assert.Equal(30_000_000_000, c.GetProperty("Healthcheck").GetProperty("Interval").GetInt64());
+        Assert.Equal(["/bin/sh", "-ec"], c.GetProperty("Shell").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["RUN echo child"], c.GetProperty("OnBuild").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["/bin/sh", "-c"], c.GetProperty("Entrypoint").EnumerateArray().Select(e => e.GetString()));
+        var history = config.RootElement.GetProperty("history").EnumerateArray().ToList();
+        Assert.Equal(13, history.Count);
+        Assert.Equal("ADD rootfs.tar / # buildkit", history[0].GetProperty("created_by").GetString());
+        Assert.All(history.Skip(1), h => Assert.True(h.GetProperty("empty_layer").GetBoolean()));
+        Assert.Single(config.RootElement.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray());
+
+        var run = await _scratch.Cli.RunAsync("run", "cfg");
+        Assert.Equal("1 two words\nnobody\n/srv\n", run.Stdout);
+    }
 }
