@@ -16,7 +16,11 @@ public sealed class ArchiveExtractor
     public async Task ExtractAsync(string archive, string target, CancellationToken cancellationToken)
     {
         var kind = await DetectAsync(archive, cancellationToken);
-        var applier = new LayerApplier(new LayerApplyOptions { Whiteouts = WhiteoutTranslation.None });
+        // a user's tarball, not a layer: .wh. names are plain files and absolute names land under the target (as Docker)
+        var applier = new LayerApplier(new LayerApplyOptions
+        {
+            Whiteouts = WhiteoutTranslation.None, HonorWhiteouts = false, AbsoluteNamesRelativeToRoot = true,
+        });
         switch (kind)
         {
             case Kind.Tar:

@@ -22,6 +22,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
     private readonly SnapshotterOptions _options;
     private readonly string _layers, _links, _mounts, _empty;
     private int _counter;
+    private int _mounting;
+    private readonly SemaphoreSlim _pruneGate = new(1, 1);
 
     public OverlaySnapshotter(IContentStore store, ILayerUnpacker unpacker, SnapshotterOptions options)
     {
@@ -82,9 +84,24 @@ public sealed class OverlaySnapshotter : ISnapshotter
     /// <summary>
     /// Deletes extracted layers, least recently used first, until they take at most <paramref name="maxBytes"/>.
     /// A layer that any overlay mount on this machine uses (any process: read from the mount table) or whose lock
-    /// another process holds is kept. Returns the bytes freed.
+    /// another process holds is kept; mounts being prepared in this process finish first. (Another process that found
+    /// a layer but has not mounted it yet is not visible: prune while that worker is idle.) Returns the bytes freed.
     /// </summary>
-    public Task<long> PruneAsync(long maxBytes, CancellationToken cancellationToken)
+    public async Task<long> PruneAsync(long maxBytes, CancellationToken cancellationToken)
+    {
+        await _pruneGate.WaitAsync(cancellationToken);
+        try
+        {
+            while (Volatile.Read(ref _mounting) > 0) await Task.Delay(10, cancellationToken);
+            return PruneUnguarded(maxBytes, cancellationToken);
+        }
+        finally
+        {
+            _pruneGate.Release();
+        }
+    }
+
+    private long PruneUnguarded(long maxBytes, CancellationToken cancellationToken)
     {
         var layers = Directory.EnumerateDirectories(_layers)
             .Where(d => Path.GetFileName(d) is { Length: 64 } name && name.All(char.IsAsciiHexDigitLower))
@@ -106,7 +123,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             TreeRemover.Remove(doomed);
             freed += size;
         }
-        return Task.FromResult(freed);
+        return freed;
     }
 
     /// <summary>Layer folders that some overlay mount stacks, found through the lowerdir options in the mount table.</summary>
@@ -166,6 +183,22 @@ public sealed class OverlaySnapshotter : ISnapshotter
     }
 
     private async Task<ActiveSnapshot> MountAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
+    {
+        // Between finding a layer extracted and mounting it, nothing shows the layer in use: hold pruning off.
+        await _pruneGate.WaitAsync(cancellationToken);
+        Interlocked.Increment(ref _mounting);
+        _pruneGate.Release();
+        try
+        {
+            return await MountUnguardedAsync(chain, writable, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _mounting);
+        }
+    }
+
+    private async Task<ActiveSnapshot> MountUnguardedAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
     {
         if (_options.CopyInsteadOfOverlay) return await CopyAsync(chain, writable, cancellationToken);
         try

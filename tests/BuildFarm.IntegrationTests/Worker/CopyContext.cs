@@ -34,6 +34,8 @@ public sealed class CopyContext : IDisposable
         System.IO.Directory.CreateDirectory(Path.Combine(archiveSource, "top"));
         File.WriteAllText(Path.Combine(archiveSource, "top/inner.txt"), "inner");
         Run("tar", "-cf", Path.Combine(d, "app.tar"), "-C", archiveSource, "top");
+        File.WriteAllText(Path.Combine(archiveSource, ".wh.kept"), "plain file");
+        Run("tar", "-cf", Path.Combine(d, "odd.tar"), "-P", "-C", archiveSource, ".wh.kept", "/" + Path.Combine(archiveSource.TrimStart('/'), "top/inner.txt"));
         Run("sh", "-c", $"cd {d} && gzip -k -c app.tar > app.tgz && bzip2 -k -c app.tar > app.tbz && xz -k -c app.tar > app.txz && zstd -q -c app.tar > app.tzst");
     }
 

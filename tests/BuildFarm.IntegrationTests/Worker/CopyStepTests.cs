@@ -207,6 +207,15 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     }
 
     [Fact]
+    public async Task Add_archive_keeps_wh_names_as_files_and_roots_absolute_names_at_the_destination()
+    {
+        var entries = await CopyAsync(new AddOperation { Sources = ["odd.tar"], Destination = "/odd/" });
+
+        Assert.Equal("plain file", entries["odd/.wh.kept"].Content);
+        Assert.Contains(entries, e => e.Key.StartsWith("odd/", StringComparison.Ordinal) && e.Key.EndsWith("top/inner.txt", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Add_copies_a_file_that_only_looks_like_an_archive()
     {
         var entries = await CopyAsync(new AddOperation { Sources = ["fake.tar.gz"], Destination = "/f/" });
