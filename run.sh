@@ -11,5 +11,5 @@ buildfarm build -t hello:latest --iidfile /tmp/buildfarm-hello.iid examples/hell
 echo "--- buildfarm run hello:latest"
 buildfarm run hello:latest
 echo "--- a second build changes nothing, so every step is CACHED:"
-buildfarm build --progress plain -t hello:latest examples/hello 2>&1 | grep -E 'CACHED|writing image|steps executed'
+buildfarm build --progress plain -t hello:latest examples/hello 2>&1 | grep -E '^#[0-9]+ (\[|CACHED)|writing image|steps executed'
 buildfarm images

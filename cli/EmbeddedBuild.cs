@@ -18,25 +18,14 @@ public static class EmbeddedBuild
 {
     public static async Task<int> RunAsync(BuildInvocation invocation, CancellationToken cancellationToken)
     {
-        var home = BuildFarmHome.Resolve();
-        Directory.CreateDirectory(home.Root);
+        if (invocation.Server is { } server)
+            return await RemoteBuild.RunAsync(invocation, server, cancellationToken);
         var printer = new ProgressPrinter(Console.Error, invocation.Progress);
-        var scratch = Path.Combine(home.Temp, $"{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
-        Directory.CreateDirectory(scratch);
-        using var cache = ContentStoreFactory.Open(ContentStoreOptions.FromEnvironment());
-        var runner = new StepExecutorRunner(StepExecutor.Create(cache.Blobs, new StepExecutorOptions(home.Worker)));
-        using var registry = new RegistryClientHolder();
         BuildOutcome outcome;
         try
         {
-            await using (var engine = await EngineNode.StartAsync(new EngineOptions(), new CacheStepRecordStore(cache), cancellationToken))
-            {
-                engine.System.ActorOf(WorkerActor.Props(runner, $"{Environment.MachineName}/{Environment.ProcessId}",
-                    Math.Max(2, Environment.ProcessorCount)), WorkerActor.Name);
-                var build = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, registry.Get, home.Root),
-                    new LocalImageStore(home.Images), new ImageOutputs(cache.Blobs, scratch, registry.Get), scratch);
-                outcome = await build.RunAsync(invocation.Spec, invocation.ContextDir, invocation.NoCacheFilter, printer.OnEvent, cancellationToken);
-            }
+            await using var farm = await LocalFarm.StartAsync(new EngineOptions(), cancellationToken);
+            outcome = await farm.Runner.RunAsync(invocation.Spec, invocation.ContextDir, invocation.NoCacheFilter, printer.OnEvent, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -47,17 +36,11 @@ public static class EmbeddedBuild
         {
             outcome = new BuildOutcome { Error = e.Message };
         }
-        finally
-        {
-            // Canceled steps unwind (container killed, mounts released) before the process may exit.
-            await runner.DrainAsync(TimeSpan.FromSeconds(30));
-            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
         printer.Finish();
         return await ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);
     }
 
-    private static async Task<int> ReportAsync(BuildInvocation invocation, BuildOutcome outcome, ProgressPrinter printer, bool canceled)
+    public static async Task<int> ReportAsync(BuildInvocation invocation, BuildOutcome outcome, ProgressPrinter printer, bool canceled)
     {
         if (!outcome.Success)
         {
@@ -86,18 +69,5 @@ public static class EmbeddedBuild
         }
         if (invocation.Quiet) Console.WriteLine(outcome.ManifestDigest);
         return 0;
-    }
-
-    /// <summary>One registry client for the build, made only when a registry is needed.</summary>
-    private sealed class RegistryClientHolder : IDisposable
-    {
-        private RegistryClient? _client;
-
-        public RegistryClient Get() => _client ??= new RegistryClient(new RegistryClientOptions
-        {
-            Credentials = DockerConfigCredentialProvider.FromDefaultLocation(),
-        });
-
-        public void Dispose() => _client?.Dispose();
     }
 }

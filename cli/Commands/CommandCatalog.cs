@@ -13,6 +13,7 @@ public static class CommandCatalog
         yield return ImagesCommand.Create();
         yield return RmiCommand.Create();
         yield return RunCommand.Create();
+        yield return ServeCommand.Create();
         yield return CacheCommand.Create();
     }
 }

@@ -17,6 +17,7 @@ public sealed class ProgressPrinter
     private readonly long _start = Environment.TickCount64;
     private readonly Lock _gate = new();
     private bool _statusShown;
+    private readonly Timer? _ticker;
 
     public ProgressPrinter(TextWriter output, string mode)
     {
@@ -26,6 +27,18 @@ public sealed class ProgressPrinter
             "auto" => Console.IsErrorRedirected || Environment.GetEnvironmentVariable("CI") is { Length: > 0 } ? "plain" : "tty",
             _ => mode,
         };
+        // In a terminal the status line keeps counting while a step runs silently.
+        if (_mode == "tty")
+            _ticker = new Timer(_ => Redraw(), null, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(200));
+    }
+
+    private void Redraw()
+    {
+        lock (_gate)
+        {
+            ClearStatus();
+            DrawStatus();
+        }
     }
 
     public bool IsQuiet => _mode == "quiet";
@@ -88,7 +101,12 @@ public sealed class ProgressPrinter
     /// <summary>Call before anything else writes to the terminal (the final error or result).</summary>
     public void Finish()
     {
-        lock (_gate) ClearStatus();
+        _ticker?.Dispose();
+        lock (_gate)
+        {
+            _running.Clear();
+            ClearStatus();
+        }
     }
 
     private int Number(string stepId, string name)

@@ -128,9 +128,9 @@ public sealed class BuildCommandTests(BusyboxFixture busybox) : IDisposable
             FROM scratch AS base
             ADD rootfs.tar /
             FROM base AS left
-            RUN sleep 1 && echo left > /left
+            RUN sleep 2 && echo left > /left
             FROM base AS right
-            RUN sleep 1 && echo right > /right
+            RUN sleep 2 && echo right > /right
             FROM base
             COPY --from=left /left /
             COPY --from=right /right /
@@ -195,5 +195,91 @@ public sealed class BuildCommandTests(BusyboxFixture busybox) : IDisposable
             var stdout = p.StandardOutput.ReadToEndAsync();
             return await p.StandardError.ReadToEndAsync() + await stdout;
         }
+    }
+
+    [Fact]
+    public async Task Target_builds_only_the_stages_it_needs_and_secrets_and_build_args_reach_run_but_not_the_image()
+    {
+        var context = _scratch.Context("target", """
+            FROM scratch AS base
+            ADD rootfs.tar /
+            FROM base AS unused
+            RUN echo this-stage-must-not-run
+            FROM base AS app
+            ARG GREETING=hello
+            RUN --mount=type=secret,id=token echo "secret-$(wc -c < /run/secrets/token) $GREETING" > /out
+            CMD ["cat", "/out"]
+            """);
+        await File.WriteAllTextAsync(Path.Combine(_scratch.Root, "token.txt"), "s3cr3t");
+        var oci = Path.Combine(_scratch.Root, "target.tar");
+        var build = await _scratch.Cli.BuildAsync("--target", "app", "--build-arg", "GREETING=bonjour",
+            "--secret", $"id=token,src={Path.Combine(_scratch.Root, "token.txt")}", "-t", "target", "--output", $"type=oci,dest={oci}", context);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.DoesNotContain("this-stage-must-not-run", build.Stderr);
+        Assert.Equal("secret-6 bonjour", (await _scratch.Cli.RunAsync("run", "target")).Stdout.Trim());
+        var extracted = Path.Combine(_scratch.Root, "target-layout");
+        Directory.CreateDirectory(extracted);
+        await BuildFarmCli.ToolAsync("tar", "-xf", oci, "-C", extracted);
+        foreach (var blob in Directory.EnumerateFiles(Path.Combine(extracted, "blobs", "sha256")))
+        {
+            var listing = await BuildFarmCli.ToolAsync("sh", "-c", $"(gzip -dc '{blob}' 2>/dev/null || cat '{blob}') | grep -a -c s3cr3t || true");
+            Assert.Equal("0", listing.Trim());
+        }
+
+        var wrongTarget = await _scratch.Cli.BuildAsync("--target", "nope", context);
+        Assert.NotEqual(0, wrongTarget.ExitCode);
+        Assert.Contains("nope", wrongTarget.Stderr);
+    }
+
+    [Fact]
+    public async Task Image_config_carries_every_dockerfile_setting_and_run_honours_them()
+    {
+        var context = _scratch.Context("config", """
+            FROM scratch
+            ADD rootfs.tar /
+            ENV A=1 B="two words"
+            USER nobody
+            WORKDIR /srv
+            EXPOSE 8080/tcp 53/udp
+            VOLUME ["/data"]
+            LABEL version=1
+            STOPSIGNAL SIGTERM
+            HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD ["true"]
+            SHELL ["/bin/sh", "-ec"]
+            ONBUILD RUN echo child
+            ENTRYPOINT ["/bin/sh", "-c"]
+            CMD ["echo $A $B; id -un; pwd"]
+            """);
+        var oci = Path.Combine(_scratch.Root, "config.tar");
+        var build = await _scratch.Cli.BuildAsync("-t", "cfg", "--output", $"type=oci,dest={oci}", context);
+        Assert.True(build.ExitCode == 0, build.ToString());
+
+        var layout = Path.Combine(_scratch.Root, "config-layout");
+        Directory.CreateDirectory(layout);
+        await BuildFarmCli.ToolAsync("tar", "-xf", oci, "-C", layout);
+        string Blob(string digest) => File.ReadAllText(Path.Combine(layout, "blobs", "sha256", digest[7..]));
+        using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(layout, "index.json")));
+        using var manifest = JsonDocument.Parse(Blob(index.RootElement.GetProperty("manifests")[0].GetProperty("digest").GetString()!));
+        using var config = JsonDocument.Parse(Blob(manifest.RootElement.GetProperty("config").GetProperty("digest").GetString()!));
+        var c = config.RootElement.GetProperty("config");
+        Assert.Equal("nobody", c.GetProperty("User").GetString());
+        Assert.Equal("/srv", c.GetProperty("WorkingDir").GetString());
+        Assert.Contains("B=two words", c.GetProperty("Env").EnumerateArray().Select(e => e.GetString()));
+        Assert.True(c.GetProperty("ExposedPorts").TryGetProperty("53/udp", out _));
+        Assert.True(c.GetProperty("Volumes").TryGetProperty("/data", out _));
+        Assert.Equal("1", c.GetProperty("Labels").GetProperty("version").GetString());
+        Assert.Equal("SIGTERM", c.GetProperty("StopSignal").GetString());
+        Assert.Equal(30_000_000_000, c.GetProperty("Healthcheck").GetProperty("Interval").GetInt64());
+        Assert.Equal(["/bin/sh", "-ec"], c.GetProperty("Shell").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["RUN echo child"], c.GetProperty("OnBuild").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["/bin/sh", "-c"], c.GetProperty("Entrypoint").EnumerateArray().Select(e => e.GetString()));
+        var history = config.RootElement.GetProperty("history").EnumerateArray().ToList();
+        Assert.Equal(13, history.Count);
+        Assert.Equal("ADD rootfs.tar / # buildkit", history[0].GetProperty("created_by").GetString());
+        Assert.All(history.Skip(1), h => Assert.True(h.GetProperty("empty_layer").GetBoolean()));
+        Assert.Single(config.RootElement.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray());
+
+        var run = await _scratch.Cli.RunAsync("run", "cfg");
+        Assert.Equal("1 two words\nnobody\n/srv\n", run.Stdout);
     }
 }

@@ -52,8 +52,8 @@ public sealed class EngineClusterTests : IAsyncLifetime
     {
         var context = Path.GetDirectoryName(_busybox.TarPath)!;
         var add = Key("scratch", "ADD rootfs.tar /");
-        var runA = Key(add, $"RUN echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 1");
-        var runB = Key(add, $"RUN echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 1");
+        var runA = Key(add, $"RUN echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 2");
+        var runB = Key(add, $"RUN echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 2");
         var copyA = Key(add, $"COPY --from=a /a.txt /out/ {runA}");
         var copyB = Key(copyA, $"COPY --from=b /b.txt /out/ {runB}");
         GraphNode Step(int index, int parent, string key, string kind, Action<StepSpec> fill, params StageInput[] inputs)
@@ -71,8 +71,8 @@ public sealed class EngineClusterTests : IAsyncLifetime
             {
                 new GraphNode { Index = 0, IsBase = true, Parent = -1 },
                 Step(1, 0, add, "ADD", s => { s.Sources.Add("rootfs.tar"); s.Destination = "/"; s.Unpack = true; s.Context = new ContextSource { LocalDir = context }; }),
-                Step(2, 1, runA, "RUN", s => s.Args.Add($"echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 1")),
-                Step(3, 1, runB, "RUN", s => s.Args.Add($"echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 1")),
+                Step(2, 1, runA, "RUN", s => s.Args.Add($"echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 2")),
+                Step(3, 1, runB, "RUN", s => s.Args.Add($"echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 2")),
                 Step(4, 1, copyA, "COPY", s => { s.Sources.Add("/a.txt"); s.Destination = "/out/"; s.From = "a"; }, new StageInput { Name = "a", Node = 2 }),
                 Step(5, 4, copyB, "COPY", s => { s.Sources.Add("/b.txt"); s.Destination = "/out/"; s.From = "b"; }, new StageInput { Name = "b", Node = 3 }),
             },
@@ -147,5 +147,37 @@ public sealed class EngineClusterTests : IAsyncLifetime
         Assert.Equal("Dockerfile:9", finished.ErrorLocation);
         Assert.Contains("exit code: 7", finished.Error);
         Assert.Contains("about to fail", finished.LogTail);
+    }
+
+    [Fact]
+    public async Task A_worker_on_another_node_runs_the_steps_with_protobuf_messages_on_the_wire()
+    {
+        // A second cluster: a coordinator-only node and a worker-only node joined to it over TCP on loopback.
+        await using var coordinator = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Coordinator] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var seed = Akka.Cluster.Cluster.Get(coordinator.System).SelfAddress.ToString();
+        await using var workerNode = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var remoteRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "w2"))));
+        workerNode.System.ActorOf(WorkerActor.Props(remoteRunner, "remote-worker", slots: 2), WorkerActor.Name);
+
+        var graph = TwoStageGraph(Guid.NewGuid().ToString("N")[..8]);
+        var events = new List<ProgressEvent>();
+        BuildFinished? finished = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await foreach (var message in coordinator.RunBuildAsync(new StartBuild { BuildId = "remote", Graph = graph }, timeout.Token))
+        {
+            if (message is BuildProgress p) events.Add(p.Event);
+            if (message is BuildFinished f) finished = f;
+        }
+
+        Assert.NotNull(finished);
+        Assert.True(finished.Success, finished.Error);
+        // Every executed step ran on the other node (the coordinator node has no worker at all).
+        var executed = finished.Outcomes.Where(o => o.Result is { } r && !o.Cached).ToList();
+        Assert.Equal(5, executed.Count);
+        Assert.All(executed, o => Assert.Equal("remote-worker", o.Result.Worker));
+        Assert.Contains(events, e => e.Kind == ProgressEvent.Types.Kind.Log && e.Log.ToStringUtf8().StartsWith("stage-b-"));
+        await remoteRunner.DrainAsync(TimeSpan.FromSeconds(10));
     }
 }

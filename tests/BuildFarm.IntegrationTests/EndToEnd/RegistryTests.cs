@@ -78,5 +78,7 @@ public sealed class RegistryTests(BusyboxFixture busybox) : IDisposable
         Assert.Contains(registry.Host, failed.Stderr);
         Assert.Matches("(?i)unauthorized|authentication|credentials", failed.Stderr);
         Assert.DoesNotContain("Unhandled exception", failed.Stderr);
+        Assert.DoesNotContain("wrong-password", failed.Stderr + failed.Stdout);
+        Console.WriteLine("wrong password is reported as: " + failed.Stderr.Trim().Split('\n')[^1]);
     }
 }

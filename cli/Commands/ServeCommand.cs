@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Net;
+using BuildFarm.Coordinator.Api;
+using BuildFarm.Coordinator.Engine;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace BuildFarm.Cli.Commands;
+
+/// <summary><c>buildfarm serve</c>: coordinator and worker in one process, serving the Build API over gRPC (h2c).</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string>("--listen") { Description = "Address to serve the gRPC API on (HOST:PORT)", DefaultValueFactory = _ => "127.0.0.1:8740" };
+        var command = new Command("serve", "Run a build server (coordinator + worker) with the gRPC Build API") { listen };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var address = parse.GetValue(listen)!;
+            var colon = address.LastIndexOf(':');
+            if (colon <= 0 || !IPAddress.TryParse(address[..colon].Trim('[', ']'), out var ip) || !int.TryParse(address[(colon + 1)..], out var port))
+            {
+                await Console.Error.WriteLineAsync($"ERROR: --listen {address}: expected IP:PORT");
+                return 1;
+            }
+            await using var farm = await LocalFarm.StartAsync(new EngineOptions(), cancellationToken);
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.WebHost.ConfigureKestrel(k => k.Listen(ip, port, o => o.Protocols = HttpProtocols.Http2));
+            builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
+            builder.Services.AddSingleton(new BuildGrpcService(farm.Runner, farm.Store, farm.Images, farm.Scratch));
+            await using var app = builder.Build();
+            app.MapGrpcService<BuildGrpcService>();
+            await app.StartAsync(cancellationToken);
+            Console.WriteLine($"buildfarm serving on {ip}:{port} (store {farm.Home.Root})");
+            // Ends on Ctrl+C/SIGTERM (the host's own handler) or when the command is canceled.
+            try
+            {
+                await app.WaitForShutdownAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await app.StopAsync(CancellationToken.None);
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,80 @@
+using BuildFarm.Cache;
+using BuildFarm.Coordinator.Api;
+using BuildFarm.Coordinator.Engine;
+using BuildFarm.Coordinator.Export;
+using BuildFarm.Coordinator.Images;
+using BuildFarm.Oci.Registry;
+using BuildFarm.Worker.Actors;
+using BuildFarm.Worker.Steps;
+
+namespace BuildFarm.Cli;
+
+/// <summary>
+/// Coordinator and worker in this process: a one-node cluster over the store under BUILDFARM_HOME (or the cache
+/// BUILDFARM_CACHE names). Used by embedded builds and by <c>buildfarm serve</c>.
+/// </summary>
+public sealed class LocalFarm : IAsyncDisposable
+{
+    private readonly SharedCache _cache;
+    private readonly StepExecutorRunner _runner;
+    private readonly EngineNode _engine;
+    private RegistryClient? _registry;
+
+    private LocalFarm(BuildFarmHome home, SharedCache cache, StepExecutorRunner runner, EngineNode engine, string scratch)
+    {
+        Home = home;
+        _cache = cache;
+        _runner = runner;
+        _engine = engine;
+        Scratch = scratch;
+        Images = new LocalImageStore(home.Images);
+        Runner = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, Registry, home.Root), Images,
+            new ImageOutputs(cache.Blobs, scratch, Registry), scratch);
+    }
+
+    public BuildFarmHome Home { get; }
+    public string Scratch { get; }
+    public IContentStore Store => _cache.Blobs;
+    public LocalImageStore Images { get; }
+    public BuildRunner Runner { get; }
+
+    public static async Task<LocalFarm> StartAsync(EngineOptions options, CancellationToken cancellationToken)
+    {
+        var home = BuildFarmHome.Resolve();
+        Directory.CreateDirectory(home.Root);
+        var scratch = Path.Combine(home.Temp, $"{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
+        Directory.CreateDirectory(scratch);
+        var cache = ContentStoreFactory.Open(ContentStoreOptions.FromEnvironment());
+        try
+        {
+            var runner = new StepExecutorRunner(StepExecutor.Create(cache.Blobs, new StepExecutorOptions(home.Worker)));
+            var engine = await EngineNode.StartAsync(options, new CacheStepRecordStore(cache), cancellationToken);
+            engine.System.ActorOf(WorkerActor.Props(runner, $"{Environment.MachineName}/{Environment.ProcessId}",
+                Math.Max(2, Environment.ProcessorCount)), WorkerActor.Name);
+            return new LocalFarm(home, cache, runner, engine, scratch);
+        }
+        catch
+        {
+            cache.Dispose();
+            Directory.Delete(scratch, recursive: true);
+            throw;
+        }
+    }
+
+    private RegistryClient Registry() => _registry ??= new RegistryClient(new RegistryClientOptions
+    {
+        Credentials = DockerConfigCredentialProvider.FromDefaultLocation(),
+    });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _engine.DisposeAsync();
+        // Canceled steps unwind (container killed, mounts released) before the process may exit.
+        await _runner.DrainAsync(TimeSpan.FromSeconds(30));
+        _registry?.Dispose();
+        _cache.Dispose();
+        try { Directory.Delete(Scratch, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

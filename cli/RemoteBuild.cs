@@ -1,0 +1,118 @@
+using BuildFarm.Cli.Commands;
+using BuildFarm.Cli.Progress;
+using BuildFarm.Coordinator.Api;
+using BuildFarm.Coordinator.Dockerfile.Ignore;
+using BuildFarm.Protos.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace BuildFarm.Cli;
+
+/// <summary>
+/// <c>buildfarm build --server ADDR</c>: sends the spec and the context manifest to a farm, uploads only the files
+/// it asks for, and prints the progress it streams back.
+/// </summary>
+public static class RemoteBuild
+{
+    private const int ChunkSize = 1 << 20;
+
+    public static async Task<int> RunAsync(BuildInvocation invocation, string server, CancellationToken cancellationToken)
+    {
+        var printer = new ProgressPrinter(Console.Error, invocation.Progress);
+        BuildOutcome outcome;
+        try
+        {
+            outcome = await BuildAsync(invocation, server, printer, cancellationToken);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            outcome = new BuildOutcome { Canceled = true, Error = "canceled" };
+        }
+        catch (RpcException e)
+        {
+            outcome = new BuildOutcome { Error = $"{server}: {e.Status.Detail} ({e.StatusCode})" };
+        }
+        printer.Finish();
+        return await EmbeddedBuild.ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);
+    }
+
+    private static async Task<BuildOutcome> BuildAsync(BuildInvocation invocation, string server, ProgressPrinter printer, CancellationToken cancellationToken)
+    {
+        using var channel = GrpcChannel.ForAddress(server.Contains("://") ? server : "http://" + server);
+        var client = new BuildService.BuildServiceClient(channel);
+        using var call = client.Build(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new BuildRequest { Spec = invocation.Spec }, cancellationToken);
+
+        var matcher = await IgnoreFileLocator.LoadAsync(invocation.ContextDir, invocation.DockerfilePath, cancellationToken);
+        var entries = ContextWalker.Walk(invocation.ContextDir, matcher, cancellationToken);
+        var manifest = new ContextManifest();
+        var pathOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            manifest.Entries.Add(new Protos.V1.ContextEntry
+            {
+                Path = entry.Path,
+                Mode = (uint)entry.Mode,
+                Size = entry.Size,
+                Sha256 = entry.Sha256 ?? "",
+                LinkTarget = entry.LinkTarget ?? "",
+            });
+            if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(invocation.ContextDir, entry.Path));
+        }
+        await call.RequestStream.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
+
+        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            switch (response.MessageCase)
+            {
+                case BuildResponse.MessageOneofCase.Missing:
+                    foreach (var digest in response.Missing.Digests)
+                        await SendFileAsync(call.RequestStream, digest, pathOf[digest], cancellationToken);
+                    break;
+                case BuildResponse.MessageOneofCase.Progress:
+                    printer.OnEvent(response.Progress);
+                    break;
+                case BuildResponse.MessageOneofCase.Result:
+                    await call.RequestStream.CompleteAsync();
+                    return new BuildOutcome
+                    {
+                        Success = true,
+                        ManifestDigest = response.Result.ManifestDigest,
+                        ConfigDigest = response.Result.ConfigDigest,
+                        ImageNames = [.. response.Result.ImageNames],
+                        StepsExecuted = response.Result.StepsExecuted,
+                        StepsCached = response.Result.StepsCached,
+                    };
+                case BuildResponse.MessageOneofCase.Error:
+                    await call.RequestStream.CompleteAsync();
+                    return new BuildOutcome
+                    {
+                        Canceled = response.Error.Message == "canceled",
+                        Error = response.Error.Message,
+                        ErrorLocation = response.Error.Location,
+                        ErrorInstruction = response.Error.Instruction,
+                        LogTail = [.. response.Error.LogTail],
+                        ExitCode = response.Error.ExitCode,
+                    };
+            }
+        }
+        return new BuildOutcome { Error = $"{server} ended the build without a result" };
+    }
+
+    private static async Task SendFileAsync(IClientStreamWriter<BuildRequest> requests, string digest, string path, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(path);
+        var buffer = new byte[ChunkSize];
+        while (true)
+        {
+            var read = await file.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+            var last = read < buffer.Length;
+            await requests.WriteAsync(new BuildRequest
+            {
+                File = new FileChunk { Digest = digest, Data = ByteString.CopyFrom(buffer, 0, read), Last = last },
+            }, cancellationToken);
+            if (last) return;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace BuildFarm.IntegrationTests.EndToEnd;
+
+/// <summary>`buildfarm serve` and `buildfarm build --server`: the gRPC path with a content-addressed context.</summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class ServeTests(BusyboxFixture busybox) : IDisposable
+{
+    private readonly ExampleContext _scratch = new(busybox.Rootfs);
+
+    public void Dispose() => _scratch.Dispose();
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task A_build_sent_to_a_server_runs_there_and_a_second_one_is_all_cached()
+    {
+        var port = FreePort();
+        using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
+        server.StandardInput.Close();
+        var stderr = server.StandardError.ReadToEndAsync();
+        var ready = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Contains("serving on", ready);
+        try
+        {
+            var client = new BuildFarmCli(Path.Combine(_scratch.Root, "client-home"));
+            var context = _scratch.CopyExample();
+            var first = await client.BuildAsync("--server", $"127.0.0.1:{port}", "-t", "served", context);
+            Assert.True(first.ExitCode == 0, first.ToString());
+            Assert.Equal(6, new PlainProgress(first.Stderr).Executed.Count);
+
+            var second = await client.BuildAsync("--server", $"127.0.0.1:{port}", "-t", "served", context);
+            Assert.True(second.ExitCode == 0, second.ToString());
+            Assert.Equal(6, new PlainProgress(second.Stderr).Cached.Count);
+
+            // The image lives in the server's store, under the server's BUILDFARM_HOME.
+            Assert.Contains("Hello from a BuildFarm image!", (await _scratch.Cli.RunAsync("run", "served")).Stdout);
+            var failing = _scratch.Context("failing", "FROM scratch\nADD rootfs.tar /\nRUN echo remote-boom && exit 5\n");
+            var failed = await client.BuildAsync("--server", $"127.0.0.1:{port}", failing);
+            Assert.Equal(1, failed.ExitCode);
+            Assert.Contains("Dockerfile:3", failed.Stderr);
+            Assert.Contains("remote-boom", failed.Stderr);
+        }
+        finally
+        {
+            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await server.WaitForExitAsync(timeout.Token);
+        }
+        Assert.True(server.ExitCode == 0, await stderr);
+    }
+}
