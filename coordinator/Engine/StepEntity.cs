@@ -26,7 +26,6 @@ public sealed class StepEntity : ReceiveActor
     private readonly Queue<string> _logTail = new();
     private readonly List<byte> _partialLine = [];
     private StepSpec? _spec;
-    private StepResult? _done;
     private StepStarted? _started;
     private bool _forceRun;
     private bool _cancelRequested;
@@ -46,11 +45,7 @@ public sealed class StepEntity : ReceiveActor
     {
         Receive<RequestStep>(r =>
         {
-            if (_done is not null && !r.NoCache)
-            {
-                Sender.Tell(new StepCompleted { Result = _done, Cached = true });
-                return;
-            }
+            // No in-memory answer: the record is read again, so a pruned layer is never handed out.
             AddWaiter(r);
             if (r.NoCache)
                 Dispatch();
@@ -81,7 +76,6 @@ public sealed class StepEntity : ReceiveActor
         {
             if (found.Result is not null && !_forceRun)
             {
-                _done = found.Result;
                 ReplyAll(new StepCompleted { Result = found.Result, Cached = true });
                 Become(Idle);
             }
@@ -128,7 +122,6 @@ public sealed class StepEntity : ReceiveActor
         });
         Receive<RecordSaved>(s =>
         {
-            _done = s.Completed.Result;
             ReplyAll(s.Completed);
             Become(Idle);
         });
