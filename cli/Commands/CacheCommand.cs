@@ -1,3 +1,4 @@
+using BuildFarm.Coordinator.Images;
 using System.CommandLine;
 using System.Globalization;
 using BuildFarm.Cache;
@@ -71,7 +72,7 @@ public static class CacheCommand
         var grace = new Option<string?>("--grace") { Description = "Keep blobs no record references for this long after upload (default 1h)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Only report what would be removed" };
         var all = new Option<bool>("--all") { Description = "Remove every record and every unreferenced blob past the grace time" };
-        var prune = new Command("prune", "Remove old step records and the blobs nothing references any more");
+        var prune = new Command("prune", "Remove old step records and the blobs nothing references any more (images in `buildfarm images` are kept)");
         foreach (var o in new Option[] { keepDuration, keepStorage, keepRoots, grace, dryRun, all }) prune.Options.Add(o);
         prune.SetAction((parse, ct) => RunAsync(async () =>
         {
@@ -87,6 +88,9 @@ public static class CacheCommand
                 DryRun = parse.GetValue(dryRun),
             };
             var roots = (parse.GetValue(keepRoots) ?? []).Select(Digest.Parse).ToList();
+            // Named images have no step record of their own (manifest, config): keep them and everything they use.
+            foreach (var image in await new LocalImageStore(BuildFarmHome.Resolve().Images).ListAsync(ct))
+                roots.Add(Digest.Parse(image.ManifestDigest));
             using var cache = OpenCache(parse);
             var report = await new CachePruner(cache, new PruneRoots(roots)).PruneAsync(options, ct);
             var verb = report.DryRun ? "would remove" : "removed";

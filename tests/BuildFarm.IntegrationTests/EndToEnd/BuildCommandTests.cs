@@ -34,6 +34,26 @@ public sealed class BuildCommandTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Cache_prune_all_keeps_what_named_images_use_and_frees_it_after_rmi()
+    {
+        var context = _scratch.CopyExample();
+        Assert.Equal(0, (await _scratch.Cli.BuildAsync("-t", "kept:1", context)).ExitCode);
+
+        var prune = await _scratch.Cli.RunAsync("cache", "prune", "--all", "--grace", "0s");
+        Assert.True(prune.ExitCode == 0, prune.ToString());
+        Assert.Contains("removed 6 records", prune.Stdout);
+
+        var run = await _scratch.Cli.RunAsync("run", "kept:1");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("Hello from a BuildFarm image!", run.Stdout);
+
+        Assert.Equal(0, (await _scratch.Cli.RunAsync("rmi", "kept:1")).ExitCode);
+        await _scratch.Cli.RunAsync("cache", "prune", "--all", "--grace", "0s");
+        var du = await _scratch.Cli.RunAsync("cache", "du");
+        Assert.Contains("blobs:       0 ", du.Stdout);
+    }
+
+    [Fact]
     public async Task Oci_archive_passes_skopeo_and_umoci_and_the_docker_archive_has_the_docker_load_layout()
     {
         var context = _scratch.CopyExample();
