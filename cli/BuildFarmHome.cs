@@ -11,8 +11,6 @@ public sealed record BuildFarmHome(string Root)
         return new BuildFarmHome(Path.GetFullPath(root));
     }
 
-    /// <summary>The content store (blobs and step records).</summary>
-    public string Store => Path.Combine(Root, "store");
     /// <summary>The image name index.</summary>
     public string Images => Root;
     /// <summary>The worker's snapshots and runtime state.</summary>
