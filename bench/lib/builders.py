@@ -56,7 +56,10 @@ class Builder:
         if rc != 0:
             lines = [l.strip() for l in open(path, errors="replace").read().splitlines()[1:] if l.strip()]
             errs = [l for l in lines if "error" in l.lower()] or lines
-            raise BuildError(f"exit {rc} after {dt:.1f}s: {' / '.join(errs[-2:])[-240:]} (log {path})")
+            msg = errs[-1] if errs else "no output"
+            if len(msg) > 360:
+                msg = msg[:200] + " … " + msg[-150:]
+            raise BuildError(f"exit {rc} after {dt:.1f}s: {msg} (log {path})")
         return dt
 
 
