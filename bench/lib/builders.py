@@ -151,6 +151,7 @@ class BuildFarm(Builder):
         self.extra = extra_args or []
         self.env = dict(os.environ, BUILDFARM_HOME=self.home, DOTNET_CLI_TELEMETRY_OPTOUT="1",
                         DOTNET_NOLOGO="1")
+        self.fixed = []
         self.build_error = os.environ.get("BENCH_BUILDFARM_BUILD_ERROR", "")
         if self.build_error:
             self.available, self.reason = False, self.build_error
@@ -175,6 +176,9 @@ class BuildFarm(Builder):
         try:
             self.reset()
             self.build(ctx, os.path.join(ctx, "Dockerfile"), "bench-smoke", "smoke")
+            # the fixed cost of one build: warm rebuilds of the smallest Dockerfile
+            self.fixed = [self.build(ctx, os.path.join(ctx, "Dockerfile"), "bench-smoke", "smoke-warm")
+                          for _ in range(3)]
         except BuildError as e:
             self.available, self.reason = False, f"`buildfarm build` cannot build a 2-line Dockerfile yet ({e})"
 
