@@ -27,6 +27,7 @@ from infra import log, sh  # noqa: E402
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(BENCH)
 SCENARIOS = ["single12", "cpu3", "debian", "fanin30", "copy20k", "run50"]
+PER_RUN = ["run1", "run50", "run50w"]  # what the run50 scenario runs
 DESCRIPTIONS = {
     "single12": "12-step single-stage Dockerfile (busybox)",
     "cpu3": "3 CPU-bound independent stages + COPY --from of each",
@@ -35,6 +36,7 @@ DESCRIPTIONS = {
     "copy20k": "COPY of a 20,000-file context",
     "run50": "50 `RUN true` steps (per-RUN overhead)",
     "run1": "baseline for run50: 1 `RUN true`",
+    "run50w": "50 `RUN echo i > /stepi` steps (each layer differs)",
 }
 PHASES = ["cold", "warm", "late"]
 RETRIES = int(os.environ.get("BENCH_RETRIES", "1"))
@@ -94,13 +96,16 @@ class Run:
             if before:
                 before()
             try:
-                return build()
+                t = build()
+                if i:
+                    self.notes.append(f"{b.name} {s} {phase} (repeat {r + 1}): {i} failed attempt(s) before this one; "
+                                      f"the time counted is the successful attempt's. Failure: {first}")
+                return t
             except BuildError as e:
                 if i == RETRIES:
-                    raise
+                    raise BuildError(f"{e} [{i + 1} attempts]") from None
+                first = e
                 log(f"{s:9} r{r} {b.name:9} {phase} failed, retrying: {e}")
-                self.notes.append(f"{b.name} {s} {phase} (repeat {r + 1}): a build failed and was retried; "
-                                  f"the time shown is the retry's. Failure: {e}")
 
     def scenario(self, s, builders, registry, phases):
         ctx, df, late = self.context(s, registry)
@@ -286,7 +291,7 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
                      + " | " + " | ".join(ratio(s, phase, "buildfarm", k) for k in peers) + " |")
     L.append("")
 
-    per_run = {}
+    per_run, per_run_w = {}, {}
     if "run50" in run.args.scenarios:
         L += ["## Per-RUN overhead (farm-only target; peers shown for context)", "",
               "Cold build of 50 `RUN true` minus cold build of 1 `RUN true`, divided by 49; against a bare "
@@ -296,15 +301,24 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
               "|---|" + "---:|" * (len(keys) + 1)]
         for k in keys:
             a = median(run.results.get("run50", {}).get("cold", {}).get(k, []))
+            w = median(run.results.get("run50w", {}).get("cold", {}).get(k, []))
             c = median(run.results.get("run1", {}).get("cold", {}).get(k, []))
             per_run[k] = (a - c) / 49 if a is not None and c is not None else None
+            per_run_w[k] = (w - c) / 49 if w is not None and c is not None else None
         bare_m = median(bare) if isinstance(bare, list) else None
-        L.append("| 50 × RUN true, cold | " + " | ".join(cell("run50", "cold", k) for k in keys) + " | — |")
+        bare_cell = fmt(bare_m) if bare_m is not None else "n/m " + note(f"bare runc: {bare}")
         L.append("| 1 × RUN true, cold | " + " | ".join(cell("run1", "cold", k) for k in keys) + " | — |")
-        L.append("| seconds per RUN step | " + " | ".join(fmt(per_run[k]) for k in keys) + " | "
-                 + (fmt(bare_m) if bare_m is not None else "n/m " + note(f"bare runc: {bare}")) + " |")
+        L.append("| 50 × RUN true, cold | " + " | ".join(cell("run50", "cold", k) for k in keys) + " | — |")
+        L.append("| seconds per RUN step | " + " | ".join(fmt(per_run[k]) for k in keys) + " | " + bare_cell + " |")
         L.append("| ratio to bare runc | " + " | ".join(
             f"{per_run[k] / bare_m:.2f}×" if per_run[k] is not None and bare_m else "—" for k in keys) + " | 1.00× |")
+        if run.results.get("run50w") or run.errors.get("run50w"):
+            L.append("| 50 × RUN echo i > /stepi, cold | " + " | ".join(cell("run50w", "cold", k) for k in keys) + " | — |")
+            L.append("| seconds per RUN step (run50w) | " + " | ".join(fmt(per_run_w[k]) for k in keys) + " | "
+                     + bare_cell + " |")
+            L.append("| ratio to bare runc (run50w) | " + " | ".join(
+                f"{per_run_w[k] / bare_m:.2f}×" if per_run_w[k] is not None and bare_m else "—" for k in keys)
+                + " | 1.00× |")
         L.append("")
 
     L += ["## Farm only: embedded default, S3 store vs local-folder store", ""]
@@ -350,14 +364,21 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
         bare_m = median(bare) if isinstance(bare, list) else None
         if bfa is None or not bfa.available:
             res = "not measured: " + ("BuildFarm cannot build yet (see Notes)" if bfa else "BuildFarm not selected")
-        elif per_run.get("buildfarm") is None or not bare_m:
-            res = "not measured: a run50/run1 build or the bare runc run failed"
+        elif not bare_m:
+            res = "not measured: the bare runc run failed"
         else:
-            ok = per_run["buildfarm"] <= 1.3 * bare_m
-            res = f"{'met' if ok else 'MISSED'}: {per_run['buildfarm'] / bare_m:.2f}×"
-            if not ok:
-                missed.append(("run50", "cold"))
-        L.append(f"| per-RUN overhead within 1.3× a bare runc run | run50 | {res} |")
+            res = []
+            for sc, pr in (("run50", per_run.get("buildfarm")), ("run50w", per_run_w.get("buildfarm"))):
+                if pr is None:
+                    if sc == "run50" or run.results.get("run50w") or run.errors.get("run50w"):
+                        res.append(f"{sc}: not measured (a BuildFarm {sc}/run1 build failed, see Notes)")
+                    continue
+                ok = pr <= 1.3 * bare_m
+                res.append(f"{sc}: {'met' if ok else 'MISSED'}: {pr / bare_m:.2f}× ({fmt(pr)} s vs {fmt(bare_m)} s)")
+                if not ok:
+                    missed.append((sc, "cold"))
+            res = "; ".join(res)
+        L.append(f"| per-RUN overhead within 1.3× a bare runc run | run50, run50w | {res} |")
     L.append("")
 
     L += ["## Where the time goes", ""]
@@ -366,6 +387,11 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
     else:
         L.append(f"- BuildFarm process start (`dotnet buildfarm.dll --help`): {fmt(extras.get('startup'))} s, "
                  "paid by every build (BuildKit's client is a Go binary talking to a running daemon).")
+        if bfa.fixed:
+            L.append(f"- BuildFarm fixed cost of one build: a warm rebuild of `FROM scratch` + `COPY hello.txt /` takes "
+                     f"{fmt(median(bfa.fixed))} s (median of {len(bfa.fixed)}): process start, the embedded engine's start "
+                     "and stop, planning, export. BuildKit's warm rows are below this cost in every scenario, so no "
+                     "warm target can be met until it shrinks (a long-running server, `--server`, would not pay it).")
         for s, phase in missed:
             logs = sorted(x for x in os.listdir(bfa.logdir) if x.startswith("buildfarm-") and f"-{s}-" in x
                           and x.endswith(f"-{phase}.log"))
@@ -384,9 +410,6 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
             if steps:
                 L.append(f"- {s} {phase}: slowest steps in the last BuildFarm log: "
                          + "; ".join(f"{n} {fmt(d)} s" for d, n in steps))
-            else:
-                L.append(f"- {s} {phase}: the BuildFarm progress log has no per-step durations to break down "
-                         f"(see {logs[-1]} in the run's logs)")
         L.append("")
 
     if footnotes or run.notes:
@@ -449,7 +472,7 @@ def main():
         live = [b for b in builders if b.available]
         for s in args.scenarios:
             if s == "run50":
-                for sub in ("run1", "run50"):
+                for sub in PER_RUN:
                     run.scenario(sub, live, registry, ["cold"])
             else:
                 run.scenario(s, live, registry, PHASES)

@@ -56,7 +56,10 @@ class Builder:
         if rc != 0:
             lines = [l.strip() for l in open(path, errors="replace").read().splitlines()[1:] if l.strip()]
             errs = [l for l in lines if "error" in l.lower()] or lines
-            raise BuildError(f"exit {rc} after {dt:.1f}s: {' / '.join(errs[-2:])[-240:]} (log {path})")
+            msg = errs[-1] if errs else "no output"
+            if len(msg) > 360:
+                msg = msg[:200] + " … " + msg[-150:]
+            raise BuildError(f"exit {rc} after {dt:.1f}s: {msg} (log {path})")
         return dt
 
 
@@ -148,6 +151,7 @@ class BuildFarm(Builder):
         self.extra = extra_args or []
         self.env = dict(os.environ, BUILDFARM_HOME=self.home, DOTNET_CLI_TELEMETRY_OPTOUT="1",
                         DOTNET_NOLOGO="1")
+        self.fixed = []
         self.build_error = os.environ.get("BENCH_BUILDFARM_BUILD_ERROR", "")
         if self.build_error:
             self.available, self.reason = False, self.build_error
@@ -172,6 +176,9 @@ class BuildFarm(Builder):
         try:
             self.reset()
             self.build(ctx, os.path.join(ctx, "Dockerfile"), "bench-smoke", "smoke")
+            # the fixed cost of one build: warm rebuilds of the smallest Dockerfile
+            self.fixed = [self.build(ctx, os.path.join(ctx, "Dockerfile"), "bench-smoke", "smoke-warm")
+                          for _ in range(3)]
         except BuildError as e:
             self.available, self.reason = False, f"`buildfarm build` cannot build a 2-line Dockerfile yet ({e})"
 
