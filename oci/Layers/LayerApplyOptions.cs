@@ -23,10 +23,10 @@ public sealed record LayerApplyOptions
     public bool HonorWhiteouts { get; init; } = true;
 
     /// <summary>
-    /// True to read absolute entry names ("/etc/x") as relative to the root, as Docker's ADD does; by default they are
-    /// refused, since no layer writer produces them.
+    /// Read absolute entry names ("/", "/etc/x") as relative to the root, as containerd and Docker's ADD do: some
+    /// layer writers (umoci insert) emit them. False refuses them.
     /// </summary>
-    public bool AbsoluteNamesRelativeToRoot { get; init; }
+    public bool AbsoluteNamesRelativeToRoot { get; init; } = true;
 
     public static LayerApplyOptions Default { get; } = new();
 }

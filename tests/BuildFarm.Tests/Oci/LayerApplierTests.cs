@@ -30,11 +30,22 @@ public class LayerApplierTests
     }
 
     [Fact]
-    public async Task Entry_with_an_absolute_path_is_refused()
+    public async Task Entry_with_an_absolute_path_lands_under_the_root_as_containerd_extracts_it()
     {
         using var dir = new TempDirectory();
         var tar = await CraftAsync(FileEntry(dir.Combine("absolute")));
-        var e = await Assert.ThrowsAsync<UnsafeLayerPathException>(() => new LayerApplier().ApplyAsync(tar, dir.Combine("root")));
+        await new LayerApplier().ApplyAsync(tar, dir.Combine("root"));
+        Assert.False(File.Exists(dir.Combine("absolute")));
+        Assert.True(File.Exists(dir.Combine("root") + dir.Combine("absolute")));
+    }
+
+    [Fact]
+    public async Task Entry_with_an_absolute_path_is_refused_when_asked_to_be_strict()
+    {
+        using var dir = new TempDirectory();
+        var tar = await CraftAsync(FileEntry(dir.Combine("absolute")));
+        var strict = new LayerApplier(new LayerApplyOptions { AbsoluteNamesRelativeToRoot = false });
+        var e = await Assert.ThrowsAsync<UnsafeLayerPathException>(() => strict.ApplyAsync(tar, dir.Combine("root")));
         Assert.Contains("absolute path", e.Message);
         Assert.False(File.Exists(dir.Combine("absolute")));
     }
