@@ -10,9 +10,9 @@ namespace BuildFarm.Worker.Snapshots;
 
 /// <summary>
 /// Layers live in <c>{root}/layers/{diffid hex}</c>, extracted once (a lock file serialises extractions
-/// across processes); chains are stacked with overlayfs through short symlinks <c>{root}/l/{12 hex}</c> so
-/// long chains still fit the one-page mount option limit. Chains that still do not fit are flattened by copying
-/// their lowest layers once. Mounts live in <c>{root}/mnt/{pid}-{n}</c>, so a restarted worker can unmount
+/// across processes); chains are stacked with overlayfs through short symlinks <c>{root}/l/{12 hex}</c>, one
+/// <c>lowerdir+</c> per layer with the new mount API (Linux 6.8+), else in one mount(2) option string, which the
+/// short links help fit in one page. Chains that still do not fit (or exceed 500 layers) are flattened by copying. Mounts live in <c>{root}/mnt/{pid}-{n}</c>, so a restarted worker can unmount
 /// whatever a crashed process left behind.
 /// </summary>
 public sealed class OverlaySnapshotter : ISnapshotter
@@ -255,6 +255,16 @@ public sealed class OverlaySnapshotter : ISnapshotter
         var snapshot = new ActiveSnapshot(merged, upper, work, ReleaseAsync);
         try
         {
+            try
+            {
+                if (lowers.Count <= MaxLowerLayers
+                    && OverlayMountApi.TryMount(merged, lowers, upper, upper is null ? null : overlayWork, NoHiddenChanges))
+                    return snapshot;
+            }
+            catch (IOException e)
+            {
+                throw new OverlayUnavailableException(e.Message, e);
+            }
             var lowerOption = string.Join(':', lowers);
             var options = upper is null
                 ? $"lowerdir={lowerOption}"
@@ -285,6 +295,13 @@ public sealed class OverlaySnapshotter : ISnapshotter
             throw;
         }
     }
+
+    /// <summary>The kernel's overlay stack limit (OVL_MAX_STACK); longer chains are flattened.</summary>
+    private const int MaxLowerLayers = 500;
+
+    // redirect_dir/metacopy off: every change must be visible as plain files in the upperdir for the differ.
+    private static readonly KeyValuePair<string, string>[] NoHiddenChanges =
+        [new("index", "off"), new("redirect_dir", "off"), new("metacopy", "off")];
 
     private async Task<List<string>> EnsureLayersAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken)
     {

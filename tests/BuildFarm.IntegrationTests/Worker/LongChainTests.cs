@@ -70,9 +70,9 @@ public sealed class LongChainTests(WorkerFixture worker)
     }
 
     [Fact]
-    public async Task Chain_of_120_layers_runs_a_step_that_sees_every_layer()
+    public async Task Chain_of_120_layers_is_stacked_without_flattening_and_a_step_on_it_sees_every_layer()
     {
-        var (_, executor, _) = NewWorker();
+        var (root, executor, snapshotter) = NewWorker();
         var chain = new List<LayerRef> { worker.BaseLayer };
         var source = Path.Combine(worker.Root, "layers-src-" + Guid.NewGuid().ToString("N")[..6]);
         for (var i = 0; i < 120; i++)
@@ -84,9 +84,13 @@ public sealed class LongChainTests(WorkerFixture worker)
         }
 
         var step = await RunOkAsync(executor, "test $(cat /f* | wc -l) -eq 120 && cat /f000 /f119 > /ends", chain);
-        await using var view = await worker.Snapshotter.ViewAsync([.. chain, step], CancellationToken.None);
+        await using var view = await snapshotter.ViewAsync([.. chain, step], CancellationToken.None);
 
         Assert.Equal("0\n119\n", File.ReadAllText(Path.Combine(view.RootPath, "ends")));
+        // 122 layers: past one page of mount(2) options, stacked one lowerdir+ each, not flattened
+        Assert.Equal(122, LowerDirsOf(view.RootPath).Count);
+        Assert.False(Directory.Exists(Path.Combine(root, "flat")));
+        Assert.Contains(Path.Combine(root, "l", chain[0].DiffId.Hex[..12]), MountTable.OverlayLowerDirs());
     }
 
     private (string Root, StepExecutor Executor, OverlaySnapshotter Snapshotter) NewWorker()
