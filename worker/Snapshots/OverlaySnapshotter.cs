@@ -257,7 +257,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
         {
             try
             {
-                if (lowers.Count <= MaxLowerLayers
+                if (lowers.Count <= MaxLowerLayers && !_options.MountSyscallOnly
                     && OverlayMountApi.TryMount(merged, lowers, upper, upper is null ? null : overlayWork, NoHiddenChanges))
                     return snapshot;
             }
@@ -265,7 +265,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
             {
                 throw new OverlayUnavailableException(e.Message, e);
             }
-            var lowerOption = string.Join(':', lowers);
+            // mount(2): short links keep the one-page option string short (lowerdir+ takes the folders themselves)
+            var lowerOption = string.Join(':', lowers.Select(d => Path.GetDirectoryName(d) == _layers ? ShortLinkOfDirectory(d) : d));
             var options = upper is null
                 ? $"lowerdir={lowerOption}"
                 : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork}";
@@ -311,7 +312,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
     }
 
     /// <summary>
-    /// The lowerdirs for a chain, topmost first. The kernel refuses a folder listed twice ("conflicting lowerdir
+    /// The layer folders to stack for a chain, topmost first. The kernel refuses a folder listed twice ("conflicting lowerdir
     /// path", ELOOP), and a chain repeats a layer whenever two steps leave the same changes (every <c>RUN true</c>
     /// gives the one empty layer), so only the topmost copy of a layer is kept: a lower copy of the same tree cannot
     /// show anything the upper copy does not already decide. Empty layers change nothing and are left out too.
@@ -323,7 +324,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
         for (var i = chain.Count - 1; i >= 0; i--)
         {
             if (!stacked.Add(chain[i].DiffId) || IsEmptyDirectory(layerDirectories[i])) continue;
-            lowers.Add(ShortLink(chain[i].DiffId));
+            lowers.Add(layerDirectories[i]);
         }
         return lowers;
     }

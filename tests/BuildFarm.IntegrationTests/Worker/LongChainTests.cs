@@ -7,10 +7,12 @@ namespace BuildFarm.IntegrationTests.Worker;
 [Collection(WorkerCollection.Name)]
 public sealed class LongChainTests(WorkerFixture worker)
 {
-    [Fact]
-    public async Task Fifty_empty_run_steps_stack_by_overlay_without_a_lowerdir_each()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Fifty_empty_run_steps_stack_by_overlay_without_a_lowerdir_each(bool mountSyscallOnly)
     {
-        var (root, executor, snapshotter) = NewWorker();
+        var (root, executor, snapshotter) = NewWorker(mountSyscallOnly);
         var chain = new List<LayerRef> { worker.BaseLayer };
         for (var i = 0; i < 50; i++) chain.Add(await RunOkAsync(executor, "true", chain));
 
@@ -38,11 +40,13 @@ public sealed class LongChainTests(WorkerFixture worker)
         Assert.Equal("49\n", File.ReadAllText(Path.Combine(view.RootPath, "f49")));
     }
 
-    [Fact]
-    public async Task Layer_repeated_in_a_chain_is_stacked_once_and_its_top_copy_wins()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Layer_repeated_in_a_chain_is_stacked_once_and_its_top_copy_wins(bool mountSyscallOnly)
     {
         StepRequest Epoch(StepRequest r) => r with { SourceDateEpoch = DateTimeOffset.FromUnixTimeSeconds(1700000000) };
-        var (root, executor, snapshotter) = NewWorker();
+        var (root, executor, snapshotter) = NewWorker(mountSyscallOnly);
         var chain = new List<LayerRef> { worker.BaseLayer };
         chain.Add(await RunOkAsync(executor, "echo a > /x", chain, Epoch));
         chain.Add(await RunOkAsync(executor, "echo b > /x", chain, Epoch));
@@ -57,10 +61,12 @@ public sealed class LongChainTests(WorkerFixture worker)
         Assert.Equal(4, LowerDirsOf(view.RootPath).Count);
     }
 
-    [Fact]
-    public async Task View_of_an_empty_chain_is_an_empty_overlay()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task View_of_an_empty_chain_is_an_empty_overlay(bool mountSyscallOnly)
     {
-        var (root, _, snapshotter) = NewWorker();
+        var (root, _, snapshotter) = NewWorker(mountSyscallOnly);
 
         await using var view = await snapshotter.ViewAsync([], CancellationToken.None);
 
@@ -90,13 +96,14 @@ public sealed class LongChainTests(WorkerFixture worker)
         // 122 layers: past one page of mount(2) options, stacked one lowerdir+ each, not flattened
         Assert.Equal(122, LowerDirsOf(view.RootPath).Count);
         Assert.False(Directory.Exists(Path.Combine(root, "flat")));
-        Assert.Contains(Path.Combine(root, "l", chain[0].DiffId.Hex[..12]), MountTable.OverlayLowerDirs());
+        Assert.Contains(Path.Combine(root, "layers", chain[0].DiffId.Hex), MountTable.OverlayLowerDirs());
     }
 
-    private (string Root, StepExecutor Executor, OverlaySnapshotter Snapshotter) NewWorker()
+    private (string Root, StepExecutor Executor, OverlaySnapshotter Snapshotter) NewWorker(bool mountSyscallOnly = false)
     {
         var root = Directory.CreateDirectory(Path.Combine(worker.Root, "t" + Guid.NewGuid().ToString("N")[..6])).FullName;
-        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(),
+            new SnapshotterOptions(root) { MountSyscallOnly = mountSyscallOnly });
         return (root, worker.CreateExecutor(snapshotter), snapshotter);
     }
 
