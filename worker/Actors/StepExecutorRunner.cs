@@ -33,6 +33,10 @@ public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
             {
                 throw new StepRunFailedException(e.Message, 0, e);
             }
+            catch (ContainerStartException e) // no exit code of the command: runc could not start it (missing binary, ...)
+            {
+                throw new StepRunFailedException($"process \"{string.Join(' ', ArgvOf(spec))}\" could not start: {e.Message}", 0, e);
+            }
             if (result.ExitCode != 0 || result.Layer is null)
                 throw new StepRunFailedException(
                     $"process \"{string.Join(' ', ArgvOf(spec))}\" did not complete successfully: exit code: {result.ExitCode}",

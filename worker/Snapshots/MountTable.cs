@@ -14,7 +14,7 @@ public static class MountTable
         return result;
     }
 
-    /// <summary>Every lowerdir of every overlay mount, as given when mounting.</summary>
+    /// <summary>Every lowerdir of every overlay mount, as given when mounting (<c>lowerdir=a:b</c> or <c>lowerdir+=</c> each).</summary>
     public static IReadOnlyList<string> OverlayLowerDirs()
     {
         var result = new List<string>();
@@ -25,8 +25,12 @@ public static class MountTable
             var fields = line[(separator + 3)..].Split(' ');
             if (fields.Length < 3 || fields[0] != "overlay") continue;
             foreach (var option in fields[2].Split(','))
+            {
                 if (option.StartsWith("lowerdir=", StringComparison.Ordinal))
                     result.AddRange(option["lowerdir=".Length..].Split(':').Select(Unescape));
+                else if (option.StartsWith("lowerdir+=", StringComparison.Ordinal)) // one layer each (new mount API)
+                    result.Add(Unescape(option["lowerdir+=".Length..]));
+            }
         }
         return result;
     }

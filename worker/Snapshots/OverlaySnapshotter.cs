@@ -10,9 +10,9 @@ namespace BuildFarm.Worker.Snapshots;
 
 /// <summary>
 /// Layers live in <c>{root}/layers/{diffid hex}</c>, extracted once (a lock file serialises extractions
-/// across processes); chains are stacked with overlayfs through short symlinks <c>{root}/l/{12 hex}</c> so
-/// long chains still fit the one-page mount option limit. Chains that still do not fit are flattened by copying
-/// their lowest layers once. Mounts live in <c>{root}/mnt/{pid}-{n}</c>, so a restarted worker can unmount
+/// across processes); chains are stacked with overlayfs through short symlinks <c>{root}/l/{12 hex}</c>, one
+/// <c>lowerdir+</c> per layer with the new mount API (Linux 6.8+), else in one mount(2) option string, which the
+/// short links help fit in one page. Chains that still do not fit (or exceed 500 layers) are flattened by copying. Mounts live in <c>{root}/mnt/{pid}-{n}</c>, so a restarted worker can unmount
 /// whatever a crashed process left behind.
 /// </summary>
 public sealed class OverlaySnapshotter : ISnapshotter
@@ -20,7 +20,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
     private readonly IContentStore _store;
     private readonly ILayerUnpacker _unpacker;
     private readonly SnapshotterOptions _options;
-    private readonly string _layers, _links, _mounts, _empty;
+    private readonly string _layers, _links, _mounts, _empty, _emptyBelow;
     private int _counter;
     private int _mounting;
     private readonly SemaphoreSlim _pruneGate = new(1, 1);
@@ -34,7 +34,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
         _links = Path.Combine(options.Root, "l");
         _mounts = Path.Combine(options.Root, "mnt");
         _empty = Path.Combine(options.Root, "empty");
-        foreach (var dir in new[] { _layers, _links, _mounts, _empty }) Directory.CreateDirectory(dir);
+        _emptyBelow = Path.Combine(options.Root, "empty2");
+        foreach (var dir in new[] { _layers, _links, _mounts, _empty, _emptyBelow }) Directory.CreateDirectory(dir);
         RecoverFromCrashedProcesses();
     }
 
@@ -240,15 +241,10 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     private async Task<ActiveSnapshot> OverlayAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
     {
-        var lowers = new List<string>();
-        foreach (var layer in chain)
-        {
-            await EnsureLayerAsync(layer, cancellationToken);
-            lowers.Add(ShortLink(layer.DiffId));
-        }
-        lowers.Reverse(); // overlay wants the topmost layer first
+        var lowers = StackedLowerDirs(chain, await EnsureLayersAsync(chain, cancellationToken));
         if (lowers.Count == 0) lowers.Add(_empty);
-        if (!writable && lowers.Count == 1) lowers.Add(_empty); // overlay without upper needs two lowerdirs
+        // overlay without upper needs two lowerdirs, and refuses one folder twice
+        if (!writable && lowers.Count == 1) lowers.Add(lowers[0] == _empty ? _emptyBelow : _empty);
 
         var work = Path.Combine(_mounts, $"{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}");
         var merged = Path.Combine(work, "m");
@@ -259,7 +255,18 @@ public sealed class OverlaySnapshotter : ISnapshotter
         var snapshot = new ActiveSnapshot(merged, upper, work, ReleaseAsync);
         try
         {
-            var lowerOption = string.Join(':', lowers);
+            try
+            {
+                if (lowers.Count <= MaxLowerLayers && !_options.MountSyscallOnly
+                    && OverlayMountApi.TryMount(merged, lowers, upper, upper is null ? null : overlayWork, NoHiddenChanges))
+                    return snapshot;
+            }
+            catch (IOException e)
+            {
+                throw new OverlayUnavailableException(e.Message, e);
+            }
+            // mount(2): short links keep the one-page option string short (lowerdir+ takes the folders themselves)
+            var lowerOption = string.Join(':', lowers.Select(d => Path.GetDirectoryName(d) == _layers ? ShortLinkOfDirectory(d) : d));
             var options = upper is null
                 ? $"lowerdir={lowerOption}"
                 : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork}";
@@ -289,6 +296,40 @@ public sealed class OverlaySnapshotter : ISnapshotter
             throw;
         }
     }
+
+    /// <summary>The kernel's overlay stack limit (OVL_MAX_STACK); longer chains are flattened.</summary>
+    private const int MaxLowerLayers = 500;
+
+    // redirect_dir/metacopy off: every change must be visible as plain files in the upperdir for the differ.
+    private static readonly KeyValuePair<string, string>[] NoHiddenChanges =
+        [new("index", "off"), new("redirect_dir", "off"), new("metacopy", "off")];
+
+    private async Task<List<string>> EnsureLayersAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken)
+    {
+        var dirs = new List<string>(chain.Count);
+        foreach (var layer in chain) dirs.Add(await EnsureLayerAsync(layer, cancellationToken));
+        return dirs;
+    }
+
+    /// <summary>
+    /// The layer folders to stack for a chain, topmost first. The kernel refuses a folder listed twice ("conflicting lowerdir
+    /// path", ELOOP), and a chain repeats a layer whenever two steps leave the same changes (every <c>RUN true</c>
+    /// gives the one empty layer), so only the topmost copy of a layer is kept: a lower copy of the same tree cannot
+    /// show anything the upper copy does not already decide. Empty layers change nothing and are left out too.
+    /// </summary>
+    private List<string> StackedLowerDirs(IReadOnlyList<LayerRef> chain, IReadOnlyList<string> layerDirectories)
+    {
+        var lowers = new List<string>();
+        var stacked = new HashSet<Digest>();
+        for (var i = chain.Count - 1; i >= 0; i--)
+        {
+            if (!stacked.Add(chain[i].DiffId) || IsEmptyDirectory(layerDirectories[i])) continue;
+            lowers.Add(layerDirectories[i]);
+        }
+        return lowers;
+    }
+
+    private static bool IsEmptyDirectory(string dir) => !Directory.EnumerateFileSystemEntries(dir).Any();
 
     /// <summary>Copies a chain too long for one mount into one folder (once per chain), whiteouts applied.</summary>
     private async Task<string> FlattenAsync(IReadOnlyList<LayerRef> chain, int count, int optionsLength, CancellationToken cancellationToken)

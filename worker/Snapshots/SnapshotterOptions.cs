@@ -7,6 +7,10 @@ public sealed record SnapshotterOptions(string Root)
     /// <summary>Longest overlay option string we pass to mount(2); the kernel takes one page.</summary>
     public int MaxMountOptionsLength { get; init; } = 4000;
 
+    /// <summary>Stack layers in one mount(2) option string, as on kernels before 6.8 that lack overlay's
+    /// <c>lowerdir+</c> (chosen by itself there).</summary>
+    public bool MountSyscallOnly { get; init; }
+
     /// <summary>Never use overlayfs: copy the parent for each step and diff by walking (slow; for filesystems
     /// where overlay is unavailable — the snapshotter also falls back by itself when an overlay mount fails).</summary>
     public bool CopyInsteadOfOverlay { get; init; }

@@ -98,7 +98,7 @@ public sealed class SnapshotterTests(WorkerFixture worker)
         var l1 = new LayerRef(one.Layer!, one.DiffId!.Value);
         var two = await worker.RunAsync("echo 2 > /two && rm /gone /bin/cat", [worker.BaseLayer, l1]);
         var chain = new List<LayerRef> { worker.BaseLayer, l1, new(two.Layer!, two.DiffId!.Value) };
-        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(NewRoot()) { MaxMountOptionsLength = 60 });
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(NewRoot()) { MaxMountOptionsLength = 60, MountSyscallOnly = true });
 
         await using var view = await snapshotter.PrepareAsync(chain, CancellationToken.None);
 
@@ -122,7 +122,7 @@ public sealed class SnapshotterTests(WorkerFixture worker)
             Directory.Delete(source, recursive: true);
         }
         var root = NewRoot();
-        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root) { MountSyscallOnly = true });
 
         await using var snapshot = await snapshotter.PrepareAsync(chain, CancellationToken.None);
 
