@@ -9,4 +9,7 @@ public interface IStepRecordStore
     Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken);
 
     Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken);
+
+    /// <summary>Why <paramref name="spec"/> missed: its key inputs against the nearest earlier record of the same place.</summary>
+    Task<StepMissExplained> ExplainMissAsync(StepSpec spec, CancellationToken cancellationToken);
 }

@@ -17,6 +17,10 @@ public sealed class StepEntity : ReceiveActor
     private sealed record RecordLookedUp(StepResult? Result);
     private sealed record RecordSaved(StepCompleted Completed);
     private sealed record RecordSaveFailed(StepCompleted Completed, Exception Error);
+    private sealed record MissLookedUp(int Run, StepMissExplained Explained);
+    private sealed record MissLookupFailed(int Run, Exception Error);
+
+    private enum MissReason { LookUp, NoCache, SameRunAgain }
 
     private readonly string _cacheKey;
     private readonly IStepRecordStore _records;
@@ -29,6 +33,8 @@ public sealed class StepEntity : ReceiveActor
     private StepStarted? _started;
     private bool _forceRun;
     private bool _cancelRequested;
+    private int _run;
+    private StepMissExplained? _explained;
 
     public StepEntity(string cacheKey, IStepRecordStore records, IActorRef pool)
     {
@@ -48,7 +54,7 @@ public sealed class StepEntity : ReceiveActor
             // No in-memory answer: the record is read again, so a pruned layer is never handed out.
             AddWaiter(r);
             if (r.NoCache)
-                Dispatch();
+                Dispatch(MissReason.NoCache);
             else
             {
                 _records.FindAsync(_cacheKey, CancellationToken.None)
@@ -62,6 +68,7 @@ public sealed class StepEntity : ReceiveActor
             }
         });
         Receive<WithdrawStep>(_ => _waiters.Remove(Sender));
+        IgnoreLateExplanations();
     }
 
     private void Checking()
@@ -82,8 +89,9 @@ public sealed class StepEntity : ReceiveActor
             else if (_waiters.Count == 0)
                 Become(Idle);
             else
-                Dispatch();
+                Dispatch(_forceRun ? MissReason.NoCache : MissReason.LookUp);
         });
+        IgnoreLateExplanations();
     }
 
     private void Running()
@@ -92,6 +100,7 @@ public sealed class StepEntity : ReceiveActor
         {
             // Dedupe: a build asking for a step that is already running waits for the same run.
             AddWaiter(r);
+            if (_explained is not null) Sender.Tell(_explained);
             if (_started is not null) Sender.Tell(_started);
             foreach (var line in _logTail)
                 Sender.Tell(new StepLog { CacheKey = _cacheKey, Data = Google.Protobuf.ByteString.CopyFromUtf8(line + "\n"), Stream = 1 });
@@ -137,7 +146,7 @@ public sealed class StepEntity : ReceiveActor
             if (_cancelRequested && _waiters.Count > 0)
             {
                 // Canceled for one build while another one joined: run it again for those who still wait.
-                Dispatch();
+                Dispatch(MissReason.SameRunAgain);
                 return;
             }
             if (_partialLine.Count > 0) _logTail.Enqueue(System.Text.Encoding.UTF8.GetString([.. _partialLine]));
@@ -150,6 +159,24 @@ public sealed class StepEntity : ReceiveActor
             ReplyAll(new StepFailed { CacheKey = _cacheKey, Message = r.Reason, Retryable = true });
             Become(Idle);
         });
+        Receive<MissLookedUp>(m =>
+        {
+            if (m.Run != _run) return;
+            _explained = m.Explained;
+            Broadcast(m.Explained);
+        });
+        Receive<MissLookupFailed>(f =>
+        {
+            // Only the explanation is lost; the step runs as it would anyway.
+            if (f.Run == _run) _log.Warning("could not explain the cache miss of {0}: {1}", _cacheKey, f.Error.Message);
+        });
+    }
+
+    private void IgnoreLateExplanations()
+    {
+        // An explanation that arrives after its run ended (or for an earlier run) has nobody to tell.
+        Receive<MissLookedUp>(_ => { });
+        Receive<MissLookupFailed>(_ => { });
     }
 
     private void AddWaiter(RequestStep request)
@@ -158,7 +185,7 @@ public sealed class StepEntity : ReceiveActor
         _waiters[Sender] = request.BuildId;
     }
 
-    private void Dispatch()
+    private void Dispatch(MissReason why)
     {
         _forceRun = false;
         _cancelRequested = false;
@@ -167,7 +194,22 @@ public sealed class StepEntity : ReceiveActor
         _partialLine.Clear();
         _pool.Tell(new DispatchStep { Spec = _spec });
         Become(Running);
+        if (why == MissReason.SameRunAgain) return; // the waiters already know why
+        _run++;
+        _explained = null;
+        if (why == MissReason.NoCache)
+        {
+            _explained = StepMissExplainer.ForNoCache(_cacheKey);
+            Broadcast(_explained);
+        }
+        else if (_spec is { KeyInputsJson.Length: > 0 })
+            ExplainMiss(_spec, _run);
     }
+
+    /// <summary>Looks up the nearest earlier record after the dispatch, so the explanation never delays the step.</summary>
+    private void ExplainMiss(StepSpec spec, int run) =>
+        _records.ExplainMissAsync(spec, CancellationToken.None)
+            .PipeTo(Self, success: explained => new MissLookedUp(run, explained), failure: ex => new MissLookupFailed(run, ex));
 
     private void KeepTail(ReadOnlySpan<byte> data)
     {
