@@ -14,6 +14,7 @@ public sealed class ProgressPrinter
     private readonly Dictionary<string, int> _numbers = [];
     private readonly Dictionary<string, (string Name, long Started)> _running = [];
     private readonly Dictionary<string, StringBuilder> _partial = [];
+    private readonly HashSet<string> _named = [];
     private readonly long _start = Environment.TickCount64;
     private readonly Lock _gate = new();
     private bool _statusShown;
@@ -71,7 +72,12 @@ public sealed class ProgressPrinter
             {
                 case ProgressEvent.Types.Kind.Started:
                     _running[e.StepId] = (e.Name, Environment.TickCount64);
-                    if (_mode == "plain") _out.WriteLine($"#{n} {e.Name}");
+                    if (_mode == "plain" && _named.Add(e.StepId)) _out.WriteLine($"#{n} {e.Name}");
+                    break;
+                case ProgressEvent.Types.Kind.CacheMiss:
+                    // Usually before the step starts; the name comes first either way, as on a start.
+                    if (_mode == "plain" && _named.Add(e.StepId)) _out.WriteLine($"#{n} {e.Name}");
+                    _out.WriteLine(_mode == "plain" ? $"#{n} cache miss: {e.CacheMiss}" : $" => {e.Name}: cache miss: {e.CacheMiss}");
                     break;
                 case ProgressEvent.Types.Kind.Log:
                     WriteLog(n, e);

@@ -64,6 +64,15 @@ public sealed class BuildEntity : ReceiveActor
                 Emit(index, ProgressEvent.Types.Kind.Started, e => e.StartedUnixMs = s.StartedUnixMs);
             }
         });
+        Receive<StepMissExplained>(m =>
+        {
+            foreach (var index in NodesOf(m.CacheKey))
+                Emit(index, ProgressEvent.Types.Kind.CacheMiss, e =>
+                {
+                    e.CacheMiss = m.Explanation;
+                    e.CacheMissInputs.AddRange(m.ChangedInputs);
+                });
+        });
         Receive<StepLog>(l =>
         {
             foreach (var index in NodesOf(l.CacheKey))

@@ -9,14 +9,22 @@ namespace BuildFarm.Coordinator.Engine;
 /// identical steps run once: a record hit answers at once, a running step gains waiters, otherwise
 /// the step is dispatched to a worker.
 /// </summary>
-public sealed class StepEntity : ReceiveActor
+public sealed class StepEntity : ReceiveActor, IWithTimers
 {
     public const string TypeName = "step";
     private const int LogTailLines = 20;
 
+    /// <summary>How long a finished step waits for its miss explanation (so progress shows it before DONE).</summary>
+    private static readonly TimeSpan ExplanationGrace = TimeSpan.FromSeconds(1);
+
     private sealed record RecordLookedUp(StepResult? Result);
     private sealed record RecordSaved(StepCompleted Completed);
     private sealed record RecordSaveFailed(StepCompleted Completed, Exception Error);
+    private sealed record MissLookedUp(int Run, StepMissExplained Explained);
+    private sealed record MissLookupFailed(int Run, Exception Error);
+    private sealed record ExplanationOverdue(int Run);
+
+    private enum MissReason { LookUp, NoCache, SameRunAgain }
 
     private readonly string _cacheKey;
     private readonly IStepRecordStore _records;
@@ -29,6 +37,12 @@ public sealed class StepEntity : ReceiveActor
     private StepStarted? _started;
     private bool _forceRun;
     private bool _cancelRequested;
+    private int _run;
+    private StepMissExplained? _explained;
+    private bool _explaining;
+    private StepCompleted? _held;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public StepEntity(string cacheKey, IStepRecordStore records, IActorRef pool)
     {
@@ -48,7 +62,7 @@ public sealed class StepEntity : ReceiveActor
             // No in-memory answer: the record is read again, so a pruned layer is never handed out.
             AddWaiter(r);
             if (r.NoCache)
-                Dispatch();
+                Dispatch(MissReason.NoCache);
             else
             {
                 _records.FindAsync(_cacheKey, CancellationToken.None)
@@ -62,6 +76,7 @@ public sealed class StepEntity : ReceiveActor
             }
         });
         Receive<WithdrawStep>(_ => _waiters.Remove(Sender));
+        IgnoreLateExplanations();
     }
 
     private void Checking()
@@ -82,8 +97,9 @@ public sealed class StepEntity : ReceiveActor
             else if (_waiters.Count == 0)
                 Become(Idle);
             else
-                Dispatch();
+                Dispatch(_forceRun ? MissReason.NoCache : MissReason.LookUp);
         });
+        IgnoreLateExplanations();
     }
 
     private void Running()
@@ -92,6 +108,7 @@ public sealed class StepEntity : ReceiveActor
         {
             // Dedupe: a build asking for a step that is already running waits for the same run.
             AddWaiter(r);
+            if (_explained is not null) Sender.Tell(_explained);
             if (_started is not null) Sender.Tell(_started);
             foreach (var line in _logTail)
                 Sender.Tell(new StepLog { CacheKey = _cacheKey, Data = Google.Protobuf.ByteString.CopyFromUtf8(line + "\n"), Stream = 1 });
@@ -120,24 +137,19 @@ public sealed class StepEntity : ReceiveActor
             _records.SaveAsync(_spec!, c.Result, CancellationToken.None)
                 .PipeTo(Self, success: () => new RecordSaved(c), failure: ex => new RecordSaveFailed(c, ex));
         });
-        Receive<RecordSaved>(s =>
-        {
-            ReplyAll(s.Completed);
-            Become(Idle);
-        });
+        Receive<RecordSaved>(s => Complete(s.Completed));
         Receive<RecordSaveFailed>(f =>
         {
             // The layer exists; only the index entry is missing, so this build can still use the result.
             _log.Warning("could not save the step record of {0}: {1}", _cacheKey, f.Error.Message);
-            ReplyAll(f.Completed);
-            Become(Idle);
+            Complete(f.Completed);
         });
         Receive<StepFailed>(f =>
         {
             if (_cancelRequested && _waiters.Count > 0)
             {
                 // Canceled for one build while another one joined: run it again for those who still wait.
-                Dispatch();
+                Dispatch(MissReason.SameRunAgain);
                 return;
             }
             if (_partialLine.Count > 0) _logTail.Enqueue(System.Text.Encoding.UTF8.GetString([.. _partialLine]));
@@ -150,6 +162,57 @@ public sealed class StepEntity : ReceiveActor
             ReplyAll(new StepFailed { CacheKey = _cacheKey, Message = r.Reason, Retryable = true });
             Become(Idle);
         });
+        Receive<MissLookedUp>(m =>
+        {
+            if (m.Run != _run) return;
+            _explained = m.Explained;
+            Broadcast(m.Explained);
+            ReleaseHeld();
+        });
+        Receive<MissLookupFailed>(f =>
+        {
+            // Only the explanation is lost; the step runs as it would anyway.
+            if (f.Run != _run) return;
+            _log.Warning("could not explain the cache miss of {0}: {1}", _cacheKey, f.Error.Message);
+            ReleaseHeld();
+        });
+        Receive<ExplanationOverdue>(o =>
+        {
+            if (o.Run != _run) return;
+            _log.Warning("the cache miss explanation of {0} took longer than {1}; completing without it", _cacheKey, ExplanationGrace);
+            ReleaseHeld();
+        });
+    }
+
+    private void Complete(StepCompleted completed)
+    {
+        if (_explaining)
+        {
+            // The explanation is nearly always back by now; wait a moment so waiters hear it before the result.
+            _held = completed;
+            Timers.StartSingleTimer(nameof(ExplanationOverdue), new ExplanationOverdue(_run), ExplanationGrace);
+            return;
+        }
+        ReplyAll(completed);
+        Become(Idle);
+    }
+
+    private void ReleaseHeld()
+    {
+        _explaining = false;
+        Timers.Cancel(nameof(ExplanationOverdue));
+        if (_held is not { } completed) return;
+        _held = null;
+        ReplyAll(completed);
+        Become(Idle);
+    }
+
+    private void IgnoreLateExplanations()
+    {
+        // An explanation that arrives after its run ended (or for an earlier run) has nobody to tell.
+        Receive<MissLookedUp>(_ => { });
+        Receive<MissLookupFailed>(_ => { });
+        Receive<ExplanationOverdue>(_ => { });
     }
 
     private void AddWaiter(RequestStep request)
@@ -158,7 +221,7 @@ public sealed class StepEntity : ReceiveActor
         _waiters[Sender] = request.BuildId;
     }
 
-    private void Dispatch()
+    private void Dispatch(MissReason why)
     {
         _forceRun = false;
         _cancelRequested = false;
@@ -167,6 +230,28 @@ public sealed class StepEntity : ReceiveActor
         _partialLine.Clear();
         _pool.Tell(new DispatchStep { Spec = _spec });
         Become(Running);
+        if (why == MissReason.SameRunAgain) return; // the waiters already know why
+        _run++;
+        _explained = null;
+        _explaining = false;
+        _held = null;
+        if (why == MissReason.NoCache)
+        {
+            _explained = StepMissExplainer.ForNoCache(_cacheKey);
+            Broadcast(_explained);
+        }
+        else if (_spec is { KeyInputsJson.Length: > 0 })
+            ExplainMiss(_spec, _run);
+    }
+
+    /// <summary>Looks up the nearest earlier record after the dispatch, so the explanation never delays the step.</summary>
+    private void ExplainMiss(StepSpec spec, int run)
+    {
+        _explaining = true;
+        // Whole milliseconds, as records keep their time: this run's own record never counts as an earlier one.
+        var dispatchedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        _records.ExplainMissAsync(spec, dispatchedAt, CancellationToken.None)
+            .PipeTo(Self, success: explained => new MissLookedUp(run, explained), failure: ex => new MissLookupFailed(run, ex));
     }
 
     private void KeepTail(ReadOnlySpan<byte> data)
