@@ -39,9 +39,10 @@ fi
 # --- the buildfarm CLI -----------------------------------------------------------------------------
 case " $* " in *" --builders "*) builders=$(echo " $* " | sed -E 's/.* --builders ([^ ]+).*/\1/');; *) builders=buildfarm;; esac
 if [[ "$builders" == *buildfarm* ]] && [ "${BENCH_SKIP_DOTNET_BUILD:-0}" != 1 ]; then
-  echo "bench: dotnet build cli (Release)" >&2
-  if ! out=$(cd "$REPO" && dotnet build cli/BuildFarm.Cli.csproj -c Release -nologo -v q 2>&1); then
-    export BENCH_BUILDFARM_BUILD_ERROR="dotnet build of cli/ failed: $(echo "$out" | grep -m1 -E 'error' | cut -c1-200)"
+  echo "bench: dotnet publish cli (Release, ReadyToRun) to out/buildfarm" >&2
+  if ! out=$(cd "$REPO" && dotnet publish cli/BuildFarm.Cli.csproj -c Release --use-current-runtime --self-contained false \
+      -o out/buildfarm -nologo -v q 2>&1); then
+    export BENCH_BUILDFARM_BUILD_ERROR="dotnet publish of cli/ failed: $(echo "$out" | grep -m1 -E 'error' | cut -c1-200)"
     echo "bench: $BENCH_BUILDFARM_BUILD_ERROR" >&2
   fi
 fi

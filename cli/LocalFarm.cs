@@ -17,10 +17,10 @@ public sealed class LocalFarm : IAsyncDisposable
 {
     private readonly SharedCache _cache;
     private readonly StepExecutorRunner _runner;
-    private readonly EngineNode _engine;
+    private readonly Task<EngineNode> _engine;
     private RegistryClient? _registry;
 
-    private LocalFarm(BuildFarmHome home, SharedCache cache, StepExecutorRunner runner, EngineNode engine, string scratch)
+    private LocalFarm(BuildFarmHome home, SharedCache cache, StepExecutorRunner runner, Task<EngineNode> engine, string scratch)
     {
         Home = home;
         _cache = cache;
@@ -38,7 +38,7 @@ public sealed class LocalFarm : IAsyncDisposable
     public LocalImageStore Images { get; }
     public BuildRunner Runner { get; }
 
-    public static async Task<LocalFarm> StartAsync(EngineOptions options, CancellationToken cancellationToken)
+    public static Task<LocalFarm> StartAsync(EngineOptions options, CancellationToken cancellationToken)
     {
         var home = BuildFarmHome.Resolve();
         Directory.CreateDirectory(home.Root);
@@ -48,10 +48,16 @@ public sealed class LocalFarm : IAsyncDisposable
         try
         {
             var runner = new StepExecutorRunner(StepExecutor.Create(cache.Blobs, new StepExecutorOptions(home.Worker)));
-            var engine = await EngineNode.StartAsync(options, new CacheStepRecordStore(cache), cancellationToken);
-            engine.System.ActorOf(WorkerActor.Props(runner, $"{Environment.MachineName}/{Environment.ProcessId}",
-                Math.Max(2, Environment.ProcessorCount)), WorkerActor.Name);
-            return new LocalFarm(home, cache, runner, engine, scratch);
+            // The cluster starts on the thread pool while the caller plans and hashes the context; the build
+            // waits for it only when it has a step graph to hand over.
+            var engine = Task.Run(async () =>
+            {
+                var node = await EngineNode.StartAsync(options, new CacheStepRecordStore(cache), cancellationToken);
+                node.System.ActorOf(WorkerActor.Props(runner, $"{Environment.MachineName}/{Environment.ProcessId}",
+                    Math.Max(2, Environment.ProcessorCount)), WorkerActor.Name);
+                return node;
+            }, CancellationToken.None);
+            return Task.FromResult(new LocalFarm(home, cache, runner, engine, scratch));
         }
         catch
         {
@@ -68,7 +74,10 @@ public sealed class LocalFarm : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _engine.DisposeAsync();
+        EngineNode? engine = null;
+        try { engine = await _engine; }
+        catch (Exception) when (_engine.IsFaulted || _engine.IsCanceled) { } // it failed to start: nothing to stop; the build reported it
+        if (engine is not null) await engine.DisposeAsync();
         // Canceled steps unwind (container killed, mounts released) before the process may exit.
         await _runner.DrainAsync(TimeSpan.FromSeconds(30));
         _registry?.Dispose();

@@ -146,7 +146,7 @@ class BuildFarm(Builder):
     def __init__(self, tmp, logdir, repo, extra_args=None, home_name="buildfarm-home"):
         super().__init__(tmp, logdir)
         self.repo = repo
-        self.dll = os.path.join(repo, "cli", "bin", "Release", "net10.0", "buildfarm.dll")
+        self.dll = os.path.join(repo, "out", "buildfarm", "buildfarm.dll")  # the ReadyToRun publish
         self.home = os.path.join(tmp, home_name)
         self.extra = extra_args or []
         self.env = dict(os.environ, BUILDFARM_HOME=self.home, DOTNET_CLI_TELEMETRY_OPTOUT="1",

@@ -14,14 +14,16 @@ namespace BuildFarm.Coordinator.Api;
 /// <summary>
 /// One build from spec to image: plan the Dockerfile, pin base images, fill the cache keys from the context, let the
 /// engine run the step graph, then assemble the image and write the outputs. Shared by the embedded CLI and the
-/// gRPC service; the actors only ever see the graph.
+/// gRPC service; the actors only ever see the graph. The engine may still be starting: planning and context
+/// checksums need no actor, so they overlap the cluster's start and only the step graph waits for it.
 /// </summary>
 public sealed class BuildRunner(
-    EngineNode engine, IContentStore store, BaseImageResolver bases, LocalImageStore images, ImageOutputs outputs, string scratch)
+    Task<EngineNode> engineStarted, IContentStore store, BaseImageResolver bases, LocalImageStore images, ImageOutputs outputs, string scratch)
 {
     public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken)
     {
+        var trace = PhaseTrace.FromEnvironment();
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
         var text = spec.Dockerfile.ToString(Encoding.UTF8);
         var platformSpec = spec.Platform is { Length: > 0 } platformText ? PlatformSpec.Parse(platformText) : PlatformSpec.LinuxAmd64;
@@ -38,6 +40,7 @@ public sealed class BuildRunner(
         try
         {
             plan = DockerfilePlanner.Plan(text, options, fileName);
+            trace.Mark("plan");
             foreach (var reference in plan.ExternalImages)
             {
                 var started = Now();
@@ -80,9 +83,13 @@ public sealed class BuildRunner(
             return new BuildOutcome { Error = "failed to resolve source metadata: " + e.Message };
         }
 
+        trace.Mark("resolve bases");
         using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch, cancellationToken);
         var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
         var graph = PlanGraphBuilder.Build(plan, keys, resolved, context.Directory, spec, noCacheFilter);
+        trace.Mark("context keys");
+        var engine = await engineStarted.WaitAsync(cancellationToken);
+        trace.Mark("engine start");
 
         BuildFinished? finished = null;
         var start = new StartBuild { BuildId = Guid.NewGuid().ToString("N"), Graph = graph };
@@ -91,6 +98,7 @@ public sealed class BuildRunner(
             if (message is BuildProgress p) progress(p.Event);
             else if (message is BuildFinished f) finished = f;
         }
+        trace.Mark("step graph");
         if (finished is null || !finished.Success)
         {
             return new BuildOutcome
@@ -119,6 +127,7 @@ public sealed class BuildRunner(
                 Created = DateTimeOffset.UtcNow,
             }, cancellationToken);
         }
+        trace.Mark("export");
         var steps = finished.Outcomes.Where(o => graph.Nodes.First(n => n.Index == o.Index) is { IsBase: false, MetadataOnly: false }).ToList();
         return new BuildOutcome
         {

@@ -1,0 +1,28 @@
+using System.Diagnostics;
+
+namespace BuildFarm.Coordinator.Api;
+
+/// <summary>
+/// Phase timings of one build on stderr when <c>BUILDFARM_TRACE=1</c>: where a build's fixed cost goes
+/// (planning, context checksums, waiting for the engine, the step graph, export) without a profiler.
+/// </summary>
+public sealed class PhaseTrace
+{
+    private readonly TextWriter? _output;
+    private readonly Stopwatch _total = Stopwatch.StartNew();
+    private readonly Stopwatch _phase = Stopwatch.StartNew();
+
+    public PhaseTrace(TextWriter? output) => _output = output;
+
+    /// <summary>A trace writing to stderr when BUILDFARM_TRACE is set to 1, else one that writes nothing.</summary>
+    public static PhaseTrace FromEnvironment() =>
+        new(Environment.GetEnvironmentVariable("BUILDFARM_TRACE") == "1" ? Console.Error : null);
+
+    /// <summary>Ends the current phase under <paramref name="name"/> and starts the next one.</summary>
+    public void Mark(string name)
+    {
+        if (_output is null) return;
+        _output.WriteLine($"trace: {name,-16} {_phase.Elapsed.TotalMilliseconds,8:F1} ms  (at {_total.Elapsed.TotalMilliseconds:F1} ms)");
+        _phase.Restart();
+    }
+}
