@@ -9,16 +9,20 @@ namespace BuildFarm.Coordinator.Engine;
 /// identical steps run once: a record hit answers at once, a running step gains waiters, otherwise
 /// the step is dispatched to a worker.
 /// </summary>
-public sealed class StepEntity : ReceiveActor
+public sealed class StepEntity : ReceiveActor, IWithTimers
 {
     public const string TypeName = "step";
     private const int LogTailLines = 20;
+
+    /// <summary>How long a finished step waits for its miss explanation (so progress shows it before DONE).</summary>
+    private static readonly TimeSpan ExplanationGrace = TimeSpan.FromSeconds(1);
 
     private sealed record RecordLookedUp(StepResult? Result);
     private sealed record RecordSaved(StepCompleted Completed);
     private sealed record RecordSaveFailed(StepCompleted Completed, Exception Error);
     private sealed record MissLookedUp(int Run, StepMissExplained Explained);
     private sealed record MissLookupFailed(int Run, Exception Error);
+    private sealed record ExplanationOverdue(int Run);
 
     private enum MissReason { LookUp, NoCache, SameRunAgain }
 
@@ -35,6 +39,10 @@ public sealed class StepEntity : ReceiveActor
     private bool _cancelRequested;
     private int _run;
     private StepMissExplained? _explained;
+    private bool _explaining;
+    private StepCompleted? _held;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public StepEntity(string cacheKey, IStepRecordStore records, IActorRef pool)
     {
@@ -129,17 +137,12 @@ public sealed class StepEntity : ReceiveActor
             _records.SaveAsync(_spec!, c.Result, CancellationToken.None)
                 .PipeTo(Self, success: () => new RecordSaved(c), failure: ex => new RecordSaveFailed(c, ex));
         });
-        Receive<RecordSaved>(s =>
-        {
-            ReplyAll(s.Completed);
-            Become(Idle);
-        });
+        Receive<RecordSaved>(s => Complete(s.Completed));
         Receive<RecordSaveFailed>(f =>
         {
             // The layer exists; only the index entry is missing, so this build can still use the result.
             _log.Warning("could not save the step record of {0}: {1}", _cacheKey, f.Error.Message);
-            ReplyAll(f.Completed);
-            Become(Idle);
+            Complete(f.Completed);
         });
         Receive<StepFailed>(f =>
         {
@@ -164,12 +167,44 @@ public sealed class StepEntity : ReceiveActor
             if (m.Run != _run) return;
             _explained = m.Explained;
             Broadcast(m.Explained);
+            ReleaseHeld();
         });
         Receive<MissLookupFailed>(f =>
         {
             // Only the explanation is lost; the step runs as it would anyway.
-            if (f.Run == _run) _log.Warning("could not explain the cache miss of {0}: {1}", _cacheKey, f.Error.Message);
+            if (f.Run != _run) return;
+            _log.Warning("could not explain the cache miss of {0}: {1}", _cacheKey, f.Error.Message);
+            ReleaseHeld();
         });
+        Receive<ExplanationOverdue>(o =>
+        {
+            if (o.Run != _run) return;
+            _log.Warning("the cache miss explanation of {0} took longer than {1}; completing without it", _cacheKey, ExplanationGrace);
+            ReleaseHeld();
+        });
+    }
+
+    private void Complete(StepCompleted completed)
+    {
+        if (_explaining)
+        {
+            // The explanation is nearly always back by now; wait a moment so waiters hear it before the result.
+            _held = completed;
+            Timers.StartSingleTimer(nameof(ExplanationOverdue), new ExplanationOverdue(_run), ExplanationGrace);
+            return;
+        }
+        ReplyAll(completed);
+        Become(Idle);
+    }
+
+    private void ReleaseHeld()
+    {
+        _explaining = false;
+        Timers.Cancel(nameof(ExplanationOverdue));
+        if (_held is not { } completed) return;
+        _held = null;
+        ReplyAll(completed);
+        Become(Idle);
     }
 
     private void IgnoreLateExplanations()
@@ -177,6 +212,7 @@ public sealed class StepEntity : ReceiveActor
         // An explanation that arrives after its run ended (or for an earlier run) has nobody to tell.
         Receive<MissLookedUp>(_ => { });
         Receive<MissLookupFailed>(_ => { });
+        Receive<ExplanationOverdue>(_ => { });
     }
 
     private void AddWaiter(RequestStep request)
@@ -197,6 +233,8 @@ public sealed class StepEntity : ReceiveActor
         if (why == MissReason.SameRunAgain) return; // the waiters already know why
         _run++;
         _explained = null;
+        _explaining = false;
+        _held = null;
         if (why == MissReason.NoCache)
         {
             _explained = StepMissExplainer.ForNoCache(_cacheKey);
@@ -207,9 +245,12 @@ public sealed class StepEntity : ReceiveActor
     }
 
     /// <summary>Looks up the nearest earlier record after the dispatch, so the explanation never delays the step.</summary>
-    private void ExplainMiss(StepSpec spec, int run) =>
+    private void ExplainMiss(StepSpec spec, int run)
+    {
+        _explaining = true;
         _records.ExplainMissAsync(spec, CancellationToken.None)
             .PipeTo(Self, success: explained => new MissLookedUp(run, explained), failure: ex => new MissLookupFailed(run, ex));
+    }
 
     private void KeepTail(ReadOnlySpan<byte> data)
     {
