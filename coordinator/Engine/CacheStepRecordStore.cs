@@ -44,12 +44,13 @@ public sealed class CacheStepRecordStore(SharedCache cache) : IStepRecordStore
         return cache.Records.PutAsync(record, cancellationToken);
     }
 
-    public async Task<StepMissExplained> ExplainMissAsync(StepSpec spec, CancellationToken cancellationToken)
+    public async Task<StepMissExplained> ExplainMissAsync(StepSpec spec, DateTimeOffset dispatchedAt, CancellationToken cancellationToken)
     {
         var candidates = await cache.Records.FindCandidatesAsync(
             spec.ParentKey is { Length: > 0 } parent ? parent : null,
             spec.StepIdentity is { Length: > 0 } identity ? identity : null,
             cancellationToken: cancellationToken);
-        return StepMissExplainer.Explain(spec, candidates);
+        // This run's own record (saved while the lookup was slow) is no earlier record.
+        return StepMissExplainer.Explain(spec, candidates.Where(c => c.Key != spec.CacheKey || c.Created < dispatchedAt));
     }
 }

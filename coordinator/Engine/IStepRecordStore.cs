@@ -10,6 +10,7 @@ public interface IStepRecordStore
 
     Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken);
 
-    /// <summary>Why <paramref name="spec"/> missed: its key inputs against the nearest earlier record of the same place.</summary>
-    Task<StepMissExplained> ExplainMissAsync(StepSpec spec, CancellationToken cancellationToken);
+    /// <summary>Why <paramref name="spec"/> missed: its key inputs against the nearest earlier record of the same place
+    /// (its own record only when made before <paramref name="dispatchedAt"/>, i.e. by an earlier run whose layer is gone).</summary>
+    Task<StepMissExplained> ExplainMissAsync(StepSpec spec, DateTimeOffset dispatchedAt, CancellationToken cancellationToken);
 }

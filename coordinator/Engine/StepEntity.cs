@@ -248,7 +248,9 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
     private void ExplainMiss(StepSpec spec, int run)
     {
         _explaining = true;
-        _records.ExplainMissAsync(spec, CancellationToken.None)
+        // Whole milliseconds, as records keep their time: this run's own record never counts as an earlier one.
+        var dispatchedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        _records.ExplainMissAsync(spec, dispatchedAt, CancellationToken.None)
             .PipeTo(Self, success: explained => new MissLookedUp(run, explained), failure: ex => new MissLookupFailed(run, ex));
     }
 

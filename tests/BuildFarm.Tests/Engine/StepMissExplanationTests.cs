@@ -101,6 +101,18 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
     }
 
     [Fact]
+    public async Task A_record_whose_layer_was_pruned_is_named_as_the_reason()
+    {
+        var spec = Spec(Inputs("1.2"));
+        var gone = new LayerRef { Digest = "sha256:" + new string('d', 64), Size = 10, MediaType = "application/vnd.oci.image.layer.v1.tar+gzip", DiffId = "sha256:" + new string('e', 64) };
+        await _records.SaveAsync(spec, new StepResult { CacheKey = spec.CacheKey, Layer = gone, CompletedUnixMs = 1_000 }, CancellationToken.None);
+
+        var explained = RunAndExplain(spec);
+
+        Assert.Equal(StepMissExplainer.SameInputsGone, explained.Explanation);
+    }
+
+    [Fact]
     public async Task No_cache_is_the_explanation_when_the_build_asked_for_it()
     {
         var spec = Spec(Inputs("1.2"));
@@ -145,12 +157,58 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
         pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
+    [Fact]
+    public async Task A_step_that_finishes_before_its_explanation_is_reported_after_the_explanation()
+    {
+        await RecordEarlierRunAsync(Spec(Inputs("1.2")));
+        var spec = Spec(Inputs("1.3"));
+        var slow = new SlowExplanation(_records);
+        var pool = CreateTestProbe();
+        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, slow, pool.Ref));
+        entity.Tell(new RequestStep { Spec = spec, BuildId = "b1" }, TestActor);
+        pool.ExpectMsg<DispatchStep>();
+
+        entity.Tell(new StepCompleted { Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } }, pool.Ref);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        slow.Release.SetResult();
+
+        Assert.Equal("buildArgs.VERSION: 1.2 -> 1.3", ExpectMsg<StepMissExplained>().Explanation);
+        ExpectMsg<StepCompleted>();
+    }
+
+    [Fact]
+    public void A_step_whose_explanation_never_comes_completes_after_a_short_grace()
+    {
+        var spec = Spec(Inputs("1.3"));
+        var pool = CreateTestProbe();
+        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, new SlowExplanation(_records), pool.Ref));
+        entity.Tell(new RequestStep { Spec = spec, BuildId = "b1" }, TestActor);
+        pool.ExpectMsg<DispatchStep>();
+
+        entity.Tell(new StepCompleted { Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, pool.Ref);
+
+        ExpectMsg<StepCompleted>(TimeSpan.FromSeconds(3));
+    }
+
+    /// <summary>The real store, with the explanation held back until released (a slow store).</summary>
+    private sealed class SlowExplanation(IStepRecordStore inner) : IStepRecordStore
+    {
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken) => inner.FindAsync(cacheKey, cancellationToken);
+        public Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken) => inner.SaveAsync(spec, result, cancellationToken);
+        public async Task<StepMissExplained> ExplainMissAsync(StepSpec spec, DateTimeOffset dispatchedAt, CancellationToken cancellationToken)
+        {
+            await Release.Task;
+            return await inner.ExplainMissAsync(spec, dispatchedAt, cancellationToken);
+        }
+    }
+
     /// <summary>The real store, with the explanation lookup failing (a store outage while a step runs).</summary>
     private sealed class ExplanationFails(IStepRecordStore inner) : IStepRecordStore
     {
         public Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken) => inner.FindAsync(cacheKey, cancellationToken);
         public Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken) => inner.SaveAsync(spec, result, cancellationToken);
-        public Task<StepMissExplained> ExplainMissAsync(StepSpec spec, CancellationToken cancellationToken) =>
+        public Task<StepMissExplained> ExplainMissAsync(StepSpec spec, DateTimeOffset dispatchedAt, CancellationToken cancellationToken) =>
             Task.FromException<StepMissExplained>(new IOException("store unreachable"));
     }
 }
