@@ -218,7 +218,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
     private async Task<ActiveSnapshot> CopyAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
     {
         foreach (var layer in chain) await EnsureLayerAsync(layer, cancellationToken);
-        var flat = await FlattenAsync(chain, chain.Count, 0, cancellationToken);
+        var flat = await FlattenAsync(chain, chain.Count, cancellationToken);
         var work = Path.Combine(_mounts, $"{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}");
         Directory.CreateDirectory(work);
         if (!writable) return new ActiveSnapshot(flat, null, work, ReleaseAsync);
@@ -241,11 +241,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     private async Task<ActiveSnapshot> OverlayAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
     {
-        var lowers = StackedLowerDirs(chain, await EnsureLayersAsync(chain, cancellationToken));
-        if (lowers.Count == 0) lowers.Add(_empty);
-        // overlay without upper needs two lowerdirs, and refuses one folder twice
-        if (!writable && lowers.Count == 1) lowers.Add(lowers[0] == _empty ? _emptyBelow : _empty);
-
+        var dirs = await EnsureLayersAsync(chain, cancellationToken);
         var work = Path.Combine(_mounts, $"{Environment.ProcessId}-{Interlocked.Increment(ref _counter)}");
         var merged = Path.Combine(work, "m");
         var upper = writable ? Path.Combine(work, "u") : null;
@@ -255,40 +251,18 @@ public sealed class OverlaySnapshotter : ISnapshotter
         var snapshot = new ActiveSnapshot(merged, upper, work, ReleaseAsync);
         try
         {
-            try
+            if (TryMountStack(merged, WithEmpty(StackedLowerDirs(chain, dirs), writable), upper, overlayWork)) return snapshot;
+            // Too long: flatten the bottom in whole blocks, so the next steps of a long build reuse the same flat
+            // folder and stack only their newer layers over it; flatten everything when even that does not fit.
+            var block = chain.Count / FlattenBlock * FlattenBlock;
+            foreach (var bottom in new[] { block, chain.Count }.Where(n => n > 0).Distinct())
             {
-                if (lowers.Count <= MaxLowerLayers && !_options.MountSyscallOnly
-                    && OverlayMountApi.TryMount(merged, lowers, upper, upper is null ? null : overlayWork, NoHiddenChanges))
-                    return snapshot;
+                var flat = await FlattenAsync(chain.Take(bottom).ToList(), chain.Count, cancellationToken);
+                var lowers = StackedLowerDirs(chain.Skip(bottom).ToList(), dirs.Skip(bottom).ToList());
+                lowers.Add(flat);
+                if (TryMountStack(merged, WithEmpty(lowers, writable), upper, overlayWork)) return snapshot;
             }
-            catch (IOException e)
-            {
-                throw new OverlayUnavailableException(e.Message, e);
-            }
-            // mount(2): short links keep the one-page option string short (lowerdir+ takes the folders themselves)
-            var lowerOption = string.Join(':', lowers.Select(d => Path.GetDirectoryName(d) == _layers ? ShortLinkOfDirectory(d) : d));
-            var options = upper is null
-                ? $"lowerdir={lowerOption}"
-                : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork}";
-            // redirect_dir/metacopy off: every change must be visible as plain files in the upperdir for the differ.
-            options += ",index=off,redirect_dir=off,metacopy=off";
-            if (options.Length > _options.MaxMountOptionsLength)
-            {
-                var flat = await FlattenAsync(chain, lowers.Count, options.Length, cancellationToken);
-                options = upper is null
-                    ? $"lowerdir={flat}:{_empty}"
-                    : $"lowerdir={flat},upperdir={upper},workdir={overlayWork}";
-                options += ",index=off,redirect_dir=off,metacopy=off";
-            }
-            try
-            {
-                LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
-            }
-            catch (IOException e)
-            {
-                throw new OverlayUnavailableException(e.Message, e);
-            }
-            return snapshot;
+            throw new OverlayUnavailableException($"a chain of {chain.Count} layers does not fit one overlay mount even flattened", null);
         }
         catch
         {
@@ -296,6 +270,43 @@ public sealed class OverlaySnapshotter : ISnapshotter
             throw;
         }
     }
+
+    /// <summary>Mounts the stack (topmost first) with lowerdir+ where the kernel has it, else with mount(2); false
+    /// when it is too long for either (over 500 layers, or mount(2)'s options over one page).</summary>
+    private bool TryMountStack(string merged, IReadOnlyList<string> lowers, string? upper, string overlayWork)
+    {
+        if (lowers.Count > MaxLowerLayers) return false;
+        try
+        {
+            if (!_options.MountSyscallOnly
+                && OverlayMountApi.TryMount(merged, lowers, upper, upper is null ? null : overlayWork, NoHiddenChanges))
+                return true;
+            // mount(2): short links keep the one-page option string short (lowerdir+ takes the folders themselves)
+            var lowerOption = string.Join(':', lowers.Select(d => Path.GetDirectoryName(d) == _layers ? ShortLinkOfDirectory(d) : d));
+            var options = upper is null
+                ? $"lowerdir={lowerOption}"
+                : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork}";
+            options += "," + string.Join(',', NoHiddenChanges.Select(o => $"{o.Key}={o.Value}"));
+            if (options.Length > _options.MaxMountOptionsLength) return false;
+            LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
+            return true;
+        }
+        catch (IOException e)
+        {
+            throw new OverlayUnavailableException(e.Message, e);
+        }
+    }
+
+    private List<string> WithEmpty(List<string> lowers, bool writable)
+    {
+        if (lowers.Count == 0) lowers.Add(_empty);
+        // overlay without upper needs two lowerdirs, and refuses one folder twice
+        if (!writable && lowers.Count == 1) lowers.Add(lowers[0] == _empty ? _emptyBelow : _empty);
+        return lowers;
+    }
+
+    /// <summary>Layers flattened together when a chain is too long to stack: the bottom of the chain, a multiple of this.</summary>
+    private const int FlattenBlock = 32;
 
     /// <summary>The kernel's overlay stack limit (OVL_MAX_STACK); longer chains are flattened.</summary>
     private const int MaxLowerLayers = 500;
@@ -331,8 +342,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     private static bool IsEmptyDirectory(string dir) => !Directory.EnumerateFileSystemEntries(dir).Any();
 
-    /// <summary>Copies a chain too long for one mount into one folder (once per chain), whiteouts applied.</summary>
-    private async Task<string> FlattenAsync(IReadOnlyList<LayerRef> chain, int count, int optionsLength, CancellationToken cancellationToken)
+    /// <summary>Copies layers (a chain or its bottom) into one folder, once per list of layers, whiteouts applied.</summary>
+    private async Task<string> FlattenAsync(IReadOnlyList<LayerRef> chain, int chainLength, CancellationToken cancellationToken)
     {
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(",", chain.Select(l => l.DiffId.ToString())))));
         var dir = Path.Combine(_options.Root, "flat", key[..32]);
@@ -356,7 +367,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             TreeRemover.Remove(temp);
             throw;
         }
-        Trace.TraceInformation($"flattened a chain of {count} layers (mount options {optionsLength} bytes) into {dir}");
+        Trace.TraceInformation($"flattened the bottom {chain.Count} layers of a chain of {chainLength} into {dir}");
         return dir;
     }
 

@@ -99,6 +99,36 @@ public sealed class LongChainTests(WorkerFixture worker)
         Assert.Contains(Path.Combine(root, "layers", chain[0].DiffId.Hex), MountTable.OverlayLowerDirs());
     }
 
+    [Fact]
+    public async Task Chain_past_the_mount_option_limit_flattens_its_bottom_once_for_the_steps_that_follow()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(worker.Root, "t" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(),
+            new SnapshotterOptions(root) { MountSyscallOnly = true, MaxMountOptionsLength = 1000 });
+        var executor = worker.CreateExecutor(snapshotter);
+        var chain = new List<LayerRef> { worker.BaseLayer };
+        for (var i = 1; i < 40; i++) chain.Add(await worker.AddLayerFromDirectoryAsync(OneFileFolder($"f{i:D2}", $"{i}\n")));
+
+        // each step stacks its own new layer over the one flat bottom and the layers above it
+        for (var i = 40; i < 44; i++)
+            chain.Add(await RunOkAsync(executor, i == 40 ? "test $(cat /f* | wc -l) -eq 39 && rm /f01 && echo 40 > /f40"
+                : $"test $(cat /f* | wc -l) -eq {i - 2} && echo {i} > /f{i}", chain));
+        await using var view = await snapshotter.ViewAsync(chain, CancellationToken.None);
+
+        Assert.Single(Directory.GetDirectories(Path.Combine(root, "flat")));
+        Assert.Equal(chain.Count - 32 + 1, LowerDirsOf(view.RootPath).Count);
+        Assert.False(File.Exists(Path.Combine(view.RootPath, "f01")));
+        Assert.Equal("2\n", File.ReadAllText(Path.Combine(view.RootPath, "f02")));
+        Assert.Equal("43\n", File.ReadAllText(Path.Combine(view.RootPath, "f43")));
+    }
+
+    private string OneFileFolder(string name, string content)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(worker.Root, "src-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        File.WriteAllText(Path.Combine(dir, name), content);
+        return dir;
+    }
+
     private (string Root, StepExecutor Executor, OverlaySnapshotter Snapshotter) NewWorker(bool mountSyscallOnly = false)
     {
         var root = Directory.CreateDirectory(Path.Combine(worker.Root, "t" + Guid.NewGuid().ToString("N")[..6])).FullName;
