@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BuildFarm.Cache;
+using BuildFarm.Coordinator.Planning;
 using BuildFarm.Protos.Cluster;
 
 namespace BuildFarm.Coordinator.Engine;
@@ -37,7 +38,7 @@ public static class StepMissExplainer
         foreach (var candidate in candidates)
         {
             if (candidate.Inputs is null) continue;
-            var changes = Compare(Flatten(candidate.Inputs), current);
+            var changes = Compare(candidate.Inputs, current);
             var sameStep = candidate.StepIdentity is { Length: > 0 } id && id == spec.StepIdentity;
             if (best is null || changes.Count < best.Count || (changes.Count == best.Count && sameStep && !bestSameStep))
             {
@@ -58,22 +59,19 @@ public static class StepMissExplainer
 
     private sealed record Change(string Input, string Text);
 
-    private static Dictionary<string, string?>? Parse(string json)
+    private static JsonObject? Parse(string json)
     {
         if (string.IsNullOrEmpty(json)) return null;
-        try { return JsonNode.Parse(json) is JsonObject obj ? Flatten(obj) : null; }
+        try { return JsonNode.Parse(json) as JsonObject; }
         catch (JsonException) { return null; }
     }
 
-    private static List<Change> Compare(Dictionary<string, string?> before, Dictionary<string, string?> after)
+    private static List<Change> Compare(JsonObject before, JsonObject after)
     {
         var changes = new List<Change>();
         var parentChanged = false;
-        foreach (var name in before.Keys.Union(after.Keys).Order(StringComparer.Ordinal))
+        foreach (var (name, b, a) in CacheKeyInputs.Differences(before, after))
         {
-            before.TryGetValue(name, out var b);
-            after.TryGetValue(name, out var a);
-            if (b == a) continue;
             if (name == ParentInput || name.StartsWith(ParentInput + ".", StringComparison.Ordinal))
             {
                 parentChanged = true;
@@ -98,33 +96,4 @@ public static class StepMissExplainer
         { Length: > MaxValueLength } => value[..(MaxValueLength - 1)] + "…",
         _ => value,
     };
-
-    // Leaf path → value text: "parent.value", "buildArgs.FOO", "mounts[0].target" (as CacheKeyInputs.Differences names them).
-    private static Dictionary<string, string?> Flatten(JsonObject root)
-    {
-        var result = new Dictionary<string, string?>(StringComparer.Ordinal);
-        Visit("", root);
-        return result;
-
-        void Visit(string path, JsonNode? node)
-        {
-            switch (node)
-            {
-                case JsonObject obj:
-                    foreach (var (k, v) in obj) Visit(path.Length == 0 ? k : $"{path}.{k}", v);
-                    break;
-                case JsonArray arr:
-                    for (var i = 0; i < arr.Count; i++) Visit($"{path}[{i}]", arr[i]);
-                    break;
-                case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                    result[path] = value.GetValue<string>();
-                    break;
-                case null:
-                    break;
-                default:
-                    result[path] = node.ToJsonString();
-                    break;
-            }
-        }
-    }
 }

@@ -76,10 +76,14 @@ public sealed record CacheKeyInputs
     public string ComputeKey() => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(CanonicalJson.SerializeToUtf8(ToJsonObject())));
 
     /// <summary>Names every input that differs from <paramref name="other"/> (this = before, other = after), sorted by name.</summary>
-    public IReadOnlyList<CacheKeyDifference> Differences(CacheKeyInputs other)
+    public IReadOnlyList<CacheKeyDifference> Differences(CacheKeyInputs other) => Differences(ToJsonObject(), other.ToJsonObject());
+
+    /// <summary>The same comparison over stored inputs JSON (step records keep it), so records of another schema
+    /// version still compare.</summary>
+    public static IReadOnlyList<CacheKeyDifference> Differences(JsonObject beforeInputs, JsonObject afterInputs)
     {
-        var before = Flatten(ToJsonObject());
-        var after = Flatten(other.ToJsonObject());
+        var before = Flatten(beforeInputs);
+        var after = Flatten(afterInputs);
         var names = before.Keys.Union(after.Keys).OrderBy(k => k, StringComparer.Ordinal);
         var result = new List<CacheKeyDifference>();
         foreach (var name in names)
