@@ -1,3 +1,4 @@
+using BuildFarm.Coordinator.Dockerfile.Syntax;
 using System.Text;
 
 namespace BuildFarm.Coordinator.Dockerfile.Ignore;
@@ -21,7 +22,7 @@ public static class IgnoreFile
         if (text is null)
             return entries;
         var lineNumber = 0;
-        foreach (var rawLine in SplitLines(text))
+        foreach (var rawLine in DirectiveParser.SplitLines(text))
         {
             var line = rawLine;
             if (lineNumber == 0 && line.StartsWith('\uFEFF'))
@@ -67,23 +68,5 @@ public static class IgnoreFile
             }
         }
         return PatternMatcher.Create(entries.Select(e => e.Pattern));
-    }
-
-    // Like bufio.ScanLines: split on \n, drop one trailing \r, no empty final token.
-    private static IEnumerable<string> SplitLines(string text)
-    {
-        var start = 0;
-        while (start < text.Length)
-        {
-            var nl = text.IndexOf('\n', start);
-            var end = nl < 0 ? text.Length : nl;
-            var line = text[start..end];
-            if (line.EndsWith('\r'))
-                line = line[..^1];
-            yield return line;
-            if (nl < 0)
-                break;
-            start = nl + 1;
-        }
     }
 }
