@@ -88,9 +88,10 @@ public sealed class BuildRunner(
         trace.Mark("resolve bases");
         using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch,
             contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
+        trace.Mark("context walk");
         var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
         var graph = PlanGraphBuilder.Build(plan, keys, resolved, context.Directory, spec, noCacheFilter);
-        trace.Mark("context keys");
+        trace.Mark("cache keys");
         var engine = await engineStarted.WaitAsync(cancellationToken);
         trace.Mark("engine start");
 
