@@ -15,6 +15,8 @@ public sealed record BuildFarmHome(string Root)
     public string Images => Root;
     /// <summary>The worker's snapshots and runtime state.</summary>
     public string Worker => Path.Combine(Root, "worker");
+    /// <summary>Remembered context file hashes (a rebuild re-hashes only changed files).</summary>
+    public string ContextHashes => Path.Combine(Root, "context-hashes");
     /// <summary>Per-process scratch space; removed when the process ends.</summary>
     public string Temp => Path.Combine(Root, "tmp");
 }

@@ -29,7 +29,7 @@ public sealed class LocalFarm : IAsyncDisposable
         Scratch = scratch;
         Images = new LocalImageStore(home.Images);
         Runner = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, Registry, home.Root), Images,
-            new ImageOutputs(cache.Blobs, scratch, Registry), scratch);
+            new ImageOutputs(cache.Blobs, scratch, Registry), scratch, home.ContextHashes);
     }
 
     public BuildFarmHome Home { get; }

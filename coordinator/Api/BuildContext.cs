@@ -28,10 +28,14 @@ public sealed class BuildContext : IDisposable
 
     public IReadOnlyList<ContextEntry> Entries => _entries;
 
-    public static async Task<BuildContext> OpenAsync(string root, string? dockerfilePath, string scratch, CancellationToken cancellationToken)
+    public static Task<BuildContext> OpenAsync(string root, string? dockerfilePath, string scratch, CancellationToken cancellationToken) =>
+        OpenAsync(root, dockerfilePath, scratch, null, cancellationToken);
+
+    public static async Task<BuildContext> OpenAsync(string root, string? dockerfilePath, string scratch, ContextHashCache? hashes,
+        CancellationToken cancellationToken)
     {
         var matcher = await IgnoreFileLocator.LoadAsync(root, dockerfilePath, cancellationToken);
-        var entries = ContextWalker.Walk(root, matcher, cancellationToken);
+        var entries = ContextWalker.Walk(root, matcher, hashes, cancellationToken);
         if (matcher.Patterns.Count == 0) return new BuildContext(root, entries, root, null);
 
         System.IO.Directory.CreateDirectory(scratch);

@@ -1,6 +1,7 @@
 using System.Text;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.Dockerfile;
+using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
@@ -18,7 +19,8 @@ namespace BuildFarm.Coordinator.Api;
 /// checksums need no actor, so they overlap the cluster's start and only the step graph waits for it.
 /// </summary>
 public sealed class BuildRunner(
-    Task<EngineNode> engineStarted, IContentStore store, BaseImageResolver bases, LocalImageStore images, ImageOutputs outputs, string scratch)
+    Task<EngineNode> engineStarted, IContentStore store, BaseImageResolver bases, LocalImageStore images, ImageOutputs outputs, string scratch,
+    string? contextHashCache = null)
 {
     public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken)
@@ -84,10 +86,12 @@ public sealed class BuildRunner(
         }
 
         trace.Mark("resolve bases");
-        using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch, cancellationToken);
+        using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch,
+            contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
+        trace.Mark("context walk");
         var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
         var graph = PlanGraphBuilder.Build(plan, keys, resolved, context.Directory, spec, noCacheFilter);
-        trace.Mark("context keys");
+        trace.Mark("cache keys");
         var engine = await engineStarted.WaitAsync(cancellationToken);
         trace.Mark("engine start");
 

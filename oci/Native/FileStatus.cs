@@ -11,7 +11,9 @@ public readonly record struct FileStatus(
     ulong RawDeviceNumber,
     long Size,
     long ModificationSeconds,
-    long ModificationNanoseconds)
+    long ModificationNanoseconds,
+    long ChangeSeconds = 0,
+    long ChangeNanoseconds = 0)
 {
     public const uint TypeMask = 0xF000; // S_IFMT
     public const uint Socket = 0xC000;

@@ -35,7 +35,7 @@ public static partial class Posix
         return true;
     }
 
-    // struct stat differs between the generic (arm64) and x86_64 kernel ABIs; both keep size at 48 and mtime at 88.
+    // struct stat differs between the generic (arm64) and x86_64 kernel ABIs; both keep size at 48, mtime at 88 and ctime at 104.
     private static FileStatus Decode(ReadOnlySpan<byte> b)
     {
         if (RuntimeInformation.ProcessArchitecture == Architecture.X64)
@@ -50,7 +50,9 @@ public static partial class Posix
                 RawDeviceNumber: BinaryPrimitives.ReadUInt64LittleEndian(b[40..]),
                 Size: BinaryPrimitives.ReadInt64LittleEndian(b[48..]),
                 ModificationSeconds: BinaryPrimitives.ReadInt64LittleEndian(b[88..]),
-                ModificationNanoseconds: BinaryPrimitives.ReadInt64LittleEndian(b[96..]));
+                ModificationNanoseconds: BinaryPrimitives.ReadInt64LittleEndian(b[96..]),
+                ChangeSeconds: BinaryPrimitives.ReadInt64LittleEndian(b[104..]),
+                ChangeNanoseconds: BinaryPrimitives.ReadInt64LittleEndian(b[112..]));
         }
         if (RuntimeInformation.ProcessArchitecture == Architecture.Arm64)
         {
@@ -64,7 +66,9 @@ public static partial class Posix
                 RawDeviceNumber: BinaryPrimitives.ReadUInt64LittleEndian(b[32..]),
                 Size: BinaryPrimitives.ReadInt64LittleEndian(b[48..]),
                 ModificationSeconds: BinaryPrimitives.ReadInt64LittleEndian(b[88..]),
-                ModificationNanoseconds: BinaryPrimitives.ReadInt64LittleEndian(b[96..]));
+                ModificationNanoseconds: BinaryPrimitives.ReadInt64LittleEndian(b[96..]),
+                ChangeSeconds: BinaryPrimitives.ReadInt64LittleEndian(b[104..]),
+                ChangeNanoseconds: BinaryPrimitives.ReadInt64LittleEndian(b[112..]));
         }
         throw new PlatformNotSupportedException($"lstat decoding is implemented for x64 and arm64 Linux, not {RuntimeInformation.ProcessArchitecture}");
     }

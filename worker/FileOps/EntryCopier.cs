@@ -6,10 +6,11 @@ namespace BuildFarm.Worker.FileOps;
 internal static class EntryCopier
 {
     /// <summary>Copies <paramref name="source"/> to <paramref name="target"/>, replacing a non-directory there.
-    /// A directory that already exists only gets its metadata updated.</summary>
-    public static void Copy(string source, FileStat stat, string target, EntryMetadata metadata)
+    /// A directory that already exists only gets its metadata updated. <paramref name="targetAbsent"/>: the caller
+    /// knows nothing is there (its directory was just created), which saves a lookup through the overlay per entry.</summary>
+    public static void Copy(string source, FileStat stat, string target, EntryMetadata metadata, bool targetAbsent = false)
     {
-        var existing = LinuxNative.LStat(target);
+        var existing = targetAbsent ? null : LinuxNative.LStat(target);
         if (existing is not null && !(existing.Value.IsDirectory && stat.IsDirectory))
             TreeRemover.Remove(target);
 

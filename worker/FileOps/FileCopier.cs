@@ -76,12 +76,14 @@ public sealed class FileCopier(ArchiveExtractor archives)
     }
 
     private Task CopyTreeAsync(CopySpec spec, string sourceDir, string targetDir, string relative, bool sourceIsContext, CancellationToken cancellationToken) =>
-        CopyTreeAsync(spec, sourceDir, targetDir, relative, sourceIsContext, new Dictionary<(uint, uint, ulong), string>(), cancellationToken);
+        CopyTreeAsync(spec, sourceDir, targetDir, relative, sourceIsContext, targetEmpty: false,
+            new Dictionary<(uint, uint, ulong), string>(), cancellationToken);
 
     /// <summary>Copies a tree; files hard-linked to each other in the source stay hard-linked (<paramref name="linked"/>
-    /// maps a source inode to the first target path written for it).</summary>
+    /// maps a source inode to the first target path written for it). <paramref name="targetEmpty"/>: the target
+    /// directory was created by this copy, so no entry in it needs looking up first.</summary>
     private async Task CopyTreeAsync(CopySpec spec, string sourceDir, string targetDir, string relative, bool sourceIsContext,
-        Dictionary<(uint, uint, ulong), string> linked, CancellationToken cancellationToken)
+        bool targetEmpty, Dictionary<(uint, uint, ulong), string> linked, CancellationToken cancellationToken)
     {
         foreach (var source in Directory.EnumerateFileSystemEntries(sourceDir).Order(StringComparer.Ordinal))
         {
@@ -103,10 +105,11 @@ public sealed class FileCopier(ArchiveExtractor archives)
                 }
                 linked[inode] = target;
             }
-            EntryCopier.Copy(source, stat, target, metadata);
+            var created = targetEmpty || (stat.IsDirectory && LinuxNative.LStat(target) is null);
+            EntryCopier.Copy(source, stat, target, metadata, targetAbsent: targetEmpty);
             if (stat.IsDirectory)
             {
-                await CopyTreeAsync(spec, source, target, rel, sourceIsContext, linked, cancellationToken);
+                await CopyTreeAsync(spec, source, target, rel, sourceIsContext, created, linked, cancellationToken);
                 LinuxNative.SetTimesNoFollow(target, metadata.MtimeSeconds, metadata.MtimeNanoseconds); // children moved it
             }
         }

@@ -8,21 +8,50 @@ namespace BuildFarm.Coordinator.Dockerfile.Ignore;
 /// path (ordinal), files hashed with sha256. Symlinks are reported with their target and never followed, so nothing
 /// outside the root is read. An excluded directory is skipped unless '!' patterns could re-include something in it;
 /// directories that only hold re-included entries are listed too, so every listed path has its parents.
+/// Files are hashed after the walk, on all cores, skipping those a <see cref="ContextHashCache"/> knows unchanged.
 /// </summary>
 public static class ContextWalker
 {
-    public static IReadOnlyList<ContextEntry> Walk(string root, PatternMatcher matcher, CancellationToken cancellationToken = default)
+    public static IReadOnlyList<ContextEntry> Walk(string root, PatternMatcher matcher, CancellationToken cancellationToken = default) =>
+        Walk(root, matcher, null, cancellationToken);
+
+    public static IReadOnlyList<ContextEntry> Walk(string root, PatternMatcher matcher, ContextHashCache? hashes, CancellationToken cancellationToken = default)
     {
         var rootInfo = new DirectoryInfo(root);
         if (!rootInfo.Exists)
             throw new DirectoryNotFoundException($"build context {root}: not a directory");
         var result = new List<ContextEntry>();
-        WalkDirectory(rootInfo, "", MatchInfo.Empty, matcher, result, cancellationToken);
+        var files = new Dictionary<string, (string FullPath, FileStatus Status)>(StringComparer.Ordinal);
+        WalkDirectory(rootInfo, "", MatchInfo.Empty, matcher, result, files, cancellationToken);
+        HashFiles(result, files, hashes, cancellationToken);
+        hashes?.Save();
         return result;
     }
 
+    private static void HashFiles(List<ContextEntry> entries, Dictionary<string, (string FullPath, FileStatus Status)> files,
+        ContextHashCache? hashes, CancellationToken cancellationToken)
+    {
+        var sums = new string[entries.Count];
+        Parallel.For(0, entries.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        {
+            var entry = entries[i];
+            if (entry.Kind != ContextEntryKind.File) return;
+            var (fullPath, status) = files[entry.Path];
+            if (hashes?.TryGet(entry.Path, status) is { } known)
+            {
+                sums[i] = known;
+                return;
+            }
+            sums[i] = HashFile(fullPath);
+            hashes?.Add(entry.Path, status, sums[i]);
+        });
+        for (var i = 0; i < entries.Count; i++)
+            if (sums[i] is { } sum) entries[i] = entries[i] with { Sha256 = sum };
+    }
+
     // Returns whether anything under the directory was listed.
-    private static bool WalkDirectory(DirectoryInfo dir, string relative, MatchInfo parentInfo, PatternMatcher matcher, List<ContextEntry> output, CancellationToken cancellationToken)
+    private static bool WalkDirectory(DirectoryInfo dir, string relative, MatchInfo parentInfo, PatternMatcher matcher, List<ContextEntry> output,
+        Dictionary<string, (string FullPath, FileStatus Status)> files, CancellationToken cancellationToken)
     {
         var any = false;
         var children = dir.EnumerateFileSystemInfos().OrderBy(c => c.Name, StringComparer.Ordinal);
@@ -40,7 +69,7 @@ public static class ContextWalker
                 var index = output.Count;
                 if (!excluded)
                     output.Add(entry);
-                var below = WalkDirectory(sub, path, info, matcher, output, cancellationToken);
+                var below = WalkDirectory(sub, path, info, matcher, output, files, cancellationToken);
                 if (excluded && below)
                     output.Insert(index, entry);
                 any |= !excluded || below;
@@ -53,19 +82,21 @@ public static class ContextWalker
                 output.Add(new ContextEntry(path, ContextEntryKind.Symlink, ContextEntry.TypeSymlink | 0x1FF, child.LinkTarget!.Length, null, child.LinkTarget));
             else if (child is FileInfo file)
             {
-                RequireRegularFile(file.FullName, path);
-                output.Add(new ContextEntry(path, ContextEntryKind.File, ContextEntry.TypeRegular | PermissionBits(child), file.Length, HashFile(file.FullName), null));
+                var status = RequireRegularFile(file.FullName, path);
+                files[path] = (file.FullName, status);
+                output.Add(new ContextEntry(path, ContextEntryKind.File, ContextEntry.TypeRegular | PermissionBits(child), file.Length, null, null));
             }
         }
         return any;
     }
 
     // Opening a FIFO would block the walk forever, and a device or socket has no content to send.
-    private static void RequireRegularFile(string fullPath, string contextPath)
+    private static FileStatus RequireRegularFile(string fullPath, string contextPath)
     {
-        var type = Posix.LStat(fullPath).Type;
-        if (type != FileStatus.Regular)
-            throw new IOException($"build context: '{contextPath}' is {DescribeType(type)}; a context may hold only regular files, directories and symlinks (exclude it in .dockerignore)");
+        var status = Posix.LStat(fullPath);
+        var type = status.Type;
+        if (type == FileStatus.Regular) return status;
+        throw new IOException($"build context: '{contextPath}' is {DescribeType(type)}; a context may hold only regular files, directories and symlinks (exclude it in .dockerignore)");
     }
 
     private static string DescribeType(uint type) => type switch
