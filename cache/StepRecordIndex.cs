@@ -93,13 +93,21 @@ public sealed class StepRecordIndex(IRecordStorage storage, TimeSpan? touchInter
 
     public async Task<IReadOnlyList<StepRecord>> FindCandidatesAsync(string? parentKey, string? stepIdentity, int max = 10, CancellationToken cancellationToken = default)
     {
-        var hexes = new HashSet<string>();
-        if (parentKey is { Length: > 0 })
-            foreach (var o in await storage.ListAsync(ParentPrefix(parentKey), cancellationToken)) hexes.Add(o.Name[(o.Name.LastIndexOf('/') + 1)..]);
-        if (stepIdentity is { Length: > 0 })
-            foreach (var o in await storage.ListAsync(StepPrefix(stepIdentity), cancellationToken)) hexes.Add(o.Name[(o.Name.LastIndexOf('/') + 1)..]);
+        // Index markers are written with their record, so their times order the history: read only the newest few
+        // records instead of one GET per record the step ever had.
+        var markers = new Dictionary<string, DateTimeOffset>();
+        void Collect(IEnumerable<StoredObject> objects)
+        {
+            foreach (var o in objects)
+            {
+                var hex = o.Name[(o.Name.LastIndexOf('/') + 1)..];
+                if (!markers.TryGetValue(hex, out var seen) || o.LastModified > seen) markers[hex] = o.LastModified;
+            }
+        }
+        if (parentKey is { Length: > 0 }) Collect(await storage.ListAsync(ParentPrefix(parentKey), cancellationToken));
+        if (stepIdentity is { Length: > 0 }) Collect(await storage.ListAsync(StepPrefix(stepIdentity), cancellationToken));
         var records = new List<StepRecord>();
-        foreach (var hex in hexes)
+        foreach (var hex in markers.OrderByDescending(m => m.Value).Take(max * 2).Select(m => m.Key))
             if (await GetAsync($"{Digest.Sha256Algorithm}:{hex}", cancellationToken) is { } r) records.Add(r);
         return records.OrderByDescending(r => r.Created).Take(max).ToList();
     }
