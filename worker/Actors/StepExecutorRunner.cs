@@ -98,31 +98,25 @@ public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
             Mounts = [.. spec.Mounts.Select(ToMount)],
             Network = spec.Network == "host" ? NetworkMode.Host : NetworkMode.None,
         },
-        "COPY" => new CopyOperation
+        "COPY" => ToCopy(spec),
+        "ADD" => new AddOperation(ToCopy(spec))
         {
-            Sources = [.. spec.Sources],
-            Destination = spec.Destination,
-            From = spec.From is { Length: > 0 } from ? from : null,
-            Chown = spec.Chown is { Length: > 0 } chown ? chown : null,
-            Chmod = spec.Chmod is { Length: > 0 } chmod ? chmod : null,
-            Excludes = [.. spec.Excludes],
-            Link = spec.Link,
-            Parents = spec.Parents,
-        },
-        "ADD" => new AddOperation
-        {
-            Sources = [.. spec.Sources],
-            Destination = spec.Destination,
-            From = spec.From is { Length: > 0 } from ? from : null,
-            Chown = spec.Chown is { Length: > 0 } chown ? chown : null,
-            Chmod = spec.Chmod is { Length: > 0 } chmod ? chmod : null,
-            Excludes = [.. spec.Excludes],
-            Link = spec.Link,
-            Parents = spec.Parents,
             Checksum = spec.Checksum is { Length: > 0 } checksum ? checksum : null,
             Unpack = spec.Unpack,
         },
         _ => throw new StepRunFailedException($"a worker cannot execute a {spec.Kind} step"),
+    };
+
+    private static CopyOperation ToCopy(StepSpec spec) => new()
+    {
+        Sources = [.. spec.Sources],
+        Destination = spec.Destination,
+        From = spec.From is { Length: > 0 } from ? from : null,
+        Chown = spec.Chown is { Length: > 0 } chown ? chown : null,
+        Chmod = spec.Chmod is { Length: > 0 } chmod ? chmod : null,
+        Excludes = [.. spec.Excludes],
+        Link = spec.Link,
+        Parents = spec.Parents,
     };
 
     private static RunMount ToMount(RunMountSpec m) => new()

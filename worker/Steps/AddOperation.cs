@@ -1,8 +1,20 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace BuildFarm.Worker.Steps;
 
 /// <summary>ADD: COPY plus http(s) URL sources and auto-extraction of local tar archives.</summary>
 public sealed record AddOperation : CopyOperation
 {
+    public AddOperation()
+    {
+    }
+
+    /// <summary>An ADD with the same sources, destination and flags as <paramref name="copy"/>.</summary>
+    [SetsRequiredMembers]
+    public AddOperation(CopyOperation copy) : base(copy)
+    {
+    }
+
     /// <summary>--checksum for a URL source (sha256:...).</summary>
     public string? Checksum { get; init; }
     /// <summary>--unpack=false keeps local archives as files.</summary>
