@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace BuildFarm.Coordinator.Planning;
 
 /// <summary>
-/// Everything that can change a step's result, and nothing else (DESIGN.md, "Cache keys"). The key is
+/// Everything that can change a step's result, and nothing else (README.md, "How a build goes"). The key is
 /// <c>sha256:&lt;hex&gt;</c> of <see cref="ToCanonicalJson"/>. Maps are encoded with sorted keys, so insertion order never
 /// matters. Secret values and cache-mount contents have no field here: they cannot reach a key.
 /// </summary>
