@@ -6,5 +6,5 @@ namespace BuildFarm.Worker.Context;
 public sealed record ContextMaterializerOptions(string Root, long CapacityBytes)
 {
     /// <summary>How many blobs one materialization fetches at once.</summary>
-    public int Parallelism { get; init; } = 8;
+    public int Parallelism { get; init; } = 16;
 }
