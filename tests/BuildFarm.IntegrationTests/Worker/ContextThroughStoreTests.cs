@@ -1,5 +1,9 @@
 using BuildFarm.Cache;
+using BuildFarm.Coordinator.Context;
+using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.IntegrationTests.Infrastructure;
+using BuildFarm.Worker.Context;
+using BuildFarm.Worker.Steps;
 
 namespace BuildFarm.IntegrationTests.Worker;
 
@@ -17,6 +21,33 @@ public sealed class ContextThroughStoreTests(WorkerFixture worker)
 
         Assert.Equal(PublishedContextRoundTrip.Copies.Length, fromFolder.Distinct().Count());
         Assert.Equal(fromFolder, fromStore);
+    }
+
+    [Fact]
+    public async Task Bind_mount_rw_of_a_published_context_never_changes_the_shared_tree()
+    {
+        var scratch = Directory.CreateDirectory(Path.Combine(worker.Root, "ctxbind-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        var folder = Directory.CreateDirectory(Path.Combine(scratch, "ctx")).FullName;
+        File.WriteAllText(Path.Combine(folder, "input.txt"), "original");
+        var store = new LocalContentStore(Path.Combine(scratch, "shared"));
+        var published = await new ContextPublisher(store).PublishAsync(folder, ContextWalker.Walk(folder, PatternMatcher.Create([])), CancellationToken.None);
+        Directory.Delete(folder, recursive: true);
+        var materializer = new ContextMaterializer(store, new ContextMaterializerOptions(Path.Combine(scratch, "contexts"), 1L << 30));
+        var progress = new CollectingProgress();
+        const string script = "cat /src/input.txt; echo; echo changed > /src/input.txt && echo new > /src/new.txt";
+
+        var result = await worker.RunAsync(script,
+            configure: r => r with
+            {
+                Operation = new RunOperation { Command = [script], Mounts = [new RunMount { Type = RunMountType.Bind, Target = "/src", ReadOnly = false }] },
+                Context = new StoredContextSource(materializer, published.ManifestDigest),
+            }, output: progress);
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(["original"], progress.Lines.Select(l => l.Text));
+        await using var again = await materializer.MaterializeAsync(published.ManifestDigest, null, CancellationToken.None);
+        Assert.Equal("original", File.ReadAllText(Path.Combine(again.Directory, "input.txt")));
+        Assert.False(File.Exists(Path.Combine(again.Directory, "new.txt")));
     }
 }
 
