@@ -15,6 +15,8 @@ public sealed class CachingContentStore : IContentStore
     private readonly long _capacity;
     private readonly ConcurrentDictionary<Digest, Task> _fetches = new();
     private readonly SemaphoreSlim _evictLock = new(1, 1);
+    // Bytes in the local folder at the last scan plus what this instance added since; -1 until the first scan.
+    private long _estimate = -1;
 
     public CachingContentStore(IContentStore upstream, string localDirectory, long capacityBytes)
     {
@@ -68,7 +70,7 @@ public sealed class CachingContentStore : IContentStore
             finally { _fetches.TryRemove(d, out _); }
         }, CancellationToken.None));
         await fetch.WaitAsync(cancellationToken);
-        await EvictAsync(digest, cancellationToken);
+        await EvictAsync(digest, size, cancellationToken);
     }
 
     public async Task<Digest> PutAsync(Stream content, Digest? expected = null, CancellationToken cancellationToken = default)
@@ -82,7 +84,7 @@ public sealed class CachingContentStore : IContentStore
         await _local.CommitAsync(temp, digest);
         await using (var file = File.OpenRead(_local.GetBlobPath(digest)))
             await _upstream.PutAsync(file, digest, cancellationToken);
-        await EvictAsync(digest, cancellationToken);
+        await EvictAsync(digest, new FileInfo(_local.GetBlobPath(digest)).Length, cancellationToken);
         return digest;
     }
 
@@ -110,9 +112,12 @@ public sealed class CachingContentStore : IContentStore
     }
 
     /// <summary>Removes least recently used blobs until the folder fits its capacity; <paramref name="keep"/> (just
-    /// added) goes last. Scans the folder, so other processes sharing it are accounted for too.</summary>
-    private async Task EvictAsync(Digest keep, CancellationToken cancellationToken)
+    /// added) goes last. Scans the folder, so other processes sharing it are accounted for too — but only when the
+    /// running total says the capacity may be exceeded: a scan per added blob made fetching 5,000 small blobs
+    /// quadratic (about 50 s).</summary>
+    private async Task EvictAsync(Digest keep, long added, CancellationToken cancellationToken)
     {
+        if (Interlocked.Read(ref _estimate) >= 0 && Interlocked.Add(ref _estimate, added) <= _capacity) return;
         await _evictLock.WaitAsync(cancellationToken);
         try
         {
@@ -125,6 +130,7 @@ public sealed class CachingContentStore : IContentStore
                 await _local.DeleteAsync(victim.Digest, cancellationToken);
                 total -= victim.Size;
             }
+            Interlocked.Exchange(ref _estimate, total);
         }
         finally { _evictLock.Release(); }
     }

@@ -202,7 +202,8 @@ public sealed class FileCopier(ArchiveExtractor archives)
     private static string KeptPart(string path, string prefix) =>
         prefix.Length > 0 && path.StartsWith(prefix + "/", StringComparison.Ordinal) ? path[(prefix.Length + 1)..] : path;
 
-    private static string Clean(string path)
+    /// <summary>A COPY source as a clean relative path ('.' dropped, '..' applied lexically); ContextSelector uses it too.</summary>
+    internal static string Clean(string path)
     {
         var parts = new List<string>();
         foreach (var p in path.Split('/', StringSplitOptions.RemoveEmptyEntries))

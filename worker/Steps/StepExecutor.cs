@@ -215,7 +215,8 @@ public sealed class StepExecutor(
                 }
                 else
                 {
-                    var context = request.ContextDirectory ?? throw new ArgumentException("--mount=type=bind needs a build context");
+                    var context = await ContextDirectoryAsync(request, [mount.Source ?? "/"], cleanups, cancellationToken)
+                                  ?? throw new ArgumentException("--mount=type=bind needs a build context");
                     source = RootedPath.ResolveStrict(context, mount.Source ?? "/");
                 }
                 if (Native.LinuxNative.LStat(source) is null)
@@ -285,7 +286,9 @@ public sealed class StepExecutor(
                 }
                 else
                 {
-                    (sourceRoot, isContext) = (request.ContextDirectory ?? throw new CopyException("COPY needs a build context"), true);
+                    var context = await ContextDirectoryAsync(request, localSources, cleanups, cancellationToken)
+                                  ?? throw new CopyException("COPY needs a build context");
+                    (sourceRoot, isContext) = (context, true);
                 }
                 await copier.CopyAsync(new CopySpec
                 {
@@ -319,6 +322,18 @@ public sealed class StepExecutor(
         {
             for (var i = cleanups.Count - 1; i >= 0; i--) await cleanups[i].DisposeAsync();
         }
+    }
+
+    /// <summary>The context folder on this worker: the local one, or the request's context source resolved for
+    /// <paramref name="sources"/> (leased until the step's cleanups run).</summary>
+    private static async Task<string?> ContextDirectoryAsync(StepRequest request, IReadOnlyList<string> sources,
+        List<IAsyncDisposable> cleanups, CancellationToken cancellationToken)
+    {
+        if (request.ContextDirectory is { } local) return local;
+        if (request.Context is null) return null;
+        var lease = await request.Context.AcquireAsync(sources, cancellationToken);
+        cleanups.Add(lease);
+        return lease.Directory;
     }
 
     private async Task<(Descriptor, Digest)> FinishAsync(ActiveSnapshot snapshot, StepRequest request, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using BuildFarm.Oci.Layers;
+using BuildFarm.Worker.Context;
 using BuildFarm.Worker.Snapshots;
 
 namespace BuildFarm.Worker.Steps;
@@ -11,6 +12,9 @@ public sealed record StepRequest
     public required StepOperation Operation { get; init; }
     /// <summary>The build context on this worker's disk (COPY/ADD sources, RUN --mount=type=bind).</summary>
     public string? ContextDirectory { get; init; }
+    /// <summary>Where the build context comes from when it is not on this worker's disk (<see cref="ContextDirectory"/>
+    /// null): e.g. a manifest in the content store, materialized just before COPY/ADD or a bind mount reads it.</summary>
+    public IContextSource? Context { get; init; }
     /// <summary>Other stages' filesystems by name, for COPY --from and RUN --mount from=.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<LayerRef>> Stages { get; init; } = new Dictionary<string, IReadOnlyList<LayerRef>>();
     /// <summary>Secret values by id; never written to a layer.</summary>
