@@ -532,8 +532,12 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
     {
         var location = run.Location;
         var config = state.Config;
-        var expanded = (RunInstruction)Expand(() => run.Expand(word), location);
-        var mounts = Expand(() => run.ExpandMounts(word), location);
+        // Secret ids and targets are resolved here, once: the key and the executed instruction share the result.
+        IReadOnlyList<RunMount> mounts = Expand(() => run.ExpandMounts(word).Select(SecretMountResolver.Resolve).ToArray(), location);
+        var expanded = run with
+        {
+            Mounts = run.Mounts.Select((spec, i) => RunMountSpec.FromMount(spec.Text, mounts[i])).ToArray(),
+        };
         var args = CommandArgs(run.Command, config);
 
         var flags = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -762,10 +766,9 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
         {
             case MountType.Secret:
             {
-                // BuildKit: source= names the secret too; without either, the target's base name does.
-                var id = mount.Source.Length > 0 ? mount.Source : mount.CacheId.Length > 0 ? mount.CacheId : LastSegment(mount.Target);
-                m["id"] = id;
-                m["target"] = mount.Target.Length > 0 ? mount.Target : "/run/secrets/" + LastSegment(id);
+                // Resolved by SecretMountResolver. An env-only secret keeps the default path in the key, as it always had.
+                m["id"] = mount.CacheId;
+                m["target"] = mount.Target.Length > 0 ? mount.Target : SecretMountResolver.DefaultTarget(mount.CacheId);
                 Put("env", mount.Env);
                 if (mount.Required)
                     m["required"] = "true";
@@ -797,12 +800,6 @@ internal sealed class PlannerRun(DockerfileStages dockerfile, PlanOptions option
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
-
-    private static string LastSegment(string path)
-    {
-        var trimmed = path.TrimEnd('/');
-        return trimmed[(trimmed.LastIndexOf('/') + 1)..];
-    }
 
     /// <summary>Image env wins over the stage's ARGs; undeclared build args are not visible.</summary>
     private static ShellEnvironment ExpansionEnvironment(StageState state)
