@@ -20,6 +20,7 @@ public sealed class StoreResilience
     private readonly ResiliencePipeline _probe;
     private readonly string _location;
     private volatile bool _down;
+    private long _downSince; // Stopwatch timestamp of the start of the operation that found the store down
 
     public StoreResilience(string location, ContentStoreOptions options)
     {
@@ -73,7 +74,7 @@ public sealed class StoreResilience
 
     private async Task<T> RunAsync<T>(ResiliencePipeline pipeline, string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.StartNew();
+        var started = Stopwatch.GetTimestamp();
         Exception? last = null;
         try
         {
@@ -95,13 +96,23 @@ public sealed class StoreResilience
         }
         catch (TimeoutRejectedException e) when (!cancellationToken.IsCancellationRequested)
         {
-            _down = true;
-            throw new ContentStoreUnavailableException(_location, operation, started.Elapsed, last ?? e);
+            throw Unavailable(operation, started, last ?? e);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ContentStoreUnavailableException && TransientErrors.IsTransient(e))
         {
-            _down = true;
-            throw new ContentStoreUnavailableException(_location, operation, started.Elapsed, e);
+            throw Unavailable(operation, started, e);
         }
+    }
+
+    // The error names how long the store has been failing, counted from the first operation that found it down.
+    private ContentStoreUnavailableException Unavailable(string operation, long started, Exception last)
+    {
+        if (!_down)
+        {
+            Interlocked.Exchange(ref _downSince, started);
+            _down = true;
+        }
+        var since = Math.Min(started, Interlocked.Read(ref _downSince));
+        return new ContentStoreUnavailableException(_location, operation, Stopwatch.GetElapsedTime(since), last);
     }
 }
