@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using BuildFarm.IntegrationTests.Infrastructure;
 using BuildFarm.TestSupport;
+using Xunit.Abstractions;
 
 namespace BuildFarm.IntegrationTests.EndToEnd;
 
 /// <summary><c>buildfarm build</c> against an S3 cache that is down for the whole build: the build ends with an
 /// error naming the endpoint within the configured store timeout (plus process start and a small margin).</summary>
 [Collection(S3ServerCollection.Name)]
-public sealed class StoreOutageBuildTests(S3ServerFixture server) : IDisposable
+public sealed class StoreOutageBuildTests(S3ServerFixture server, ITestOutputHelper output) : IDisposable
 {
     // Long enough that a build paying it once per store call (record lookup, miss explanation, layer upload, ...)
     // overshoots the margin below: the budget must be spent once per build, not once per call.
@@ -58,6 +59,7 @@ public sealed class StoreOutageBuildTests(S3ServerFixture server) : IDisposable
         cli.Environment["AWS_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretKey;
         var clock = Stopwatch.StartNew();
         var result = await cli.BuildAsync("-o", $"type=oci,dest={Path.Combine(_dir.Path, "out.tar")}", context);
+        output.WriteLine($"build against {endpoint} ended in {clock.Elapsed.TotalSeconds:0.0} s with exit code {result.ExitCode}");
         return (result, clock.Elapsed);
     }
 
