@@ -20,6 +20,4 @@ public static class ContentStoreFactory
         }
     }
 
-    /// <summary>The cache from BUILDFARM_CACHE and friends (see <see cref="ContentStoreOptions.FromEnvironment"/>).</summary>
-    public static SharedCache OpenFromEnvironment() => Open(ContentStoreOptions.FromEnvironment());
 }

@@ -1,10 +1,9 @@
-using System.Collections;
 using System.Globalization;
 
 namespace BuildFarm.Cache;
 
 /// <summary>Where the cache lives and how to talk to it. Build one in code, from a spec string
-/// (<see cref="Parse"/>), or from the environment (<see cref="FromEnvironment"/>); open it with
+/// (<see cref="Parse"/>); the CLI completes it from the environment. Open it with
 /// <see cref="ContentStoreFactory"/>.</summary>
 public sealed record ContentStoreOptions
 {
@@ -22,7 +21,7 @@ public sealed record ContentStoreOptions
     public string Bucket { get; init; } = DefaultBucket;
     public string Region { get; init; } = DefaultRegion;
 
-    /// <summary>S3 credentials; when null, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (see <see cref="WithEnvironmentCredentials"/>).</summary>
+    /// <summary>S3 credentials (the CLI fills them from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when the spec has none).</summary>
     public string? AccessKey { get; init; }
     public string? SecretKey { get; init; }
 
@@ -65,14 +64,10 @@ public sealed record ContentStoreOptions
         ? $"s3 {Endpoint} bucket {Bucket}{(Namespace is null ? "" : $" namespace {Namespace}")}"
         : $"local {Path ?? "(default)"}{(Namespace is null ? "" : $" namespace {Namespace}")}";
 
-    /// <summary><c>$BUILDFARM_HOME/cache</c>, or <c>~/.buildfarm/cache</c> when BUILDFARM_HOME is unset.</summary>
-    public static string DefaultLocalRoot(IDictionary? environment = null)
-    {
-        var home = Get(environment, "BUILDFARM_HOME");
-        if (string.IsNullOrEmpty(home))
-            home = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".buildfarm");
-        return System.IO.Path.Combine(home, "cache");
-    }
+    /// <summary><c>~/.buildfarm/cache</c>: the local store when no <see cref="Path"/> is given. (The CLI passes
+    /// <c>$BUILDFARM_HOME/cache</c> as the path; this library reads no environment variables.)</summary>
+    public static string DefaultLocalRoot() =>
+        System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".buildfarm", "cache");
 
     /// <summary>Parses a store spec: <c>local</c>, <c>local:/path</c>, an absolute path, or
     /// <c>s3://bucket?endpoint=http://host:port&amp;region=r&amp;namespace=team&amp;timeout=60</c>
@@ -107,6 +102,8 @@ public sealed record ContentStoreOptions
                 "namespace" => options with { Namespace = value },
                 "timeout" => options with { OperationTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "request-timeout" => options with { RequestTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "transfer-timeout" => options with { TransferTimeout = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "transfer-attempts" => options with { MaxTransferAttempts = int.Parse(value, CultureInfo.InvariantCulture) },
                 "multipart-threshold" => options with { MultipartThresholdBytes = long.Parse(value, CultureInfo.InvariantCulture) },
                 _ => throw new FormatException($"invalid cache store spec '{spec}': unknown parameter '{key}'"),
             };
@@ -116,31 +113,11 @@ public sealed record ContentStoreOptions
         return options;
     }
 
-    /// <summary>From BUILDFARM_CACHE (a spec; default local), BUILDFARM_CACHE_NAMESPACE, AWS_REGION and the AWS_* keys.</summary>
-    public static ContentStoreOptions FromEnvironment(IDictionary? environment = null)
-    {
-        var spec = Get(environment, "BUILDFARM_CACHE");
-        var options = string.IsNullOrEmpty(spec) ? new ContentStoreOptions() : Parse(spec);
-        if (Get(environment, "BUILDFARM_CACHE_NAMESPACE") is { Length: > 0 } ns) options = options with { Namespace = ns };
-        if (options.Kind == ContentStoreKind.S3 && Get(environment, "AWS_REGION") is { Length: > 0 } region && spec?.Contains("region=") != true)
-            options = options with { Region = region };
-        return options.WithEnvironmentCredentials(environment);
-    }
-
-    /// <summary>Fills missing keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.</summary>
-    public ContentStoreOptions WithEnvironmentCredentials(IDictionary? environment = null) => this with
-    {
-        AccessKey = AccessKey ?? Get(environment, "AWS_ACCESS_KEY_ID"),
-        SecretKey = SecretKey ?? Get(environment, "AWS_SECRET_ACCESS_KEY"),
-    };
-
-    public string ResolveLocalRoot(IDictionary? environment = null) => Path is { Length: > 0 } p ? ExpandHome(p) : DefaultLocalRoot(environment);
+    public string ResolveLocalRoot() => Path is { Length: > 0 } p ? ExpandHome(p) : DefaultLocalRoot();
 
     private static string ExpandHome(string path) =>
         path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
             ? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path.TrimStart('~').TrimStart('/'))
             : path;
 
-    private static string? Get(IDictionary? environment, string name) =>
-        environment is null ? Environment.GetEnvironmentVariable(name) : environment[name] as string;
 }

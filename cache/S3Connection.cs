@@ -18,9 +18,8 @@ public sealed class S3Connection : IDisposable
         if (options.Kind != ContentStoreKind.S3) throw new ArgumentException("not an S3 store spec", nameof(options));
         if (!Uri.TryCreate(options.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
             throw new ArgumentException($"invalid S3 endpoint '{options.Endpoint}': expected http(s)://host:port");
-        options = options.WithEnvironmentCredentials();
         if (string.IsNullOrEmpty(options.AccessKey) || string.IsNullOrEmpty(options.SecretKey))
-            throw new ArgumentException($"no S3 credentials for {endpoint}: set AccessKey/SecretKey or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
+            throw new ArgumentException($"no S3 credentials for {endpoint}: set AccessKey/SecretKey (the CLI reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
         Options = options;
         Endpoint = endpoint;
         Bucket = options.Bucket;

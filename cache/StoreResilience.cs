@@ -8,12 +8,19 @@ namespace BuildFarm.Cache;
 /// <summary>Timeouts and retries (exponential backoff with jitter) around remote store calls. Two budgets: small
 /// requests retry until <see cref="ContentStoreOptions.OperationTimeout"/>; blob transfers get
 /// <see cref="ContentStoreOptions.TransferTimeout"/> per attempt and a bounded number of attempts. Either way a store
-/// that stays unreachable ends in <see cref="ContentStoreUnavailableException"/> naming it, never a hang.</summary>
+/// that stays unreachable ends in <see cref="ContentStoreUnavailableException"/> naming it, never a hang.
+/// Once an operation has spent its whole budget on an unreachable store, the store is taken as down: later operations
+/// make one bounded attempt (a probe) instead of a full budget each, so a build that needs the store several times in a
+/// row ends within about one <see cref="ContentStoreOptions.OperationTimeout"/>, not one per call. Any answer from the
+/// store takes it as up again.</summary>
 public sealed class StoreResilience
 {
     private readonly ResiliencePipeline _requests;
     private readonly ResiliencePipeline _transfers;
+    private readonly ResiliencePipeline _probe;
     private readonly string _location;
+    private volatile bool _down;
+    private long _downSince; // Stopwatch timestamp of the start of the operation that found the store down
 
     public StoreResilience(string location, ContentStoreOptions options)
     {
@@ -43,14 +50,18 @@ public sealed class StoreResilience
                 MaxRetryAttempts = Math.Max(0, options.MaxTransferAttempts - 1),
             })
             .Build();
+        _probe = new ResiliencePipelineBuilder().AddTimeout(options.RequestTimeout).Build();
     }
 
+    /// <summary>True after an operation ran out of its budget, until the store answers again.</summary>
+    public bool IsDown => _down;
+
     public Task<T> RequestAsync<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
-        RunAsync(_requests, operation, call, cancellationToken);
+        RunAsync(_down ? _probe : _requests, operation, call, cancellationToken);
 
     /// <summary>A blob transfer; each attempt must finish within <paramref name="deadline"/>.</summary>
     public Task<T> TransferAsync<T>(string operation, TimeSpan deadline, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
-        RunAsync(_transfers, operation, async token =>
+        RunAsync(_down ? ResiliencePipeline.Empty : _transfers, operation, async token =>
         {
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
             attempt.CancelAfter(deadline);
@@ -63,27 +74,45 @@ public sealed class StoreResilience
 
     private async Task<T> RunAsync<T>(ResiliencePipeline pipeline, string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.StartNew();
+        var started = Stopwatch.GetTimestamp();
         Exception? last = null;
         try
         {
             return await pipeline.ExecuteAsync(async token =>
             {
-                try { return await call(token); }
+                try
+                {
+                    var result = await call(token);
+                    _down = false;
+                    return result;
+                }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
                     last = e;
+                    if (!TransientErrors.IsTransient(e)) _down = false; // the store answered (e.g. 404, a digest mismatch)
                     throw;
                 }
             }, cancellationToken);
         }
         catch (TimeoutRejectedException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ContentStoreUnavailableException(_location, operation, started.Elapsed, last ?? e);
+            throw Unavailable(operation, started, last ?? e);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ContentStoreUnavailableException && TransientErrors.IsTransient(e))
         {
-            throw new ContentStoreUnavailableException(_location, operation, started.Elapsed, e);
+            throw Unavailable(operation, started, e);
         }
+    }
+
+    // The error names how long the store has been failing, counted from the first operation that found it down.
+    private ContentStoreUnavailableException Unavailable(string operation, long started, Exception last)
+    {
+        if (!_down)
+        {
+            Interlocked.Exchange(ref _downSince, started);
+            _down = true;
+        }
+        var since = Math.Min(started, Interlocked.Read(ref _downSince));
+        return new ContentStoreUnavailableException(_location, operation, Stopwatch.GetElapsedTime(since), last);
     }
 }

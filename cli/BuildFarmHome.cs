@@ -1,16 +1,10 @@
 namespace BuildFarm.Cli;
 
-/// <summary>The local state folder of embedded builds: $BUILDFARM_HOME, else ~/.buildfarm.</summary>
+/// <summary>The local state folder of embedded builds: $BUILDFARM_HOME, else ~/.buildfarm (see <see cref="CliEnvironment"/>).</summary>
 public sealed record BuildFarmHome(string Root)
 {
-    public static BuildFarmHome Resolve()
-    {
-        var root = Environment.GetEnvironmentVariable("BUILDFARM_HOME");
-        if (string.IsNullOrWhiteSpace(root))
-            root = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".buildfarm");
-        return new BuildFarmHome(Path.GetFullPath(root));
-    }
-
+    /// <summary>The local cache store's folder (unless BUILDFARM_CACHE names another store).</summary>
+    public string Cache => Path.Combine(Root, "cache");
     /// <summary>The image name index.</summary>
     public string Images => Root;
     /// <summary>The worker's snapshots and runtime state.</summary>

@@ -20,11 +20,11 @@ public static class EmbeddedBuild
     {
         if (invocation.Server is { } server)
             return await RemoteBuild.RunAsync(invocation, server, cancellationToken);
-        var printer = new ProgressPrinter(Console.Error, invocation.Progress);
+        var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi);
         BuildOutcome outcome;
         try
         {
-            await using var farm = await LocalFarm.StartAsync(new EngineOptions(), cancellationToken);
+            await using var farm = await LocalFarm.StartAsync(invocation.Environment, new EngineOptions(), cancellationToken);
             outcome = await farm.Runner.RunAsync(invocation.Spec, invocation.ContextDir, invocation.NoCacheFilter, printer.OnEvent, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

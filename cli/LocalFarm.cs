@@ -10,8 +10,8 @@ using BuildFarm.Worker.Steps;
 namespace BuildFarm.Cli;
 
 /// <summary>
-/// Coordinator and worker in this process: a one-node cluster over the store under BUILDFARM_HOME (or the cache
-/// BUILDFARM_CACHE names). Used by embedded builds and by <c>buildfarm serve</c>.
+/// Coordinator and worker in this process: a one-node cluster over the store the environment names (the folder under
+/// BUILDFARM_HOME, or the cache BUILDFARM_CACHE names). Used by embedded builds and by <c>buildfarm serve</c>.
 /// </summary>
 public sealed class LocalFarm : IAsyncDisposable
 {
@@ -20,8 +20,12 @@ public sealed class LocalFarm : IAsyncDisposable
     private readonly Task<EngineNode> _engine;
     private RegistryClient? _registry;
 
-    private LocalFarm(BuildFarmHome home, SharedCache cache, StepExecutorRunner runner, Task<EngineNode> engine, string scratch)
+    private readonly string _dockerConfig;
+
+    private LocalFarm(CliEnvironment environment, SharedCache cache, StepExecutorRunner runner, Task<EngineNode> engine, string scratch)
     {
+        var home = environment.Home;
+        _dockerConfig = environment.DockerConfigDirectory;
         Home = home;
         _cache = cache;
         _runner = runner;
@@ -29,7 +33,7 @@ public sealed class LocalFarm : IAsyncDisposable
         Scratch = scratch;
         Images = new LocalImageStore(home.Images);
         Runner = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, Registry, home.Root), Images,
-            new ImageOutputs(cache.Blobs, scratch, Registry), scratch, home.ContextHashes);
+            new ImageOutputs(cache.Blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null);
     }
 
     public BuildFarmHome Home { get; }
@@ -38,13 +42,13 @@ public sealed class LocalFarm : IAsyncDisposable
     public LocalImageStore Images { get; }
     public BuildRunner Runner { get; }
 
-    public static Task<LocalFarm> StartAsync(EngineOptions options, CancellationToken cancellationToken)
+    public static Task<LocalFarm> StartAsync(CliEnvironment environment, EngineOptions options, CancellationToken cancellationToken)
     {
-        var home = BuildFarmHome.Resolve();
+        var home = environment.Home;
         Directory.CreateDirectory(home.Root);
         var scratch = Path.Combine(home.Temp, $"{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(scratch);
-        var cache = ContentStoreFactory.Open(ContentStoreOptions.FromEnvironment());
+        var cache = ContentStoreFactory.Open(environment.Store);
         try
         {
             var runner = new StepExecutorRunner(StepExecutor.Create(cache.Blobs, new StepExecutorOptions(home.Worker)));
@@ -57,7 +61,7 @@ public sealed class LocalFarm : IAsyncDisposable
                     Math.Max(2, Environment.ProcessorCount)), WorkerActor.Name);
                 return node;
             }, CancellationToken.None);
-            return Task.FromResult(new LocalFarm(home, cache, runner, engine, scratch));
+            return Task.FromResult(new LocalFarm(environment, cache, runner, engine, scratch));
         }
         catch
         {
@@ -69,7 +73,7 @@ public sealed class LocalFarm : IAsyncDisposable
 
     private RegistryClient Registry() => _registry ??= new RegistryClient(new RegistryClientOptions
     {
-        Credentials = DockerConfigCredentialProvider.FromDefaultLocation(),
+        Credentials = DockerConfigCredentialProvider.FromDirectory(_dockerConfig),
     });
 
     public async ValueTask DisposeAsync()

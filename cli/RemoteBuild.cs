@@ -19,7 +19,7 @@ public static class RemoteBuild
 
     public static async Task<int> RunAsync(BuildInvocation invocation, string server, CancellationToken cancellationToken)
     {
-        var printer = new ProgressPrinter(Console.Error, invocation.Progress);
+        var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi);
         BuildOutcome outcome;
         try
         {

@@ -6,13 +6,13 @@ namespace BuildFarm.Cli.Commands;
 /// <summary>Parses the composite flag values of <c>build</c> the way buildx does.</summary>
 public static class BuildArguments
 {
-    public static IEnumerable<KeyValuePair<string, string>> ParseBuildArgs(IEnumerable<string> values)
+    public static IEnumerable<KeyValuePair<string, string>> ParseBuildArgs(IEnumerable<string> values, CliEnvironment environment)
     {
         foreach (var value in values)
         {
             var eq = value.IndexOf('=');
             if (eq > 0) yield return new(value[..eq], value[(eq + 1)..]);
-            else if (Environment.GetEnvironmentVariable(value) is { } fromEnv) yield return new(value, fromEnv);
+            else if (environment.Variable(value) is { } fromEnv) yield return new(value, fromEnv);
             // buildx drops a bare name that is not in the environment.
         }
     }
@@ -58,7 +58,7 @@ public static class BuildArguments
         return spec;
     }
 
-    public static async Task<SecretSource> ReadSecretAsync(string value, CancellationToken cancellationToken)
+    public static async Task<SecretSource> ReadSecretAsync(string value, CliEnvironment environment, CancellationToken cancellationToken)
     {
         var fields = ParseCsv(value);
         if (!fields.TryGetValue("id", out var id) || id.Length == 0)
@@ -70,13 +70,13 @@ public static class BuildArguments
         if (src is null && env is null)
         {
             // buildx: with neither, an environment variable named like the id wins, else a file of that name.
-            if (Environment.GetEnvironmentVariable(id) is not null) env = id;
+            if (environment.Variable(id) is not null) env = id;
             else src = id;
         }
         byte[] bytes;
         if (env is not null)
         {
-            bytes = System.Text.Encoding.UTF8.GetBytes(Environment.GetEnvironmentVariable(env)
+            bytes = System.Text.Encoding.UTF8.GetBytes(environment.Variable(env)
                 ?? throw new UsageException($"secret {id}: environment variable {env} is not set"));
         }
         else

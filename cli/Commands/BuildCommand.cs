@@ -6,7 +6,7 @@ namespace BuildFarm.Cli.Commands;
 /// <summary><c>buildfarm build</c>: the flags and meaning of <c>docker buildx build</c>.</summary>
 public static class BuildCommand
 {
-    public static Command Create()
+    public static Command Create(CliEnvironment environment)
     {
         var context = new Argument<string>("CONTEXT") { Description = "Build context directory" };
         var file = new Option<string?>("--file", "-f") { Description = "Name of the Dockerfile (default: CONTEXT/Dockerfile)" };
@@ -50,28 +50,28 @@ public static class BuildCommand
 
                 var spec = new BuildSpec
                 {
-                    DockerfilePath = Path.GetRelativePath(Environment.CurrentDirectory, dockerfilePath),
+                    DockerfilePath = Path.GetRelativePath(Directory.GetCurrentDirectory(), dockerfilePath),
                     Dockerfile = Google.Protobuf.ByteString.CopyFrom(await File.ReadAllBytesAsync(dockerfilePath, cancellationToken)),
                     Target = parse.GetValue(target) ?? "",
                     NoCache = parse.GetValue(noCache),
                     Pull = parse.GetValue(pull),
                     Push = parse.GetValue(push),
                     Platform = parse.GetValue(platform) ?? "",
-                    SourceDateEpoch = Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH") ?? "",
+                    SourceDateEpoch = environment.SourceDateEpoch,
                 };
                 spec.Tags.AddRange(parse.GetValue(tags) ?? []);
-                foreach (var (k, v) in BuildArguments.ParseBuildArgs(parse.GetValue(buildArgs) ?? []))
+                foreach (var (k, v) in BuildArguments.ParseBuildArgs(parse.GetValue(buildArgs) ?? [], environment))
                     spec.BuildArgs[k] = v;
                 foreach (var (k, v) in BuildArguments.ParseKeyValues(parse.GetValue(labels) ?? [], "--label"))
                     spec.Labels[k] = v;
                 foreach (var secret in parse.GetValue(secrets) ?? [])
-                    spec.Secrets.Add(await BuildArguments.ReadSecretAsync(secret, cancellationToken));
+                    spec.Secrets.Add(await BuildArguments.ReadSecretAsync(secret, environment, cancellationToken));
                 foreach (var output in parse.GetValue(outputs) ?? [])
                     spec.Outputs.Add(BuildArguments.ParseOutput(output));
                 var progressMode = parse.GetValue(quiet) ? "quiet" : parse.GetValue(progress)!;
                 invocation = new BuildInvocation(spec, contextDir, dockerfilePath, progressMode,
                     parse.GetValue(iidFile), parse.GetValue(metadataFile), parse.GetValue(quiet), parse.GetValue(server),
-                    parse.GetValue(noCacheFilter) ?? []);
+                    parse.GetValue(noCacheFilter) ?? [], environment);
             }
             catch (UsageException e)
             {

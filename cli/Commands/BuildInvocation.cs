@@ -12,4 +12,5 @@ public sealed record BuildInvocation(
     string? MetadataFile,
     bool Quiet,
     string? Server,
-    IReadOnlyList<string> NoCacheFilter);
+    IReadOnlyList<string> NoCacheFilter,
+    CliEnvironment Environment);

@@ -10,7 +10,7 @@ namespace BuildFarm.Cli.Commands;
 /// else the local folder under $BUILDFARM_HOME).</summary>
 public static class CacheCommand
 {
-    public static Command Create()
+    public static Command Create(CliEnvironment environment)
     {
         var cacheOption = new Option<string?>("--cache")
         {
@@ -25,7 +25,7 @@ public static class CacheCommand
         SharedCache OpenCache(ParseResult parse)
         {
             var spec = parse.GetValue(cacheOption);
-            var options = spec is null ? ContentStoreOptions.FromEnvironment() : ContentStoreOptions.Parse(spec).WithEnvironmentCredentials();
+            var options = environment.StoreOptions(spec);
             if (parse.GetValue(namespaceOption) is { Length: > 0 } ns) options = options with { Namespace = ns };
             return ContentStoreFactory.Open(options);
         }
@@ -89,7 +89,7 @@ public static class CacheCommand
             };
             var roots = (parse.GetValue(keepRoots) ?? []).Select(Digest.Parse).ToList();
             // Named images have no step record of their own (manifest, config): keep them and everything they use.
-            foreach (var image in await new LocalImageStore(BuildFarmHome.Resolve().Images).ListAsync(ct))
+            foreach (var image in await new LocalImageStore(environment.Home.Images).ListAsync(ct))
                 roots.Add(Digest.Parse(image.ManifestDigest));
             using var cache = OpenCache(parse);
             var report = await new CachePruner(cache, new PruneRoots(roots)).PruneAsync(options, ct);

@@ -5,15 +5,15 @@ namespace BuildFarm.Cli.Commands;
 /// <summary>Every verb of the <c>buildfarm</c> command, one factory per file in this folder.</summary>
 public static class CommandCatalog
 {
-    public static IEnumerable<Command> Create()
+    public static IEnumerable<Command> Create(CliEnvironment environment)
     {
         yield return VersionCommand.Create();
-        yield return BuildCommand.Create();
-        yield return PlanCommand.Create();
-        yield return ImagesCommand.Create();
-        yield return RmiCommand.Create();
-        yield return RunCommand.Create();
-        yield return ServeCommand.Create();
-        yield return CacheCommand.Create();
+        yield return BuildCommand.Create(environment);
+        yield return PlanCommand.Create(environment);
+        yield return ImagesCommand.Create(environment);
+        yield return RmiCommand.Create(environment);
+        yield return RunCommand.Create(environment);
+        yield return ServeCommand.Create(environment);
+        yield return CacheCommand.Create(environment);
     }
 }

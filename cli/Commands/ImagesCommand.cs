@@ -6,14 +6,14 @@ namespace BuildFarm.Cli.Commands;
 /// <summary><c>buildfarm images</c>: the images built here, by name (like <c>docker images</c>).</summary>
 public static class ImagesCommand
 {
-    public static Command Create()
+    public static Command Create(CliEnvironment environment)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only show image IDs" };
         var noTrunc = new Option<bool>("--no-trunc") { Description = "Don't truncate output" };
         var command = new Command("images", "List images in the local store") { quiet, noTrunc };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var store = new LocalImageStore(BuildFarmHome.Resolve().Images);
+            var store = new LocalImageStore(environment.Home.Images);
             var images = await store.ListAsync(cancellationToken);
             var full = parse.GetValue(noTrunc);
             string Id(LocalImage i) => full ? i.ManifestDigest : i.ManifestDigest[7..19];

@@ -11,7 +11,7 @@ namespace BuildFarm.Cli.Commands;
 /// </summary>
 public static class PlanCommand
 {
-    public static Command Create()
+    public static Command Create(CliEnvironment environment)
     {
         var file = new Option<string?>("--file", "-f") { Description = "Path to the Dockerfile (default: CONTEXT/Dockerfile)" };
         var target = new Option<string?>("--target") { Description = "Build stage to plan (case-insensitive; default: the last stage)" };
@@ -48,7 +48,7 @@ public static class PlanCommand
                 var options = new PlanOptions
                 {
                     Target = parseResult.GetValue(target),
-                    BuildArgs = ParseBuildArgs(parseResult.GetValue(buildArgs) ?? []),
+                    BuildArgs = ParseBuildArgs(parseResult.GetValue(buildArgs) ?? [], environment),
                     TargetPlatform = ParsePlatform(parseResult.GetValue(platform)),
                 };
                 var text = await File.ReadAllTextAsync(dockerfilePath, cancellationToken);
@@ -66,7 +66,7 @@ public static class PlanCommand
         return command;
     }
 
-    private static Dictionary<string, string> ParseBuildArgs(IEnumerable<string> values)
+    private static Dictionary<string, string> ParseBuildArgs(IEnumerable<string> values, CliEnvironment environment)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var value in values)
@@ -76,7 +76,7 @@ public static class PlanCommand
                 throw new FormatException($"--build-arg \"{value}\": expected KEY=VALUE");
             if (eq > 0)
                 result[value[..eq]] = value[(eq + 1)..];
-            else if (Environment.GetEnvironmentVariable(value) is { } fromEnv)
+            else if (environment.Variable(value) is { } fromEnv)
                 result[value] = fromEnv;
         }
         return result;

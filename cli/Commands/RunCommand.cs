@@ -17,7 +17,7 @@ public static class RunCommand
 {
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    public static Command Create()
+    public static Command Create(CliEnvironment cli)
     {
         var image = new Argument<string>("IMAGE") { Description = "Image name or ID (manifest digest, or a prefix of it)" };
         var command = new Argument<string[]>("COMMAND") { Description = "Command and arguments (replace the image's CMD)", Arity = ArgumentArity.ZeroOrMore };
@@ -35,14 +35,14 @@ public static class RunCommand
         run.TreatUnmatchedTokensAsErrors = false;
         run.SetAction(async (parse, cancellationToken) =>
         {
-            var home = BuildFarmHome.Resolve();
+            var home = cli.Home;
             var found = await new LocalImageStore(home.Images).FindAsync(parse.GetValue(image)!, cancellationToken);
             if (found is null)
             {
                 await Console.Error.WriteLineAsync($"Unable to find image '{parse.GetValue(image)}' locally (build it with buildfarm build -t NAME)");
                 return 125;
             }
-            using var cache = ContentStoreFactory.Open(ContentStoreOptions.FromEnvironment());
+            using var cache = ContentStoreFactory.Open(cli.Store);
             var store = cache.Blobs;
             var manifest = ImageManifest.Parse(await ReadAsync(store, Digest.Parse(found.ManifestDigest), cancellationToken));
             var config = ImageConfig.Parse(await ReadAsync(store, manifest.Config.ParsedDigest, cancellationToken));
@@ -62,7 +62,7 @@ public static class RunCommand
             {
                 var name = kv.Split('=')[0];
                 environment.RemoveAll(x => x.StartsWith(name + "=", StringComparison.Ordinal));
-                environment.Add(kv.Contains('=') ? kv : $"{kv}={Environment.GetEnvironmentVariable(kv)}");
+                environment.Add(kv.Contains('=') ? kv : $"{kv}={cli.Variable(kv)}");
             }
             if (!environment.Any(x => x.StartsWith("PATH=", StringComparison.Ordinal))) environment.Add(DefaultPath);
 

@@ -14,7 +14,7 @@ namespace BuildFarm.Cli.Commands;
 /// <summary><c>buildfarm serve</c>: coordinator and worker in one process, serving the Build API over gRPC (h2c).</summary>
 public static class ServeCommand
 {
-    public static Command Create()
+    public static Command Create(CliEnvironment environment)
     {
         var listen = new Option<string>("--listen") { Description = "Address to serve the gRPC API on (HOST:PORT)", DefaultValueFactory = _ => "127.0.0.1:8740" };
         var command = new Command("serve", "Run a build server (coordinator + worker) with the gRPC Build API") { listen };
@@ -27,7 +27,7 @@ public static class ServeCommand
                 await Console.Error.WriteLineAsync($"ERROR: --listen {address}: expected IP:PORT");
                 return 1;
             }
-            await using var farm = await LocalFarm.StartAsync(new EngineOptions(), cancellationToken);
+            await using var farm = await LocalFarm.StartAsync(environment, new EngineOptions(), cancellationToken);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.WebHost.ConfigureKestrel(k => k.Listen(ip, port, o => o.Protocols = HttpProtocols.Http2));

@@ -20,12 +20,12 @@ public sealed class ProgressPrinter
     private bool _statusShown;
     private readonly Timer? _ticker;
 
-    public ProgressPrinter(TextWriter output, string mode)
+    public ProgressPrinter(TextWriter output, string mode, bool ci)
     {
         _out = output;
         _mode = mode switch
         {
-            "auto" => Console.IsErrorRedirected || Environment.GetEnvironmentVariable("CI") is { Length: > 0 } ? "plain" : "tty",
+            "auto" => Console.IsErrorRedirected || ci ? "plain" : "tty",
             _ => mode,
         };
         // In a terminal the status line keeps counting while a step runs silently.

@@ -97,12 +97,11 @@ public sealed class BuildContext : IDisposable
         return false;
     }
 
+    // Relative to the context root and beneath it ("../../src" is "src"), as the worker resolves sources.
     private static string Clean(string path)
     {
-        var p = path.Replace('\\', '/');
-        while (p.StartsWith("./", StringComparison.Ordinal)) p = p[2..];
-        p = p.Trim('/');
-        return p == "." ? "" : p;
+        var cleaned = GoPath.Clean("/" + path.Replace('\\', '/'));
+        return cleaned == "/" ? "" : cleaned[1..];
     }
 
     private static bool TryHardLink(string source, string target)

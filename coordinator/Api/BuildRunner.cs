@@ -20,12 +20,12 @@ namespace BuildFarm.Coordinator.Api;
 /// </summary>
 public sealed class BuildRunner(
     Task<EngineNode> engineStarted, IContentStore store, BaseImageResolver bases, LocalImageStore images, ImageOutputs outputs, string scratch,
-    string? contextHashCache = null)
+    string? contextHashCache = null, TextWriter? traceOutput = null)
 {
     public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken)
     {
-        var trace = PhaseTrace.FromEnvironment();
+        var trace = new PhaseTrace(traceOutput);
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
         var text = spec.Dockerfile.ToString(Encoding.UTF8);
         var platformSpec = spec.Platform is { Length: > 0 } platformText ? PlatformSpec.Parse(platformText) : PlatformSpec.LinuxAmd64;

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace BuildFarm.Coordinator.Api;
 
 /// <summary>
-/// Phase timings of one build on stderr when <c>BUILDFARM_TRACE=1</c>: where a build's fixed cost goes
+/// Phase timings of one build (the CLI writes them to stderr when <c>BUILDFARM_TRACE=1</c>): where a build's fixed cost goes
 /// (planning, context checksums, waiting for the engine, the step graph, export) without a profiler.
 /// </summary>
 public sealed class PhaseTrace
@@ -13,10 +13,6 @@ public sealed class PhaseTrace
     private readonly Stopwatch _phase = Stopwatch.StartNew();
 
     public PhaseTrace(TextWriter? output) => _output = output;
-
-    /// <summary>A trace writing to stderr when BUILDFARM_TRACE is set to 1, else one that writes nothing.</summary>
-    public static PhaseTrace FromEnvironment() =>
-        new(Environment.GetEnvironmentVariable("BUILDFARM_TRACE") == "1" ? Console.Error : null);
 
     /// <summary>Ends the current phase under <paramref name="name"/> and starts the next one.</summary>
     public void Mark(string name)

@@ -114,7 +114,7 @@ public static class PlanGraphBuilder
                     spec.Mounts.Add(ToMount(mount, step));
                     if (mount.Type == MountType.Secret)
                     {
-                        var id = mount.CacheId.Length > 0 ? mount.CacheId : Path.GetFileName(mount.Target);
+                        var id = mount.CacheId; // resolved once by the planner (SecretMountResolver)
                         if (secrets.TryGetValue(id, out var value))
                             spec.Secrets.Add(new SecretMount { Id = id, Value = value });
                     }

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace BuildFarm.Oci.Registry;
 
 /// <summary>
-/// Reads the <c>auths</c> section of Docker's <c>config.json</c> (<c>$DOCKER_CONFIG/config.json</c> or
+/// Reads the <c>auths</c> section of Docker's <c>config.json</c> (the CLI's <c>$DOCKER_CONFIG/config.json</c> or
 /// <c>~/.docker/config.json</c>): base64 <c>auth</c> = "user:password", or <c>username</c>/<c>password</c>,
 /// or an <c>identitytoken</c>. Keys may be bare hosts or URLs ("https://index.docker.io/v1/").
 /// </summary>
@@ -14,13 +14,11 @@ public sealed class DockerConfigCredentialProvider : IRegistryCredentialProvider
 
     private DockerConfigCredentialProvider(Dictionary<string, RegistryCredential> byHost) => _byHost = byHost;
 
-    /// <summary>The default config file's credentials; none when the file does not exist.</summary>
-    public static DockerConfigCredentialProvider FromDefaultLocation()
+    /// <summary>The credentials of <c>config.json</c> in <paramref name="directory"/> (the CLI passes $DOCKER_CONFIG,
+    /// else ~/.docker); none when the file does not exist.</summary>
+    public static DockerConfigCredentialProvider FromDirectory(string directory)
     {
-        var dir = Environment.GetEnvironmentVariable("DOCKER_CONFIG");
-        if (string.IsNullOrEmpty(dir))
-            dir = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".docker");
-        var path = Path.Combine(dir, "config.json");
+        var path = Path.Combine(directory, "config.json");
         return File.Exists(path) ? FromFile(path) : new DockerConfigCredentialProvider([]);
     }
 

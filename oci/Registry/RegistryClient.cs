@@ -172,7 +172,8 @@ public sealed class RegistryClient : IDisposable
             if (!response.IsSuccessStatusCode)
                 await ThrowForStatusAsync(response, repository, $"blob {digest}", cancellationToken);
             var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return new VerifyingReadStream(new ResponseStream(body, response), digest, descriptor.Size);
+            return new VerifyingReadStream(new ResponseStream(body, response, _options.RequestTimeout, $"registry {repository.Registry} ({BaseUri(repository)}) blob {digest}"),
+                digest, descriptor.Size);
         }
         catch
         {
@@ -406,7 +407,17 @@ public sealed class RegistryClient : IDisposable
                 request = new HttpRequestMessage(HttpMethod.Get, uri);
                 if (credential is not null) request.Headers.Authorization = BasicHeader(credential);
             }
-            using (request) return await _http.SendAsync(request, ct);
+            using (request)
+            {
+                // A token service that accepts and never answers is as bounded as the registry itself.
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(_options.RequestTimeout);
+                try { return await _http.SendAsync(request, timeout.Token); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"token service {realmUri.Host} got no answer within {_options.RequestTimeout}");
+                }
+            }
         }, cancellationToken);
         using (response)
         {

@@ -19,8 +19,9 @@ public sealed record RegistryClientOptions
 
     public int ChunkSize { get; init; } = 8 * 1024 * 1024;
 
-    /// <summary>Time for one HTTP exchange of headers (bodies stream for as long as they flow).</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Time for one HTTP exchange of headers, and the longest silence of a streaming body (bodies stream for as
+    /// long as bytes flow). With <see cref="MaxRetries"/> it bounds how long an unreachable registry can hold a build.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     public string UserAgent { get; init; } = "buildfarm";
 }

@@ -4,9 +4,9 @@ namespace BuildFarm.Worker.Steps;
 public sealed record RunMount
 {
     public required RunMountType Type { get; init; }
-    /// <summary>Mount point in the container; for secrets defaults to /run/secrets/{id}.</summary>
+    /// <summary>Mount point in the container. Secrets: the file path the planner resolved (null: an env-only secret).</summary>
     public string? Target { get; init; }
-    /// <summary>Cache id (defaults to the target) or secret id.</summary>
+    /// <summary>Cache id (defaults to the target) or secret id (always given: the planner resolves it).</summary>
     public string? Id { get; init; }
     /// <summary>bind: a stage name (a key of <see cref="StepRequest.Stages"/>) instead of the build context.</summary>
     public string? From { get; init; }

@@ -179,15 +179,19 @@ public sealed class StepExecutor(
             }
             case RunMountType.Secret:
             {
-                var id = mount.Id ?? (mount.Target is { } t ? Path.GetFileName(t) : null)
-                    ?? throw new ArgumentException("--mount=type=secret needs an id or a target");
+                // The planner resolved the id and the file target (BuildKit's rule); the worker takes them as given.
+                var id = mount.Id ?? throw new ArgumentException("a secret mount reached the worker without an id (the planner resolves it)");
                 if (!request.Secrets.TryGetValue(id, out var value))
                 {
                     if (mount.Required) throw new SecretNotFoundException($"secret {id} is required by RUN --mount=type=secret but was not provided");
                     break;
                 }
                 if (mount.Env is { } variable) env.Add($"{variable}={System.Text.Encoding.UTF8.GetString(value)}");
-                if (mount.Env is not null && mount.Target is null) break; // env only
+                if (mount.Target is null)
+                {
+                    if (mount.Env is not null) break; // env only
+                    throw new ArgumentException($"secret mount {id} reached the worker without a target (the planner resolves it)");
+                }
                 var secrets = Path.Combine(aux, "secrets");
                 if (!Directory.Exists(secrets))
                 {
@@ -198,7 +202,7 @@ public sealed class StepExecutor(
                 await File.WriteAllBytesAsync(file, value, cancellationToken);
                 Native.LinuxNative.LchownOrThrow(file, mount.Uid ?? 0, mount.Gid ?? 0);
                 Native.LinuxNative.ChmodOrThrow(file, mount.Mode ?? 0b100_000_000);
-                mounts.Add(new ContainerMount(mount.Target ?? "/run/secrets/" + id, "bind", file, ["rbind", "ro"]));
+                mounts.Add(new ContainerMount(mount.Target, "bind", file, ["rbind", "ro"]));
                 break;
             }
             case RunMountType.Bind:

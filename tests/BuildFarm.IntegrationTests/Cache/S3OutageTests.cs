@@ -96,4 +96,27 @@ public sealed class S3OutageTests(S3ServerFixture server)
         Assert.Contains("127.0.0.1:9", e.Message);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
+
+    [Fact]
+    public async Task Once_a_stalled_store_exhausted_one_budget_later_calls_fail_after_a_single_attempt()
+    {
+        // Accepted connections, no answers: each attempt runs into the request timeout.
+        await using var proxy = new S3StallingProxy(new Uri(server.Endpoint).Port, budget: 0);
+        var options = server.Options() with
+        {
+            Endpoint = proxy.Endpoint, OperationTimeout = TimeSpan.FromSeconds(4), RequestTimeout = TimeSpan.FromSeconds(1),
+        };
+        using var cache = ContentStoreFactory.Open(options);
+
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<ContentStoreUnavailableException>(() => cache.Blobs.ExistsAsync(Digest.Compute([])));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(3.5), TimeSpan.FromSeconds(7));
+
+        clock.Restart();
+        var record = await Assert.ThrowsAsync<ContentStoreUnavailableException>(() => cache.Records.GetAsync(Digest.Compute([]).ToString()));
+        var put = await Assert.ThrowsAsync<ContentStoreUnavailableException>(() => cache.Blobs.PutAsync(new MemoryStream("x"u8.ToArray())));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"two calls took {clock.Elapsed}");
+        Assert.Contains(proxy.Endpoint, record.Message);
+        Assert.Contains(proxy.Endpoint, put.Message);
+    }
 }

@@ -71,7 +71,7 @@ public sealed class RunMountTests(WorkerFixture worker)
     {
         var result = await RunAsync(
             $"test \"$(cat /run/secrets/token)\" = {Secret} && stat -c %a /run/secrets/token > /secret-mode",
-            [new RunMount { Type = RunMountType.Secret, Id = "token" }],
+            [new RunMount { Type = RunMountType.Secret, Id = "token", Target = "/run/secrets/token" }],
             configure: r => r with { Secrets = new Dictionary<string, byte[]> { ["token"] = Encoding.UTF8.GetBytes(Secret) } });
 
         Assert.True(result.Succeeded, string.Join('\n', result.LastOutput.Select(l => l.Text)));
@@ -86,7 +86,7 @@ public sealed class RunMountTests(WorkerFixture worker)
     {
         var progress = new CollectingProgress();
         var result = await RunAsync("grep ' /run/secrets/token ' /proc/mounts | cut -d' ' -f1",
-            [new RunMount { Type = RunMountType.Secret, Id = "token" }], progress,
+            [new RunMount { Type = RunMountType.Secret, Id = "token", Target = "/run/secrets/token" }], progress,
             r => r with { Secrets = new Dictionary<string, byte[]> { ["token"] = Encoding.UTF8.GetBytes(Secret) } });
 
         Assert.True(result.Succeeded);

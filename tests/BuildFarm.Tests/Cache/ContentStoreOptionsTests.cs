@@ -1,4 +1,3 @@
-using System.Collections;
 using BuildFarm.Cache;
 
 namespace BuildFarm.Tests.Cache;
@@ -26,21 +25,11 @@ public class ContentStoreOptionsTests
         Assert.Throws<FormatException>(() => ContentStoreOptions.Parse(spec));
 
     [Fact]
-    public void Local_default_root_is_buildfarm_home_cache()
+    public void Timeouts_and_the_retry_budget_are_settings_of_the_spec()
     {
-        var env = new Hashtable { ["BUILDFARM_HOME"] = "/srv/bf" };
-        Assert.Equal("/srv/bf/cache", ContentStoreOptions.FromEnvironment(env).ResolveLocalRoot(env));
-        Assert.EndsWith("/.buildfarm/cache", ContentStoreOptions.DefaultLocalRoot(new Hashtable()));
-    }
-
-    [Fact]
-    public void Credentials_come_from_the_aws_environment_unless_given()
-    {
-        var env = new Hashtable { ["BUILDFARM_CACHE"] = "s3://c?endpoint=http://h:1", ["AWS_ACCESS_KEY_ID"] = "ak", ["AWS_SECRET_ACCESS_KEY"] = "sk", ["BUILDFARM_CACHE_NAMESPACE"] = "ns1" };
-        var o = ContentStoreOptions.FromEnvironment(env);
-        Assert.Equal(("ak", "sk", "ns1"), (o.AccessKey, o.SecretKey, o.Namespace));
-        var given = new ContentStoreOptions { AccessKey = "mine", SecretKey = "own" }.WithEnvironmentCredentials(env);
-        Assert.Equal(("mine", "own"), (given.AccessKey, given.SecretKey));
+        var o = ContentStoreOptions.Parse("s3://c?endpoint=http://h:1&timeout=7&request-timeout=2&transfer-timeout=90&transfer-attempts=5");
+        Assert.Equal((TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(90), 5),
+            (o.OperationTimeout, o.RequestTimeout, o.TransferTimeout, o.MaxTransferAttempts));
     }
 
     [Theory]

@@ -1,4 +1,3 @@
-using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Planning;
 
 namespace BuildFarm.Tests.Planning;
@@ -9,15 +8,14 @@ public class KeyFillingTests
 
     private static readonly string BaseDigest = "sha256:" + new string('1', 64);
 
-    private static ContextEntry File(string path, string content) =>
-        new(path, ContextEntryKind.File, 0x81A4, content.Length, "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(content))), null);
-
-    private static Task<PlanKeys> Keys(string mainC, string digest, string dockerfile = Dockerfile)
+    private static async Task<PlanKeys> Keys(string mainC, string digest, string dockerfile = Dockerfile)
     {
         var plan = DockerfilePlanner.Plan(dockerfile, new PlanOptions());
-        var resolver = new ContextManifestResolver([File("main.c", mainC), File("README.md", "docs")], (_, _, _) => ValueTask.FromResult(digest));
-        return plan.ComputeKeysAsync(resolver);
+        using var context = new ContextFolder(("main.c", mainC), ("README.md", "docs"));
+        return await context.KeysAsync(plan, Images(digest));
     }
+
+    private static Dictionary<string, string> Images(string digest) => new() { ["alpine:3.20"] = digest, ["alpine:latest"] = digest };
 
     [Fact]
     public async Task Every_step_gets_a_sha256_key()
@@ -59,9 +57,9 @@ public class KeyFillingTests
     public async Task A_file_the_step_does_not_select_does_not_change_its_key()
     {
         var plan = DockerfilePlanner.Plan(Dockerfile, new PlanOptions());
-        ValueTask<string> Digest(string r, string p, CancellationToken c) => ValueTask.FromResult(BaseDigest);
-        var a = await plan.ComputeKeysAsync(new ContextManifestResolver([File("main.c", "x"), File("README.md", "one")], Digest));
-        var b = await plan.ComputeKeysAsync(new ContextManifestResolver([File("main.c", "x"), File("README.md", "two")], Digest));
+        using var context = new ContextFolder(("main.c", "x"), ("README.md", "one"));
+        var a = await context.KeysAsync(plan, Images(BaseDigest));
+        var b = await context.Write("README.md", "two").KeysAsync(plan, Images(BaseDigest));
         Assert.Equal(a.Keys.OrderBy(p => p.Key), b.Keys.OrderBy(p => p.Key));
     }
 

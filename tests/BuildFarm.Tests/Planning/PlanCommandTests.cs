@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BuildFarm.Cli;
 using BuildFarm.Cli.Commands;
 
 namespace BuildFarm.Tests.Planning;
@@ -11,7 +12,7 @@ public class PlanCommandTests
     private static (int Exit, string Output, string Error) Run(params string[] args)
     {
         var root = new RootCommand("buildfarm");
-        foreach (var command in CommandCatalog.Create())
+        foreach (var command in CommandCatalog.Create(CliEnvironment.From(new System.Collections.Hashtable())))
             root.Subcommands.Add(command);
         var output = new StringWriter();
         var error = new StringWriter();

@@ -1,0 +1,73 @@
+using System.Collections;
+using BuildFarm.Cache;
+
+namespace BuildFarm.Cli;
+
+/// <summary>
+/// The process environment, read once when the command starts; the only place BuildFarm reads environment variables.
+/// Library projects (cache, coordinator, worker, oci) get what they need from it as options:
+/// BUILDFARM_HOME (state folder, default ~/.buildfarm), BUILDFARM_TRACE=1 (phase timings on stderr),
+/// SOURCE_DATE_EPOCH (layer timestamps), BUILDFARM_CACHE / BUILDFARM_CACHE_NAMESPACE / AWS_REGION /
+/// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the cache store), DOCKER_CONFIG (registry credentials, default
+/// ~/.docker), CI (plain progress). Variables a user names on the command line (<c>--build-arg NAME</c>,
+/// <c>--secret env=NAME</c>, <c>run -e NAME</c>) are looked up in the same snapshot through <see cref="Variable"/>.
+/// </summary>
+public sealed class CliEnvironment
+{
+    private readonly IReadOnlyDictionary<string, string> _variables;
+
+    private CliEnvironment(IReadOnlyDictionary<string, string> variables)
+    {
+        _variables = variables;
+        var userHome = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        Home = new BuildFarmHome(Path.GetFullPath(Variable("BUILDFARM_HOME") is { Length: > 0 } home && !string.IsNullOrWhiteSpace(home)
+            ? home
+            : Path.Combine(userHome, ".buildfarm")));
+        Trace = Variable("BUILDFARM_TRACE") == "1";
+        SourceDateEpoch = Variable("SOURCE_DATE_EPOCH") ?? "";
+        DockerConfigDirectory = Variable("DOCKER_CONFIG") is { Length: > 0 } docker ? docker : Path.Combine(userHome, ".docker");
+        IsCi = Variable("CI") is { Length: > 0 };
+        Store = StoreOptions(Variable("BUILDFARM_CACHE"));
+    }
+
+    public BuildFarmHome Home { get; }
+    public bool Trace { get; }
+    public string SourceDateEpoch { get; }
+    public string DockerConfigDirectory { get; }
+    public bool IsCi { get; }
+
+    /// <summary>The cache store: BUILDFARM_CACHE (a spec; default the local folder under <see cref="Home"/>) with its
+    /// namespace, region and credentials filled from the environment.</summary>
+    public ContentStoreOptions Store { get; }
+
+    /// <summary>The environment of this process.</summary>
+    public static CliEnvironment FromProcess() => From(Environment.GetEnvironmentVariables());
+
+    /// <summary>An environment given as a table (tests, or a host that passes its own).</summary>
+    public static CliEnvironment From(IDictionary variables)
+    {
+        var copy = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in variables)
+            if (entry.Key is string key && entry.Value is string value) copy[key] = value;
+        return new CliEnvironment(copy);
+    }
+
+    /// <summary>A variable a user named on the command line; null when unset.</summary>
+    public string? Variable(string name) => _variables.GetValueOrDefault(name);
+
+    /// <summary>The store a <c>--cache</c> spec names (null: BUILDFARM_CACHE), completed from the environment like the default.</summary>
+    public ContentStoreOptions StoreOptions(string? spec)
+    {
+        var options = string.IsNullOrEmpty(spec) ? new ContentStoreOptions() : ContentStoreOptions.Parse(spec);
+        if (options.Kind == ContentStoreKind.Local && string.IsNullOrEmpty(options.Path))
+            options = options with { Path = Home.Cache };
+        if (Variable("BUILDFARM_CACHE_NAMESPACE") is { Length: > 0 } ns) options = options with { Namespace = ns };
+        if (options.Kind == ContentStoreKind.S3 && Variable("AWS_REGION") is { Length: > 0 } region && spec?.Contains("region=") != true)
+            options = options with { Region = region };
+        return options with
+        {
+            AccessKey = options.AccessKey ?? Variable("AWS_ACCESS_KEY_ID"),
+            SecretKey = options.SecretKey ?? Variable("AWS_SECRET_ACCESS_KEY"),
+        };
+    }
+}

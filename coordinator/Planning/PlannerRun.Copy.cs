@@ -1,0 +1,108 @@
+using System.Text.Json.Nodes;
+using BuildFarm.Coordinator.Dockerfile.Instructions;
+
+namespace BuildFarm.Coordinator.Planning;
+
+/// <summary>COPY and ADD: context selections, --from sources, the file flags of the key (BuildKit's dispatchCopy).</summary>
+internal sealed partial class PlannerRun
+{
+    private void PlanCopy(StageState state, CopyInstruction copy, Func<string, string> word, Func<string, string> raw)
+    {
+        var location = copy.Location;
+        var expanded = ((CopyInstruction)Expand(() => copy.Expand(word), location)).ExpandContents(raw);
+        foreach (var src in expanded.SourcePaths)
+        {
+            if (IsUrl(src))
+                throw Error("source can't be a URL for COPY", location);
+        }
+
+        var flags = CommonFileFlags(expanded.Chown, expanded.Chmod, expanded.Link, expanded.ExcludePatterns);
+        if (expanded.Parents)
+            flags["parents"] = "true";
+
+        var sources = new List<StepSource>();
+        var selections = new List<ContextSelection>();
+        if (copy.From.Length > 0)
+        {
+            // ONBUILD triggers were not seen when the stage graph was built: resolve their --from now.
+            var reference = _fromReferences.TryGetValue(copy, out var known)
+                ? known
+                : ResolveReference(ExpandWith(copy.From, GlobalEnvironment(), location), location, allowIndex: true);
+            sources.Add(ToSource(reference, location));
+        }
+        else if (expanded.SourcePaths.Count > 0)
+            selections.Add(new ContextSelection(expanded.SourcePaths, expanded.ExcludePatterns, expanded.Parents));
+
+        FileStep(state, StepKind.Copy, copy, expanded, "COPY", expanded.SourcePaths, expanded.SourceContents, expanded.DestPath, flags, sources, selections);
+    }
+
+    private void PlanAdd(StageState state, AddInstruction add, Func<string, string> word, Func<string, string> raw)
+    {
+        var location = add.Location;
+        var expanded = ((AddInstruction)Expand(() => add.Expand(word), location)).ExpandContents(raw);
+        var flags = CommonFileFlags(expanded.Chown, expanded.Chmod, expanded.Link, expanded.ExcludePatterns);
+        if (expanded.Checksum.Length > 0)
+            flags["checksum"] = expanded.Checksum;
+        if (expanded.KeepGitDir is { } keep)
+            flags["keep-git-dir"] = keep ? "true" : "false";
+        if (expanded.Unpack is { } unpack)
+            flags["unpack"] = unpack ? "true" : "false";
+
+        // URLs and git sources are fetched by the worker; only local paths come from the context.
+        var local = expanded.SourcePaths.Where(s => !IsUrl(s) && !IsGit(s)).ToArray();
+        var selections = new List<ContextSelection>();
+        if (local.Length > 0)
+            selections.Add(new ContextSelection(local, expanded.ExcludePatterns));
+
+        FileStep(state, StepKind.Add, add, expanded, "ADD", expanded.SourcePaths, expanded.SourceContents, expanded.DestPath, flags, [], selections);
+    }
+
+    private void FileStep(StageState state, StepKind kind, Instruction original, Instruction expanded, string keyword,
+        IReadOnlyList<string> paths, IReadOnlyList<SourceContent> contents, string dest, Dictionary<string, string> flags,
+        List<StepSource> sources, List<ContextSelection> selections)
+    {
+        // A relative destination is relative to WORKDIR, which the parent chain already fixes; the text stays as written.
+        var text = keyword + " " + Json(paths.Append(dest));
+        if (contents.Count > 0)
+            text += " " + JsonObjects(contents.Select(c => new JsonObject { ["path"] = c.Path, ["data"] = c.Data }));
+        AddStep(state, new PlannedStep
+        {
+            Id = StepId(state, state.StepIds.Count),
+            StageIndex = state.Index,
+            StageName = state.DisplayName,
+            Kind = kind,
+            Location = original.Location,
+            SourceText = original.SourceCode,
+            Instruction = text,
+            Expanded = expanded,
+            ParentId = state.StepIds[^1],
+            DependsOn = sources.Where(s => s.StepId is not null).Select(s => s.StepId!).Distinct().ToArray(),
+            Platform = state.Platform.ToString(),
+            Flags = flags,
+            Sources = sources,
+            ContextSelections = selections,
+            Config = state.Config,
+        });
+    }
+
+    private static Dictionary<string, string> CommonFileFlags(string chown, string chmod, bool link, IReadOnlyList<string> excludes)
+    {
+        var flags = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (chown.Length > 0)
+            flags["chown"] = chown;
+        if (chmod.Length > 0)
+            flags["chmod"] = chmod;
+        if (link)
+            flags["link"] = "true";
+        if (excludes.Count > 0)
+            flags["exclude"] = Json(excludes);
+        return flags;
+    }
+
+    private static bool IsUrl(string source) =>
+        source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsGit(string source) =>
+        source.StartsWith("git@", StringComparison.Ordinal) || source.StartsWith("git://", StringComparison.Ordinal) ||
+        (IsUrl(source) && source.EndsWith(".git", StringComparison.Ordinal));
+}
