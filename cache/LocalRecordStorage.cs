@@ -1,3 +1,6 @@
+using BuildFarm.Oci.FileSystem;
+using BuildFarm.Oci.Native;
+
 namespace BuildFarm.Cache;
 
 /// <summary>Record storage in the cache folder; writes are temp file + rename like blobs.</summary>
@@ -52,14 +55,14 @@ public sealed class LocalRecordStorage : IRecordStorage
         // Prefixes are folder names ending in '/', so the folder is the prefix.
         var dir = PathOf(prefix);
         var result = new List<StoredObject>();
-        if (Directory.Exists(dir))
-            foreach (var file in new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var name = Path.GetRelativePath(_base, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
-                try { result.Add(new StoredObject(name, file.Length, file.LastWriteTimeUtc)); }
-                catch (FileNotFoundException) { } // removed while listing
-            }
+        // lstat walk: a symlinked folder inside the cache is listed as nothing, never followed.
+        foreach (var entry in FileTree.Walk(dir, cancellationToken))
+        {
+            if (entry.Status.Type != FileStatus.Regular) continue;
+            var name = Path.GetRelativePath(_base, entry.FullPath).Replace(Path.DirectorySeparatorChar, '/');
+            var modified = DateTimeOffset.FromUnixTimeSeconds(entry.Status.ModificationSeconds).AddTicks(entry.Status.ModificationNanoseconds / 100);
+            result.Add(new StoredObject(name, entry.Status.Size, modified));
+        }
         return Task.FromResult<IReadOnlyList<StoredObject>>(result);
     }
 }

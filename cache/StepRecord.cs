@@ -37,6 +37,11 @@ public sealed record StepRecord
     [JsonPropertyName("step"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? StepIdentity { get; init; }
 
+    /// <summary>Checksum of the rest of the record (<see cref="StepRecordSeal"/>): a record that does not match it is
+    /// damaged and is a miss. Null only in records written before seals existed (also a miss).</summary>
+    [JsonPropertyName("seal"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Seal { get; init; }
+
     /// <summary>Blobs this record keeps alive when pruning.</summary>
     [JsonIgnore]
     public IEnumerable<Digest> ReferencedBlobs =>

@@ -31,10 +31,18 @@ public sealed class StepRecordIndex(IRecordStorage storage, TimeSpan? touchInter
 
     public async Task<StepRecord?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
-        var bytes = await storage.GetAsync(RecordName(ParseKey(key)), cancellationToken);
+        var digest = ParseKey(key);
+        var bytes = await storage.GetAsync(RecordName(digest), cancellationToken);
         if (bytes is null) return null;
-        try { return JsonSerializer.Deserialize<StepRecord>(bytes, Json); }
-        catch (JsonException) { return null; } // a damaged record is a miss; the step runs again and rewrites it
+        StepRecord? record;
+        try { record = JsonSerializer.Deserialize<StepRecord>(bytes, Json); }
+        catch (JsonException) { record = null; }
+        if (record is { Seal: null } && record.Key == key) return null; // written before seals: a miss, the re-run rewrites it sealed
+        if (record is not null && record.Key == key && StepRecordSeal.IsIntact(record)) return record;
+        // Damaged (unparsable, seal mismatch, or another key's record): a miss, and the record goes so that no later
+        // lookup trusts it. Deleting a good record a concurrent writer just put costs one re-run, nothing more.
+        await DeleteRecordAsync(digest, record, cancellationToken);
+        return null;
     }
 
     public async Task PutAsync(StepRecord record, CancellationToken cancellationToken = default)
@@ -46,7 +54,7 @@ public sealed class StepRecordIndex(IRecordStorage storage, TimeSpan? touchInter
             await storage.PutAsync(ParentPrefix(parent) + key.Hex, ReadOnlyMemory<byte>.Empty, cancellationToken);
         if (record.StepIdentity is { Length: > 0 } step)
             await storage.PutAsync(StepPrefix(step) + key.Hex, ReadOnlyMemory<byte>.Empty, cancellationToken);
-        await storage.PutAsync(RecordName(key), JsonSerializer.SerializeToUtf8Bytes(record, Json), cancellationToken);
+        await storage.PutAsync(RecordName(key), JsonSerializer.SerializeToUtf8Bytes(StepRecordSeal.Sealed(record), Json), cancellationToken);
         await storage.PutAsync(UsedName(key), ReadOnlyMemory<byte>.Empty, cancellationToken);
         _touched[record.Key] = DateTimeOffset.UtcNow;
     }
@@ -63,7 +71,16 @@ public sealed class StepRecordIndex(IRecordStorage storage, TimeSpan? touchInter
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var digest = ParseKey(key);
-        var record = await GetAsync(key, cancellationToken);
+        var bytes = await storage.GetAsync(RecordName(digest), cancellationToken);
+        StepRecord? record = null;
+        try { if (bytes is not null) record = JsonSerializer.Deserialize<StepRecord>(bytes, Json); }
+        catch (JsonException) { } // damaged: its index entries cannot be named, lookups skip them
+        await DeleteRecordAsync(digest, record, cancellationToken);
+    }
+
+    private async Task DeleteRecordAsync(Digest digest, StepRecord? record, CancellationToken cancellationToken)
+    {
+        var key = digest.ToString();
         await storage.DeleteAsync(RecordName(digest), cancellationToken);
         await storage.DeleteAsync(UsedName(digest), cancellationToken);
         if (record?.ParentKey is { Length: > 0 } parent) await storage.DeleteAsync(ParentPrefix(parent) + digest.Hex, cancellationToken);

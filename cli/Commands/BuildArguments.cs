@@ -83,8 +83,27 @@ public static class BuildArguments
         {
             var path = Path.GetFullPath(src!);
             if (!File.Exists(path)) throw new UsageException($"secret {id}: open {path}: no such file or directory");
-            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+            bytes = await ReadBoundedAsync(path, id, cancellationToken);
         }
+        if (bytes.Length > MaxSecretBytes) throw SecretTooLarge(id, env is not null ? $"environment variable {env}" : src!);
         return new SecretSource { Id = id, Value = ByteString.CopyFrom(bytes) };
+    }
+
+    /// <summary>BuildKit's limit: a secret is a token or a key file, and it travels in messages and sits in memory.</summary>
+    public const int MaxSecretBytes = 500 * 1024;
+
+    private static UsageException SecretTooLarge(string id, string source) =>
+        new($"secret {id}: {source} is larger than the {MaxSecretBytes / 1024} KiB a secret may hold");
+
+    // Reads at most one byte past the limit: a device (src=/dev/zero) or a huge file is refused, never loaded.
+    private static async Task<byte[]> ReadBoundedAsync(string path, string id, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+        var buffer = new byte[MaxSecretBytes + 1];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = await file.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0) total += read;
+        if (total > MaxSecretBytes) throw SecretTooLarge(id, path);
+        return buffer[..total];
     }
 }

@@ -95,6 +95,36 @@ public sealed class BuildRunner(
         var engine = await engineStarted.WaitAsync(cancellationToken);
         trace.Mark("engine start");
 
+        // A blob found corrupted (or pruned) after its step was a cache hit is gone from the store by now, so its record
+        // is a miss on a second run of the graph: the step runs again instead of the build failing.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RunGraphAndExportAsync(spec, plan, graph, resolved, engine, platform, progress, trace, cancellationToken);
+            }
+            catch (BlobNotFoundException e) when (attempt == 1)
+            {
+                progress(new ProgressEvent
+                {
+                    Kind = ProgressEvent.Types.Kind.Info,
+                    StepId = "retry",
+                    Name = $"[internal] {e.Message}; running the steps that need it again",
+                    StartedUnixMs = Now(),
+                    CompletedUnixMs = Now(),
+                });
+            }
+            catch (BlobNotFoundException e)
+            {
+                return new BuildOutcome { Error = "failed to export image: " + e.Message };
+            }
+        }
+    }
+
+    private async Task<BuildOutcome> RunGraphAndExportAsync(BuildSpec spec, BuildPlan plan, BuildGraph graph,
+        Dictionary<string, ResolvedImage> resolved, EngineNode engine, Platform platform, Action<ProgressEvent> progress, PhaseTrace trace,
+        CancellationToken cancellationToken)
+    {
         BuildFinished? finished = null;
         var start = new StartBuild { BuildId = Guid.NewGuid().ToString("N"), Graph = graph };
         await foreach (var message in engine.RunBuildAsync(start, cancellationToken))

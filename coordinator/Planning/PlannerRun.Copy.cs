@@ -16,6 +16,7 @@ internal sealed partial class PlannerRun
                 throw Error("source can't be a URL for COPY", location);
         }
 
+        ValidateChmod(expanded.Chmod, location);
         var flags = CommonFileFlags(expanded.Chown, expanded.Chmod, expanded.Link, expanded.ExcludePatterns);
         if (expanded.Parents)
             flags["parents"] = "true";
@@ -40,6 +41,7 @@ internal sealed partial class PlannerRun
     {
         var location = add.Location;
         var expanded = ((AddInstruction)Expand(() => add.Expand(word), location)).ExpandContents(raw);
+        ValidateChmod(expanded.Chmod, location);
         var flags = CommonFileFlags(expanded.Chown, expanded.Chmod, expanded.Link, expanded.ExcludePatterns);
         if (expanded.Checksum.Length > 0)
             flags["checksum"] = expanded.Checksum;
@@ -83,6 +85,15 @@ internal sealed partial class PlannerRun
             ContextSelections = selections,
             Config = state.Config,
         });
+    }
+
+    /// <summary>--chmod is an octal mode of at most 7777 (permission, setuid/setgid and sticky bits): anything else is
+    /// the Dockerfile's error, caught here with its line rather than by the worker.</summary>
+    private void ValidateChmod(string chmod, SourceLocation location)
+    {
+        if (chmod.Length == 0) return;
+        if (chmod.Length > 5 || !chmod.All(c => c is >= '0' and <= '7') || Convert.ToUInt32(chmod, 8) > 0b111_111_111_111)
+            throw Error($"invalid chmod parameter: {chmod}: expected an octal mode from 0 to 7777", location);
     }
 
     private static Dictionary<string, string> CommonFileFlags(string chown, string chmod, bool link, IReadOnlyList<string> excludes)

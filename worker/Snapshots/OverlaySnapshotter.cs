@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using BuildFarm.Cache;
 using BuildFarm.Oci;
+using BuildFarm.Oci.FileSystem;
 using BuildFarm.Worker.FileOps;
 using BuildFarm.Worker.Native;
 
@@ -159,9 +160,16 @@ public sealed class OverlaySnapshotter : ISnapshotter
             ? size
             : TreeSize(layerDirectory);
 
-    private static long TreeSize(string tree) =>
-        new DirectoryInfo(tree).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
-            .Sum(f => f.LinkTarget is null ? f.Length : 0);
+    // lstat-only: a step's upper directory may hold symlinks to anywhere on the host (`ln -s / /x`).
+    private static long TreeSize(string tree) => FileTree.RegularFileBytes(tree);
+
+    /// <summary>The bytes of regular files a local layer holds (as recorded when it was committed or extracted); null when
+    /// this worker has no such layer.</summary>
+    public long? LocalLayerBytes(Digest diffId)
+    {
+        var dir = LayerDirectory(diffId);
+        return Directory.Exists(dir) ? ReadSize(dir) : null;
+    }
 
     private string ShortLinkOfDirectory(string dir) => Path.Combine(_links, Path.GetFileName(dir)[..12]);
 
