@@ -90,14 +90,23 @@ public sealed class BuildRunner(
             contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
         trace.Mark("context walk");
         var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
-        var graph = PlanGraphBuilder.Build(plan, keys, resolved, context.Directory, spec, noCacheFilter);
+        var graph = PlanGraphBuilder.Build(plan, keys, resolved, spec, noCacheFilter);
         trace.Mark("cache keys");
         var engine = await engineStarted.WaitAsync(cancellationToken);
         trace.Mark("engine start");
 
         BuildFinished? finished = null;
-        var start = new StartBuild { BuildId = Guid.NewGuid().ToString("N"), Graph = graph };
-        await foreach (var message in engine.RunBuildAsync(start, cancellationToken))
+        var start = new StartBuild
+        {
+            BuildId = Guid.NewGuid().ToString("N"),
+            Graph = graph,
+            // The embedded process and `serve` share the worker's disk; a farm passes a manifest digest instead.
+            Context = new ContextRef { LocalDir = context.Directory },
+        };
+        // Values stay in this process (the build's secret provider); the graph carries references only.
+        var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var secret in spec.Secrets) secrets[secret.Id] = secret.Value.ToByteArray();
+        await foreach (var message in engine.RunBuildAsync(start, secrets, cancellationToken))
         {
             if (message is BuildProgress p) progress(p.Event);
             else if (message is BuildFinished f) finished = f;
