@@ -82,7 +82,8 @@ public static class EngineConfig
               }
             }
             """;
-        return ConfigurationFactory.ParseString(hocon)
+        return ConfigurationFactory.ParseString(options.ExtraHocon)
+            .WithFallback(ConfigurationFactory.ParseString(hocon))
             .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig());
     }

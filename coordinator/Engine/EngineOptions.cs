@@ -17,4 +17,6 @@ public sealed record EngineOptions
     public string LogLevel { get; init; } = "WARNING";
     /// <summary>Heartbeats, idle stop, re-ask: the engine's liveness clock.</summary>
     public EngineTimings Timings { get; init; } = EngineTimings.Default;
+    /// <summary>HOCON that overrides the generated configuration (tests turn on serialize-messages with it).</summary>
+    public string ExtraHocon { get; init; } = "";
 }

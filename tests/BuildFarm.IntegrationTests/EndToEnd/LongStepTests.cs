@@ -18,7 +18,7 @@ public sealed class LongStepTests(BusyboxFixture busybox) : IDisposable
     {
         var context = _scratch.Context("sleepy", SleepyDockerfile);
 
-        var build = await _scratch.Cli.BuildAsync("-t", "sleepy:1", "--progress", "plain", context);
+        var build = await _scratch.Cli.BuildAsync("-t", "sleepy:1", context);
 
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Contains("slept", (await _scratch.Cli.RunAsync("run", "sleepy:1", "cat", "/s")).Stdout);
@@ -36,7 +36,7 @@ public sealed class LongStepTests(BusyboxFixture busybox) : IDisposable
         try
         {
             var client = new BuildFarmCli(Path.Combine(_scratch.Root, "client-home"));
-            var build = await client.BuildAsync("--server", $"127.0.0.1:{port}", "-t", "sleepy:2", "--progress", "plain",
+            var build = await client.BuildAsync("--server", $"127.0.0.1:{port}", "-t", "sleepy:2",
                 _scratch.Context("sleepy-served", SleepyDockerfile));
             Assert.True(build.ExitCode == 0, build.ToString());
             Assert.Contains("slept", (await _scratch.Cli.RunAsync("run", "sleepy:2", "cat", "/s")).Stdout);
