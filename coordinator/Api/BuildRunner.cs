@@ -76,13 +76,19 @@ public sealed class BuildRunner(
         {
             return new BuildOutcome
             {
+                ErrorClass = ErrorClass.UserError,
                 Error = "failed to solve: " + e.Reason,
                 ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
             };
         }
         catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or FormatException)
         {
-            return new BuildOutcome { Error = "failed to resolve source metadata: " + e.Message };
+            return new BuildOutcome
+            {
+                // A registry that does not answer may answer later; a name it does not know is the user's to fix.
+                ErrorClass = e is HttpRequestException ? ErrorClass.Unavailable : ErrorClass.UserError,
+                Error = "failed to resolve source metadata: " + e.Message,
+            };
         }
 
         trace.Mark("resolve bases");
@@ -122,6 +128,7 @@ public sealed class BuildRunner(
                 ErrorInstruction = finished?.ErrorInstruction ?? "",
                 LogTail = [.. finished?.LogTail ?? []],
                 ExitCode = finished?.ExitCode ?? 0,
+                ErrorClass = finished?.ErrorClass ?? ErrorClass.Canceled,
             };
         }
 
