@@ -33,6 +33,7 @@ public sealed class LongStepTests(BusyboxFixture busybox) : IDisposable
         server.StandardInput.Close();
         var stderr = server.StandardError.ReadToEndAsync();
         Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
+        var stdout = server.StandardOutput.ReadToEndAsync(); // drained, so a chatty server never blocks on a full pipe
         try
         {
             var client = new BuildFarmCli(Path.Combine(_scratch.Root, "client-home"));
@@ -45,7 +46,15 @@ public sealed class LongStepTests(BusyboxFixture busybox) : IDisposable
         {
             await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await server.WaitForExitAsync(timeout.Token);
+            try
+            {
+                await server.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                server.Kill(entireProcessTree: true);
+                Assert.Fail($"the server did not stop within 60 s of SIGINT\n--- stdout\n{await stdout}\n--- stderr\n{await stderr}");
+            }
         }
         Assert.True(server.ExitCode == 0, await stderr);
     }
