@@ -184,4 +184,71 @@ public sealed class EngineClusterTests : IAsyncLifetime
         Assert.Contains(events, e => e.Kind == ProgressEvent.Types.Kind.Log && e.Log.ToStringUtf8().StartsWith("stage-b-"));
         await remoteRunner.DrainAsync(TimeSpan.FromSeconds(10));
     }
+
+    [Fact]
+    public async Task A_step_whose_worker_node_dies_is_dispatched_again_on_another_worker_node()
+    {
+        await using var coordinator = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Coordinator] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var seed = Akka.Cluster.Cluster.Get(coordinator.System).SelfAddress.ToString();
+        var dying = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var dyingRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "wa"))));
+        dying.System.ActorOf(WorkerActor.Props(dyingRunner, "dying", slots: 1), ActorNames.Worker);
+
+        var add = Key("scratch", "ADD rootfs.tar /");
+        var salt = Guid.NewGuid().ToString("N")[..8];
+        var run = Key(add, "RUN sleep 15 " + salt);
+        var graph = new BuildGraph
+        {
+            FinalNode = 2,
+            Nodes =
+            {
+                new GraphNode { Index = 0, IsBase = true, Parent = -1 },
+                new GraphNode
+                {
+                    Index = 1, Parent = 0, DisplayName = "ADD", Location = "Dockerfile:2",
+                    Definition = new StepDefinition { CacheKey = add, Add = new AddOp { Copy = new CopyOp { Sources = { "rootfs.tar" }, Destination = "/" }, Unpack = true } },
+                },
+                new GraphNode
+                {
+                    Index = 2, Parent = 1, DisplayName = "RUN", Location = "Dockerfile:3",
+                    Definition = new StepDefinition { CacheKey = run, Run = new RunOp { Args = { $"sleep 15 && echo {salt} > /done" } } },
+                },
+            },
+        };
+
+        EngineNode? survivor = null;
+        StepExecutorRunner? survivorRunner = null;
+        BuildFinished? finished = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await foreach (var message in coordinator.RunBuildAsync(new StartBuild { BuildId = "lost-worker", Graph = graph, Context = Context },
+                               new Dictionary<string, byte[]>(), timeout.Token))
+            {
+                if (message is BuildProgress { Event: { Kind: ProgressEvent.Types.Kind.Started, Index: 2 } } && survivor is null)
+                {
+                    // The RUN runs on the only worker: bring up another node, then take the first one away mid-step.
+                    survivor = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+                        new CacheStepRecordStore(_cache), CancellationToken.None);
+                    survivorRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "wb"))));
+                    survivor.System.ActorOf(WorkerActor.Props(survivorRunner, "survivor", slots: 1), ActorNames.Worker);
+                    await dying.DisposeAsync();
+                }
+                if (message is BuildFinished f) finished = f;
+            }
+
+            Assert.NotNull(finished);
+            Assert.True(finished.Success, finished.Error);
+            Assert.Equal("survivor", finished.Outcomes.Single(o => o.Index == 2).Result.Worker);
+        }
+        finally
+        {
+            await dying.DisposeAsync(); // idempotent: it may have gone already
+            await dyingRunner.DrainAsync(TimeSpan.FromSeconds(10));
+            if (survivor is not null) await survivor.DisposeAsync();
+            if (survivorRunner is not null) await survivorRunner.DrainAsync(TimeSpan.FromSeconds(10));
+        }
+    }
 }
