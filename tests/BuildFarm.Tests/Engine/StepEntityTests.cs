@@ -284,4 +284,25 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
         build.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // a late result of attempt 1 is not the result of attempt 2
     }
+
+    [Fact]
+    public void A_build_asking_again_for_a_running_step_hears_it_is_alive_and_causes_no_second_run()
+    {
+        var key = Key('8');
+        var pool = CreateTestProbe();
+        var build = CreateTestProbe();
+        var entity = Entity(key, pool.Ref);
+        entity.Tell(Request(key, "b1", noCache: true), build.Ref);
+        pool.ExpectMsg<DispatchStep>();
+        entity.Tell(new StepStarted { CacheKey = key, Worker = "w1", Attempt = 1 }, pool.Ref);
+        build.FishForMessage(m => m is StepStarted);
+
+        entity.Tell(Request(key, "b1", noCache: true), build.Ref);
+
+        Assert.Equal("w1", build.FishForMessage<StepHeartbeat>(_ => true).Worker);
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        build.FishForMessage(m => m is StepCompleted);
+        build.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // one answer, not one per request
+    }
 }
