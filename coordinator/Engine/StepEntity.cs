@@ -22,6 +22,7 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
     private sealed record RecordSaved(StepCompleted Completed) : INoSerializationVerificationNeeded;
     private sealed record RecordSaveFailed(StepCompleted Completed, Exception Error) : INoSerializationVerificationNeeded;
     private sealed record CheckLiveness : INoSerializationVerificationNeeded;
+    private sealed record LookupOverdue : INoSerializationVerificationNeeded;
 
     private readonly string _cacheKey;
     private readonly IStepRecordStore _records;
@@ -94,6 +95,8 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
                     _log.Warning("step record lookup for {0} failed: {1}", _cacheKey, ex.Message);
                     return new RecordLookedUp(null);
                 });
+            // A store that never answers must not hold the builds: past this, the step runs as on a miss.
+            Timers.StartSingleTimer(nameof(LookupOverdue), new LookupOverdue(), _timings.HeartbeatTimeout);
             Become(Checking);
         });
         Receive<WithdrawStep>(_ => _waiters.Remove(Sender));
@@ -112,8 +115,14 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
             _forceRun |= r.NoCache;
         });
         Receive<WithdrawStep>(_ => _waiters.Remove(Sender));
+        Receive<LookupOverdue>(_ =>
+        {
+            _log.Warning("step record lookup for {0} took longer than {1}; running the step", _cacheKey, _timings.HeartbeatTimeout);
+            Self.Tell(new RecordLookedUp(null));
+        });
         Receive<RecordLookedUp>(found =>
         {
+            Timers.Cancel(nameof(LookupOverdue));
             var force = _forceRun;
             _forceRun = false;
             if (found.Result is not null && !force)
@@ -298,6 +307,8 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
         Receive<DispatchRejected>(_ => { });
         Receive<Terminated>(_ => { });
         Receive<CheckLiveness>(_ => { });
+        Receive<LookupOverdue>(_ => { });
+        Receive<RecordLookedUp>(_ => { }); // a lookup answered after it was given up on
     }
 
     private TimeSpan LivenessCheckInterval =>

@@ -305,4 +305,24 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         build.FishForMessage(m => m is StepCompleted);
         build.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // one answer, not one per request
     }
+
+    [Fact]
+    public void A_record_lookup_that_never_answers_does_not_hold_the_build_the_step_runs()
+    {
+        var key = Key('9');
+        var pool = CreateTestProbe();
+        var entity = Sys.ActorOf(StepEntity.Props(key, new StoreThatNeverAnswers(), pool.Ref, Fast));
+
+        entity.Tell(Request(key, "b1"), TestActor);
+
+        Assert.Equal("b1", pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(3)).Inputs.BuildId);
+    }
+
+    private sealed class StoreThatNeverAnswers : IStepRecordStore
+    {
+        public Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken) => new TaskCompletionSource<StepResult?>().Task;
+        public Task SaveAsync(StepDefinition definition, string stepIdentity, StepResult result, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task<StepMissExplained> ExplainMissAsync(StepDefinition definition, string stepIdentity, DateTimeOffset dispatchedAt,
+            CancellationToken cancellationToken) => new TaskCompletionSource<StepMissExplained>().Task;
+    }
 }
