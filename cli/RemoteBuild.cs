@@ -1,3 +1,4 @@
+using BuildFarm.Protos;
 using BuildFarm.Cli.Commands;
 using BuildFarm.Cli.Progress;
 using BuildFarm.Coordinator.Api;
@@ -88,7 +89,9 @@ public static class RemoteBuild
                     await call.RequestStream.CompleteAsync();
                     return new BuildOutcome
                     {
-                        Canceled = response.Error.Message == "canceled",
+                        Canceled = ErrorClassNames.Parse(response.Error.ErrorClass) == Protos.Cluster.ErrorClass.Canceled
+                                   || response.Error.Message == "canceled",
+                        ErrorClass = ErrorClassNames.Parse(response.Error.ErrorClass),
                         Error = response.Error.Message,
                         ErrorLocation = response.Error.Location,
                         ErrorInstruction = response.Error.Instruction,

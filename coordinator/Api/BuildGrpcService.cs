@@ -1,3 +1,4 @@
+using BuildFarm.Protos;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Oci;
@@ -66,6 +67,7 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
                         Instruction = outcome.ErrorInstruction,
                         LogTail = { outcome.LogTail },
                         ExitCode = outcome.ExitCode,
+                        ErrorClass = ErrorClassNames.Of(outcome.ErrorClass),
                     },
                 };
             await responseStream.WriteAsync(response, CancellationToken.None);
