@@ -2,13 +2,16 @@ using BuildFarm.Cache;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Oci;
 using BuildFarm.Protos.V1;
+using System.Security.Cryptography;
+using Google.Protobuf;
 using Grpc.Core;
 
 namespace BuildFarm.Coordinator.Api;
 
 /// <summary>
 /// The public Build API: the client sends the spec and a manifest of its context (path, mode, size, sha256); the
-/// server asks only for the blobs its content store lacks, rebuilds the context from the store, runs the build
+/// server asks only for the blobs its content store lacks (and a proof of possession for those it has), rebuilds the
+/// context from the store (<see cref="ContextMaterializer"/>), runs the build
 /// and streams progress back. Closing the stream or sending Cancel cancels the build.
 /// </summary>
 public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
@@ -25,15 +28,7 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
         var manifest = (await NextAsync(requestStream, BuildRequest.MessageOneofCase.Manifest, cancellationToken))?.Manifest
                        ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "the context manifest must follow the spec"));
 
-        var missing = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in manifest.Entries.Where(e => e.Sha256.Length > 0))
-        {
-            if (!Digest.TryParse(entry.Sha256, out var digest))
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{entry.Path}: invalid digest {entry.Sha256}"));
-            if (!await store.ExistsAsync(digest, cancellationToken)) missing.Add(entry.Sha256);
-        }
-        await responseStream.WriteAsync(new BuildResponse { Missing = new MissingFiles { Digests = { missing.Order(StringComparer.Ordinal) } } }, cancellationToken);
-        await ReceiveFilesAsync(requestStream, missing, cancellationToken);
+        var servable = await ReceiveContextAsync(manifest, requestStream, responseStream, cancellationToken);
 
         var contextDir = Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12]);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -41,7 +36,14 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
         var watch = WatchForCancelAsync(requestStream, cancel);
         try
         {
-            await MaterializeAsync(manifest, contextDir, cancellationToken);
+            try
+            {
+                await new ContextMaterializer(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
+            }
+            catch (ContextEntryException e)
+            {
+                throw new RpcException(new Status(e.Denied ? StatusCode.PermissionDenied : StatusCode.InvalidArgument, e.Message));
+            }
             var writer = new ProgressWriter(responseStream);
             var outcome = await runner.RunAsync(spec, contextDir, [], writer.Write, cancel.Token);
             await writer.FlushAsync();
@@ -95,6 +97,57 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
         return response;
     }
 
+    /// <summary>
+    /// Asks for the blobs the store lacks and challenges the client for the ones it has: a build may read a blob only
+    /// when its own manifest names it and it either uploaded it in this call or proved it holds the bytes. Returns
+    /// those digests.
+    /// </summary>
+    private async Task<HashSet<string>> ReceiveContextAsync(ContextManifest manifest, IAsyncStreamReader<BuildRequest> requests,
+        IServerStreamWriter<BuildResponse> responses, CancellationToken cancellationToken)
+    {
+        var missing = new HashSet<string>(StringComparer.Ordinal);
+        var present = new Dictionary<string, string>(StringComparer.Ordinal); // digest -> first path naming it
+        foreach (var entry in manifest.Entries.Where(e => e.Sha256.Length > 0))
+        {
+            if (!Digest.TryParse(entry.Sha256, out var digest))
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{entry.Path}: invalid digest {entry.Sha256}"));
+            if (missing.Contains(entry.Sha256) || present.ContainsKey(entry.Sha256)) continue;
+            if (await store.ExistsAsync(digest, cancellationToken)) present[entry.Sha256] = entry.Path;
+            else missing.Add(entry.Sha256);
+        }
+        var nonce = present.Count > 0 ? RandomNumberGenerator.GetBytes(PossessionProof.NonceSize) : [];
+        await responses.WriteAsync(new BuildResponse
+        {
+            Missing = new MissingFiles
+            {
+                Digests = { missing.Order(StringComparer.Ordinal) },
+                ChallengeNonce = ByteString.CopyFrom(nonce),
+                Prove = { present.Keys.Order(StringComparer.Ordinal) },
+            },
+        }, cancellationToken);
+        var servable = new HashSet<string>(missing, StringComparer.Ordinal);
+        await ReceiveFilesAsync(requests, missing, cancellationToken);
+        if (present.Count == 0) return servable;
+
+        if (!await requests.MoveNext(cancellationToken) || requests.Current.MessageCase != BuildRequest.MessageOneofCase.Proofs)
+            throw new RpcException(new Status(StatusCode.PermissionDenied,
+                $"context file {present.First().Value}: the server has its content; prove you hold it (this client sent no possession proofs)"));
+        var claimed = new Dictionary<string, ByteString>(StringComparer.Ordinal);
+        foreach (var proof in requests.Current.Proofs.Proofs) claimed.TryAdd(proof.Digest, proof.HmacSha256);
+        foreach (var (digest, path) in present.OrderBy(p => p.Value, StringComparer.Ordinal))
+        {
+            if (!claimed.TryGetValue(digest, out var hmac))
+                throw new RpcException(new Status(StatusCode.PermissionDenied, $"context file {path}: no proof of possession for {digest}"));
+            byte[] expected;
+            await using (var blob = await store.OpenAsync(Digest.Parse(digest), cancellationToken))
+                expected = await PossessionProof.ComputeAsync(blob, nonce, cancellationToken);
+            if (!PossessionProof.Matches(expected, hmac.Span))
+                throw new RpcException(new Status(StatusCode.PermissionDenied, $"context file {path}: wrong proof of possession for {digest}"));
+            servable.Add(digest);
+        }
+        return servable;
+    }
+
     private static async Task<BuildRequest?> NextAsync(IAsyncStreamReader<BuildRequest> requests, BuildRequest.MessageOneofCase expected, CancellationToken cancellationToken)
     {
         if (!await requests.MoveNext(cancellationToken)) return null;
@@ -137,32 +190,6 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
         {
             if (current is not null) await current.DisposeAsync();
             File.Delete(spool);
-        }
-    }
-
-    private async Task MaterializeAsync(ContextManifest manifest, string root, CancellationToken cancellationToken)
-    {
-        Directory.CreateDirectory(root);
-        foreach (var entry in manifest.Entries.OrderBy(e => e.Path, StringComparer.Ordinal))
-        {
-            var relative = entry.Path.Replace('\\', '/').TrimStart('/');
-            if (relative.Split('/').Any(part => part is ".." or ""))
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"context path {entry.Path} leaves the context"));
-            var target = Path.Combine(root, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            var type = entry.Mode & 0xF000;
-            if (type == 0x4000)
-                Directory.CreateDirectory(target);
-            else if (type == 0xA000)
-                File.CreateSymbolicLink(target, entry.LinkTarget);
-            else
-            {
-                await using (var blob = await store.OpenAsync(Digest.Parse(entry.Sha256), cancellationToken))
-                await using (var file = File.Create(target))
-                    await blob.CopyToAsync(file, cancellationToken);
-            }
-            if (type != 0xA000 && !OperatingSystem.IsWindows())
-                File.SetUnixFileMode(target, (UnixFileMode)(entry.Mode & 0xFFF));
         }
     }
 
