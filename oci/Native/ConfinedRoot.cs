@@ -109,10 +109,20 @@ public sealed class ConfinedRoot : IDisposable
     internal int Step(int dirFd, string name)
     {
         if (_useOpenat2) return Openat2(dirFd, name);
-        var fd = AtCalls.OpenAt(dirFd, name, OpenFlags.PathOnly | OpenFlags.Directory | OpenFlags.NoFollow | OpenFlags.CloseOnExec, 0);
-        if (fd < 0) return fd;
-        // O_PATH|O_NOFOLLOW can hand back the symlink itself: check what was opened.
         Span<byte> buffer = stackalloc byte[256];
+        var fd = AtCalls.OpenAt(dirFd, name, OpenFlags.PathOnly | OpenFlags.Directory | OpenFlags.NoFollow | OpenFlags.CloseOnExec, 0);
+        if (fd < 0)
+        {
+            // O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: tell a symlink (refused as unsafe) from a plain file.
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == ENOTDIR &&
+                AtCalls.FstatAt(dirFd, name, ref MemoryMarshal.GetReference(buffer), OpenFlags.AtSymlinkNoFollow) == 0 &&
+                Posix.Decode(buffer).Type == FileStatus.Symlink)
+                errno = ELOOP;
+            Marshal.SetLastPInvokeError(errno);
+            return -1;
+        }
+        // O_PATH|O_NOFOLLOW could hand back the symlink itself: check what was opened.
         if (AtCalls.FstatAt(fd, "", ref MemoryMarshal.GetReference(buffer), OpenFlags.AtEmptyPath) != 0 ||
             Posix.Decode(buffer).Type != FileStatus.Directory)
         {
