@@ -163,7 +163,8 @@ public sealed class FileCopier(ArchiveExtractor archives)
                 throw new CopyException($"cannot copy to {logical}: {current} exists in the image and is not a directory");
             var relative = RelativeToRoot(spec, physical, logical);
             var slash = relative.LastIndexOf('/');
-            using var parent = root.OpenDirectory(slash < 0 ? "" : relative[..slash], create: false, logical);
+            // A symlink in the image may lead to a path whose parents do not exist yet: made 0755, as mkdir -p would.
+            using var parent = root.OpenDirectory(slash < 0 ? "" : relative[..slash], create: true, logical);
             var name = relative[(slash + 1)..];
             parent.CreateDirectory(name);
             var (uid, gid) = spec.Owner ?? (0, 0);
