@@ -149,7 +149,7 @@ public sealed class ConfinedDirectory : IDisposable
     internal string Describe(string name) => RelativePath.Length == 0 ? name : RelativePath + "/" + name;
 
     /// <summary>One path component: not empty, no '/', no NUL, not "." or "..".</summary>
-    internal static void CheckName(string name, string entry)
+    public static void CheckName(string name, string entry)
     {
         if (name.Length == 0 || name is "." or ".." || name.Contains('/') || name.Contains('\0'))
             throw new UnsafePathException(entry, $"{entry}: '{name}' is not a plain name beneath the root");
