@@ -46,7 +46,7 @@ public static class RemoteBuild
 
         var matcher = await IgnoreFileLocator.LoadAsync(invocation.ContextDir, invocation.DockerfilePath, cancellationToken);
         var entries = ContextWalker.Walk(invocation.ContextDir, matcher, cancellationToken);
-        var manifest = new ContextManifest();
+        var manifest = new ContextManifest { AnswersChallenges = true };
         var pathOf = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {

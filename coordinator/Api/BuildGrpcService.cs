@@ -112,7 +112,8 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
             if (!Digest.TryParse(entry.Sha256, out var digest))
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"{entry.Path}: invalid digest {entry.Sha256}"));
             if (missing.Contains(entry.Sha256) || present.ContainsKey(entry.Sha256)) continue;
-            if (await store.ExistsAsync(digest, cancellationToken)) present[entry.Sha256] = entry.Path;
+            // A client that cannot answer a challenge (older than the challenge) proves possession by uploading.
+            if (manifest.AnswersChallenges && await store.ExistsAsync(digest, cancellationToken)) present[entry.Sha256] = entry.Path;
             else missing.Add(entry.Sha256);
         }
         var nonce = present.Count > 0 ? RandomNumberGenerator.GetBytes(PossessionProof.NonceSize) : [];
@@ -162,6 +163,7 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
         FileStream? current = null;
         string? currentDigest = null;
         var spool = Path.Combine(scratch, "upload-" + Guid.NewGuid().ToString("N")[..12]);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         try
         {
             while (missing.Count > 0)
@@ -176,9 +178,14 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
                     currentDigest = chunk.Digest;
                 }
                 await current!.WriteAsync(chunk.Data.Memory, cancellationToken);
+                sha.AppendData(chunk.Data.Span);
                 if (!chunk.Last) continue;
+                // Checked here, not only by PutAsync: a put of a blob that appeared meanwhile (another build's upload)
+                // reads nothing, and an upload is this build's proof that it holds the content.
+                var actual = Digest.FromSha256Bytes(sha.GetHashAndReset());
+                if (actual.ToString() != chunk.Digest)
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"file {chunk.Digest}: the bytes sent hash to {actual}"));
                 current.Position = 0;
-                // PutAsync verifies the content against the digest the client claimed.
                 await store.PutAsync(current, Digest.Parse(chunk.Digest), cancellationToken);
                 await current.DisposeAsync();
                 current = null;

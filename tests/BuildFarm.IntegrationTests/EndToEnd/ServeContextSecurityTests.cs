@@ -68,10 +68,30 @@ public sealed class ServeContextSecurityTests(BusyboxFixture busybox) : IDisposa
             proof: _ => RandomNumberGenerator.GetBytes(32)));
         Assert.Equal(StatusCode.PermissionDenied, forged.StatusCode);
         Assert.Contains("loot.txt", forged.Status.Detail);
+        // A client that does not answer challenges must upload instead, and the bytes it sends are checked.
+        var garbage = await Assert.ThrowsAsync<RpcException>(() => HostileBuildAsync(server.Address, "not the secret"u8.ToArray(), [File("loot.txt", secret)],
+            upload: true, proof: null, answersChallenges: false));
+        Assert.Equal(StatusCode.InvalidArgument, garbage.StatusCode);
+        Assert.Contains("hash to", garbage.Status.Detail);
         // A proof made with another nonce (replayed) does not pass either.
         var replayed = await Assert.ThrowsAsync<RpcException>(() => HostileBuildAsync(server.Address, secret, [File("loot.txt", secret)], upload: false,
             proof: _ => HMACSHA256.HashData(new byte[32], secret)));
         Assert.Equal(StatusCode.PermissionDenied, replayed.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_client_holding_the_bytes_gets_its_context_by_proof_or_by_upload()
+    {
+        await using var server = await ServerAsync();
+        var secret = Encoding.UTF8.GetBytes("shared bytes " + Guid.NewGuid());
+        var first = await HostileBuildAsync(server.Address, secret, [File("mine.txt", secret)], upload: true, proof: null);
+        Assert.Equal(BuildResponse.MessageOneofCase.Result, first.MessageCase);
+
+        var proven = await HostileBuildAsync(server.Address, secret, [File("mine.txt", secret)], upload: false,
+            proof: nonce => HMACSHA256.HashData(nonce, secret));
+        Assert.Equal(BuildResponse.MessageOneofCase.Result, proven.MessageCase);
+        var uploaded = await HostileBuildAsync(server.Address, secret, [File("mine.txt", secret)], upload: true, proof: null, answersChallenges: false);
+        Assert.Equal(BuildResponse.MessageOneofCase.Result, uploaded.MessageCase);
     }
 
     private static ContextEntry Link(string path, string target) => new() { Path = path, Mode = 0xA000 | 0b111_111_111, LinkTarget = target };
@@ -83,7 +103,8 @@ public sealed class ServeContextSecurityTests(BusyboxFixture busybox) : IDisposa
 
     /// <summary>Speaks the Build protocol by hand: spec, manifest, the asked-for upload of <paramref name="content"/>,
     /// then <paramref name="proof"/>(nonce) for each digest to prove (no proofs message at all when null).</summary>
-    private static async Task HostileBuildAsync(string address, byte[] content, ContextEntry[] entries, bool upload, Func<byte[], byte[]>? proof)
+    private static async Task<BuildResponse> HostileBuildAsync(string address, byte[] content, ContextEntry[] entries, bool upload, Func<byte[], byte[]>? proof,
+        bool answersChallenges = true)
     {
         using var channel = GrpcChannel.ForAddress("http://" + address);
         var client = new BuildService.BuildServiceClient(channel);
@@ -93,7 +114,7 @@ public sealed class ServeContextSecurityTests(BusyboxFixture busybox) : IDisposa
         {
             Spec = new BuildSpec { Dockerfile = ByteString.CopyFromUtf8("FROM scratch\nCOPY . /\n"), DockerfilePath = "Dockerfile" },
         });
-        var manifest = new ContextManifest();
+        var manifest = new ContextManifest { AnswersChallenges = answersChallenges };
         manifest.Entries.AddRange(entries);
         await call.RequestStream.WriteAsync(new BuildRequest { Manifest = manifest });
         Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
@@ -115,7 +136,8 @@ public sealed class ServeContextSecurityTests(BusyboxFixture busybox) : IDisposa
         }
         while (await call.ResponseStream.MoveNext(timeout.Token))
             if (call.ResponseStream.Current.MessageCase is BuildResponse.MessageOneofCase.Result or BuildResponse.MessageOneofCase.Error)
-                return;
+                return call.ResponseStream.Current;
+        throw new InvalidOperationException("the server ended the build without a result");
     }
 
     private async Task<ServedFarm> ServerAsync()
