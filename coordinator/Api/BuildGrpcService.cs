@@ -1,8 +1,8 @@
+using System.Security.Cryptography;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Oci;
 using BuildFarm.Protos.V1;
-using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
 

@@ -38,7 +38,9 @@ public sealed class ContextMaterializer(IContentStore store)
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception
                                           or BlobNotFoundException or InvalidDataException)
             {
-                throw new ContextEntryException(entry.Path, e.Message, inner: e);
+                // The primitives name the entry first; the exception names it once.
+                var message = e.Message.StartsWith(entry.Path + ": ", StringComparison.Ordinal) ? e.Message[(entry.Path.Length + 2)..] : e.Message;
+                throw new ContextEntryException(entry.Path, message, inner: e);
             }
         }
     }
