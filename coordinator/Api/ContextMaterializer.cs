@@ -11,7 +11,8 @@ namespace BuildFarm.Coordinator.Api;
 /// only blobs the build uploaded or proved it holds are written. Any bad entry is a <see cref="ContextEntryException"/>
 /// naming it.
 /// </summary>
-public sealed class ContextMaterializer(IContentStore store)
+/// <param name="allowOpenat2">False forces the openat walk that stands in for openat2 on older kernels (tests).</param>
+public sealed class ContextMaterializer(IContentStore store, bool allowOpenat2 = true)
 {
     private const uint TypeMask = 0xF000;
     private const uint TypeDirectory = 0x4000;
@@ -25,7 +26,7 @@ public sealed class ContextMaterializer(IContentStore store)
     {
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("a served build context is materialized on Linux only");
         Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        using var confined = ConfinedRoot.Open(root);
+        using var confined = ConfinedRoot.Open(root, allowOpenat2);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         // Sorted: a parent's own entry comes before its children.
         foreach (var entry in entries.OrderBy(e => e.Path, StringComparer.Ordinal))
