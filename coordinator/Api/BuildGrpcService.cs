@@ -42,7 +42,11 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
                 throw new RpcException(new Status(e.Denied ? StatusCode.PermissionDenied : StatusCode.InvalidArgument, e.Message));
             }
             var writer = new ProgressWriter(responseStream);
-            var outcome = await runner.RunAsync(spec, contextDir, [], writer.Write, cancel.Token);
+            // The client's Dockerfile path means nothing on this host: its ignore file is looked up beside the
+            // context's Dockerfile, and messages keep only the file name.
+            var served = spec.Clone();
+            served.DockerfilePath = Path.Combine(contextDir, Path.GetFileName(spec.DockerfilePath is { Length: > 0 } p ? p : "Dockerfile"));
+            var outcome = await runner.RunAsync(served, contextDir, [], writer.Write, cancel.Token);
             await writer.FlushAsync();
             var response = outcome.Success
                 ? new BuildResponse

@@ -65,6 +65,9 @@ public sealed class ContextMaterializer(IContentStore store, bool allowOpenat2 =
             case TypeSymlink:
                 if (entry.LinkTarget.Length == 0 || entry.LinkTarget.Contains('\0'))
                     throw new ContextEntryException(entry.Path, "a symlink needs a target without NUL bytes");
+                // The server reads ignore files by path: one that is a link would have it read a file of the host.
+                if (components.Count == 1 && name.EndsWith(".dockerignore", StringComparison.Ordinal))
+                    throw new ContextEntryException(entry.Path, "an ignore file must be a regular file, not a symlink");
                 EnsureAbsent(parent, name, entry);
                 parent.CreateSymlink(name, entry.LinkTarget);
                 break;

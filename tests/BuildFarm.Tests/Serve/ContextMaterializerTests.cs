@@ -113,6 +113,14 @@ public sealed class ContextMaterializerTests : IDisposable
     }
 
     [Fact]
+    public async Task An_ignore_file_that_is_a_symlink_is_refused()
+    {
+        var e = await Assert.ThrowsAsync<ContextEntryException>(() => MaterializeAsync(_dir.Combine("ctx"), new HashSet<string>(),
+            LinkEntry(".dockerignore", "/etc/shadow")));
+        Assert.Equal(".dockerignore", e.EntryPath);
+    }
+
+    [Fact]
     public async Task A_size_that_does_not_match_the_content_is_refused()
     {
         var digest = await PutAsync("hello");
