@@ -15,6 +15,7 @@ public sealed class ConfinedRoot : IDisposable
     private const int EEXIST = 17;
     private const int ELOOP = 40;
     private const int EXDEV = 18;
+    private const int EAGAIN = 11;
     private const int AtFdCwd = -100;
 
     private static readonly Lazy<bool> Openat2Probe = new(ProbeOpenat2);
@@ -148,7 +149,12 @@ public sealed class ConfinedRoot : IDisposable
             Flags = (ulong)(OpenFlags.PathOnly | OpenFlags.Directory | OpenFlags.CloseOnExec),
             Resolve = OpenFlags.ResolveBeneath | OpenFlags.ResolveNoSymlinks | OpenFlags.ResolveNoMagicLinks,
         };
-        return (int)AtCalls.Openat2(AtCalls.Openat2SyscallNumber, dirFd, path, ref how, (nuint)Marshal.SizeOf<AtCalls.OpenHow>());
+        // The kernel answers EAGAIN when a rename elsewhere raced with a RESOLVE_BENEATH walk: try again.
+        for (var attempt = 0; ; attempt++)
+        {
+            var fd = (int)AtCalls.Openat2(AtCalls.Openat2SyscallNumber, dirFd, path, ref how, (nuint)Marshal.SizeOf<AtCalls.OpenHow>());
+            if (fd >= 0 || attempt == 16 || Marshal.GetLastPInvokeError() != EAGAIN) return fd;
+        }
     }
 
     internal static Exception Refusal(int errno, string relative, string entry) => errno switch
