@@ -8,6 +8,8 @@ using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Oci.Registry;
+using BuildFarm.Protos;
+using BuildFarm.Protos.Cluster;
 using BuildFarm.Worker.Actors;
 using BuildFarm.Worker.Steps;
 
@@ -29,23 +31,35 @@ public static class EmbeddedBuild
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            outcome = new BuildOutcome { Canceled = true, Error = "canceled" };
+            outcome = new BuildOutcome { Canceled = true, Error = "canceled", ErrorClass = ErrorClass.Canceled };
         }
-        catch (Exception e) when (e is RegistryException or HttpRequestException or IOException or InvalidOperationException
-                                      or UnauthorizedAccessException or ContentStoreUnavailableException)
+        catch (Exception e)
         {
-            outcome = new BuildOutcome { Error = e.Message };
+            // Reported by class; an internal error names its type so that a bug report says what broke.
+            var errorClass = ErrorClassOf(e);
+            outcome = new BuildOutcome
+            {
+                ErrorClass = errorClass,
+                Error = errorClass == ErrorClass.Internal ? $"internal error: {e.GetType().Name}: {e.Message}" : e.Message,
+            };
         }
         printer.Finish();
         return await ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);
     }
+
+    /// <summary>The CLI's classes on top of the contract's: what a user's input or environment caused is no crash.</summary>
+    private static ErrorClass ErrorClassOf(Exception e) => e switch
+    {
+        RegistryException or UnauthorizedAccessException or InvalidOperationException => ErrorClass.UserError,
+        _ => ErrorClasses.Of(e),
+    };
 
     public static async Task<int> ReportAsync(BuildInvocation invocation, BuildOutcome outcome, ProgressPrinter printer, bool canceled)
     {
         if (!outcome.Success)
         {
             await Console.Error.WriteLineAsync(FailureReport.Format(outcome, invocation.DockerfilePath));
-            return outcome.Canceled || canceled ? 130 : 1;
+            return outcome.Canceled || canceled || outcome.ErrorClass == ErrorClass.Canceled ? 130 : 1;
         }
         printer.Info($"writing image {outcome.ManifestDigest} done");
         foreach (var name in outcome.ImageNames) printer.Info($"naming to {name} done");

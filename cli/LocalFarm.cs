@@ -4,6 +4,7 @@ using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Oci.Registry;
+using BuildFarm.Protos;
 using BuildFarm.Worker.Actors;
 using BuildFarm.Worker.Steps;
 
@@ -58,7 +59,7 @@ public sealed class LocalFarm : IAsyncDisposable
             {
                 var node = await EngineNode.StartAsync(options, new CacheStepRecordStore(cache), cancellationToken);
                 node.System.ActorOf(WorkerActor.Props(runner, $"{Environment.MachineName}/{Environment.ProcessId}",
-                    Math.Max(2, Environment.ProcessorCount)), WorkerActor.Name);
+                    Math.Max(2, Environment.ProcessorCount), options.Timings), ActorNames.Worker);
                 return node;
             }, CancellationToken.None);
             return Task.FromResult(new LocalFarm(environment, cache, runner, engine, scratch));

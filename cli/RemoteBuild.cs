@@ -1,3 +1,4 @@
+using BuildFarm.Protos;
 using BuildFarm.Cli.Commands;
 using BuildFarm.Cli.Progress;
 using BuildFarm.Coordinator.Api;
@@ -11,7 +12,7 @@ namespace BuildFarm.Cli;
 
 /// <summary>
 /// <c>buildfarm build --server ADDR</c>: sends the spec and the context manifest to a farm, uploads only the files
-/// it asks for, and prints the progress it streams back.
+/// it asks for, proves it holds the ones the farm already has, and prints the progress it streams back.
 /// </summary>
 public static class RemoteBuild
 {
@@ -46,7 +47,7 @@ public static class RemoteBuild
 
         var matcher = await IgnoreFileLocator.LoadAsync(invocation.ContextDir, invocation.DockerfilePath, cancellationToken);
         var entries = ContextWalker.Walk(invocation.ContextDir, matcher, cancellationToken);
-        var manifest = new ContextManifest();
+        var manifest = new ContextManifest { AnswersChallenges = true };
         var pathOf = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
@@ -69,6 +70,8 @@ public static class RemoteBuild
                 case BuildResponse.MessageOneofCase.Missing:
                     foreach (var digest in response.Missing.Digests)
                         await SendFileAsync(call.RequestStream, digest, pathOf[digest], cancellationToken);
+                    if (response.Missing.Prove.Count > 0)
+                        await SendProofsAsync(call.RequestStream, response.Missing, pathOf, cancellationToken);
                     break;
                 case BuildResponse.MessageOneofCase.Progress:
                     printer.OnEvent(response.Progress);
@@ -88,7 +91,9 @@ public static class RemoteBuild
                     await call.RequestStream.CompleteAsync();
                     return new BuildOutcome
                     {
-                        Canceled = response.Error.Message == "canceled",
+                        Canceled = ErrorClassNames.Parse(response.Error.ErrorClass) == Protos.Cluster.ErrorClass.Canceled
+                                   || response.Error.Message == "canceled",
+                        ErrorClass = ErrorClassNames.Parse(response.Error.ErrorClass),
                         Error = response.Error.Message,
                         ErrorLocation = response.Error.Location,
                         ErrorInstruction = response.Error.Instruction,
@@ -98,6 +103,25 @@ public static class RemoteBuild
             }
         }
         return new BuildOutcome { Error = $"{server} ended the build without a result" };
+    }
+
+    /// <summary>Answers the server's challenge for blobs it already has: HMAC-SHA256(nonce, content) per digest.</summary>
+    private static async Task SendProofsAsync(IClientStreamWriter<BuildRequest> requests, MissingFiles challenge,
+        Dictionary<string, string> pathOf, CancellationToken cancellationToken)
+    {
+        var nonce = challenge.ChallengeNonce.ToByteArray();
+        var proofs = new PossessionProofs();
+        foreach (var digest in challenge.Prove)
+        {
+            if (!pathOf.TryGetValue(digest, out var path)) continue; // not ours to prove; the server will say so
+            await using var file = File.OpenRead(path);
+            proofs.Proofs.Add(new Protos.V1.PossessionProof
+            {
+                Digest = digest,
+                HmacSha256 = ByteString.CopyFrom(await Coordinator.Api.PossessionProof.ComputeAsync(file, nonce, cancellationToken)),
+            });
+        }
+        await requests.WriteAsync(new BuildRequest { Proofs = proofs }, cancellationToken);
     }
 
     private static async Task SendFileAsync(IClientStreamWriter<BuildRequest> requests, string digest, string path, CancellationToken cancellationToken)

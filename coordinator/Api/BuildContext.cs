@@ -1,5 +1,6 @@
 using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Planning;
+using BuildFarm.Oci.Native;
 
 namespace BuildFarm.Coordinator.Api;
 
@@ -42,21 +43,40 @@ public sealed class BuildContext : IDisposable
         var staging = System.IO.Directory.CreateDirectory(Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12])).FullName;
         try
         {
+            // Entry paths come from the context, which a served build's client wrote: stage them without following symlinks.
+            using var sourceRoot = ConfinedRoot.Open(root);
+            using var stagingRoot = ConfinedRoot.Open(staging);
             foreach (var entry in entries)
             {
-                var source = Path.Combine(root, entry.Path);
-                var target = Path.Combine(staging, entry.Path);
+                var slash = entry.Path.LastIndexOf('/');
+                var parentPath = slash < 0 ? "" : entry.Path[..slash];
+                var name = entry.Path[(slash + 1)..];
+                using var parent = stagingRoot.OpenDirectory(parentPath, create: true, entry.Path);
                 switch (entry.Kind)
                 {
                     case ContextEntryKind.Directory:
-                        System.IO.Directory.CreateDirectory(target);
-                        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(target, (UnixFileMode)(entry.Mode & 0xFFF));
+                        if (parent.Stat(name) is null) parent.CreateDirectory(name);
+                        parent.SetMode(name, (uint)entry.Mode & 0xFFF);
                         break;
                     case ContextEntryKind.Symlink:
-                        File.CreateSymbolicLink(target, entry.LinkTarget!);
+                        parent.CreateSymlink(name, entry.LinkTarget!);
                         break;
                     default:
-                        if (!TryHardLink(source, target)) File.Copy(source, target);
+                        using (var sourceParent = sourceRoot.OpenDirectory(parentPath, create: false, entry.Path))
+                        {
+                            try
+                            {
+                                parent.CreateHardLink(name, sourceParent, name);
+                            }
+                            catch (IOException)
+                            {
+                                // Another file system (or no hard links): copy the bytes instead.
+                                using var from = new FileStream(Path.Combine(root, entry.Path), FileMode.Open, FileAccess.Read, FileShare.Read, 0);
+                                using (var to = parent.CreateFile(name, (uint)entry.Mode & 0xFFF))
+                                    from.CopyTo(to);
+                                parent.SetMode(name, (uint)entry.Mode & 0xFFF);
+                            }
+                        }
                         break;
                 }
             }
@@ -104,28 +124,10 @@ public sealed class BuildContext : IDisposable
         return cleaned == "/" ? "" : cleaned[1..];
     }
 
-    private static bool TryHardLink(string source, string target)
-    {
-        try
-        {
-            return Native.Link(source, target) == 0;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return false;
-        }
-    }
-
     public void Dispose()
     {
         if (_staging is null) return;
         try { System.IO.Directory.Delete(_staging, recursive: true); }
         catch (IOException) { }
-    }
-
-    private static class Native
-    {
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "link", SetLastError = true)]
-        public static extern int Link(string oldPath, string newPath);
     }
 }

@@ -1,6 +1,6 @@
+using BuildFarm.Protos;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.Images;
-using BuildFarm.Oci;
 using BuildFarm.Protos.V1;
 using Grpc.Core;
 
@@ -8,7 +8,8 @@ namespace BuildFarm.Coordinator.Api;
 
 /// <summary>
 /// The public Build API: the client sends the spec and a manifest of its context (path, mode, size, sha256); the
-/// server asks only for the blobs its content store lacks, rebuilds the context from the store, runs the build
+/// server asks only for the blobs its content store lacks (and a proof of possession for those it has), rebuilds the
+/// context from the store (<see cref="ContextMaterializer"/>), runs the build
 /// and streams progress back. Closing the stream or sending Cancel cancels the build.
 /// </summary>
 public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
@@ -17,23 +18,15 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
     public override async Task Build(IAsyncStreamReader<BuildRequest> requestStream, IServerStreamWriter<BuildResponse> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
-        var spec = await NextAsync(requestStream, BuildRequest.MessageOneofCase.Spec, cancellationToken) is { } first
+        var spec = await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Spec, cancellationToken) is { } first
             ? first.Spec
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message must be the build spec"));
         if (spec.Outputs.Any(o => o.Type is "oci" or "docker" or "local" or "tar"))
             throw new RpcException(new Status(StatusCode.Unimplemented, "file outputs (oci, docker, local) are written by embedded builds only; push or keep the image on the server"));
-        var manifest = (await NextAsync(requestStream, BuildRequest.MessageOneofCase.Manifest, cancellationToken))?.Manifest
+        var manifest = (await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Manifest, cancellationToken))?.Manifest
                        ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "the context manifest must follow the spec"));
 
-        var missing = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in manifest.Entries.Where(e => e.Sha256.Length > 0))
-        {
-            if (!Digest.TryParse(entry.Sha256, out var digest))
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{entry.Path}: invalid digest {entry.Sha256}"));
-            if (!await store.ExistsAsync(digest, cancellationToken)) missing.Add(entry.Sha256);
-        }
-        await responseStream.WriteAsync(new BuildResponse { Missing = new MissingFiles { Digests = { missing.Order(StringComparer.Ordinal) } } }, cancellationToken);
-        await ReceiveFilesAsync(requestStream, missing, cancellationToken);
+        var servable = await new ContextReceiver(store, scratch).ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
 
         var contextDir = Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12]);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -41,9 +34,20 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
         var watch = WatchForCancelAsync(requestStream, cancel);
         try
         {
-            await MaterializeAsync(manifest, contextDir, cancellationToken);
+            try
+            {
+                await new ContextMaterializer(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
+            }
+            catch (ContextEntryException e)
+            {
+                throw new RpcException(new Status(e.Denied ? StatusCode.PermissionDenied : StatusCode.InvalidArgument, e.Message));
+            }
             var writer = new ProgressWriter(responseStream);
-            var outcome = await runner.RunAsync(spec, contextDir, [], writer.Write, cancel.Token);
+            // The client's Dockerfile path means nothing on this host: its ignore file is looked up beside the
+            // context's Dockerfile, and messages keep only the file name.
+            var served = spec.Clone();
+            served.DockerfilePath = Path.Combine(contextDir, Path.GetFileName(spec.DockerfilePath is { Length: > 0 } p ? p : "Dockerfile"));
+            var outcome = await runner.RunAsync(served, contextDir, [], writer.Write, cancel.Token);
             await writer.FlushAsync();
             var response = outcome.Success
                 ? new BuildResponse
@@ -66,6 +70,7 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
                         Instruction = outcome.ErrorInstruction,
                         LogTail = { outcome.LogTail },
                         ExitCode = outcome.ExitCode,
+                        ErrorClass = ErrorClassNames.Of(outcome.ErrorClass),
                     },
                 };
             await responseStream.WriteAsync(response, CancellationToken.None);
@@ -93,77 +98,6 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
             });
         }
         return response;
-    }
-
-    private static async Task<BuildRequest?> NextAsync(IAsyncStreamReader<BuildRequest> requests, BuildRequest.MessageOneofCase expected, CancellationToken cancellationToken)
-    {
-        if (!await requests.MoveNext(cancellationToken)) return null;
-        return requests.Current.MessageCase == expected
-            ? requests.Current
-            : throw new RpcException(new Status(StatusCode.InvalidArgument, $"expected {expected}, got {requests.Current.MessageCase}"));
-    }
-
-    private async Task ReceiveFilesAsync(IAsyncStreamReader<BuildRequest> requests, HashSet<string> missing, CancellationToken cancellationToken)
-    {
-        Directory.CreateDirectory(scratch);
-        FileStream? current = null;
-        string? currentDigest = null;
-        var spool = Path.Combine(scratch, "upload-" + Guid.NewGuid().ToString("N")[..12]);
-        try
-        {
-            while (missing.Count > 0)
-            {
-                var chunk = (await NextAsync(requests, BuildRequest.MessageOneofCase.File, cancellationToken))?.File
-                            ?? throw new RpcException(new Status(StatusCode.InvalidArgument, $"the client hung up with {missing.Count} files not sent"));
-                if (currentDigest != chunk.Digest)
-                {
-                    if (current is not null) throw new RpcException(new Status(StatusCode.InvalidArgument, $"file {currentDigest} ended without last=true"));
-                    if (!missing.Contains(chunk.Digest)) throw new RpcException(new Status(StatusCode.InvalidArgument, $"file {chunk.Digest} was not asked for"));
-                    current = File.Create(spool);
-                    currentDigest = chunk.Digest;
-                }
-                await current!.WriteAsync(chunk.Data.Memory, cancellationToken);
-                if (!chunk.Last) continue;
-                current.Position = 0;
-                // PutAsync verifies the content against the digest the client claimed.
-                await store.PutAsync(current, Digest.Parse(chunk.Digest), cancellationToken);
-                await current.DisposeAsync();
-                current = null;
-                missing.Remove(chunk.Digest);
-                currentDigest = null;
-            }
-        }
-        finally
-        {
-            if (current is not null) await current.DisposeAsync();
-            File.Delete(spool);
-        }
-    }
-
-    private async Task MaterializeAsync(ContextManifest manifest, string root, CancellationToken cancellationToken)
-    {
-        Directory.CreateDirectory(root);
-        foreach (var entry in manifest.Entries.OrderBy(e => e.Path, StringComparer.Ordinal))
-        {
-            var relative = entry.Path.Replace('\\', '/').TrimStart('/');
-            if (relative.Split('/').Any(part => part is ".." or ""))
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"context path {entry.Path} leaves the context"));
-            var target = Path.Combine(root, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            var type = entry.Mode & 0xF000;
-            if (type == 0x4000)
-                Directory.CreateDirectory(target);
-            else if (type == 0xA000)
-                File.CreateSymbolicLink(target, entry.LinkTarget);
-            else
-            {
-                await using (var blob = await store.OpenAsync(Digest.Parse(entry.Sha256), cancellationToken))
-                await using (var file = File.Create(target))
-                    await blob.CopyToAsync(file, cancellationToken);
-            }
-            if (type != 0xA000 && !OperatingSystem.IsWindows())
-                File.SetUnixFileMode(target, (UnixFileMode)(entry.Mode & 0xFFF));
-        }
     }
 
     private static async Task WatchForCancelAsync(IAsyncStreamReader<BuildRequest> requests, CancellationTokenSource cancel)

@@ -1,3 +1,5 @@
+using BuildFarm.Protos.Cluster;
+
 namespace BuildFarm.Coordinator.Api;
 
 /// <summary>How a build ended: the image it made, or where and why it failed.</summary>
@@ -17,4 +19,6 @@ public sealed record BuildOutcome
     public string ErrorInstruction { get; init; } = "";
     public IReadOnlyList<string> LogTail { get; init; } = [];
     public int ExitCode { get; init; }
+    /// <summary>Why it failed, by class: the CLI reports (and a caller retries) by this, not by exception type.</summary>
+    public ErrorClass ErrorClass { get; init; }
 }

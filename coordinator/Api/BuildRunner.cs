@@ -76,13 +76,19 @@ public sealed class BuildRunner(
         {
             return new BuildOutcome
             {
+                ErrorClass = ErrorClass.UserError,
                 Error = "failed to solve: " + e.Reason,
                 ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
             };
         }
         catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or FormatException)
         {
-            return new BuildOutcome { Error = "failed to resolve source metadata: " + e.Message };
+            return new BuildOutcome
+            {
+                // A registry that does not answer may answer later; a name it does not know is the user's to fix.
+                ErrorClass = e is HttpRequestException ? ErrorClass.Unavailable : ErrorClass.UserError,
+                Error = "failed to resolve source metadata: " + e.Message,
+            };
         }
 
         trace.Mark("resolve bases");
@@ -90,10 +96,12 @@ public sealed class BuildRunner(
             contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
         trace.Mark("context walk");
         var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
-        var graph = PlanGraphBuilder.Build(plan, keys, resolved, context.Directory, spec, noCacheFilter);
+        var graph = PlanGraphBuilder.Build(plan, keys, resolved, spec, noCacheFilter);
         trace.Mark("cache keys");
         var engine = await engineStarted.WaitAsync(cancellationToken);
         trace.Mark("engine start");
+        // The embedded process and `serve` share the worker's disk; a farm passes a manifest digest instead.
+        var contextRef = new ContextRef { LocalDir = context.Directory };
 
         // A blob found corrupted (or pruned) after its step was a cache hit is gone from the store by now, so its record
         // is a miss on a second run of the graph: the step runs again instead of the build failing.
@@ -101,7 +109,7 @@ public sealed class BuildRunner(
         {
             try
             {
-                return await RunGraphAndExportAsync(spec, plan, graph, resolved, engine, platform, progress, trace, cancellationToken);
+                return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, trace, cancellationToken);
             }
             catch (BlobNotFoundException e) when (attempt == 1)
             {
@@ -121,13 +129,21 @@ public sealed class BuildRunner(
         }
     }
 
-    private async Task<BuildOutcome> RunGraphAndExportAsync(BuildSpec spec, BuildPlan plan, BuildGraph graph,
+    private async Task<BuildOutcome> RunGraphAndExportAsync(BuildSpec spec, BuildPlan plan, BuildGraph graph, ContextRef contextRef,
         Dictionary<string, ResolvedImage> resolved, EngineNode engine, Platform platform, Action<ProgressEvent> progress, PhaseTrace trace,
         CancellationToken cancellationToken)
     {
         BuildFinished? finished = null;
-        var start = new StartBuild { BuildId = Guid.NewGuid().ToString("N"), Graph = graph };
-        await foreach (var message in engine.RunBuildAsync(start, cancellationToken))
+        var start = new StartBuild
+        {
+            BuildId = Guid.NewGuid().ToString("N"),
+            Graph = graph,
+            Context = contextRef,
+        };
+        // Values stay in this process (the build's secret provider); the graph carries references only.
+        var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var secret in spec.Secrets) secrets[secret.Id] = secret.Value.ToByteArray();
+        await foreach (var message in engine.RunBuildAsync(start, secrets, cancellationToken))
         {
             if (message is BuildProgress p) progress(p.Event);
             else if (message is BuildFinished f) finished = f;
@@ -143,6 +159,7 @@ public sealed class BuildRunner(
                 ErrorInstruction = finished?.ErrorInstruction ?? "",
                 LogTail = [.. finished?.LogTail ?? []],
                 ExitCode = finished?.ExitCode ?? 0,
+                ErrorClass = finished?.ErrorClass ?? ErrorClass.Canceled,
             };
         }
 

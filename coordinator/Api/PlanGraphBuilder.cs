@@ -4,25 +4,29 @@ using BuildFarm.Coordinator.Planning;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Protos.V1;
 using ProtoHeredoc = BuildFarm.Protos.Cluster.Heredoc;
-using RunMountSpec = BuildFarm.Protos.Cluster.RunMountSpec;
+using ProtoMount = BuildFarm.Protos.Cluster.RunMount;
+using ProtoMountType = BuildFarm.Protos.Cluster.MountType;
+using RunMount = BuildFarm.Coordinator.Dockerfile.Instructions.RunMount;
+using MountType = BuildFarm.Coordinator.Dockerfile.Instructions.MountType;
 
 namespace BuildFarm.Coordinator.Api;
 
 /// <summary>
 /// Turns the planner's DAG (with filled keys) into the engine's graph: one node per planned step, FROM images as
-/// base nodes with their layers, config-only steps as metadata nodes, and a spec for every step a worker runs.
+/// base nodes with their layers, config-only steps as metadata nodes, and a typed definition (exactly what the key
+/// covers) for every step a worker runs. No build's inputs go in here beyond secret references: the context and the
+/// secret values stay with the build (<see cref="StartBuild"/> and its secret provider).
 /// </summary>
 public static class PlanGraphBuilder
 {
     public static BuildGraph Build(BuildPlan plan, PlanKeys keys, IReadOnlyDictionary<string, ResolvedImage> images,
-        string contextDirectory, BuildSpec spec, IReadOnlyList<string> noCacheFilter)
+        BuildSpec spec, IReadOnlyList<string> noCacheFilter)
     {
         var graph = new BuildGraph { NoCache = spec.NoCache };
         graph.NoCacheFilter.AddRange(noCacheFilter.Select(s => s.ToLowerInvariant()));
         var indexOf = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < plan.Steps.Count; i++) indexOf[plan.Steps[i].Id] = i;
         var imageNodes = new Dictionary<string, int>(StringComparer.Ordinal);
-        var secrets = spec.Secrets.ToDictionary(s => s.Id, s => s.Value);
 
         int ImageNode(string reference)
         {
@@ -52,7 +56,11 @@ public static class PlanGraphBuilder
                     node.MetadataOnly = true;
                     break;
                 default:
-                    node.Spec = StepSpecFor(plan, step, keys, contextDirectory, spec, secrets);
+                    node.Definition = DefinitionFor(step, keys, spec);
+                    node.DisplayName = DisplayName(plan, step);
+                    node.Location = $"{step.Location.FileName}:{step.Location.StartLine}";
+                    node.StepIdentity = $"{step.Location.FileName}#stage={step.StageName}#{step.Id}";
+                    node.Secrets.AddRange(SecretRefsOf(node.Definition));
                     foreach (var source in step.Sources)
                     {
                         var input = source.Kind == StepSourceKind.Stage ? indexOf[source.StepId!] : ImageNode(source.Reference);
@@ -74,100 +82,110 @@ public static class PlanGraphBuilder
         return $"[{step.StageName} {position}/{stage.StepIds.Count}] {step.SourceText}";
     }
 
-    private static StepSpec StepSpecFor(BuildPlan plan, PlannedStep step, PlanKeys keys, string contextDirectory, BuildSpec build,
-        IReadOnlyDictionary<string, Google.Protobuf.ByteString> secrets)
+    private static StepDefinition DefinitionFor(PlannedStep step, PlanKeys keys, BuildSpec build)
     {
-        var spec = new StepSpec
+        var definition = new StepDefinition
         {
             CacheKey = keys.KeyOf(step.Id),
-            Kind = step.Kind switch { StepKind.Run => "RUN", StepKind.Copy => "COPY", _ => "ADD" },
-            DisplayName = DisplayName(plan, step),
-            Location = $"{step.Location.FileName}:{step.Location.StartLine}",
             User = step.Config.User,
             WorkingDir = step.Config.WorkingDir,
-            Context = new ContextSource { LocalDir = contextDirectory },
             SourceDateEpoch = build.SourceDateEpoch,
             KeyInputsJson = keys.Inputs[step.Id].ToCanonicalJson(),
             ParentKey = step.ParentId is null ? "" : keys.KeyOf(step.ParentId),
-            StepIdentity = $"{step.Location.FileName}#stage={step.StageName}#{step.Id}",
         };
-        spec.Shell.AddRange(step.Config.Shell);
         switch (step.Expanded)
         {
             case RunInstruction run:
-                spec.Env.AddRange(step.RunEnvironment ?? step.Config.Env);
+                var op = new RunOp { Network = run.Network == RunNetwork.Host ? NetworkMode.NetworkHost : NetworkMode.NetworkNone };
+                op.Shell.AddRange(step.Config.Shell);
+                op.Env.AddRange(step.RunEnvironment ?? step.Config.Env);
                 if (run.Command.Files.Count > 0)
                 {
                     // Heredocs: the worker needs the command line and the bodies, not the wrapped argv.
-                    spec.Args.AddRange(run.Command.CmdLine);
-                    spec.ExecForm = !run.Command.PrependShell;
-                    spec.Heredocs.AddRange(run.Command.Files.Select(f => new ProtoHeredoc { Name = f.Name, Content = f.Data }));
+                    op.Args.AddRange(run.Command.CmdLine);
+                    op.ExecForm = !run.Command.PrependShell;
+                    op.Heredocs.AddRange(run.Command.Files.Select(f => new ProtoHeredoc { Name = f.Name, Content = f.Data }));
                 }
                 else
                 {
-                    spec.Args.AddRange(step.RunArgs ?? run.Command.CmdLine);
-                    spec.ExecForm = true;
+                    op.Args.AddRange(step.RunArgs ?? run.Command.CmdLine);
+                    op.ExecForm = true;
                 }
-                spec.Network = run.Network == RunNetwork.Host ? "host" : "none";
-                foreach (var mount in run.Mounts.Select(m => m.Literal).OfType<RunMount>())
-                {
-                    spec.Mounts.Add(ToMount(mount, step));
-                    if (mount.Type == MountType.Secret)
-                    {
-                        var id = mount.CacheId; // resolved once by the planner (SecretMountResolver)
-                        if (secrets.TryGetValue(id, out var value))
-                            spec.Secrets.Add(new SecretMount { Id = id, Value = value });
-                    }
-                }
+                op.Mounts.AddRange(run.Mounts.Select(m => m.Literal).OfType<RunMount>().Select(m => ToMount(m, step)));
+                definition.Run = op;
                 break;
             case CopyInstruction copy:
-                spec.Sources.AddRange(copy.SourcePaths);
-                spec.Destination = DirectoryDestination(copy.DestPath);
-                spec.From = step.Sources.FirstOrDefault()?.Reference ?? "";
-                spec.Chown = copy.Chown;
-                spec.Chmod = copy.Chmod;
-                spec.Link = copy.Link;
-                spec.Parents = copy.Parents;
-                spec.Excludes.AddRange(copy.ExcludePatterns);
+                definition.Copy = new CopyOp
+                {
+                    Sources = { copy.SourcePaths },
+                    Destination = DirectoryDestination(copy.DestPath),
+                    From = step.Sources.FirstOrDefault()?.Reference ?? "",
+                    Chown = copy.Chown,
+                    Chmod = copy.Chmod,
+                    Link = copy.Link,
+                    Parents = copy.Parents,
+                    Excludes = { copy.ExcludePatterns },
+                };
                 break;
             case AddInstruction add:
-                spec.Sources.AddRange(add.SourcePaths);
-                spec.Destination = DirectoryDestination(add.DestPath);
-                spec.Chown = add.Chown;
-                spec.Chmod = add.Chmod;
-                spec.Link = add.Link;
-                spec.Excludes.AddRange(add.ExcludePatterns);
-                spec.Checksum = add.Checksum;
-                spec.Unpack = add.Unpack ?? true;
+                definition.Add = new AddOp
+                {
+                    Copy = new CopyOp
+                    {
+                        Sources = { add.SourcePaths },
+                        Destination = DirectoryDestination(add.DestPath),
+                        Chown = add.Chown,
+                        Chmod = add.Chmod,
+                        Link = add.Link,
+                        Excludes = { add.ExcludePatterns },
+                    },
+                    Checksum = add.Checksum,
+                    Unpack = add.Unpack ?? true,
+                };
                 break;
             default:
                 throw new InvalidOperationException($"step {step.Id} ({step.SourceText}) has no executable instruction");
         }
-        return spec;
+        return definition;
     }
+
+    /// <summary>The secrets a step's mounts name, as references for the build to offer (never values).</summary>
+    private static IEnumerable<SecretRef> SecretRefsOf(StepDefinition definition) =>
+        definition.Run?.Mounts.Where(m => m.Type == ProtoMountType.Secret).Select(m =>
+        {
+            var reference = new SecretRef { Id = m.Id, Target = m.Target, Required = m.Required, Env = m.Env };
+            if (m.HasMode) reference.Mode = m.Mode;
+            if (m.HasUid) reference.Uid = (uint)m.Uid;
+            if (m.HasGid) reference.Gid = (uint)m.Gid;
+            return reference;
+        }) ?? [];
 
     // "." and "dir/." name a directory as surely as a trailing slash does; the worker's copier only knows the slash.
     private static string DirectoryDestination(string destination) =>
         destination == "." || destination.EndsWith("/.", StringComparison.Ordinal) ? destination + "/" : destination;
 
-    private static RunMountSpec ToMount(RunMount mount, PlannedStep step)
+    private static ProtoMount ToMount(RunMount mount, PlannedStep step)
     {
-        var spec = new RunMountSpec
+        var result = new ProtoMount
         {
             Type = mount.Type switch
             {
-                MountType.Cache => "cache",
-                MountType.Tmpfs => "tmpfs",
-                MountType.Secret => "secret",
-                MountType.Ssh => "ssh",
-                _ => "bind",
+                MountType.Cache => ProtoMountType.Cache,
+                MountType.Tmpfs => ProtoMountType.Tmpfs,
+                MountType.Secret => ProtoMountType.Secret,
+                MountType.Ssh => ProtoMountType.Ssh,
+                _ => ProtoMountType.Bind,
             },
             Target = mount.Target,
-            Id = mount.CacheId,
-            Source = mount.Source,
-            HasReadOnly = true,
+            Id = mount.CacheId, // for a secret: resolved once by the planner (SecretMountResolver)
+            Source = mount.Type == MountType.Secret ? "" : mount.Source,
             ReadOnly = mount.ReadOnly,
-            Sharing = mount.CacheSharing?.ToString().ToLowerInvariant() ?? "",
+            Sharing = mount.CacheSharing switch
+            {
+                MountSharing.Private => CacheSharing.SharingPrivate,
+                MountSharing.Locked => CacheSharing.SharingLocked,
+                _ => CacheSharing.SharingShared,
+            },
             Required = mount.Required,
             Env = mount.Env ?? "",
             Size = mount.SizeLimit,
@@ -177,11 +195,11 @@ public static class PlanGraphBuilder
             // The engine names stage inputs by the planner's reference; find the one this mount means.
             var source = step.Sources.FirstOrDefault(s => s.Reference.Equals(mount.From, StringComparison.OrdinalIgnoreCase))
                          ?? step.Sources.FirstOrDefault(s => s.StageIndex?.ToString() == mount.From);
-            spec.From = source?.Reference ?? mount.From;
+            result.From = source?.Reference ?? mount.From;
         }
-        if (mount.Mode is { } mode) { spec.HasMode = true; spec.Mode = mode; }
-        if (mount.Uid is { } uid) { spec.HasUid = true; spec.Uid = (int)uid; }
-        if (mount.Gid is { } gid) { spec.HasGid = true; spec.Gid = (int)gid; }
-        return spec;
+        if (mount.Mode is { } mode) result.Mode = mode;
+        if (mount.Uid is { } uid) result.Uid = (int)uid;
+        if (mount.Gid is { } gid) result.Gid = (int)gid;
+        return result;
     }
 }

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Protos.V1;
 using Google.Protobuf;
@@ -9,13 +10,19 @@ namespace BuildFarm.Coordinator.Engine;
 /// <summary>
 /// One entity per build id: walks the build's step graph, asks the step entities for each step whose
 /// inputs are ready (so independent stages run at the same time), and streams progress to the watcher.
+/// A step it has heard nothing of for <see cref="EngineTimings.BuildReaskInterval"/> is asked for again (the step
+/// entity joins the request idempotently, or a new one starts if the old one was lost), so no build hangs on a lost
+/// entity. A watcher that dies cancels the build.
 /// </summary>
-public sealed class BuildEntity : ReceiveActor
+public sealed class BuildEntity : ReceiveActor, IWithTimers
 {
-    public const string TypeName = "build";
+    private sealed record CheckSilentSteps : INoSerializationVerificationNeeded;
 
     private readonly string _buildId;
     private readonly IActorRef _steps;
+    private readonly EngineTimings _timings;
+    private readonly Dictionary<string, RequestStep> _requests = [];
+    private readonly Dictionary<string, DateTime> _lastHeard = [];
     private readonly Dictionary<int, GraphNode> _nodes = [];
     private readonly Dictionary<int, NodeOutcome> _done = [];
     private readonly Dictionary<int, List<LayerRef>> _layers = [];
@@ -23,49 +30,61 @@ public sealed class BuildEntity : ReceiveActor
     private readonly Dictionary<int, long> _startedAt = [];
     private readonly HashSet<int> _needed = [];
     private IActorRef _watcher = ActorRefs.Nobody;
+    private StartBuild _start = new();
     private BuildGraph _graph = new();
 
-    public BuildEntity(string buildId, IActorRef steps)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public BuildEntity(string buildId, IActorRef steps, EngineTimings timings)
     {
         _buildId = buildId;
         _steps = steps;
+        _timings = timings;
         Become(WaitingForStart);
     }
 
-    public static Props Props(string buildId, IActorRef steps) =>
-        Akka.Actor.Props.Create(() => new BuildEntity(buildId, steps));
+    public static Props Props(string buildId, IActorRef steps, EngineTimings timings) =>
+        Akka.Actor.Props.Create(() => new BuildEntity(buildId, steps, timings));
 
     private void WaitingForStart()
     {
         Receive<StartBuild>(start =>
         {
             _watcher = Sender;
+            Context.Watch(_watcher);
+            _start = start;
             _graph = start.Graph;
             foreach (var node in _graph.Nodes) _nodes[node.Index] = node;
             if (!_nodes.ContainsKey(_graph.FinalNode))
             {
-                Finish(new BuildFinished { Success = false, Error = $"the build graph has no node {_graph.FinalNode}" });
+                Finish(new BuildFinished { Success = false, ErrorClass = ErrorClass.Internal, Error = $"the build graph has no node {_graph.FinalNode}" });
                 return;
             }
             MarkNeeded(_graph.FinalNode);
+            Timers.StartPeriodicTimer(nameof(CheckSilentSteps), new CheckSilentSteps(), ReaskCheckInterval);
             Become(Walking);
             Advance();
         });
-        Receive<CancelBuildCommand>(_ => Finish(new BuildFinished { Success = false, Canceled = true, Error = "canceled" }));
+        Receive<CancelBuildCommand>(_ => Finish(new BuildFinished { Success = false, Canceled = true, ErrorClass = ErrorClass.Canceled, Error = "canceled" }));
     }
 
     private void Walking()
     {
         Receive<StepStarted>(s =>
         {
+            Heard(s.CacheKey);
             foreach (var index in NodesOf(s.CacheKey))
             {
+                // A re-asked step tells its start again: say it once per start.
+                if (_startedAt.TryGetValue(index, out var known) && known == s.StartedUnixMs) continue;
                 _startedAt[index] = s.StartedUnixMs;
                 Emit(index, ProgressEvent.Types.Kind.Started, e => e.StartedUnixMs = s.StartedUnixMs);
             }
         });
+        Receive<StepHeartbeat>(h => Heard(h.CacheKey));
         Receive<StepMissExplained>(m =>
         {
+            Heard(m.CacheKey);
             foreach (var index in NodesOf(m.CacheKey))
                 Emit(index, ProgressEvent.Types.Kind.CacheMiss, e =>
                 {
@@ -75,12 +94,13 @@ public sealed class BuildEntity : ReceiveActor
         });
         Receive<StepLog>(l =>
         {
+            Heard(l.CacheKey);
             foreach (var index in NodesOf(l.CacheKey))
                 Emit(index, ProgressEvent.Types.Kind.Log, e => { e.Log = l.Data; e.Stream = l.Stream; });
         });
         Receive<StepCompleted>(c =>
         {
-            if (!_inFlight.Remove(c.Result.CacheKey, out var indexes)) return;
+            if (!TakeInFlight(c.Result.CacheKey, out var indexes)) return;
             foreach (var index in indexes)
             {
                 _done[index] = new NodeOutcome { Index = index, Result = c.Result, Cached = c.Cached };
@@ -97,7 +117,7 @@ public sealed class BuildEntity : ReceiveActor
         });
         Receive<StepFailed>(f =>
         {
-            if (!_inFlight.Remove(f.CacheKey, out var indexes)) return;
+            if (!TakeInFlight(f.CacheKey, out var indexes)) return;
             var node = _nodes[indexes[0]];
             Emit(node.Index, ProgressEvent.Types.Kind.Failed, e => e.Error = f.Message);
             WithdrawAll();
@@ -105,9 +125,10 @@ public sealed class BuildEntity : ReceiveActor
             {
                 Success = false,
                 Error = f.Message,
-                ErrorLocation = node.Spec?.Location ?? "",
-                ErrorInstruction = node.Spec?.DisplayName ?? "",
+                ErrorLocation = node.Location,
+                ErrorInstruction = node.DisplayName,
                 ExitCode = f.ExitCode,
+                ErrorClass = f.ErrorClass,
             };
             finished.LogTail.AddRange(f.LogTail);
             Finish(finished);
@@ -115,8 +136,45 @@ public sealed class BuildEntity : ReceiveActor
         Receive<CancelBuildCommand>(c =>
         {
             WithdrawAll();
-            Finish(new BuildFinished { Success = false, Canceled = true, Error = string.IsNullOrEmpty(c.Reason) ? "canceled" : c.Reason });
+            Finish(new BuildFinished
+            {
+                Success = false, Canceled = true, ErrorClass = ErrorClass.Canceled,
+                Error = string.IsNullOrEmpty(c.Reason) ? "canceled" : c.Reason,
+            });
         });
+        Receive<CheckSilentSteps>(_ =>
+        {
+            var now = DateTime.UtcNow;
+            foreach (var (key, request) in _requests)
+            {
+                if (now - _lastHeard[key] < _timings.BuildReaskInterval) continue;
+                _lastHeard[key] = now;
+                _steps.Tell(request);
+            }
+        });
+        Receive<Terminated>(t =>
+        {
+            // Nobody listens any more (the client's process or stream is gone): stop the build's steps.
+            if (!t.ActorRef.Equals(_watcher)) return;
+            WithdrawAll();
+            Become(Finished);
+            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
+    }
+
+    private TimeSpan ReaskCheckInterval =>
+        TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _timings.BuildReaskInterval.Ticks / 4));
+
+    private void Heard(string cacheKey)
+    {
+        if (_lastHeard.ContainsKey(cacheKey)) _lastHeard[cacheKey] = DateTime.UtcNow;
+    }
+
+    private bool TakeInFlight(string cacheKey, out List<int> indexes)
+    {
+        _requests.Remove(cacheKey);
+        _lastHeard.Remove(cacheKey);
+        return _inFlight.Remove(cacheKey, out indexes!);
     }
 
     private void MarkNeeded(int index)
@@ -171,22 +229,31 @@ public sealed class BuildEntity : ReceiveActor
 
     private void Request(GraphNode node)
     {
-        var spec = node.Spec.Clone();
-        spec.BuildId = _buildId;
-        spec.ParentLayers.Clear();
-        spec.ParentLayers.AddRange(LayersOf(node.Parent));
-        spec.Stages.Clear();
-        foreach (var input in node.Inputs)
-            spec.Stages.Add(new StageLayers { Name = input.Name, Layers = { LayersOf(input.Node) } });
-        if (_inFlight.TryGetValue(spec.CacheKey, out var sameKey))
+        var key = node.Definition.CacheKey;
+        if (_inFlight.TryGetValue(key, out var sameKey))
         {
             // Two nodes of this build with one key (identical steps in two stages) share one request.
             sameKey.Add(node.Index);
             return;
         }
-        _inFlight[spec.CacheKey] = [node.Index];
+        // This build's own inputs travel with its request; the definition is the graph's, unchanged.
+        var inputs = new StepInputs
+        {
+            BuildId = _buildId,
+            Context = _start.Context,
+            SecretProvider = _start.SecretProvider,
+            StepIdentity = node.StepIdentity,
+            Secrets = { node.Secrets },
+            ParentLayers = { LayersOf(node.Parent) },
+        };
+        foreach (var input in node.Inputs)
+            inputs.Stages.Add(new StageLayers { Name = input.Name, Layers = { LayersOf(input.Node) } });
+        _inFlight[key] = [node.Index];
         var noCache = _graph.NoCache || _graph.NoCacheFilter.Contains(node.StageName);
-        _steps.Tell(new RequestStep { Spec = spec, NoCache = noCache, BuildId = _buildId });
+        var request = new RequestStep { Definition = node.Definition, Inputs = inputs, NoCache = noCache };
+        _requests[key] = request;
+        _lastHeard[key] = DateTime.UtcNow;
+        _steps.Tell(request);
     }
 
     private IReadOnlyList<LayerRef> LayersOf(int index) =>
@@ -197,6 +264,8 @@ public sealed class BuildEntity : ReceiveActor
 
     private void WithdrawAll()
     {
+        _requests.Clear();
+        _lastHeard.Clear();
         foreach (var key in _inFlight.Keys)
             _steps.Tell(new WithdrawStep { CacheKey = key, BuildId = _buildId });
         _inFlight.Clear();
@@ -208,9 +277,9 @@ public sealed class BuildEntity : ReceiveActor
         var progress = new ProgressEvent
         {
             Kind = kind,
-            StepId = node.Spec?.CacheKey ?? "",
-            Name = node.Spec?.DisplayName ?? "",
-            Location = node.Spec?.Location ?? "",
+            StepId = node.Definition?.CacheKey ?? "",
+            Name = node.DisplayName,
+            Location = node.Location,
             TimestampUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             Index = index,
         };
@@ -222,6 +291,8 @@ public sealed class BuildEntity : ReceiveActor
     {
         finished.BuildId = _buildId;
         _watcher.Tell(finished);
+        Context.Unwatch(_watcher);
+        Timers.CancelAll();
         Become(Finished);
         // The entity's work is done; sharding may stop it (nothing is remembered across restarts).
         Context.Parent.Tell(new Passivate(PoisonPill.Instance));

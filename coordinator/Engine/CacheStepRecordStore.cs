@@ -27,7 +27,7 @@ public sealed class CacheStepRecordStore(SharedCache cache) : IStepRecordStore
         };
     }
 
-    public Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken)
+    public Task SaveAsync(StepDefinition definition, string stepIdentity, StepResult result, CancellationToken cancellationToken)
     {
         var record = new StepRecord
         {
@@ -37,20 +37,22 @@ public sealed class CacheStepRecordStore(SharedCache cache) : IStepRecordStore
                 : null,
             DiffId = result.Layer?.DiffId is { Length: > 0 } diffId ? diffId : null,
             Created = DateTimeOffset.FromUnixTimeMilliseconds(result.CompletedUnixMs),
-            Inputs = spec.KeyInputsJson is { Length: > 0 } json ? JsonNode.Parse(json) as JsonObject : null,
-            ParentKey = spec.ParentKey is { Length: > 0 } parent ? parent : null,
-            StepIdentity = spec.StepIdentity is { Length: > 0 } identity ? identity : null,
+            Inputs = definition.KeyInputsJson is { Length: > 0 } json ? JsonNode.Parse(json) as JsonObject : null,
+            ParentKey = definition.ParentKey is { Length: > 0 } parent ? parent : null,
+            StepIdentity = stepIdentity is { Length: > 0 } ? stepIdentity : null,
         };
         return cache.Records.PutAsync(record, cancellationToken);
     }
 
-    public async Task<StepMissExplained> ExplainMissAsync(StepSpec spec, DateTimeOffset dispatchedAt, CancellationToken cancellationToken)
+    public async Task<StepMissExplained> ExplainMissAsync(StepDefinition definition, string stepIdentity, DateTimeOffset dispatchedAt,
+        CancellationToken cancellationToken)
     {
         var candidates = await cache.Records.FindCandidatesAsync(
-            spec.ParentKey is { Length: > 0 } parent ? parent : null,
-            spec.StepIdentity is { Length: > 0 } identity ? identity : null,
+            definition.ParentKey is { Length: > 0 } parent ? parent : null,
+            stepIdentity is { Length: > 0 } ? stepIdentity : null,
             cancellationToken: cancellationToken);
         // This run's own record (saved while the lookup was slow) is no earlier record.
-        return StepMissExplainer.Explain(spec, candidates.Where(c => c.Key != spec.CacheKey || c.Created < dispatchedAt));
+        return StepMissExplainer.Explain(definition, stepIdentity,
+            candidates.Where(c => c.Key != definition.CacheKey || c.Created < dispatchedAt));
     }
 }

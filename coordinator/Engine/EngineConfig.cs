@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using BuildFarm.Protos;
 
 namespace BuildFarm.Coordinator.Engine;
 
@@ -20,13 +21,13 @@ public static class EngineConfig
               actor {
                 provider = cluster
                 serializers {
-                  buildfarm-proto = "BuildFarm.Coordinator.Engine.ProtobufSerializer, BuildFarm.Coordinator"
+                  buildfarm-proto = "BuildFarm.Protos.ProtobufSerializer, BuildFarm.Protos"
                 }
                 serialization-bindings {
                   "Google.Protobuf.IMessage, Google.Protobuf" = buildfarm-proto
                 }
                 serialization-identifiers {
-                  "BuildFarm.Coordinator.Engine.ProtobufSerializer, BuildFarm.Coordinator" = {{ProtobufSerializer.SerializerId}}
+                  "BuildFarm.Protos.ProtobufSerializer, BuildFarm.Protos" = {{ProtobufSerializer.SerializerId}}
                 }
               }
               remote.dot-netty.tcp {
@@ -64,7 +65,9 @@ public static class EngineConfig
                   coordinator-failure-backoff = 1s
                   waiting-for-state-timeout = 500ms
                   updating-state-timeout = 2s
-                  passivate-idle-entity-after = 2m
+                  # Off: an entity with a running step or waiting builds must never be stopped; a step entity
+                  # stops itself when idle with no waiters, a build entity when its build has ended.
+                  passivate-idle-entity-after = off
                   distributed-data.durable.keys = []
                 }
               }
@@ -79,7 +82,8 @@ public static class EngineConfig
               }
             }
             """;
-        return ConfigurationFactory.ParseString(hocon)
+        return ConfigurationFactory.ParseString(options.ExtraHocon)
+            .WithFallback(ConfigurationFactory.ParseString(hocon))
             .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig());
     }

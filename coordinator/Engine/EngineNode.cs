@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 
 namespace BuildFarm.Coordinator.Engine;
@@ -24,6 +25,7 @@ public sealed class EngineNode : IAsyncDisposable
     }
 
     public ActorSystem System { get; }
+    public EngineTimings Timings { get; private init; } = EngineTimings.Default;
     public IActorRef Builds { get; }
     public IActorRef Steps { get; }
     /// <summary>The worker pool of this node, when it has the coordinator role.</summary>
@@ -46,21 +48,21 @@ public sealed class EngineNode : IAsyncDisposable
             IActorRef? pool = null;
             if (options.Roles.Contains(EngineRoles.Coordinator))
             {
-                pool = system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps), WorkerPool.Name);
+                pool = system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps), ActorNames.WorkerPool);
                 var settings = ClusterShardingSettings.Create(system).WithRole(EngineRoles.Coordinator);
                 var localPool = pool;
-                steps = await sharding.StartAsync(StepEntity.TypeName,
-                    key => StepEntity.Props(key, records, localPool), settings, extractor);
+                steps = await sharding.StartAsync(ActorNames.StepShard,
+                    key => StepEntity.Props(key, records, localPool, options.Timings), settings, extractor);
                 var stepRegion = steps;
-                builds = await sharding.StartAsync(BuildEntity.TypeName,
-                    id => BuildEntity.Props(id, stepRegion), settings, extractor);
+                builds = await sharding.StartAsync(ActorNames.BuildShard,
+                    id => BuildEntity.Props(id, stepRegion, options.Timings), settings, extractor);
             }
             else
             {
-                steps = await sharding.StartProxyAsync(StepEntity.TypeName, EngineRoles.Coordinator, extractor);
-                builds = await sharding.StartProxyAsync(BuildEntity.TypeName, EngineRoles.Coordinator, extractor);
+                steps = await sharding.StartProxyAsync(ActorNames.StepShard, EngineRoles.Coordinator, extractor);
+                builds = await sharding.StartProxyAsync(ActorNames.BuildShard, EngineRoles.Coordinator, extractor);
             }
-            return new EngineNode(system, builds, steps, pool);
+            return new EngineNode(system, builds, steps, pool) { Timings = options.Timings };
         }
         catch
         {
@@ -73,10 +75,19 @@ public sealed class EngineNode : IAsyncDisposable
     /// Runs one build and yields its <see cref="BuildProgress"/> events, ending with its <see cref="BuildFinished"/>.
     /// Canceling asks the build to stop and still yields the final (canceled) outcome.
     /// </summary>
-    public async IAsyncEnumerable<object> RunBuildAsync(StartBuild start, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="secrets">The build's secret values: kept by a <see cref="SecretProvider"/> on this node for the
+    /// build's lifetime, handed to workers sealed; the graph and every message carry references only.</param>
+    public async IAsyncEnumerable<object> RunBuildAsync(StartBuild start, IReadOnlyDictionary<string, byte[]> secrets,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
         var watcher = System.ActorOf(BuildWatcher.Props(events.Writer));
+        IActorRef? provider = null;
+        if (secrets.Count > 0)
+        {
+            provider = System.ActorOf(SecretProvider.Props(start.BuildId, secrets), "secrets-" + start.BuildId);
+            start = new StartBuild(start) { SecretProvider = Akka.Serialization.Serialization.SerializedActorPath(provider) };
+        }
         await using var onCancel = cancellationToken.Register(() =>
             Builds.Tell(new CancelBuildCommand { BuildId = start.BuildId, Reason = "canceled" }, watcher));
         try
@@ -91,6 +102,7 @@ public sealed class EngineNode : IAsyncDisposable
         finally
         {
             System.Stop(watcher);
+            if (provider is not null) System.Stop(provider);
         }
     }
 

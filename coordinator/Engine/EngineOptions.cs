@@ -1,3 +1,5 @@
+using BuildFarm.Protos;
+
 namespace BuildFarm.Coordinator.Engine;
 
 /// <summary>How one engine node starts: its roles, where it listens, whom it joins.</summary>
@@ -13,4 +15,8 @@ public sealed record EngineOptions
     /// <summary>Steps waiting for a worker slot beyond this are rejected with RESOURCE_EXHAUSTED.</summary>
     public int MaxQueuedSteps { get; init; } = 10_000;
     public string LogLevel { get; init; } = "WARNING";
+    /// <summary>Heartbeats, idle stop, re-ask: the engine's liveness clock.</summary>
+    public EngineTimings Timings { get; init; } = EngineTimings.Default;
+    /// <summary>HOCON that overrides the generated configuration (tests turn on serialize-messages with it).</summary>
+    public string ExtraHocon { get; init; } = "";
 }

@@ -23,10 +23,10 @@ public static class StepMissExplainer
     public static StepMissExplained ForNoCache(string cacheKey) => new() { CacheKey = cacheKey, Explanation = NoCache };
 
     /// <summary>Explains against the candidate with the fewest differences (same step identity first on a tie, then newest).</summary>
-    public static StepMissExplained Explain(StepSpec spec, IEnumerable<StepRecord> candidates)
+    public static StepMissExplained Explain(StepDefinition definition, string stepIdentity, IEnumerable<StepRecord> candidates)
     {
-        var explained = new StepMissExplained { CacheKey = spec.CacheKey };
-        var current = Parse(spec.KeyInputsJson);
+        var explained = new StepMissExplained { CacheKey = definition.CacheKey };
+        var current = Parse(definition.KeyInputsJson);
         if (current is null)
         {
             explained.Explanation = NoEarlierRecord;
@@ -39,7 +39,7 @@ public static class StepMissExplainer
         {
             if (candidate.Inputs is null) continue;
             var changes = Compare(candidate.Inputs, current);
-            var sameStep = candidate.StepIdentity is { Length: > 0 } id && id == spec.StepIdentity;
+            var sameStep = candidate.StepIdentity is { Length: > 0 } id && id == stepIdentity;
             if (best is null || changes.Count < best.Count || (changes.Count == best.Count && sameStep && !bestSameStep))
             {
                 best = changes;

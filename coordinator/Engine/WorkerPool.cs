@@ -1,18 +1,21 @@
 using Akka.Actor;
 using Akka.Event;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 
 namespace BuildFarm.Coordinator.Engine;
 
 /// <summary>
 /// The workers this coordinator node knows, with their free slots; queues steps until a slot frees.
-/// A worker that dies has its running steps queued again (at the front: they waited longest).
+/// A worker that dies is forgotten and each step entity whose step it held hears of it (an UNAVAILABLE failure of
+/// that attempt): the entity, not the pool, decides whether to dispatch again.
 /// </summary>
 public sealed class WorkerPool : ReceiveActor
 {
-    public const string Name = "worker-pool";
-
-    private sealed record Pending(StepSpec Spec, IActorRef ReplyTo);
+    private sealed record Pending(DispatchStep Dispatch, IActorRef ReplyTo)
+    {
+        public string CacheKey => Dispatch.Definition.CacheKey;
+    }
 
     private sealed class WorkerState(IActorRef actor, string id, int slots)
     {
@@ -51,12 +54,20 @@ public sealed class WorkerPool : ReceiveActor
             {
                 Sender.Tell(new DispatchRejected
                 {
-                    CacheKey = d.Spec.CacheKey,
+                    CacheKey = d.Definition.CacheKey,
                     Reason = $"RESOURCE_EXHAUSTED: {_queue.Count} steps already wait for a worker",
+                    Attempt = d.Attempt,
                 });
                 return;
             }
-            _queue.AddLast(new Pending(d.Spec, Sender));
+            // A newer attempt of a queued step replaces the older one.
+            for (var node = _queue.First; node is not null; node = node.Next)
+            {
+                if (node.Value.CacheKey != d.Definition.CacheKey) continue;
+                _queue.Remove(node);
+                break;
+            }
+            _queue.AddLast(new Pending(d, Sender));
             TryDispatch();
         });
 
@@ -71,9 +82,12 @@ public sealed class WorkerPool : ReceiveActor
         {
             for (var node = _queue.First; node is not null; node = node.Next)
             {
-                if (node.Value.Spec.CacheKey != c.CacheKey) continue;
+                if (node.Value.CacheKey != c.CacheKey) continue;
                 _queue.Remove(node);
-                node.Value.ReplyTo.Tell(new StepFailed { CacheKey = c.CacheKey, Message = "canceled" });
+                node.Value.ReplyTo.Tell(new StepFailed
+                {
+                    CacheKey = c.CacheKey, Message = "canceled", ErrorClass = ErrorClass.Canceled, Attempt = node.Value.Dispatch.Attempt,
+                });
                 return;
             }
             foreach (var worker in _workers.Values.Where(w => w.Running.ContainsKey(c.CacheKey)))
@@ -83,9 +97,15 @@ public sealed class WorkerPool : ReceiveActor
         Receive<Terminated>(t =>
         {
             if (!_workers.Remove(t.ActorRef, out var gone)) return;
-            _log.Warning("worker {0} left with {1} running steps; dispatching them again", gone.Id, gone.Running.Count);
+            _log.Warning("worker {0} left with {1} running steps", gone.Id, gone.Running.Count);
             foreach (var pending in gone.Running.Values)
-                _queue.AddFirst(pending);
+                pending.ReplyTo.Tell(new StepFailed
+                {
+                    CacheKey = pending.CacheKey,
+                    Message = $"worker {gone.Id} left the cluster while it held the step",
+                    ErrorClass = ErrorClass.Unavailable,
+                    Attempt = pending.Dispatch.Attempt,
+                });
             TryDispatch();
         });
     }
@@ -94,15 +114,20 @@ public sealed class WorkerPool : ReceiveActor
     {
         while (_queue.First is { } next)
         {
-            // Least loaded first; a worker with a free slot is required.
+            // A worker with a free slot is required; one the step was lost on comes last; then the least loaded.
+            var avoid = next.Value.Dispatch.AvoidWorkers;
             var worker = _workers.Values.Where(w => w.Free > 0)
-                .OrderByDescending(w => (double)w.Free / w.Slots).FirstOrDefault();
+                .OrderBy(w => avoid.Contains(w.Id))
+                .ThenByDescending(w => (double)w.Free / w.Slots).FirstOrDefault();
             if (worker is null) return;
             _queue.RemoveFirst();
-            worker.Running[next.Value.Spec.CacheKey] = next.Value;
+            var dispatch = next.Value.Dispatch;
+            worker.Running[next.Value.CacheKey] = next.Value;
             worker.Actor.Tell(new ExecuteStep
             {
-                Spec = next.Value.Spec,
+                Definition = dispatch.Definition,
+                Inputs = dispatch.Inputs,
+                Attempt = dispatch.Attempt,
                 ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(next.Value.ReplyTo),
             }, Self);
         }

@@ -28,7 +28,8 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     {
         Directory.CreateDirectory(root);
         root = Path.GetFullPath(root).TrimEnd('/');
-        var layer = new LayerApplyState(root);
+        using var confined = ConfinedRoot.Open(root);
+        var layer = new LayerApplyState(root, confined);
         await using var hashing = new HashingReadStream(tar, leaveOpen: true);
         var reader = new TarStreamReader(hashing);
         while (await reader.NextAsync(cancellationToken) is { } entry)
@@ -40,8 +41,15 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         // Directory times last, deepest first, so creating children does not disturb them.
         for (var i = layer.DirectoryTimes.Count - 1; i >= 0; i--)
         {
-            var (path, seconds, nanoseconds) = layer.DirectoryTimes[i];
-            Posix.SetTimes(path, seconds, nanoseconds);
+            var (components, seconds, nanoseconds) = layer.DirectoryTimes[i];
+            if (components.Count == 0)
+            {
+                Posix.SetTimes(root, seconds, nanoseconds);
+                continue;
+            }
+            using var parent = confined.OpenDirectory(components[..^1], create: false, string.Join('/', components));
+            // A later entry of the same layer may have replaced the directory: nothing left to date.
+            if (parent?.Stat(components[^1]) is { Type: FileStatus.Directory }) parent.SetTimes(components[^1], seconds, nanoseconds);
         }
         return hashing.Digest;
     }
@@ -51,39 +59,43 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         var components = CleanName(_options.AbsoluteNamesRelativeToRoot ? entry.Name.TrimStart('/') : entry.Name);
         if (components.Count == 0) // the root itself ("./"): only its metadata can change
         {
-            if (entry.Type == LayerEntryType.Directory) ApplyMetadata(layer.Root, entry, layer, isDirectory: true);
+            if (entry.Type == LayerEntryType.Directory) ApplyRootMetadata(layer.Root, entry, layer);
             return;
         }
         var name = components[^1];
         // A flat whiteout under a directory nobody made has nothing to delete, and must not make that directory.
         var isWhiteout = _options.HonorWhiteouts && name.StartsWith(Whiteouts.Prefix, StringComparison.Ordinal);
         var flatWhiteout = isWhiteout && _options.Whiteouts == WhiteoutTranslation.None;
-        var parent = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: !flatWhiteout);
+        var resolved = ResolveDirectory(layer, components.GetRange(0, components.Count - 1), entry.Name, create: !flatWhiteout);
+        if (resolved is null) return;
+        // Opened without following any symlink: a swap behind our back is refused, never written through.
+        using var parent = layer.Confined.OpenDirectory(resolved, create: !flatWhiteout, entry.Name);
         if (parent is null) return;
-        var target = Path.Combine(parent, name);
+        var target = Relative(resolved, name);
 
         if (isWhiteout && name == Whiteouts.OpaqueMarkerName)
         {
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
-                Posix.SetXattr(parent, Whiteouts.OverlayOpaqueXattr, "y"u8);
+                parent.SetOwnXattr(Whiteouts.OverlayOpaqueXattr, "y"u8);
             else
                 DeleteUntouchedChildren(parent, layer);
             return;
         }
         if (isWhiteout)
         {
-            var hidden = Path.Combine(parent, name[Whiteouts.Prefix.Length..]);
-            if (name.Length == Whiteouts.Prefix.Length || name[Whiteouts.Prefix.Length..] is "." or "..")
-                throw new UnsafeLayerPathException($"layer entry '{entry.Name}' is a whiteout of nothing");
+            var hiddenName = name[Whiteouts.Prefix.Length..];
+            if (hiddenName.Length == 0 || hiddenName is "." or "..")
+                throw new UnsafeLayerPathException(entry.Name, $"layer entry '{entry.Name}' is a whiteout of nothing");
+            var hidden = Relative(resolved, hiddenName);
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
             {
-                RemoveExisting(hidden);
-                Posix.MkNod(hidden, FileStatus.CharDevice, 0, 0);
+                parent.Remove(hiddenName);
+                parent.MakeNode(hiddenName, FileStatus.CharDevice, 0, 0);
                 layer.Touched.Add(hidden);
             }
             else if (!layer.Touched.Contains(hidden))
             {
-                RemoveExisting(hidden);
+                parent.Remove(hiddenName);
             }
             return;
         }
@@ -92,62 +104,63 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         switch (entry.Type)
         {
             case LayerEntryType.Directory:
-                if (!Posix.TryLStat(target, out var existing) || existing.Type != FileStatus.Directory)
+                if (parent.Stat(name) is not { Type: FileStatus.Directory })
                 {
-                    RemoveExisting(target);
-                    Directory.CreateDirectory(target);
+                    parent.Remove(name);
+                    parent.CreateDirectory(name);
                 }
-                ApplyMetadata(target, entry, layer, isDirectory: true);
+                ApplyMetadata(parent, name, resolved, entry, layer, isDirectory: true);
                 return;
             case LayerEntryType.RegularFile:
-                RemoveExisting(target);
-                await using (var file = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
+                await using (var file = parent.CreateFile(name, 0b110_000_000, replace: true))
                     await entry.Data.CopyToAsync(file, 128 * 1024, cancellationToken);
                 break;
             case LayerEntryType.Symlink:
-                RemoveExisting(target);
-                File.CreateSymbolicLink(target, entry.LinkName);
+                parent.Remove(name);
+                parent.CreateSymlink(name, entry.LinkName);
                 break;
             case LayerEntryType.HardLink:
                 var linkComponents = CleanName(_options.AbsoluteNamesRelativeToRoot ? entry.LinkName.TrimStart('/') : entry.LinkName);
                 if (linkComponents.Count == 0)
-                    throw new UnsafeLayerPathException($"hard link '{entry.Name}' points at the root");
-                var linkParent = ResolveDirectory(layer, linkComponents.GetRange(0, linkComponents.Count - 1), entry.LinkName, create: false);
-                var linkTarget = linkParent is null ? null : Path.Combine(linkParent, linkComponents[^1]);
-                if (linkTarget is null || !Posix.TryLStat(linkTarget, out _))
-                    throw new InvalidDataException($"hard link '{entry.Name}' points at '{entry.LinkName}', which does not exist");
-                RemoveExisting(target);
-                Posix.Link(linkTarget, target);
+                    throw new UnsafeLayerPathException(entry.Name, $"hard link '{entry.Name}' points at the root");
+                var linkResolved = ResolveDirectory(layer, linkComponents.GetRange(0, linkComponents.Count - 1), entry.LinkName, create: false);
+                using (var linkParent = linkResolved is null ? null : layer.Confined.OpenDirectory(linkResolved, create: false, entry.Name))
+                {
+                    if (linkParent?.Stat(linkComponents[^1]) is null)
+                        throw new InvalidDataException($"hard link '{entry.Name}' points at '{entry.LinkName}', which does not exist");
+                    parent.Remove(name);
+                    parent.CreateHardLink(name, linkParent, linkComponents[^1]);
+                }
                 return; // a hard link shares its target's metadata
             case LayerEntryType.CharacterDevice or LayerEntryType.BlockDevice or LayerEntryType.Fifo:
-                RemoveExisting(target);
+                parent.Remove(name);
                 var type = entry.Type switch
                 {
                     LayerEntryType.CharacterDevice => FileStatus.CharDevice,
                     LayerEntryType.BlockDevice => FileStatus.BlockDevice,
                     _ => FileStatus.Fifo,
                 };
-                Posix.MkNod(target, type | 0b110_000_000, entry.DeviceMajor, entry.DeviceMinor);
+                parent.MakeNode(name, type | 0b110_000_000, entry.DeviceMajor, entry.DeviceMinor);
                 break;
             default:
                 throw new InvalidDataException($"layer entry '{entry.Name}' has unsupported tar type '{(char)entry.TypeFlag}'");
         }
-        ApplyMetadata(target, entry, layer, isDirectory: false);
+        ApplyMetadata(parent, name, resolved, entry, layer, isDirectory: false);
     }
 
-    private void ApplyMetadata(string path, TarReadEntry entry, LayerApplyState layer, bool isDirectory)
+    private void ApplyMetadata(ConfinedDirectory parent, string name, List<string> resolved, TarReadEntry entry, LayerApplyState layer, bool isDirectory)
     {
         var isSymlink = entry.Type == LayerEntryType.Symlink;
-        if (_options.PreserveOwnership) Posix.LChown(path, entry.Uid, entry.Gid);
+        if (_options.PreserveOwnership) parent.SetOwner(name, entry.Uid, entry.Gid);
         // chmod after chown: chown clears setuid/setgid bits.
-        if (!isSymlink) Posix.Chmod(path, (uint)entry.Mode & 0xFFF);
+        if (!isSymlink) parent.SetMode(name, (uint)entry.Mode & 0xFFF);
         if (_options.ApplyXattrs)
         {
             foreach (var (key, value) in entry.Xattrs)
             {
                 try
                 {
-                    Posix.SetXattr(path, key, value);
+                    parent.SetXattr(name, key, value);
                 }
                 catch (Win32Exception e) when (e.NativeErrorCode == ENOTSUP)
                 {
@@ -155,15 +168,31 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 }
             }
         }
-        if (isDirectory) layer.DirectoryTimes.Add((path, entry.ModificationSeconds, entry.ModificationNanoseconds));
-        else Posix.SetTimes(path, entry.ModificationSeconds, entry.ModificationNanoseconds);
+        if (isDirectory) layer.DirectoryTimes.Add(([.. resolved, name], entry.ModificationSeconds, entry.ModificationNanoseconds));
+        else parent.SetTimes(name, entry.ModificationSeconds, entry.ModificationNanoseconds);
+    }
+
+    /// <summary>The root is the caller's own directory (trusted), so its metadata goes by path.</summary>
+    private void ApplyRootMetadata(string root, TarReadEntry entry, LayerApplyState layer)
+    {
+        if (_options.PreserveOwnership) Posix.LChown(root, entry.Uid, entry.Gid);
+        Posix.Chmod(root, (uint)entry.Mode & 0xFFF);
+        if (_options.ApplyXattrs)
+        {
+            foreach (var (key, value) in entry.Xattrs)
+            {
+                try { Posix.SetXattr(root, key, value); }
+                catch (Win32Exception e) when (e.NativeErrorCode == ENOTSUP) { }
+            }
+        }
+        layer.DirectoryTimes.Add(([], entry.ModificationSeconds, entry.ModificationNanoseconds));
     }
 
     /// <summary>Lexically cleans a tar name into components; refuses absolute names and ".." above the root.</summary>
     private static List<string> CleanName(string name)
     {
         if (name.StartsWith('/'))
-            throw new UnsafeLayerPathException($"layer entry '{name}' has an absolute path");
+            throw new UnsafeLayerPathException(name, $"layer entry '{name}' has an absolute path");
         var result = new List<string>();
         foreach (var part in name.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -171,7 +200,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             if (part == "..")
             {
                 if (result.Count == 0)
-                    throw new UnsafeLayerPathException($"layer entry '{name}' climbs out of the root with '..'");
+                    throw new UnsafeLayerPathException(name, $"layer entry '{name}' climbs out of the root with '..'");
                 result.RemoveAt(result.Count - 1);
                 continue;
             }
@@ -185,11 +214,12 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     /// rooted at the root) and refusing ones that climb out of it. Missing directories are created when asked,
     /// otherwise the answer is null.
     /// </summary>
-    private static string? ResolveDirectory(LayerApplyState layer, List<string> components, string entryName, bool create)
+    private static List<string>? ResolveDirectory(LayerApplyState layer, List<string> components, string entryName, bool create)
     {
         var resolved = new List<string>();
         var pending = new LinkedList<string>(components);
         var hops = 0;
+        var missing = false;
         while (pending.First is { } node)
         {
             var part = node.Value;
@@ -198,17 +228,18 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             if (part == "..")
             {
                 if (resolved.Count == 0)
-                    throw new UnsafeLayerPathException($"layer entry '{entryName}' would be written through a symlink that points outside the root");
+                    throw new UnsafeLayerPathException(entryName, $"layer entry '{entryName}' would be written through a symlink that points outside the root");
                 resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
+            // Reading what is there is safe by path; writing goes through ConfinedRoot, which re-checks every component.
             var host = HostPath(layer.Root, resolved, part);
-            if (!Posix.TryLStat(host, out var st))
+            if (missing || !Posix.TryLStat(host, out var st))
             {
                 if (!create) return null;
-                Directory.CreateDirectory(host);
+                missing = true; // ConfinedRoot.OpenDirectory creates it
                 resolved.Add(part);
-                layer.Touched.Add(host);
+                layer.Touched.Add(Relative(resolved, null));
                 continue;
             }
             switch (st.Type)
@@ -216,21 +247,21 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 case FileStatus.Directory:
                     resolved.Add(part);
                     // Ancestors of what this layer writes survive an opaque marker met later in the same layer.
-                    if (create) layer.Touched.Add(host);
+                    if (create) layer.Touched.Add(Relative(resolved, null));
                     break;
                 case FileStatus.Symlink:
                     if (++hops > MaxSymlinkHops)
-                        throw new InvalidDataException($"layer entry '{entryName}': too many symlinks at '{host}'");
+                        throw new InvalidDataException($"layer entry '{entryName}': too many symlinks at '{Relative(resolved, part)}'");
                     var target = new FileInfo(host).LinkTarget ?? "";
                     if (target.StartsWith('/')) resolved.Clear();
                     var parts = target.Split('/', StringSplitOptions.RemoveEmptyEntries);
                     for (var i = parts.Length - 1; i >= 0; i--) pending.AddFirst(parts[i]);
                     break;
                 default:
-                    throw new InvalidDataException($"layer entry '{entryName}': '{host}' is not a directory");
+                    throw new InvalidDataException($"layer entry '{entryName}': '{Relative(resolved, part)}' is not a directory");
             }
         }
-        return HostPath(layer.Root, resolved, null);
+        return resolved;
     }
 
     private static string HostPath(string root, List<string> components, string? last)
@@ -241,22 +272,26 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         return sb.ToString();
     }
 
-    private static void RemoveExisting(string path)
+    /// <summary>A path relative to the root: the key of <see cref="LayerApplyState.Touched"/>.</summary>
+    private static string Relative(List<string> components, string? last)
     {
-        if (!Posix.TryLStat(path, out var st)) return;
-        if (st.Type == FileStatus.Directory) Directory.Delete(path, recursive: true);
-        else File.Delete(path);
+        var joined = string.Join('/', components);
+        return last is null ? joined : joined.Length == 0 ? last : joined + "/" + last;
     }
 
     /// <summary>Opaque directory: everything lower layers put under it goes; what this layer wrote stays.</summary>
-    private static void DeleteUntouchedChildren(string directory, LayerApplyState layer)
+    private static void DeleteUntouchedChildren(ConfinedDirectory directory, LayerApplyState layer)
     {
-        foreach (var child in Directory.EnumerateFileSystemEntries(directory).ToList())
+        foreach (var child in directory.ChildNames())
         {
-            if (!layer.Touched.Contains(child))
-                RemoveExisting(child);
-            else if (Posix.LStat(child).Type == FileStatus.Directory)
-                DeleteUntouchedChildren(child, layer);
+            var relative = directory.RelativePath.Length == 0 ? child : directory.RelativePath + "/" + child;
+            if (!layer.Touched.Contains(relative))
+                directory.Remove(child);
+            else if (directory.Stat(child) is { Type: FileStatus.Directory })
+            {
+                using var sub = directory.OpenChild(child);
+                DeleteUntouchedChildren(sub, layer);
+            }
         }
     }
 }

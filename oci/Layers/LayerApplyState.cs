@@ -1,9 +1,13 @@
+using BuildFarm.Oci.Native;
+
 namespace BuildFarm.Oci.Layers;
 
-/// <summary>What one layer's application has done so far: paths it wrote (opaque markers keep those) and directory times to set last.</summary>
-internal sealed class LayerApplyState(string root)
+/// <summary>What one layer's application has done so far: paths it wrote, relative to the root (opaque markers keep
+/// those), and directory times to set last.</summary>
+internal sealed class LayerApplyState(string root, ConfinedRoot confined)
 {
     public string Root { get; } = root;
+    public ConfinedRoot Confined { get; } = confined;
     public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);
-    public List<(string Path, long Seconds, long Nanoseconds)> DirectoryTimes { get; } = [];
+    public List<(List<string> Components, long Seconds, long Nanoseconds)> DirectoryTimes { get; } = [];
 }

@@ -36,7 +36,7 @@ public static partial class Posix
     }
 
     // struct stat differs between the generic (arm64) and x86_64 kernel ABIs; both keep size at 48, mtime at 88 and ctime at 104.
-    private static FileStatus Decode(ReadOnlySpan<byte> b)
+    internal static FileStatus Decode(ReadOnlySpan<byte> b)
     {
         if (RuntimeInformation.ProcessArchitecture == Architecture.X64)
         {

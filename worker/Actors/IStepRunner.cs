@@ -5,7 +5,9 @@ namespace BuildFarm.Worker.Actors;
 /// <summary>What the worker actor needs from the worker's execution facade: run one step, stream its output.</summary>
 public interface IStepRunner
 {
-    /// <summary>Executes <paramref name="spec"/>, uploads its layer and returns the result.
-    /// Throws <see cref="StepRunFailedException"/> when the step itself fails (non-zero exit, missing file).</summary>
-    Task<StepResult> RunAsync(StepSpec spec, IStepOutput output, CancellationToken cancellationToken);
+    /// <summary>Executes <paramref name="definition"/> with one build's <paramref name="inputs"/>, uploads its layer and
+    /// returns the result. Throws <see cref="StepRunFailedException"/> when the step itself fails (non-zero exit, missing file).</summary>
+    /// <param name="secrets">The values of the inputs' secret references, for this run only.</param>
+    Task<StepResult> RunAsync(StepDefinition definition, StepInputs inputs, IReadOnlyDictionary<string, byte[]> secrets,
+        IStepOutput output, CancellationToken cancellationToken);
 }

@@ -1,4 +1,5 @@
 using BuildFarm.Oci;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Worker.Execution;
 using BuildFarm.Worker.FileOps;
@@ -15,9 +16,10 @@ public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
     private readonly Lock _gate = new();
     private readonly HashSet<Task> _inFlight = [];
 
-    public async Task<Protos.Cluster.StepResult> RunAsync(StepSpec spec, IStepOutput output, CancellationToken cancellationToken)
+    public async Task<Protos.Cluster.StepResult> RunAsync(StepDefinition definition, StepInputs inputs,
+        IReadOnlyDictionary<string, byte[]> secrets, IStepOutput output, CancellationToken cancellationToken)
     {
-        var request = ToRequest(spec);
+        var request = ToRequest(definition, inputs, secrets);
         var progress = new OutputForwarder(output);
         var run = executor.ExecuteAsync(request, progress, cancellationToken);
         lock (_gate) _inFlight.Add(run);
@@ -35,15 +37,15 @@ public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
             }
             catch (ContainerStartException e) // no exit code of the command: runc could not start it (missing binary, ...)
             {
-                throw new StepRunFailedException($"process \"{string.Join(' ', ArgvOf(spec))}\" could not start: {e.Message}", 0, e);
+                throw new StepRunFailedException($"process \"{string.Join(' ', ArgvOf(definition))}\" could not start: {e.Message}", 0, e);
             }
             if (result.ExitCode != 0 || result.Layer is null)
                 throw new StepRunFailedException(
-                    $"process \"{string.Join(' ', ArgvOf(spec))}\" did not complete successfully: exit code: {result.ExitCode}",
+                    $"process \"{string.Join(' ', ArgvOf(definition))}\" did not complete successfully: exit code: {result.ExitCode}",
                     result.ExitCode);
             return new Protos.Cluster.StepResult
             {
-                CacheKey = spec.CacheKey,
+                CacheKey = definition.CacheKey,
                 Layer = new ProtoLayer
                 {
                     Digest = result.Layer.Digest,
@@ -68,72 +70,90 @@ public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
         await Task.WhenAny(Task.WhenAll(running.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))), Task.Delay(timeout));
     }
 
-    private static IEnumerable<string> ArgvOf(StepSpec spec) =>
-        spec.ExecForm ? spec.Args : [.. spec.Shell.DefaultIfEmpty("/bin/sh").Concat(spec.Shell.Count == 0 ? ["-c"] : []), string.Join(' ', spec.Args)];
-
-    public static StepRequest ToRequest(StepSpec spec) => new()
+    private static IEnumerable<string> ArgvOf(StepDefinition definition)
     {
-        Parents = [.. spec.ParentLayers.Select(ToLayer)],
-        Operation = ToOperation(spec),
-        ContextDirectory = spec.Context?.LocalDir is { Length: > 0 } dir ? dir : null,
-        Stages = spec.Stages.ToDictionary(s => s.Name, s => (IReadOnlyList<SnapshotLayer>)[.. s.Layers.Select(ToLayer)]),
-        Secrets = spec.Secrets.ToDictionary(s => s.Id, s => s.Value.ToByteArray()),
-        Env = [.. spec.Env],
-        User = spec.User is { Length: > 0 } user ? user : null,
-        WorkingDirectory = spec.WorkingDir is { Length: > 0 } wd ? wd : "/",
-        SourceDateEpoch = long.TryParse(spec.SourceDateEpoch, out var epoch) ? DateTimeOffset.FromUnixTimeSeconds(epoch) : null,
+        if (definition.Run is not { } run) return [];
+        return run.ExecForm ? run.Args : [.. run.Shell.DefaultIfEmpty("/bin/sh").Concat(run.Shell.Count == 0 ? ["-c"] : []), string.Join(' ', run.Args)];
+    }
+
+    public static StepRequest ToRequest(StepDefinition definition, StepInputs inputs, IReadOnlyDictionary<string, byte[]> secrets) => new()
+    {
+        Parents = [.. inputs.ParentLayers.Select(ToLayer)],
+        Operation = ToOperation(definition),
+        ContextDirectory = ContextDirectoryOf(inputs.Context),
+        Stages = inputs.Stages.ToDictionary(s => s.Name, s => (IReadOnlyList<SnapshotLayer>)[.. s.Layers.Select(ToLayer)]),
+        Secrets = secrets,
+        Env = definition.Run is { } run ? [.. run.Env] : [],
+        User = definition.User is { Length: > 0 } user ? user : null,
+        WorkingDirectory = definition.WorkingDir is { Length: > 0 } wd ? wd : "/",
+        SourceDateEpoch = long.TryParse(definition.SourceDateEpoch, out var epoch) ? DateTimeOffset.FromUnixTimeSeconds(epoch) : null,
+    };
+
+    private static string? ContextDirectoryOf(ContextRef? context) => context?.SourceCase switch
+    {
+        null or ContextRef.SourceOneofCase.None => null,
+        ContextRef.SourceOneofCase.LocalDir => context.LocalDir,
+        // The materializer of a content-addressed context is another component's; until it is wired here, say so.
+        _ => throw new ClassifiedException(ErrorClass.Internal,
+            $"this worker cannot read a context by manifest digest ({context.ManifestDigest}) yet"),
     };
 
     private static SnapshotLayer ToLayer(ProtoLayer layer) =>
         new(new Descriptor { MediaType = layer.MediaType, Digest = layer.Digest, Size = layer.Size }, Digest.Parse(layer.DiffId));
 
-    private static StepOperation ToOperation(StepSpec spec) => spec.Kind switch
+    private static StepOperation ToOperation(StepDefinition definition) => definition.OpCase switch
     {
-        "RUN" => new RunOperation
+        StepDefinition.OpOneofCase.Run => new RunOperation
         {
-            Command = [.. spec.Args],
-            ExecForm = spec.ExecForm,
-            Shell = spec.Shell.Count > 0 ? [.. spec.Shell] : ["/bin/sh", "-c"],
-            Heredocs = [.. spec.Heredocs.Select(h => new Steps.Heredoc(h.Name, h.Content))],
-            Mounts = [.. spec.Mounts.Select(ToMount)],
-            Network = spec.Network == "host" ? NetworkMode.Host : NetworkMode.None,
+            Command = [.. definition.Run.Args],
+            ExecForm = definition.Run.ExecForm,
+            Shell = definition.Run.Shell.Count > 0 ? [.. definition.Run.Shell] : ["/bin/sh", "-c"],
+            Heredocs = [.. definition.Run.Heredocs.Select(h => new Steps.Heredoc(h.Name, h.Content))],
+            Mounts = [.. definition.Run.Mounts.Select(ToMount)],
+            Network = definition.Run.Network == Protos.Cluster.NetworkMode.NetworkHost ? Steps.NetworkMode.Host : Steps.NetworkMode.None,
         },
-        "COPY" => ToCopy(spec),
-        "ADD" => new AddOperation(ToCopy(spec))
+        StepDefinition.OpOneofCase.Copy => ToCopy(definition.Copy),
+        StepDefinition.OpOneofCase.Add => new AddOperation(ToCopy(definition.Add.Copy ?? new CopyOp()))
         {
-            Checksum = spec.Checksum is { Length: > 0 } checksum ? checksum : null,
-            Unpack = spec.Unpack,
+            Checksum = definition.Add.Checksum is { Length: > 0 } checksum ? checksum : null,
+            Unpack = definition.Add.Unpack,
         },
-        _ => throw new StepRunFailedException($"a worker cannot execute a {spec.Kind} step"),
+        _ => throw new ClassifiedException(ErrorClass.Internal, $"step {definition.CacheKey} has no operation a worker can execute"),
     };
 
-    private static CopyOperation ToCopy(StepSpec spec) => new()
+    private static CopyOperation ToCopy(CopyOp copy) => new()
     {
-        Sources = [.. spec.Sources],
-        Destination = spec.Destination,
-        From = spec.From is { Length: > 0 } from ? from : null,
-        Chown = spec.Chown is { Length: > 0 } chown ? chown : null,
-        Chmod = spec.Chmod is { Length: > 0 } chmod ? chmod : null,
-        Excludes = [.. spec.Excludes],
-        Link = spec.Link,
-        Parents = spec.Parents,
+        Sources = [.. copy.Sources],
+        Destination = copy.Destination,
+        From = copy.From is { Length: > 0 } from ? from : null,
+        Chown = copy.Chown is { Length: > 0 } chown ? chown : null,
+        Chmod = copy.Chmod is { Length: > 0 } chmod ? chmod : null,
+        Excludes = [.. copy.Excludes],
+        Link = copy.Link,
+        Parents = copy.Parents,
     };
 
-    private static RunMount ToMount(RunMountSpec m) => new()
+    private static Steps.RunMount ToMount(Protos.Cluster.RunMount m) => new()
     {
         Type = m.Type switch
         {
-            "cache" => RunMountType.Cache,
-            "tmpfs" => RunMountType.Tmpfs,
-            "secret" => RunMountType.Secret,
-            _ => RunMountType.Bind,
+            MountType.Cache => RunMountType.Cache,
+            MountType.Tmpfs => RunMountType.Tmpfs,
+            MountType.Secret => RunMountType.Secret,
+            MountType.Bind => RunMountType.Bind,
+            _ => throw new StepRunFailedException($"--mount=type={m.Type.ToString().ToLowerInvariant()} is not supported by this worker"),
         },
         Target = m.Target is { Length: > 0 } target ? target : null,
         Id = m.Id is { Length: > 0 } id ? id : null,
         From = m.From is { Length: > 0 } from ? from : null,
         Source = m.Source is { Length: > 0 } source ? source : null,
         ReadOnly = m.HasReadOnly ? m.ReadOnly : null,
-        Sharing = m.Sharing switch { "private" => CacheSharing.Private, "locked" => CacheSharing.Locked, _ => CacheSharing.Shared },
+        Sharing = m.Sharing switch
+        {
+            Protos.Cluster.CacheSharing.SharingPrivate => Steps.CacheSharing.Private,
+            Protos.Cluster.CacheSharing.SharingLocked => Steps.CacheSharing.Locked,
+            _ => Steps.CacheSharing.Shared,
+        },
         Mode = m.HasMode ? m.Mode : null,
         Uid = m.HasUid ? m.Uid : null,
         Gid = m.HasGid ? m.Gid : null,

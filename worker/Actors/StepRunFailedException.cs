@@ -1,8 +1,11 @@
+using BuildFarm.Protos;
+using BuildFarm.Protos.Cluster;
+
 namespace BuildFarm.Worker.Actors;
 
-/// <summary>The step ran and failed (as opposed to the worker failing): reported to the user, never retried.</summary>
+/// <summary>The step ran and failed (as opposed to the worker failing): a user error, reported, never retried.</summary>
 public sealed class StepRunFailedException(string message, int exitCode = 0, Exception? inner = null)
-    : Exception(message, inner)
+    : ClassifiedException(ErrorClass.UserError, message, inner)
 {
     public int ExitCode { get; } = exitCode;
 }

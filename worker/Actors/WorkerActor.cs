@@ -1,36 +1,47 @@
+using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 using Google.Protobuf;
 
 namespace BuildFarm.Worker.Actors;
 
 /// <summary>
-/// Wraps the worker's execution facade: registers its slots with the worker pool of every coordinator
-/// node, runs the steps it is sent, and streams their output to the step entity that asked.
+/// Wraps the worker's execution facade: registers its slots with the worker pool of every coordinator node, runs
+/// the steps it is sent, streams their output and a heartbeat to the step entity that asked, and fetches a step's
+/// secrets from the asking build at execution time (sealed to an ephemeral key; forgotten after the run).
 /// </summary>
-public sealed class WorkerActor : ReceiveActor
+public sealed class WorkerActor : ReceiveActor, IWithTimers
 {
-    public const string Name = "worker";
-    private const string PoolName = "worker-pool";
+    private sealed record RunSucceeded(string CacheKey, StepResult Result) : INoSerializationVerificationNeeded;
+    private sealed record RunFaulted(string CacheKey, Exception Error) : INoSerializationVerificationNeeded;
+    private sealed record Beat : INoSerializationVerificationNeeded;
 
-    private sealed record RunSucceeded(string CacheKey, StepResult Result);
-    private sealed record RunFaulted(string CacheKey, Exception Error);
-
-    private sealed record Execution(IActorRef ReplyTo, IActorRef Pool, CancellationTokenSource Cancel);
+    private sealed class Execution(IActorRef replyTo, IActorRef pool, CancellationTokenSource cancel, int attempt)
+    {
+        public IActorRef ReplyTo { get; set; } = replyTo;
+        public IActorRef Pool { get; } = pool;
+        public CancellationTokenSource Cancel { get; } = cancel;
+        public int Attempt { get; set; } = attempt;
+    }
 
     private readonly IStepRunner _runner;
     private readonly string _workerId;
     private readonly int _slots;
+    private readonly EngineTimings _timings;
     private readonly Dictionary<string, Execution> _running = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public WorkerActor(IStepRunner runner, string workerId, int slots)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public WorkerActor(IStepRunner runner, string workerId, int slots, EngineTimings timings)
     {
         _runner = runner;
         _workerId = workerId;
         _slots = slots;
+        _timings = timings;
 
         Receive<ClusterEvent.CurrentClusterState>(state =>
         {
@@ -44,15 +55,23 @@ public sealed class WorkerActor : ReceiveActor
         {
             if (_running.TryGetValue(c.CacheKey, out var execution)) execution.Cancel.Cancel();
         });
-        Receive<RunSucceeded>(s => Complete(s.CacheKey, new StepCompleted { Result = s.Result, Cached = false }));
-        Receive<RunFaulted>(f => Complete(f.CacheKey, ToFailure(f.CacheKey, f.Error)));
+        Receive<Beat>(_ =>
+        {
+            foreach (var (key, execution) in _running)
+                execution.ReplyTo.Tell(new StepHeartbeat { CacheKey = key, Worker = _workerId, Attempt = execution.Attempt });
+        });
+        Receive<RunSucceeded>(s => Complete(s.CacheKey, attempt => new StepCompleted { Result = s.Result, Cached = false, Attempt = attempt }));
+        Receive<RunFaulted>(f => Complete(f.CacheKey, attempt => ToFailure(f.CacheKey, f.Error, attempt)));
     }
 
-    public static Props Props(IStepRunner runner, string workerId, int slots) =>
-        Akka.Actor.Props.Create(() => new WorkerActor(runner, workerId, slots));
+    public static Props Props(IStepRunner runner, string workerId, int slots, EngineTimings? timings = null) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(runner, workerId, slots, timings ?? EngineTimings.Default));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
+        Timers.StartPeriodicTimer(nameof(Beat), new Beat(), _timings.HeartbeatInterval);
+    }
 
     protected override void PostStop()
     {
@@ -63,63 +82,113 @@ public sealed class WorkerActor : ReceiveActor
 
     private void Register(Member member)
     {
-        if (!member.HasRole("coordinator")) return;
-        var pool = new RootActorPath(member.Address) / "user" / PoolName;
+        if (!member.HasRole(EngineRoles.Coordinator)) return;
+        var pool = new RootActorPath(member.Address) / "user" / ActorNames.WorkerPool;
         Context.ActorSelection(pool).Tell(new RegisterWorker { WorkerId = _workerId, Slots = _slots });
     }
 
     private void Execute(ExecuteStep execute)
     {
-        var key = execute.Spec.CacheKey;
+        var key = execute.Definition.CacheKey;
         var replyTo = ResolveReplyTo(execute.ReplyTo);
-        if (_running.ContainsKey(key))
+        var started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (_running.TryGetValue(key, out var existing))
         {
-            // The pool sent the same key twice (after a re-registration): the running execution answers both.
+            // The same key again (a re-dispatch that came back here): the running execution answers as the new attempt.
+            existing.ReplyTo = replyTo;
+            existing.Attempt = execute.Attempt;
+            replyTo.Tell(new StepStarted { CacheKey = key, Worker = _workerId, StartedUnixMs = started, Attempt = execute.Attempt });
             return;
         }
         var cancel = new CancellationTokenSource();
-        _running[key] = new Execution(replyTo, Sender, cancel);
-        var started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        replyTo.Tell(new StepStarted { CacheKey = key, Worker = _workerId, StartedUnixMs = started });
-        var output = new ActorStepOutput(replyTo, key);
-        var self = Self;
-        RunAsync(execute.Spec, output, started, cancel.Token)
-            .PipeTo(self, success: r => new RunSucceeded(key, r), failure: ex => new RunFaulted(key, ex));
+        _running[key] = new Execution(replyTo, Sender, cancel, execute.Attempt);
+        replyTo.Tell(new StepStarted { CacheKey = key, Worker = _workerId, StartedUnixMs = started, Attempt = execute.Attempt });
+        var output = new ActorStepOutput(replyTo, key, execute.Attempt);
+        var system = Context.System;
+        RunAsync(system, execute, output, started, cancel.Token)
+            .PipeTo(Self, success: r => new RunSucceeded(key, r), failure: ex => new RunFaulted(key, ex));
     }
 
-    private async Task<StepResult> RunAsync(StepSpec spec, IStepOutput output, long started, CancellationToken cancellationToken)
+    private async Task<StepResult> RunAsync(ActorSystem system, ExecuteStep execute, IStepOutput output, long started,
+        CancellationToken cancellationToken)
     {
-        var result = await _runner.RunAsync(spec, output, cancellationToken);
-        result.CacheKey = spec.CacheKey;
-        result.Worker = _workerId;
-        result.StartedUnixMs = started;
-        result.CompletedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        return result;
+        var secrets = await FetchSecretsAsync(system, execute.Inputs, cancellationToken);
+        try
+        {
+            var result = await _runner.RunAsync(execute.Definition, execute.Inputs, secrets, output, cancellationToken);
+            return new StepResult(result)
+            {
+                CacheKey = execute.Definition.CacheKey,
+                Worker = _workerId,
+                StartedUnixMs = started,
+                CompletedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            };
+        }
+        finally
+        {
+            // The values lived for this run only.
+            foreach (var value in secrets.Values) CryptographicOperations.ZeroMemory(value);
+        }
     }
 
-    private void Complete(string cacheKey, IMessage outcome)
+    /// <summary>Asks the build's secret provider for the step's secrets, sealed to a key made for this request only.</summary>
+    private async Task<IReadOnlyDictionary<string, byte[]>> FetchSecretsAsync(ActorSystem system, StepInputs? inputs,
+        CancellationToken cancellationToken)
+    {
+        if (inputs is null || inputs.Secrets.Count == 0) return new Dictionary<string, byte[]>();
+        if (inputs.SecretProvider.Length == 0)
+            return new Dictionary<string, byte[]>(); // the build has no secrets: required mounts fail as "not provided"
+        using var key = SecretSealing.NewKey();
+        var request = new SecretsRequest { BuildId = inputs.BuildId, PublicKey = SecretSealing.PublicKeyOf(key) };
+        request.Ids.AddRange(inputs.Secrets.Select(s => s.Id).Distinct());
+        var provider = ((ExtendedActorSystem)system).Provider.ResolveActorRef(inputs.SecretProvider);
+        SecretsReply reply;
+        try
+        {
+            reply = await provider.Ask<SecretsReply>(request, _timings.SecretsTimeout, cancellationToken);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ClassifiedException(ErrorClass.Unavailable,
+                $"the build's secrets did not arrive within {_timings.SecretsTimeout.TotalSeconds:0} s (the build may have ended)");
+        }
+        if (reply.Error.Length > 0) throw new ClassifiedException(ErrorClass.Internal, "secrets: " + reply.Error);
+        try
+        {
+            return SecretSealing.Open(key, reply);
+        }
+        catch (CryptographicException e)
+        {
+            throw new ClassifiedException(ErrorClass.Internal, "the build's secrets could not be opened: " + e.Message, e);
+        }
+    }
+
+    private void Complete(string cacheKey, Func<int, IMessage> outcome)
     {
         if (!_running.Remove(cacheKey, out var execution)) return;
         execution.Cancel.Dispose();
-        execution.ReplyTo.Tell(outcome);
+        execution.ReplyTo.Tell(outcome(execution.Attempt));
         execution.Pool.Tell(new WorkerSlotFreed { WorkerId = _workerId, CacheKey = cacheKey });
     }
 
-    private StepFailed ToFailure(string cacheKey, Exception error)
+    private StepFailed ToFailure(string cacheKey, Exception error, int attempt)
     {
         var inner = error is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : error;
-        return inner switch
+        var failed = new StepFailed { CacheKey = cacheKey, Attempt = attempt, ErrorClass = ErrorClasses.Of(inner), Message = inner.Message };
+        switch (failed.ErrorClass)
         {
-            StepRunFailedException failed => new StepFailed { CacheKey = cacheKey, Message = failed.Message, ExitCode = failed.ExitCode },
-            OperationCanceledException => new StepFailed { CacheKey = cacheKey, Message = "canceled" },
-            _ => LogAndWrap(cacheKey, inner),
-        };
-    }
-
-    private StepFailed LogAndWrap(string cacheKey, Exception error)
-    {
-        _log.Error(error, "step {0} failed on worker {1}", cacheKey, _workerId);
-        return new StepFailed { CacheKey = cacheKey, Message = $"worker {_workerId}: {error.Message}", Retryable = true };
+            case ErrorClass.UserError:
+                failed.ExitCode = inner is StepRunFailedException run ? run.ExitCode : 0;
+                break;
+            case ErrorClass.Canceled:
+                failed.Message = "canceled";
+                break;
+            default:
+                _log.Error(inner, "step {0} failed on worker {1}", cacheKey, _workerId);
+                failed.Message = $"worker {_workerId}: {inner.Message}";
+                break;
+        }
+        return failed;
     }
 
     private IActorRef ResolveReplyTo(string path)
@@ -129,9 +198,9 @@ public sealed class WorkerActor : ReceiveActor
     }
 
     /// <summary>Forwards output lines to the step entity as they come (Tell is safe from any thread).</summary>
-    private sealed class ActorStepOutput(IActorRef replyTo, string cacheKey) : IStepOutput
+    private sealed class ActorStepOutput(IActorRef replyTo, string cacheKey, int attempt) : IStepOutput
     {
         public void Write(int stream, string line) =>
-            replyTo.Tell(new StepLog { CacheKey = cacheKey, Stream = stream, Data = ByteString.CopyFromUtf8(line + "\n") });
+            replyTo.Tell(new StepLog { CacheKey = cacheKey, Stream = stream, Attempt = attempt, Data = ByteString.CopyFromUtf8(line + "\n") });
     }
 }

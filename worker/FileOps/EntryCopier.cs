@@ -1,3 +1,4 @@
+using BuildFarm.Oci.Native;
 using BuildFarm.Worker.Native;
 
 namespace BuildFarm.Worker.FileOps;
@@ -35,6 +36,50 @@ internal static class EntryCopier
             throw new IOException($"cannot copy {source}: sockets and unknown file types are not copied");
         }
         Apply(target, stat.IsSymlink, metadata);
+    }
+
+    /// <summary>
+    /// <see cref="Copy"/> for a destination built from outside input: the entry is written as <paramref name="name"/>
+    /// of a directory opened beneath the destination root without following symlinks, and is itself never followed.
+    /// </summary>
+    public static void CopyInto(string source, FileStat stat, ConfinedDirectory parent, string name, EntryMetadata metadata, bool targetAbsent = false)
+    {
+        var existing = targetAbsent ? null : parent.Stat(name);
+        var existingIsDirectory = existing is { Type: FileStatus.Directory };
+        if (existing is not null && !(existingIsDirectory && stat.IsDirectory))
+            parent.Remove(name);
+
+        if (stat.IsDirectory)
+        {
+            if (!existingIsDirectory) parent.CreateDirectory(name);
+        }
+        else if (stat.IsSymlink)
+        {
+            parent.CreateSymlink(name, new FileInfo(source).LinkTarget!);
+        }
+        else if (stat.IsRegularFile)
+        {
+            using var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 0);
+            using var to = parent.CreateFile(name, 0b110_000_000, replace: false);
+            from.CopyTo(to, 128 * 1024);
+        }
+        else if (stat.IsCharDevice || stat.IsBlockDevice || stat.IsFifo)
+        {
+            parent.MakeNode(name, (stat.Mode & 0xF000) | stat.Permissions, stat.RdevMajor, stat.RdevMinor);
+        }
+        else
+        {
+            throw new IOException($"cannot copy {source}: sockets and unknown file types are not copied");
+        }
+        ApplyIn(parent, name, stat.IsSymlink, metadata);
+    }
+
+    public static void ApplyIn(ConfinedDirectory parent, string name, bool isSymlink, EntryMetadata metadata)
+    {
+        parent.SetOwner(name, metadata.Uid, metadata.Gid);
+        // chown clears setuid/setgid bits, so the mode goes after it.
+        if (!isSymlink) parent.SetMode(name, metadata.Mode);
+        parent.SetTimes(name, metadata.MtimeSeconds, metadata.MtimeNanoseconds);
     }
 
     public static void Apply(string target, bool isSymlink, EntryMetadata metadata)

@@ -1,3 +1,4 @@
+using BuildFarm.Oci.Native;
 using BuildFarm.Worker.Native;
 
 namespace BuildFarm.Worker.FileOps;
@@ -6,10 +7,25 @@ namespace BuildFarm.Worker.FileOps;
 /// COPY/ADD as a file operation, following the Dockerfile reference: wildcards (Go filepath.Match per component),
 /// a directory source copies its contents, a destination ending in '/' (or an existing directory) receives files by
 /// name, several sources need a '/' destination, --parents keeps source paths (pivot with <c>/./</c>).
+/// Destination paths resolve inside the image (its symlinks scoped to its root, as BuildKit does); every write then
+/// goes through a <see cref="ConfinedRoot"/> directory, so nothing is ever written through a symlink or outside the root.
 /// </summary>
 public sealed class FileCopier(ArchiveExtractor archives)
 {
     public async Task CopyAsync(CopySpec spec, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await CopyCoreAsync(spec, cancellationToken);
+        }
+        catch (UnsafePathException e)
+        {
+            // A user error (a hostile archive or destination), reported as one: the message names the entry.
+            throw new CopyException(e.Message, e);
+        }
+    }
+
+    private async Task CopyCoreAsync(CopySpec spec, CancellationToken cancellationToken)
     {
         if (spec.Sources.Count == 0) throw new CopyException("no source files were specified");
         if (spec.Sources.Count > 1 && !spec.Destination.EndsWith('/'))
@@ -26,6 +42,7 @@ public sealed class FileCopier(ArchiveExtractor archives)
             matches.AddRange(found);
         }
 
+        using var destinationRoot = ConfinedRoot.Open(spec.DestinationRoot);
         var destinationIsDirectory = spec.Destination.EndsWith('/') || matches.Count > 1 || spec.Parents;
         var destination = "/" + spec.Destination.Trim('/');
         foreach (var match in matches)
@@ -39,19 +56,19 @@ public sealed class FileCopier(ArchiveExtractor archives)
             if (stat.IsDirectory)
             {
                 var targetDir = Combine(destination, keep);
-                var target = EnsureDirectory(spec, targetDir, stat);
-                await CopyTreeAsync(spec, physical, target, "", spec.SourceIsContext, cancellationToken);
+                using var target = EnsureDirectory(spec, destinationRoot, targetDir, stat);
+                await CopyTreeAsync(spec, destinationRoot, physical, target, "", spec.SourceIsContext, cancellationToken);
                 continue;
             }
 
             if (spec.ExtractArchives && await ArchiveExtractor.IsArchiveAsync(physical, cancellationToken))
             {
-                var targetDir = EnsureDirectory(spec, Combine(destination, spec.Parents ? ParentOf(keep) : ""), null);
+                using var targetDir = EnsureDirectory(spec, destinationRoot, Combine(destination, spec.Parents ? ParentOf(keep) : ""), null);
                 var temp = Directory.CreateTempSubdirectory("bf-add-").FullName;
                 try
                 {
                     await archives.ExtractAsync(physical, temp, cancellationToken);
-                    await CopyTreeAsync(spec, temp, targetDir, "", sourceIsContext: false, cancellationToken);
+                    await CopyTreeAsync(spec, destinationRoot, temp, targetDir, "", sourceIsContext: false, cancellationToken);
                 }
                 finally { TreeRemover.Remove(temp); }
                 continue;
@@ -67,23 +84,24 @@ public sealed class FileCopier(ArchiveExtractor archives)
                 targetPath = destination;
 
             if (IsExcluded(spec, name)) continue;
-            var parent = EnsureDirectory(spec, ParentOf(targetPath), null);
-            var physicalTarget = Path.Combine(parent, Path.GetFileName(targetPath));
-            if (LinuxNative.LStat(physicalTarget) is { IsDirectory: true })
+            using var parent = EnsureDirectory(spec, destinationRoot, ParentOf(targetPath), null);
+            var targetName = Path.GetFileName(targetPath);
+            if (parent.Stat(targetName) is { Type: FileStatus.Directory })
                 throw new CopyException($"cannot copy file {match.Path} onto directory {targetPath}");
-            EntryCopier.Copy(physical, stat, physicalTarget, MetadataFor(spec, stat, spec.SourceIsContext));
+            EntryCopier.CopyInto(physical, stat, parent, targetName, MetadataFor(spec, stat, spec.SourceIsContext));
         }
     }
 
-    private Task CopyTreeAsync(CopySpec spec, string sourceDir, string targetDir, string relative, bool sourceIsContext, CancellationToken cancellationToken) =>
-        CopyTreeAsync(spec, sourceDir, targetDir, relative, sourceIsContext, targetEmpty: false,
+    private Task CopyTreeAsync(CopySpec spec, ConfinedRoot root, string sourceDir, ConfinedDirectory targetDir, string relative, bool sourceIsContext,
+        CancellationToken cancellationToken) =>
+        CopyTreeAsync(spec, root, sourceDir, targetDir, relative, sourceIsContext, targetEmpty: false,
             new Dictionary<(uint, uint, ulong), string>(), cancellationToken);
 
     /// <summary>Copies a tree; files hard-linked to each other in the source stay hard-linked (<paramref name="linked"/>
-    /// maps a source inode to the first target path written for it). <paramref name="targetEmpty"/>: the target
-    /// directory was created by this copy, so no entry in it needs looking up first.</summary>
-    private async Task CopyTreeAsync(CopySpec spec, string sourceDir, string targetDir, string relative, bool sourceIsContext,
-        bool targetEmpty, Dictionary<(uint, uint, ulong), string> linked, CancellationToken cancellationToken)
+    /// maps a source inode to the first target written for it, relative to the destination root).
+    /// <paramref name="targetEmpty"/>: the target directory was created by this copy, so no entry in it needs looking up first.</summary>
+    private async Task CopyTreeAsync(CopySpec spec, ConfinedRoot root, string sourceDir, ConfinedDirectory targetDir, string relative,
+        bool sourceIsContext, bool targetEmpty, Dictionary<(uint, uint, ulong), string> linked, CancellationToken cancellationToken)
     {
         foreach (var source in Directory.EnumerateFileSystemEntries(sourceDir).Order(StringComparer.Ordinal))
         {
@@ -92,25 +110,27 @@ public sealed class FileCopier(ArchiveExtractor archives)
             var rel = relative.Length == 0 ? name : relative + "/" + name;
             if (IsExcluded(spec, rel)) continue;
             var stat = LinuxNative.LStat(source)!.Value;
-            var target = Path.Combine(targetDir, name);
             var metadata = MetadataFor(spec, stat, sourceIsContext);
             if (stat.IsRegularFile && stat.Links > 1)
             {
                 var inode = (stat.DevMajor, stat.DevMinor, stat.Inode);
                 if (linked.TryGetValue(inode, out var first))
                 {
-                    TreeRemover.Remove(target);
-                    LinuxNative.HardLinkOrThrow(first, target);
+                    targetDir.Remove(name);
+                    var slash = first.LastIndexOf('/');
+                    using var firstParent = root.OpenDirectory(slash < 0 ? "" : first[..slash], create: false, rel);
+                    targetDir.CreateHardLink(name, firstParent, first[(slash + 1)..]);
                     continue;
                 }
-                linked[inode] = target;
+                linked[inode] = targetDir.RelativePath.Length == 0 ? name : targetDir.RelativePath + "/" + name;
             }
-            var created = targetEmpty || (stat.IsDirectory && LinuxNative.LStat(target) is null);
-            EntryCopier.Copy(source, stat, target, metadata, targetAbsent: targetEmpty);
+            var created = targetEmpty || (stat.IsDirectory && targetDir.Stat(name) is null);
+            EntryCopier.CopyInto(source, stat, targetDir, name, metadata, targetAbsent: targetEmpty);
             if (stat.IsDirectory)
             {
-                await CopyTreeAsync(spec, source, target, rel, sourceIsContext, created, linked, cancellationToken);
-                LinuxNative.SetTimesNoFollow(target, metadata.MtimeSeconds, metadata.MtimeNanoseconds); // children moved it
+                using (var sub = targetDir.OpenChild(name, rel))
+                    await CopyTreeAsync(spec, root, source, sub, rel, sourceIsContext, created, linked, cancellationToken);
+                targetDir.SetTimes(name, metadata.MtimeSeconds, metadata.MtimeNanoseconds); // children moved it
             }
         }
     }
@@ -125,37 +145,50 @@ public sealed class FileCopier(ArchiveExtractor archives)
         return new EntryMetadata(uid, gid, mode, stat.MtimeSeconds, stat.MtimeNanoseconds);
     }
 
-    /// <summary>Creates <paramref name="logical"/> (and missing parents) in the destination; returns its real path.
-    /// Missing parents get the copy's owner and 0755; a created final directory takes <paramref name="like"/>'s
+    /// <summary>Creates <paramref name="logical"/> (and missing parents) in the destination; returns it opened beneath
+    /// the root. Missing parents get the copy's owner and 0755; a created final directory takes <paramref name="like"/>'s
     /// mode and mtime when given.</summary>
-    private static string EnsureDirectory(CopySpec spec, string logical, FileStat? like)
+    private static ConfinedDirectory EnsureDirectory(CopySpec spec, ConfinedRoot root, string logical, FileStat? like)
     {
         var parts = logical.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var current = "/";
-        var physical = RootedPath.ResolveScoped(spec.DestinationRoot, "/");
         for (var i = 0; i < parts.Length; i++)
         {
             current = Combine(current, parts[i]);
-            physical = RootedPath.ResolveScoped(spec.DestinationRoot, current);
+            // Where the image's own symlinks lead, scoped to its root; the write below re-checks it without following any.
+            var physical = RootedPath.ResolveScoped(spec.DestinationRoot, current);
             var stat = LinuxNative.LStat(physical);
             if (stat is { IsDirectory: true }) continue;
             if (stat is not null)
                 throw new CopyException($"cannot copy to {logical}: {current} exists in the image and is not a directory");
-            Directory.CreateDirectory(physical);
+            var relative = RelativeToRoot(spec, physical, logical);
+            var slash = relative.LastIndexOf('/');
+            // A symlink in the image may lead to a path whose parents do not exist yet: made 0755, as mkdir -p would.
+            using var parent = root.OpenDirectory(slash < 0 ? "" : relative[..slash], create: true, logical);
+            var name = relative[(slash + 1)..];
+            parent.CreateDirectory(name);
             var (uid, gid) = spec.Owner ?? (0, 0);
             var isLast = i == parts.Length - 1;
             if (isLast && like is { } l)
             {
-                var metadata = MetadataFor(spec, l, spec.SourceIsContext);
-                EntryCopier.Apply(physical, false, metadata);
+                EntryCopier.ApplyIn(parent, name, false, MetadataFor(spec, l, spec.SourceIsContext));
             }
             else
             {
-                LinuxNative.LchownOrThrow(physical, uid, gid);
-                LinuxNative.ChmodOrThrow(physical, 0b111_101_101);
+                parent.SetOwner(name, uid, gid);
+                parent.SetMode(name, 0b111_101_101);
             }
         }
-        return physical;
+        return root.OpenDirectory(RelativeToRoot(spec, RootedPath.ResolveScoped(spec.DestinationRoot, logical), logical), create: false, logical);
+    }
+
+    private static string RelativeToRoot(CopySpec spec, string physical, string logical)
+    {
+        var relative = Path.GetRelativePath(Path.GetFullPath(spec.DestinationRoot), physical);
+        if (relative == ".") return "";
+        if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+            throw new UnsafePathException(logical, $"{logical}: resolves outside the destination root");
+        return relative;
     }
 
     private static string Resolve(CopySpec spec, string path) => spec.SourceIsContext

@@ -79,7 +79,12 @@ public sealed class StepExecutor(
 
             var workdir = "/" + request.WorkingDirectory.Trim('/');
             var physicalWorkdir = RootedPath.ResolveScoped(rootfs, workdir);
-            if (!Directory.Exists(physicalWorkdir)) Directory.CreateDirectory(physicalWorkdir);
+            if (!Directory.Exists(physicalWorkdir))
+            {
+                // WORKDIR comes from the Dockerfile: made beneath the rootfs without following any symlink.
+                using var confined = Oci.Native.ConfinedRoot.Open(rootfs);
+                confined.OpenDirectory(Path.GetRelativePath(rootfs, physicalWorkdir), create: true, workdir).Dispose();
+            }
 
             var mounts = new List<ContainerMount>();
             await File.WriteAllTextAsync(Path.Combine(aux, "hosts"),

@@ -18,13 +18,17 @@ public sealed class BuildFarmCli(string home)
 
     public Process Start(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // A test host started from a non-interactive background job inherits SIGINT as ignored, and so would the
+        // command: env (which execs, keeping the pid) restores the default so tests that send SIGINT see what a user sees.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(CommandPath);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["BUILDFARM_HOME"] = Home;

@@ -2,6 +2,7 @@ using BuildFarm.Cache;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Planning;
 using BuildFarm.IntegrationTests.Infrastructure;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Protos.V1;
 using BuildFarm.Worker.Actors;
@@ -29,7 +30,7 @@ public sealed class EngineClusterTests : IAsyncLifetime
         _cache = ContentStoreFactory.Open(new ContentStoreOptions { Path = Path.Combine(_root, "cache") });
         _runner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "w"))));
         _engine = await EngineNode.StartAsync(new EngineOptions(), new CacheStepRecordStore(_cache), CancellationToken.None);
-        _engine.System.ActorOf(WorkerActor.Props(_runner, "w1", slots: 4), WorkerActor.Name);
+        _engine.System.ActorOf(WorkerActor.Props(_runner, "w1", slots: 4), ActorNames.Worker);
     }
 
     public async Task DisposeAsync()
@@ -47,20 +48,21 @@ public sealed class EngineClusterTests : IAsyncLifetime
         Instruction = instruction,
     }.ComputeKey();
 
+    private ContextRef Context => new() { LocalDir = Path.GetDirectoryName(_busybox.TarPath)! };
+
     /// <summary>scratch + ADD rootfs.tar; two independent stages each RUN for a second; the last COPYs from both.</summary>
     private BuildGraph TwoStageGraph(string salt)
     {
-        var context = Path.GetDirectoryName(_busybox.TarPath)!;
         var add = Key("scratch", "ADD rootfs.tar /");
         var runA = Key(add, $"RUN echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 2");
         var runB = Key(add, $"RUN echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 2");
         var copyA = Key(add, $"COPY --from=a /a.txt /out/ {runA}");
         var copyB = Key(copyA, $"COPY --from=b /b.txt /out/ {runB}");
-        GraphNode Step(int index, int parent, string key, string kind, Action<StepSpec> fill, params StageInput[] inputs)
+        GraphNode Step(int index, int parent, string key, Action<StepDefinition> fill, params StageInput[] inputs)
         {
-            var spec = new StepSpec { CacheKey = key, Kind = kind, DisplayName = $"step {index}", Location = $"Dockerfile:{index}" };
+            var spec = new StepDefinition { CacheKey = key };
             fill(spec);
-            var node = new GraphNode { Index = index, Parent = parent, Spec = spec };
+            var node = new GraphNode { Index = index, Parent = parent, Definition = spec, DisplayName = $"step {index}", Location = $"Dockerfile:{index}" };
             node.Inputs.AddRange(inputs);
             return node;
         }
@@ -70,11 +72,11 @@ public sealed class EngineClusterTests : IAsyncLifetime
             Nodes =
             {
                 new GraphNode { Index = 0, IsBase = true, Parent = -1 },
-                Step(1, 0, add, "ADD", s => { s.Sources.Add("rootfs.tar"); s.Destination = "/"; s.Unpack = true; s.Context = new ContextSource { LocalDir = context }; }),
-                Step(2, 1, runA, "RUN", s => s.Args.Add($"echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 2")),
-                Step(3, 1, runB, "RUN", s => s.Args.Add($"echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 2")),
-                Step(4, 1, copyA, "COPY", s => { s.Sources.Add("/a.txt"); s.Destination = "/out/"; s.From = "a"; }, new StageInput { Name = "a", Node = 2 }),
-                Step(5, 4, copyB, "COPY", s => { s.Sources.Add("/b.txt"); s.Destination = "/out/"; s.From = "b"; }, new StageInput { Name = "b", Node = 3 }),
+                Step(1, 0, add, s => s.Add = new AddOp { Copy = new CopyOp { Sources = { "rootfs.tar" }, Destination = "/" }, Unpack = true }),
+                Step(2, 1, runA, s => s.Run = new RunOp { Args = { $"echo A-{salt} > /a.txt && echo stage-a-{salt} && sleep 2" } }),
+                Step(3, 1, runB, s => s.Run = new RunOp { Args = { $"echo B-{salt} > /b.txt && echo stage-b-{salt} && sleep 2" } }),
+                Step(4, 1, copyA, s => s.Copy = new CopyOp { Sources = { "/a.txt" }, Destination = "/out/", From = "a" }, new StageInput { Name = "a", Node = 2 }),
+                Step(5, 4, copyB, s => s.Copy = new CopyOp { Sources = { "/b.txt" }, Destination = "/out/", From = "b" }, new StageInput { Name = "b", Node = 3 }),
             },
         };
     }
@@ -84,7 +86,7 @@ public sealed class EngineClusterTests : IAsyncLifetime
         var events = new List<ProgressEvent>();
         BuildFinished? finished = null;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await foreach (var message in _engine.RunBuildAsync(new StartBuild { BuildId = buildId, Graph = graph }, timeout.Token))
+        await foreach (var message in _engine.RunBuildAsync(new StartBuild { BuildId = buildId, Graph = graph, Context = Context }, new Dictionary<string, byte[]>(), timeout.Token))
         {
             if (message is BuildProgress p) events.Add(p.Event);
             if (message is BuildFinished f) finished = f;
@@ -137,7 +139,9 @@ public sealed class EngineClusterTests : IAsyncLifetime
         graph.Nodes.RemoveAt(5);
         graph.Nodes.RemoveAt(4);
         graph.Nodes.RemoveAt(3);
-        graph.Nodes[2].Spec = new StepSpec { CacheKey = fail, Kind = "RUN", DisplayName = "[stage-0 2/2] RUN exit 7", Location = "Dockerfile:9", Args = { "echo about to fail; exit 7" } };
+        graph.Nodes[2].Definition = new StepDefinition { CacheKey = fail, Run = new RunOp { Args = { "echo about to fail; exit 7" } } };
+        graph.Nodes[2].DisplayName = "[stage-0 2/2] RUN exit 7";
+        graph.Nodes[2].Location = "Dockerfile:9";
         graph.FinalNode = 2;
 
         var (finished, _) = await RunAsync(graph, "fails");
@@ -159,13 +163,13 @@ public sealed class EngineClusterTests : IAsyncLifetime
         await using var workerNode = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
             new CacheStepRecordStore(_cache), CancellationToken.None);
         var remoteRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "w2"))));
-        workerNode.System.ActorOf(WorkerActor.Props(remoteRunner, "remote-worker", slots: 2), WorkerActor.Name);
+        workerNode.System.ActorOf(WorkerActor.Props(remoteRunner, "remote-worker", slots: 2), ActorNames.Worker);
 
         var graph = TwoStageGraph(Guid.NewGuid().ToString("N")[..8]);
         var events = new List<ProgressEvent>();
         BuildFinished? finished = null;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await foreach (var message in coordinator.RunBuildAsync(new StartBuild { BuildId = "remote", Graph = graph }, timeout.Token))
+        await foreach (var message in coordinator.RunBuildAsync(new StartBuild { BuildId = "remote", Graph = graph, Context = Context }, new Dictionary<string, byte[]>(), timeout.Token))
         {
             if (message is BuildProgress p) events.Add(p.Event);
             if (message is BuildFinished f) finished = f;
@@ -179,5 +183,72 @@ public sealed class EngineClusterTests : IAsyncLifetime
         Assert.All(executed, o => Assert.Equal("remote-worker", o.Result.Worker));
         Assert.Contains(events, e => e.Kind == ProgressEvent.Types.Kind.Log && e.Log.ToStringUtf8().StartsWith("stage-b-"));
         await remoteRunner.DrainAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_step_whose_worker_node_dies_is_dispatched_again_on_another_worker_node()
+    {
+        await using var coordinator = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Coordinator] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var seed = Akka.Cluster.Cluster.Get(coordinator.System).SelfAddress.ToString();
+        var dying = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var dyingRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "wa"))));
+        dying.System.ActorOf(WorkerActor.Props(dyingRunner, "dying", slots: 1), ActorNames.Worker);
+
+        var add = Key("scratch", "ADD rootfs.tar /");
+        var salt = Guid.NewGuid().ToString("N")[..8];
+        var run = Key(add, "RUN sleep 15 " + salt);
+        var graph = new BuildGraph
+        {
+            FinalNode = 2,
+            Nodes =
+            {
+                new GraphNode { Index = 0, IsBase = true, Parent = -1 },
+                new GraphNode
+                {
+                    Index = 1, Parent = 0, DisplayName = "ADD", Location = "Dockerfile:2",
+                    Definition = new StepDefinition { CacheKey = add, Add = new AddOp { Copy = new CopyOp { Sources = { "rootfs.tar" }, Destination = "/" }, Unpack = true } },
+                },
+                new GraphNode
+                {
+                    Index = 2, Parent = 1, DisplayName = "RUN", Location = "Dockerfile:3",
+                    Definition = new StepDefinition { CacheKey = run, Run = new RunOp { Args = { $"sleep 15 && echo {salt} > /done" } } },
+                },
+            },
+        };
+
+        EngineNode? survivor = null;
+        StepExecutorRunner? survivorRunner = null;
+        BuildFinished? finished = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await foreach (var message in coordinator.RunBuildAsync(new StartBuild { BuildId = "lost-worker", Graph = graph, Context = Context },
+                               new Dictionary<string, byte[]>(), timeout.Token))
+            {
+                if (message is BuildProgress { Event: { Kind: ProgressEvent.Types.Kind.Started, Index: 2 } } && survivor is null)
+                {
+                    // The RUN runs on the only worker: bring up another node, then take the first one away mid-step.
+                    survivor = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+                        new CacheStepRecordStore(_cache), CancellationToken.None);
+                    survivorRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "wb"))));
+                    survivor.System.ActorOf(WorkerActor.Props(survivorRunner, "survivor", slots: 1), ActorNames.Worker);
+                    await dying.DisposeAsync();
+                }
+                if (message is BuildFinished f) finished = f;
+            }
+
+            Assert.NotNull(finished);
+            Assert.True(finished.Success, finished.Error);
+            Assert.Equal("survivor", finished.Outcomes.Single(o => o.Index == 2).Result.Worker);
+        }
+        finally
+        {
+            await dying.DisposeAsync(); // idempotent: it may have gone already
+            await dyingRunner.DrainAsync(TimeSpan.FromSeconds(10));
+            if (survivor is not null) await survivor.DisposeAsync();
+            if (survivorRunner is not null) await survivorRunner.DrainAsync(TimeSpan.FromSeconds(10));
+        }
     }
 }

@@ -55,4 +55,34 @@ public sealed class ServeTests(BusyboxFixture busybox) : IDisposable
         }
         Assert.True(server.ExitCode == 0, await stderr);
     }
+
+    [Fact]
+    public async Task The_same_content_from_another_folder_with_no_cache_builds_with_its_own_context()
+    {
+        var port = FreePort();
+        using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
+        server.StandardInput.Close();
+        var stderr = server.StandardError.ReadToEndAsync();
+        Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
+        try
+        {
+            var client = new BuildFarmCli(Path.Combine(_scratch.Root, "client-home"));
+            const string dockerfile = "FROM scratch\nADD rootfs.tar /\nCOPY note.txt /note.txt\nRUN cat /note.txt\n";
+            var first = await client.BuildAsync("--server", $"127.0.0.1:{port}", _scratch.Context("one", dockerfile, ("note.txt", "same")));
+            Assert.True(first.ExitCode == 0, first.ToString());
+
+            // The first upload's folder on the server is gone; the re-run must read the second build's own.
+            var second = await client.BuildAsync("--server", $"127.0.0.1:{port}", "--no-cache",
+                _scratch.Context("two", dockerfile, ("note.txt", "same")));
+            Assert.True(second.ExitCode == 0, second.ToString());
+            Assert.Equal(3, new PlainProgress(second.Stderr).Executed.Count);
+        }
+        finally
+        {
+            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await server.WaitForExitAsync(timeout.Token);
+        }
+        Assert.True(server.ExitCode == 0, await stderr);
+    }
 }

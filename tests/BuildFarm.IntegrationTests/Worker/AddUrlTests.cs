@@ -37,6 +37,27 @@ public sealed class AddUrlTests(WorkerFixture worker) : IDisposable
     }
 
     [Fact]
+    public async Task Add_url_whose_name_unescapes_to_a_path_is_refused_and_writes_nothing_outside()
+    {
+        var marker = "bf-url-escape-" + Guid.NewGuid().ToString("N");
+        var url = new Uri(_server.BaseUrl + "files/..%2F..%2F..%2F..%2F..%2F..%2Ftmp%2F" + marker);
+        var download = Directory.CreateTempSubdirectory("bf-url-").FullName;
+        try
+        {
+            var e = await Assert.ThrowsAsync<CopyException>(() =>
+                new UrlFetcher(new HttpClient()).FetchAsync(url, download, null, CancellationToken.None));
+            Assert.Contains("not a plain name", e.Message);
+            Assert.Contains(marker, e.Message);
+            Assert.False(File.Exists(Path.Combine("/tmp", marker)));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(download));
+        }
+        finally
+        {
+            Directory.Delete(download, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Add_url_to_a_file_destination_takes_that_name()
     {
         var result = await AddAsync("/opt/renamed", null);

@@ -11,12 +11,13 @@ public sealed class StepExecutorRunnerTests(WorkerFixture worker)
     public async Task Exec_form_run_of_a_missing_binary_is_a_step_failure_naming_the_command()
     {
         var runner = new StepExecutorRunner(worker.Executor);
-        var spec = new StepSpec
+        var spec = new StepDefinition
         {
             CacheKey = "missing-binary",
-            Kind = "RUN",
-            ExecForm = true,
-            Args = { "/nope", "--flag" },
+            Run = new RunOp { ExecForm = true, Args = { "/nope", "--flag" } },
+        };
+        var inputs = new StepInputs
+        {
             ParentLayers =
             {
                 new LayerRef
@@ -29,7 +30,7 @@ public sealed class StepExecutorRunnerTests(WorkerFixture worker)
             },
         };
 
-        var error = await Assert.ThrowsAsync<StepRunFailedException>(() => runner.RunAsync(spec, new IgnoredOutput(), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<StepRunFailedException>(() => runner.RunAsync(spec, inputs, new Dictionary<string, byte[]>(), new IgnoredOutput(), CancellationToken.None));
 
         Assert.StartsWith("process \"/nope --flag\" could not start", error.Message);
         Assert.IsType<ContainerStartException>(error.InnerException);

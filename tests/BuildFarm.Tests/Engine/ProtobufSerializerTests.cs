@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Serialization;
 using BuildFarm.Coordinator.Engine;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 using Google.Protobuf;
 
@@ -25,15 +26,18 @@ public class ProtobufSerializerTests : Akka.TestKit.Xunit2.TestKit
     {
         var request = new RequestStep
         {
-            BuildId = "b1",
             NoCache = true,
-            Spec = new StepSpec
+            Definition = new StepDefinition
             {
                 CacheKey = "sha256:" + new string('a', 64),
-                Kind = "RUN",
-                Args = { "/bin/sh", "-c", "echo hi" },
+                Run = new RunOp { Args = { "/bin/sh", "-c", "echo hi" }, Mounts = { new RunMount { Type = MountType.Secret, Id = "token" } } },
+            },
+            Inputs = new StepInputs
+            {
+                BuildId = "b1",
+                Context = new ContextRef { ManifestDigest = "sha256:" + new string('d', 64) },
                 ParentLayers = { new LayerRef { Digest = "sha256:" + new string('b', 64), Size = 42, DiffId = "sha256:" + new string('c', 64) } },
-                Secrets = { new SecretMount { Id = "token", Value = ByteString.CopyFromUtf8("s3cr3t") } },
+                Secrets = { new SecretRef { Id = "token", Target = "/run/secrets/token", Mode = 0400 } },
             },
         };
         var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(request);

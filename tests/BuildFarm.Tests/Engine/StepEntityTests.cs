@@ -1,6 +1,7 @@
 using Akka.Actor;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.Engine;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 
 namespace BuildFarm.Tests.Engine;
@@ -8,6 +9,14 @@ namespace BuildFarm.Tests.Engine;
 /// <summary>The step entity's protocol against a probe standing where the worker pool is, over a real local cache.</summary>
 public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
 {
+    private static readonly EngineTimings Fast = new()
+    {
+        HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+        HeartbeatTimeout = TimeSpan.FromMilliseconds(600),
+        StepIdleTimeout = TimeSpan.FromMilliseconds(300),
+        BuildReaskInterval = TimeSpan.FromMilliseconds(500),
+    };
+
     private readonly string _root = Directory.CreateTempSubdirectory("bf-step-").FullName;
     private readonly SharedCache _cache;
     private readonly CacheStepRecordStore _records;
@@ -26,8 +35,24 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
 
     private static string Key(char c) => "sha256:" + new string(c, 64);
 
-    private static RequestStep Request(string key, string build, bool noCache = false) =>
-        new() { Spec = new StepSpec { CacheKey = key, Kind = "RUN", Args = { "true" } }, BuildId = build, NoCache = noCache };
+    private static StepDefinition Definition(string key) => new() { CacheKey = key, Run = new RunOp { Args = { "true" } } };
+
+    /// <summary>A build's request: its own context folder and its own secret provider.</summary>
+    private static RequestStep Request(string key, string build, bool noCache = false) => new()
+    {
+        Definition = Definition(key),
+        Inputs = new StepInputs
+        {
+            BuildId = build,
+            Context = new ContextRef { LocalDir = "/ctx/" + build },
+            SecretProvider = "akka://test/user/secrets-" + build,
+            Secrets = { new SecretRef { Id = "token", Target = "/run/secrets/token" } },
+        },
+        NoCache = noCache,
+    };
+
+    private IActorRef Entity(string key, IActorRef pool, EngineTimings? timings = null) =>
+        Sys.ActorOf(StepEntity.Props(key, _records, pool, timings ?? EngineTimings.Default));
 
     private static StepResult Result(string key) => new()
     {
@@ -42,29 +67,29 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     {
         var key = Key('a');
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(key, _records, pool.Ref));
+        var entity = Entity(key, pool.Ref);
         var first = CreateTestProbe();
         var second = CreateTestProbe();
 
         entity.Tell(Request(key, "b1"), first.Ref);
-        pool.ExpectMsg<DispatchStep>(d => d.Spec.CacheKey == key);
-        entity.Tell(new StepStarted { CacheKey = key, Worker = "w", StartedUnixMs = 1_000 }, pool.Ref);
+        pool.ExpectMsg<DispatchStep>(d => d.Definition.CacheKey == key);
+        entity.Tell(new StepStarted { CacheKey = key, Worker = "w", StartedUnixMs = 1_000, Attempt = 1 }, pool.Ref);
         entity.Tell(Request(key, "b2"), second.Ref);
         second.ExpectMsg<StepStarted>(); // a late joiner learns the step already runs
         pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
-        entity.Tell(new StepCompleted { Result = Result(key) }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
         first.FishForMessage(m => m is StepCompleted { Cached: false });
-        second.ExpectMsg<StepCompleted>(c => !c.Cached);
+        second.FishForMessage(m => m is StepCompleted { Cached: false });
     }
 
     [Fact]
     public async Task A_recorded_step_is_answered_from_the_index_without_a_dispatch()
     {
         var key = Key('b');
-        await _records.SaveAsync(new StepSpec { CacheKey = key }, Result(key), CancellationToken.None);
+        await _records.SaveAsync(Definition(key), "", Result(key), CancellationToken.None);
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(key, _records, pool.Ref));
+        var entity = Entity(key, pool.Ref);
 
         entity.Tell(Request(key, "b1"), TestActor);
 
@@ -75,33 +100,229 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     }
 
     [Fact]
-    public async Task No_cache_runs_the_step_again_even_when_a_record_exists()
-    {
-        var key = Key('c');
-        await _records.SaveAsync(new StepSpec { CacheKey = key }, Result(key), CancellationToken.None);
-        var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(key, _records, pool.Ref));
-
-        entity.Tell(Request(key, "b1", noCache: true), TestActor);
-
-        pool.ExpectMsg<DispatchStep>();
-    }
-
-    [Fact]
     public void When_the_last_waiter_withdraws_the_running_step_is_canceled_and_a_failure_is_not_remembered()
     {
         var key = Key('d');
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(key, _records, pool.Ref));
+        var entity = Entity(key, pool.Ref);
         entity.Tell(Request(key, "b1", noCache: true), TestActor);
         pool.ExpectMsg<DispatchStep>();
 
         entity.Tell(new WithdrawStep { CacheKey = key, BuildId = "b1" }, TestActor);
         pool.ExpectMsg<CancelExecution>(c => c.CacheKey == key);
-        entity.Tell(new StepFailed { CacheKey = key, Message = "canceled" }, pool.Ref);
+        entity.Tell(new StepFailed { CacheKey = key, Message = "canceled", ErrorClass = ErrorClass.Canceled, Attempt = 1 }, pool.Ref);
 
         // The next request starts over instead of receiving the old failure.
         entity.Tell(Request(key, "b2", noCache: true), TestActor);
+        pool.ExpectMsg<DispatchStep>(d => d.Inputs.BuildId == "b2");
+    }
+
+    [Fact]
+    public void Two_builds_with_different_contexts_and_secrets_the_run_uses_the_inputs_of_the_build_it_runs_for()
+    {
+        var key = Key('e');
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref);
+        var a = CreateTestProbe();
+        var b = CreateTestProbe();
+
+        entity.Tell(Request(key, "A", noCache: true), a.Ref);
+        entity.Tell(Request(key, "B", noCache: true), b.Ref);
+
+        var dispatch = pool.ExpectMsg<DispatchStep>();
+        Assert.Equal(("A", "/ctx/A", "akka://test/user/secrets-A"),
+            (dispatch.Inputs.BuildId, dispatch.Inputs.Context.LocalDir, dispatch.Inputs.SecretProvider));
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // B joined the same run
+    }
+
+    [Fact]
+    public void After_a_cancel_of_build_A_while_B_waits_the_re_run_uses_Bs_inputs()
+    {
+        var key = Key('f');
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref);
+        var a = CreateTestProbe();
+        var b = CreateTestProbe();
+        entity.Tell(Request(key, "A", noCache: true), a.Ref);
+        Assert.Equal("A", pool.ExpectMsg<DispatchStep>().Inputs.BuildId);
+        entity.Tell(Request(key, "B", noCache: true), b.Ref);
+        b.ExpectMsg<StepMissExplained>(); // a joiner hears why the run it joined missed
+
+        entity.Tell(new WithdrawStep { CacheKey = key, BuildId = "A" }, a.Ref);
+        pool.ExpectMsg<CancelExecution>();
+        entity.Tell(new StepFailed { CacheKey = key, Message = "canceled", ErrorClass = ErrorClass.Canceled, Attempt = 1 }, pool.Ref);
+
+        var again = pool.ExpectMsg<DispatchStep>();
+        Assert.Equal(("B", "/ctx/B", "akka://test/user/secrets-B"),
+            (again.Inputs.BuildId, again.Inputs.Context.LocalDir, again.Inputs.SecretProvider));
+        b.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // B never heard of A's cancel
+    }
+
+    [Fact]
+    public async Task No_cache_after_a_finished_run_uses_the_new_builds_inputs()
+    {
+        var key = Key('0');
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref);
+        entity.Tell(Request(key, "first"), TestActor);
+        Assert.Equal("first", pool.ExpectMsg<DispatchStep>().Inputs.BuildId);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        FishForMessage(m => m is StepCompleted);
+        Assert.NotNull(await _records.FindAsync(key, CancellationToken.None));
+
+        entity.Tell(Request(key, "second", noCache: true), TestActor);
+
+        var dispatch = pool.ExpectMsg<DispatchStep>();
+        Assert.Equal(("second", "/ctx/second"), (dispatch.Inputs.BuildId, dispatch.Inputs.Context.LocalDir));
+    }
+
+    [Fact]
+    public void The_entity_survives_a_step_that_runs_longer_than_the_idle_timeout()
+    {
+        var key = Key('1');
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+        Watch(entity);
+        entity.Tell(Request(key, "b1", noCache: true), TestActor);
         pool.ExpectMsg<DispatchStep>();
+        entity.Tell(new StepStarted { CacheKey = key, Worker = "w", Attempt = 1 }, pool.Ref);
+
+        // Three idle timeouts long, kept alive by heartbeats only.
+        for (var i = 0; i < 9; i++)
+        {
+            Thread.Sleep(Fast.HeartbeatInterval);
+            entity.Tell(new StepHeartbeat { CacheKey = key, Worker = "w", Attempt = 1 }, pool.Ref);
+        }
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+
+        FishForMessage(m => m is StepCompleted { Cached: false });
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(50)); // never re-dispatched
+    }
+
+    [Fact]
+    public void An_idle_entity_with_nobody_waiting_asks_to_be_passivated()
+    {
+        var parent = CreateTestProbe();
+        var pool = CreateTestProbe();
+        var entity = parent.ChildActorOf(StepEntity.Props(Key('2'), _records, pool.Ref, Fast));
+
+        parent.ExpectMsg<Akka.Cluster.Sharding.Passivate>(TimeSpan.FromSeconds(3));
+        _ = entity;
+    }
+
+    [Fact]
+    public void A_dead_worker_gets_the_step_dispatched_again_avoiding_it()
+    {
+        var key = Key('3');
+        var pool = CreateTestProbe();
+        var worker = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+        entity.Tell(Request(key, "b1", noCache: true), TestActor);
+        pool.ExpectMsg<DispatchStep>();
+        entity.Tell(new StepStarted { CacheKey = key, Worker = "w1", Attempt = 1 }, worker.Ref);
+
+        Sys.Stop(worker.Ref);
+
+        var again = pool.ExpectMsg<DispatchStep>();
+        Assert.Equal(2, again.Attempt);
+        Assert.Equal(["w1"], again.AvoidWorkers);
+        Assert.Equal("b1", again.Inputs.BuildId);
+    }
+
+    [Fact]
+    public void A_silent_worker_gets_the_step_dispatched_again_then_a_clear_failure()
+    {
+        var key = Key('4');
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+        entity.Tell(Request(key, "b1", noCache: true), TestActor);
+        pool.ExpectMsg<DispatchStep>();
+        entity.Tell(new StepStarted { CacheKey = key, Worker = "w1", Attempt = 1 }, CreateTestProbe().Ref);
+
+        var again = pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(3));
+        Assert.Equal(2, again.Attempt);
+        entity.Tell(new StepStarted { CacheKey = key, Worker = "w2", Attempt = 2 }, CreateTestProbe().Ref);
+
+        var failed = FishForMessage<StepFailed>(_ => true, TimeSpan.FromSeconds(3));
+        Assert.Equal(ErrorClass.Unavailable, failed.ErrorClass);
+        Assert.Contains("worker w2 sent no heartbeat", failed.Message);
+        Assert.Contains("dispatched again once", failed.Message);
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // no third run
+    }
+
+    [Fact]
+    public void An_unavailable_failure_is_retried_once_and_a_user_error_never()
+    {
+        var key = Key('5');
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref);
+        entity.Tell(Request(key, "b1", noCache: true), TestActor);
+        pool.ExpectMsg<DispatchStep>();
+
+        entity.Tell(new StepFailed { CacheKey = key, Message = "store down", ErrorClass = ErrorClass.Unavailable, Attempt = 1 }, pool.Ref);
+        Assert.Equal(2, pool.ExpectMsg<DispatchStep>().Attempt);
+        entity.Tell(new StepFailed { CacheKey = key, Message = "exit code: 1", ErrorClass = ErrorClass.UserError, ExitCode = 1, Attempt = 2 }, pool.Ref);
+
+        var failed = FishForMessage<StepFailed>(_ => true);
+        Assert.Equal((ErrorClass.UserError, 1), (failed.ErrorClass, failed.ExitCode));
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void News_of_an_abandoned_attempt_is_ignored()
+    {
+        var key = Key('6');
+        var pool = CreateTestProbe();
+        var build = CreateTestProbe();
+        var entity = Entity(key, pool.Ref);
+        entity.Tell(Request(key, "b1", noCache: true), build.Ref);
+        pool.ExpectMsg<DispatchStep>();
+        build.ExpectMsg<StepMissExplained>();
+        entity.Tell(new StepFailed { CacheKey = key, Message = "worker left", ErrorClass = ErrorClass.Unavailable, Attempt = 1 }, pool.Ref);
+        pool.ExpectMsg<DispatchStep>(d => d.Attempt == 2);
+
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        build.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // a late result of attempt 1 is not the result of attempt 2
+    }
+
+    [Fact]
+    public void A_build_asking_again_for_a_running_step_hears_it_is_alive_and_causes_no_second_run()
+    {
+        var key = Key('8');
+        var pool = CreateTestProbe();
+        var build = CreateTestProbe();
+        var entity = Entity(key, pool.Ref);
+        entity.Tell(Request(key, "b1", noCache: true), build.Ref);
+        pool.ExpectMsg<DispatchStep>();
+        entity.Tell(new StepStarted { CacheKey = key, Worker = "w1", Attempt = 1 }, pool.Ref);
+        build.FishForMessage(m => m is StepStarted);
+
+        entity.Tell(Request(key, "b1", noCache: true), build.Ref);
+
+        Assert.Equal("w1", build.FishForMessage<StepHeartbeat>(_ => true).Worker);
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        build.FishForMessage(m => m is StepCompleted);
+        build.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // one answer, not one per request
+    }
+
+    [Fact]
+    public void A_record_lookup_that_never_answers_does_not_hold_the_build_the_step_runs()
+    {
+        var key = Key('9');
+        var pool = CreateTestProbe();
+        var entity = Sys.ActorOf(StepEntity.Props(key, new StoreThatNeverAnswers(), pool.Ref, Fast));
+
+        entity.Tell(Request(key, "b1"), TestActor);
+
+        Assert.Equal("b1", pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(3)).Inputs.BuildId);
+    }
+
+    private sealed class StoreThatNeverAnswers : IStepRecordStore
+    {
+        public Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken) => new TaskCompletionSource<StepResult?>().Task;
+        public Task SaveAsync(StepDefinition definition, string stepIdentity, StepResult result, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task<StepMissExplained> ExplainMissAsync(StepDefinition definition, string stepIdentity, DateTimeOffset dispatchedAt,
+            CancellationToken cancellationToken) => new TaskCompletionSource<StepMissExplained>().Task;
     }
 }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Planning;
+using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 
 namespace BuildFarm.Tests.Engine;
@@ -35,25 +36,26 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
         BuildArgs = new Dictionary<string, string> { ["VERSION"] = version },
     };
 
-    private static StepSpec Spec(CacheKeyInputs inputs, string? parentKey = null) => new()
+    private static StepDefinition Spec(CacheKeyInputs inputs, string? parentKey = null) => new()
     {
         CacheKey = inputs.ComputeKey(),
-        Kind = "RUN",
-        Args = { "make" },
+        Run = new RunOp { Args = { "make" } },
         KeyInputsJson = inputs.ToCanonicalJson(),
         ParentKey = parentKey ?? ParentKey,
-        StepIdentity = Identity,
     };
 
-    private async Task RecordEarlierRunAsync(StepSpec spec) =>
-        await _records.SaveAsync(spec, new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 1_000 }, CancellationToken.None);
+    private static RequestStep Request(StepDefinition spec, bool noCache = false) =>
+        new() { Definition = spec, Inputs = new StepInputs { BuildId = "b1", StepIdentity = Identity }, NoCache = noCache };
 
-    private StepMissExplained RunAndExplain(StepSpec spec, bool noCache = false)
+    private async Task RecordEarlierRunAsync(StepDefinition spec) =>
+        await _records.SaveAsync(spec, Identity, new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 1_000 }, CancellationToken.None);
+
+    private StepMissExplained RunAndExplain(StepDefinition spec, bool noCache = false)
     {
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, _records, pool.Ref));
-        entity.Tell(new RequestStep { Spec = spec, BuildId = "b1", NoCache = noCache }, TestActor);
-        pool.ExpectMsg<DispatchStep>(d => d.Spec.CacheKey == spec.CacheKey);
+        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, _records, pool.Ref, EngineTimings.Default));
+        entity.Tell(Request(spec, noCache), TestActor);
+        pool.ExpectMsg<DispatchStep>(d => d.Definition.CacheKey == spec.CacheKey);
         return ExpectMsg<StepMissExplained>();
     }
 
@@ -105,7 +107,7 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
     {
         var spec = Spec(Inputs("1.2"));
         var gone = new LayerRef { Digest = "sha256:" + new string('d', 64), Size = 10, MediaType = "application/vnd.oci.image.layer.v1.tar+gzip", DiffId = "sha256:" + new string('e', 64) };
-        await _records.SaveAsync(spec, new StepResult { CacheKey = spec.CacheKey, Layer = gone, CompletedUnixMs = 1_000 }, CancellationToken.None);
+        await _records.SaveAsync(spec, Identity, new StepResult { CacheKey = spec.CacheKey, Layer = gone, CompletedUnixMs = 1_000 }, CancellationToken.None);
 
         var explained = RunAndExplain(spec);
 
@@ -128,11 +130,11 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
     {
         var spec = Spec(Inputs("1.3"));
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, new ExplanationFails(_records), pool.Ref));
+        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, new ExplanationFails(_records), pool.Ref, EngineTimings.Default));
 
-        entity.Tell(new RequestStep { Spec = spec, BuildId = "b1" }, TestActor);
+        entity.Tell(Request(spec), TestActor);
         pool.ExpectMsg<DispatchStep>();
-        entity.Tell(new StepCompleted { Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, pool.Ref);
 
         var completed = ExpectMsg<StepCompleted>();
         Assert.False(completed.Cached);
@@ -145,13 +147,13 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
         await RecordEarlierRunAsync(Spec(Inputs("1.2")));
         var spec = Spec(Inputs("1.3"));
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, _records, pool.Ref));
-        entity.Tell(new RequestStep { Spec = spec, BuildId = "b1" }, TestActor);
+        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, _records, pool.Ref, EngineTimings.Default));
+        entity.Tell(Request(spec), TestActor);
         pool.ExpectMsg<DispatchStep>();
         ExpectMsg<StepMissExplained>();
         var second = CreateTestProbe();
 
-        entity.Tell(new RequestStep { Spec = spec, BuildId = "b2" }, second.Ref);
+        entity.Tell(new RequestStep { Definition = spec, Inputs = new StepInputs { BuildId = "b2", StepIdentity = Identity } }, second.Ref);
 
         Assert.Equal("buildArgs.VERSION: 1.2 -> 1.3", second.ExpectMsg<StepMissExplained>().Explanation);
         pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -164,11 +166,11 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
         var spec = Spec(Inputs("1.3"));
         var slow = new SlowExplanation(_records);
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, slow, pool.Ref));
-        entity.Tell(new RequestStep { Spec = spec, BuildId = "b1" }, TestActor);
+        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, slow, pool.Ref, EngineTimings.Default));
+        entity.Tell(Request(spec), TestActor);
         pool.ExpectMsg<DispatchStep>();
 
-        entity.Tell(new StepCompleted { Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } }, pool.Ref);
         ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         slow.Release.SetResult();
 
@@ -181,11 +183,11 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
     {
         var spec = Spec(Inputs("1.3"));
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, new SlowExplanation(_records), pool.Ref));
-        entity.Tell(new RequestStep { Spec = spec, BuildId = "b1" }, TestActor);
+        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, new SlowExplanation(_records), pool.Ref, EngineTimings.Default));
+        entity.Tell(Request(spec), TestActor);
         pool.ExpectMsg<DispatchStep>();
 
-        entity.Tell(new StepCompleted { Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, pool.Ref);
 
         ExpectMsg<StepCompleted>(TimeSpan.FromSeconds(3));
     }
@@ -195,11 +197,12 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
     {
         public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken) => inner.FindAsync(cacheKey, cancellationToken);
-        public Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken) => inner.SaveAsync(spec, result, cancellationToken);
-        public async Task<StepMissExplained> ExplainMissAsync(StepSpec spec, DateTimeOffset dispatchedAt, CancellationToken cancellationToken)
+        public Task SaveAsync(StepDefinition spec, string identity, StepResult result, CancellationToken cancellationToken) =>
+            inner.SaveAsync(spec, identity, result, cancellationToken);
+        public async Task<StepMissExplained> ExplainMissAsync(StepDefinition spec, string identity, DateTimeOffset dispatchedAt, CancellationToken cancellationToken)
         {
             await Release.Task;
-            return await inner.ExplainMissAsync(spec, dispatchedAt, cancellationToken);
+            return await inner.ExplainMissAsync(spec, identity, dispatchedAt, cancellationToken);
         }
     }
 
@@ -207,8 +210,9 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
     private sealed class ExplanationFails(IStepRecordStore inner) : IStepRecordStore
     {
         public Task<StepResult?> FindAsync(string cacheKey, CancellationToken cancellationToken) => inner.FindAsync(cacheKey, cancellationToken);
-        public Task SaveAsync(StepSpec spec, StepResult result, CancellationToken cancellationToken) => inner.SaveAsync(spec, result, cancellationToken);
-        public Task<StepMissExplained> ExplainMissAsync(StepSpec spec, DateTimeOffset dispatchedAt, CancellationToken cancellationToken) =>
+        public Task SaveAsync(StepDefinition spec, string identity, StepResult result, CancellationToken cancellationToken) =>
+            inner.SaveAsync(spec, identity, result, cancellationToken);
+        public Task<StepMissExplained> ExplainMissAsync(StepDefinition spec, string identity, DateTimeOffset dispatchedAt, CancellationToken cancellationToken) =>
             Task.FromException<StepMissExplained>(new IOException("store unreachable"));
     }
 }

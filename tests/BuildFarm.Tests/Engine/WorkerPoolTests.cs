@@ -10,7 +10,8 @@ public class WorkerPoolTests : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private static StepSpec Spec(string key) => new() { CacheKey = key, Kind = "RUN" };
+    private static DispatchStep Dispatch(string key, int attempt = 1, params string[] avoid) =>
+        new() { Definition = new StepDefinition { CacheKey = key, Run = new RunOp() }, Inputs = new StepInputs(), Attempt = attempt, AvoidWorkers = { avoid } };
 
     [Fact]
     public void A_step_waits_for_a_free_slot_and_goes_to_the_worker_that_freed_it()
@@ -20,27 +21,27 @@ public class WorkerPoolTests : Akka.TestKit.Xunit2.TestKit
         var entity = CreateTestProbe();
         pool.Tell(new RegisterWorker { WorkerId = "w1", Slots = 1 }, worker.Ref);
 
-        pool.Tell(new DispatchStep { Spec = Spec("k1") }, entity.Ref);
-        pool.Tell(new DispatchStep { Spec = Spec("k2") }, entity.Ref);
+        pool.Tell(Dispatch("k1"), entity.Ref);
+        pool.Tell(Dispatch("k2"), entity.Ref);
 
-        Assert.Equal("k1", worker.ExpectMsg<ExecuteStep>().Spec.CacheKey);
+        Assert.Equal("k1", worker.ExpectMsg<ExecuteStep>().Definition.CacheKey);
         worker.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
         pool.Tell(new WorkerSlotFreed { WorkerId = "w1", CacheKey = "k1" }, worker.Ref);
         var second = worker.ExpectMsg<ExecuteStep>();
-        Assert.Equal("k2", second.Spec.CacheKey);
+        Assert.Equal("k2", second.Definition.CacheKey);
         Assert.Equal(Akka.Serialization.Serialization.SerializedActorPath(entity.Ref), second.ReplyTo);
     }
 
     [Fact]
-    public void Steps_of_a_worker_that_dies_are_dispatched_to_another_worker()
+    public void A_worker_that_dies_is_reported_to_the_entity_of_each_step_it_held_as_unavailable()
     {
         var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 10));
         var dying = CreateTestProbe();
         var survivor = CreateTestProbe();
         var entity = CreateTestProbe();
         pool.Tell(new RegisterWorker { WorkerId = "dying", Slots = 1 }, dying.Ref);
-        pool.Tell(new DispatchStep { Spec = Spec("k1") }, entity.Ref);
+        pool.Tell(Dispatch("k1"), entity.Ref);
         dying.ExpectMsg<ExecuteStep>();
 
         pool.Tell(new RegisterWorker { WorkerId = "survivor", Slots = 1 }, survivor.Ref);
@@ -48,7 +49,26 @@ public class WorkerPoolTests : Akka.TestKit.Xunit2.TestKit
         dying.Ref.Tell(PoisonPill.Instance);
         ExpectTerminated(dying.Ref);
 
-        Assert.Equal("k1", survivor.ExpectMsg<ExecuteStep>().Spec.CacheKey);
+        // The entity decides about a second run; the pool does not queue it on its own.
+        var failed = entity.ExpectMsg<StepFailed>();
+        Assert.Equal((ErrorClass.Unavailable, 1), (failed.ErrorClass, failed.Attempt));
+        survivor.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_re_dispatch_prefers_a_worker_other_than_the_one_that_lost_the_step()
+    {
+        var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 10));
+        var lost = CreateTestProbe();
+        var other = CreateTestProbe();
+        // The worker that lost it has more free slots, so only the preference sends the step elsewhere.
+        pool.Tell(new RegisterWorker { WorkerId = "lost", Slots = 4 }, lost.Ref);
+        pool.Tell(new RegisterWorker { WorkerId = "other", Slots = 1 }, other.Ref);
+
+        pool.Tell(Dispatch("k1", attempt: 2, "lost"), TestActor);
+
+        Assert.Equal(2, other.ExpectMsg<ExecuteStep>().Attempt);
+        lost.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
@@ -56,8 +76,8 @@ public class WorkerPoolTests : Akka.TestKit.Xunit2.TestKit
     {
         var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 1));
         var entity = CreateTestProbe();
-        pool.Tell(new DispatchStep { Spec = Spec("k1") }, entity.Ref);
-        pool.Tell(new DispatchStep { Spec = Spec("k2") }, entity.Ref);
+        pool.Tell(Dispatch("k1"), entity.Ref);
+        pool.Tell(Dispatch("k2"), entity.Ref);
 
         var rejected = entity.ExpectMsg<DispatchRejected>();
         Assert.Equal("k2", rejected.CacheKey);

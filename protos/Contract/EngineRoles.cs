@@ -1,4 +1,4 @@
-namespace BuildFarm.Coordinator.Engine;
+namespace BuildFarm.Protos;
 
 public static class EngineRoles
 {

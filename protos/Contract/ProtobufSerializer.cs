@@ -6,7 +6,7 @@ using BuildFarm.Protos.V1;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 
-namespace BuildFarm.Coordinator.Engine;
+namespace BuildFarm.Protos;
 
 /// <summary>
 /// Serializes every protobuf message that crosses nodes; the manifest is the message's full protobuf

@@ -1,7 +1,7 @@
 using Akka.Cluster.Sharding;
 using BuildFarm.Protos.Cluster;
 
-namespace BuildFarm.Coordinator.Engine;
+namespace BuildFarm.Protos;
 
 /// <summary>Routes build messages by build id and step messages by cache key; the messages travel unwrapped.</summary>
 public sealed class EngineMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
@@ -10,7 +10,7 @@ public sealed class EngineMessageExtractor(int maxShards) : HashCodeMessageExtra
     {
         StartBuild s => s.BuildId,
         CancelBuildCommand c => c.BuildId,
-        RequestStep r => r.Spec.CacheKey,
+        RequestStep r => r.Definition.CacheKey,
         WithdrawStep w => w.CacheKey,
         _ => throw new ArgumentException($"{message.GetType().Name} is not routed by the engine's shard regions"),
     };

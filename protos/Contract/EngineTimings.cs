@@ -1,0 +1,21 @@
+namespace BuildFarm.Protos;
+
+/// <summary>
+/// The liveness clock of the engine, shared by both sides: how often a running step says it is alive, how long
+/// silence means it is gone, when an idle entity stops, and when a build asks again about a step it has not heard of.
+/// </summary>
+public sealed record EngineTimings
+{
+    /// <summary>A worker reports each running step this often.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>A step whose worker has not reported for this long is gone (dispatched again once, then failed).</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>A step entity with no waiters and no running step stops itself after this long.</summary>
+    public TimeSpan StepIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>A build re-sends its request for a step it has heard nothing of for this long.</summary>
+    public TimeSpan BuildReaskInterval { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long a worker waits for a build's secrets.</summary>
+    public TimeSpan SecretsTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public static EngineTimings Default { get; } = new();
+}

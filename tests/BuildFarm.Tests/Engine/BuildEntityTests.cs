@@ -1,0 +1,116 @@
+using Akka.Actor;
+using BuildFarm.Coordinator.Engine;
+using BuildFarm.Protos;
+using BuildFarm.Protos.Cluster;
+
+namespace BuildFarm.Tests.Engine;
+
+/// <summary>The build entity against a probe standing where the step region is.</summary>
+public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly EngineTimings Fast = new() { BuildReaskInterval = TimeSpan.FromMilliseconds(400) };
+    private static readonly string Key = "sha256:" + new string('7', 64);
+
+    public BuildEntityTests() : base("akka.actor.provider = local")
+    {
+    }
+
+    private static StartBuild OneStep(string buildId, string contextDir, string provider) => new()
+    {
+        BuildId = buildId,
+        Context = new ContextRef { LocalDir = contextDir },
+        SecretProvider = provider,
+        Graph = new BuildGraph
+        {
+            FinalNode = 1,
+            Nodes =
+            {
+                new GraphNode { Index = 0, IsBase = true, Parent = -1, BaseLayers = { new LayerRef { Digest = "sha256:" + new string('1', 64), DiffId = "sha256:" + new string('2', 64) } } },
+                new GraphNode
+                {
+                    Index = 1, Parent = 0, DisplayName = "[a 1/1] RUN x", Location = "Dockerfile:2", StepIdentity = "Dockerfile#stage=a#1",
+                    Definition = new StepDefinition { CacheKey = Key, Run = new RunOp { Args = { "x" } } },
+                    Secrets = { new SecretRef { Id = "npm", Target = "/root/.npmrc", Required = true } },
+                },
+            },
+        },
+    };
+
+    [Fact]
+    public void A_step_request_carries_this_builds_context_secret_provider_and_parent_layers()
+    {
+        var steps = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b1", steps.Ref, Fast));
+
+        build.Tell(OneStep("b1", "/ctx/b1", "akka://test/user/secrets-b1"), TestActor);
+
+        var request = steps.ExpectMsg<RequestStep>();
+        Assert.Equal(Key, request.Definition.CacheKey);
+        Assert.Equal(("b1", "/ctx/b1", "akka://test/user/secrets-b1", "Dockerfile#stage=a#1"),
+            (request.Inputs.BuildId, request.Inputs.Context.LocalDir, request.Inputs.SecretProvider, request.Inputs.StepIdentity));
+        Assert.Equal("npm", Assert.Single(request.Inputs.Secrets).Id);
+        Assert.Equal("sha256:" + new string('1', 64), Assert.Single(request.Inputs.ParentLayers).Digest);
+    }
+
+    [Fact]
+    public void A_step_it_has_heard_nothing_of_is_asked_for_again_and_the_build_still_ends()
+    {
+        var steps = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b2", steps.Ref, Fast));
+        build.Tell(OneStep("b2", "/ctx/b2", ""), TestActor);
+        var first = steps.ExpectMsg<RequestStep>();
+
+        // The step entity was lost: nothing comes back. The build asks again, with the same request.
+        var again = steps.ExpectMsg<RequestStep>(TimeSpan.FromSeconds(3));
+        Assert.Equal(first, again);
+
+        steps.Reply(new StepCompleted { Result = new StepResult { CacheKey = Key, EmptyLayer = true } });
+        FishForMessage(m => m is BuildFinished { Success: true }, TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public void Heartbeats_keep_a_running_step_from_being_asked_for_again()
+    {
+        var steps = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b3", steps.Ref, Fast));
+        build.Tell(OneStep("b3", "/ctx/b3", ""), TestActor);
+        steps.ExpectMsg<RequestStep>();
+
+        for (var i = 0; i < 8; i++)
+        {
+            Thread.Sleep(100);
+            build.Tell(new StepHeartbeat { CacheKey = Key, Worker = "w" }, steps.Ref);
+        }
+
+        steps.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void A_failed_step_ends_the_build_with_its_error_class()
+    {
+        var steps = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b4", steps.Ref, Fast));
+        build.Tell(OneStep("b4", "/ctx/b4", ""), TestActor);
+        steps.ExpectMsg<RequestStep>();
+
+        steps.Reply(new StepFailed { CacheKey = Key, Message = "exit code: 2", ExitCode = 2, ErrorClass = ErrorClass.UserError });
+
+        var finished = FishForMessage<BuildFinished>(_ => true);
+        Assert.Equal((false, ErrorClass.UserError, "Dockerfile:2"), (finished.Success, finished.ErrorClass, finished.ErrorLocation));
+    }
+
+    [Fact]
+    public void A_watcher_that_goes_away_withdraws_the_builds_steps()
+    {
+        var steps = CreateTestProbe();
+        var watcher = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b5", steps.Ref, Fast));
+        build.Tell(OneStep("b5", "/ctx/b5", ""), watcher.Ref);
+        steps.ExpectMsg<RequestStep>();
+
+        Sys.Stop(watcher.Ref);
+
+        var withdraw = steps.ExpectMsg<WithdrawStep>();
+        Assert.Equal(("b5", Key), (withdraw.BuildId, withdraw.CacheKey));
+    }
+}

@@ -1,0 +1,113 @@
+using System.Text;
+using Akka.Actor;
+using BuildFarm.Coordinator.Engine;
+using BuildFarm.Protos;
+using BuildFarm.Protos.Cluster;
+using BuildFarm.Worker.Actors;
+
+namespace BuildFarm.Tests.Engine;
+
+/// <summary>The worker actor with a step runner that waits to be released, against probes for the pool and the entity.</summary>
+public sealed class WorkerActorTests : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly EngineTimings Fast = new() { HeartbeatInterval = TimeSpan.FromMilliseconds(100) };
+
+    public WorkerActorTests() : base("""
+        akka.actor.provider = cluster
+        akka.remote.dot-netty.tcp.hostname = 127.0.0.1
+        akka.remote.dot-netty.tcp.port = 0
+        """)
+    {
+    }
+
+    private static ExecuteStep Execute(string key, IActorRef replyTo, int attempt, StepInputs? inputs = null) => new()
+    {
+        Definition = new StepDefinition { CacheKey = key, Run = new RunOp { Args = { "make" } } },
+        Inputs = inputs ?? new StepInputs { BuildId = "b1" },
+        ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(replyTo),
+        Attempt = attempt,
+    };
+
+    [Fact]
+    public void A_running_step_sends_heartbeats_until_it_completes()
+    {
+        var runner = new GatedRunner();
+        var worker = Sys.ActorOf(WorkerActor.Props(runner, "w1", 1, Fast));
+        var entity = CreateTestProbe();
+
+        worker.Tell(Execute("k1", entity.Ref, attempt: 3), TestActor);
+
+        Assert.Equal(3, entity.ExpectMsg<StepStarted>().Attempt);
+        Assert.Equal(3, entity.ExpectMsg<StepHeartbeat>().Attempt);
+        entity.ExpectMsg<StepHeartbeat>();
+        runner.Release.SetResult();
+        var completed = entity.FishForMessage<StepCompleted>(_ => true);
+        Assert.Equal((3, "w1", "k1"), (completed.Attempt, completed.Result.Worker, completed.Result.CacheKey));
+        ExpectMsg<WorkerSlotFreed>();
+    }
+
+    [Fact]
+    public void A_user_error_is_reported_as_such_with_its_exit_code()
+    {
+        var runner = new GatedRunner { Failure = new StepRunFailedException("exit code: 3", 3) };
+        var worker = Sys.ActorOf(WorkerActor.Props(runner, "w1", 1, Fast));
+        var entity = CreateTestProbe();
+        worker.Tell(Execute("k2", entity.Ref, attempt: 1), TestActor);
+        runner.Release.SetResult();
+
+        var failed = entity.FishForMessage<StepFailed>(_ => true);
+        Assert.Equal((ErrorClass.UserError, 3), (failed.ErrorClass, failed.ExitCode));
+    }
+
+    [Fact]
+    public void The_step_gets_the_secret_values_of_its_own_build_from_the_builds_provider()
+    {
+        var runner = new GatedRunner();
+        runner.Release.SetResult();
+        var provider = Sys.ActorOf(SecretProvider.Props("b1", new Dictionary<string, byte[]> { ["npm"] = "token-b1"u8.ToArray() }));
+        var worker = Sys.ActorOf(WorkerActor.Props(runner, "w1", 1, Fast));
+        var entity = CreateTestProbe();
+        var inputs = new StepInputs
+        {
+            BuildId = "b1",
+            SecretProvider = Akka.Serialization.Serialization.SerializedActorPath(provider),
+            Secrets = { new SecretRef { Id = "npm" }, new SecretRef { Id = "absent" } },
+        };
+
+        worker.Tell(Execute("k3", entity.Ref, attempt: 1, inputs), TestActor);
+
+        entity.FishForMessage<StepCompleted>(_ => true);
+        Assert.Equal("token-b1", Encoding.UTF8.GetString(runner.Secrets!["npm"]));
+        Assert.False(runner.Secrets.ContainsKey("absent"));
+    }
+
+    [Fact]
+    public void A_provider_answers_no_other_build()
+    {
+        var provider = Sys.ActorOf(SecretProvider.Props("b1", new Dictionary<string, byte[]> { ["npm"] = "token-b1"u8.ToArray() }));
+        using var key = SecretSealing.NewKey();
+
+        provider.Tell(new SecretsRequest { BuildId = "b2", Ids = { "npm" }, PublicKey = SecretSealing.PublicKeyOf(key) });
+
+        var reply = ExpectMsg<SecretsReply>();
+        Assert.Empty(reply.Secrets);
+        Assert.Contains("serves build b1 only", reply.Error);
+    }
+
+    /// <summary>Runs until released; remembers the secrets it was given (copied: the worker zeroes its own after the run).</summary>
+    private sealed class GatedRunner : IStepRunner
+    {
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Exception? Failure { get; init; }
+        public Dictionary<string, byte[]>? Secrets { get; private set; }
+
+        public async Task<StepResult> RunAsync(StepDefinition definition, StepInputs inputs, IReadOnlyDictionary<string, byte[]> secrets,
+            IStepOutput output, CancellationToken cancellationToken)
+        {
+            Secrets = secrets.ToDictionary(s => s.Key, s => s.Value.ToArray());
+            await Release.Task.WaitAsync(cancellationToken);
+            if (Failure is not null) throw Failure;
+            return new StepResult { CacheKey = definition.CacheKey, EmptyLayer = true };
+        }
+    }
+}
