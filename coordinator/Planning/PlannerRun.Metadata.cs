@@ -39,7 +39,10 @@ internal sealed partial class PlannerRun
                 var expanded = (EnvInstruction)envInstruction.Expand(word);
                 var list = config.Env;
                 foreach (var kv in expanded.Env)
+                {
                     list = ImageEnv.AddEnv(list, kv.Key, kv.Value);
+                    state.ArgsOverEnv.Remove(kv.Key); // the later ENV wins over an earlier ARG again
+                }
                 ConfigStep(state, instruction, expanded, "ENV " + Json(expanded.Env.Select(kv => kv.Key + "=" + kv.Value)), config with { Env = list });
                 return true;
             }

@@ -56,11 +56,12 @@ internal sealed partial class PlannerRun
         var visibleArgs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in state.Args)
         {
-            if (v is not null && !envMap.ContainsKey(k))
+            if (v is not null && (!envMap.ContainsKey(k) || state.ArgsOverEnv.Contains(k)))
                 visibleArgs[k] = v;
         }
 
-        var runEnv = config.Env.ToList();
+        // An ARG declared after an ENV of its name replaces it in the RUN's environment.
+        var runEnv = config.Env.Where(e => !visibleArgs.ContainsKey(ImageEnv.ParseKeyValue(e).Key)).ToList();
         foreach (var (k, v) in visibleArgs)
             runEnv.Add(k + "=" + v);
         var proxy = ProxyEnv.FromBuildArgs(options.BuildArgs);
@@ -108,7 +109,7 @@ internal sealed partial class PlannerRun
                 m[k] = v;
         }
         Put("target", mount.Target);
-        Put("mode", mount.Mode?.ToString("o", CultureInfo.InvariantCulture));
+        Put("mode", mount.Mode is { } mode ? Convert.ToString(mode, 8) : null); // .NET has no octal format specifier
         Put("uid", mount.Uid?.ToString(CultureInfo.InvariantCulture));
         Put("gid", mount.Gid?.ToString(CultureInfo.InvariantCulture));
         switch (mount.Type)
