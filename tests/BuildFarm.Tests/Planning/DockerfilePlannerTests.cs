@@ -84,12 +84,19 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
-    public void Env_wins_over_an_arg_of_the_same_name()
+    public void Arg_declared_after_env_of_the_same_name_wins_for_expansion_and_run_while_config_keeps_the_env()
     {
         var plan = Plan("FROM scratch\nENV MODE=env\nARG MODE=arg\nLABEL mode=$MODE\nRUN echo $MODE\n");
+        Assert.Equal("arg", Step(plan, "LABEL mode=$MODE").Config.Labels["mode"]);
+        Assert.Equal("arg", Step(plan, "RUN echo $MODE").BuildArgs["MODE"]);
+        Assert.Contains("MODE=env", plan.FinalStep.Config.Env);
+    }
+
+    [Fact]
+    public void Env_declared_after_an_arg_of_the_same_name_wins_again()
+    {
+        var plan = Plan("FROM scratch\nARG MODE=arg\nENV MODE=env\nLABEL mode=$MODE\n");
         Assert.Equal("env", Step(plan, "LABEL mode=$MODE").Config.Labels["mode"]);
-        Assert.DoesNotContain("MODE", Step(plan, "RUN echo $MODE").BuildArgs.Keys);
-        Assert.Equal("env", Step(plan, "RUN echo $MODE").Env["MODE"]);
     }
 
     [Fact]
