@@ -44,7 +44,12 @@ internal sealed partial class PlannerRun
         ValidateChmod(expanded.Chmod, location);
         var flags = CommonFileFlags(expanded.Chown, expanded.Chmod, expanded.Link, expanded.ExcludePatterns);
         if (expanded.Checksum.Length > 0)
+        {
+            // BuildKit verifies --checksum only for HTTP sources and refuses it for anything else.
+            if (expanded.SourcePaths.Any(s => !IsUrl(s) || IsGit(s)))
+                throw Error("checksum can't be specified for non-HTTP sources", location);
             flags["checksum"] = expanded.Checksum;
+        }
         if (expanded.KeepGitDir is { } keep)
             flags["keep-git-dir"] = keep ? "true" : "false";
         if (expanded.Unpack is { } unpack)
@@ -87,14 +92,18 @@ internal sealed partial class PlannerRun
         });
     }
 
-    /// <summary>--chmod is an octal mode of at most 7777 (permission, setuid/setgid and sticky bits): anything else is
-    /// the Dockerfile's error, caught here with its line rather than by the worker.</summary>
+    /// <summary>--chmod is an octal mode of at most 7777 or a symbolic mode (u=rwx,go=rx; a+X; go-r), as BuildKit
+    /// accepts: anything else is the Dockerfile's error, caught here with its line rather than by the worker.</summary>
     private void ValidateChmod(string chmod, SourceLocation location)
     {
         if (chmod.Length == 0) return;
-        if (chmod.Length > 5 || !chmod.All(c => c is >= '0' and <= '7') || Convert.ToUInt32(chmod, 8) > 0b111_111_111_111)
-            throw Error($"invalid chmod parameter: {chmod}: expected an octal mode from 0 to 7777", location);
+        var octal = chmod.Length <= 5 && chmod.All(c => c is >= '0' and <= '7');
+        if (octal ? Convert.ToUInt32(chmod, 8) > 0b111_111_111_111 : !SymbolicChmod().IsMatch(chmod))
+            throw Error($"invalid chmod parameter: {chmod}: expected an octal mode from 0 to 7777 or a symbolic mode such as u=rwx,go=rx", location);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[ugoa]*([-+=][rwxXst]*)+(,[ugoa]*([-+=][rwxXst]*)+)*$")]
+    private static partial System.Text.RegularExpressions.Regex SymbolicChmod();
 
     private static Dictionary<string, string> CommonFileFlags(string chown, string chmod, bool link, IReadOnlyList<string> excludes)
     {

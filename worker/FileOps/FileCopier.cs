@@ -142,7 +142,7 @@ public sealed class FileCopier(ArchiveExtractor archives)
     private static EntryMetadata MetadataFor(CopySpec spec, FileStat stat, bool sourceIsContext)
     {
         var (uid, gid) = spec.Owner ?? (sourceIsContext ? (0, 0) : (stat.Uid, stat.Gid));
-        var mode = spec.Mode is { } m && !stat.IsSymlink ? m : stat.Permissions;
+        var mode = spec.Mode is { } m && !stat.IsSymlink ? m.Apply(stat.Permissions, stat.IsDirectory) : stat.Permissions;
         return new EntryMetadata(uid, gid, mode, stat.MtimeSeconds, stat.MtimeNanoseconds);
     }
 

@@ -269,7 +269,7 @@ public sealed class StepExecutor(
                 }
                 owner = UserResolver.ResolveOwner(passwdRoot, chown);
             }
-            uint? mode = op.Chmod is { } chmod ? ParseOctal(chmod) : null;
+            var mode = op.Chmod is { } chmod ? ChmodSpec.Parse(chmod) : null;
 
             var destination = op.Destination.StartsWith('/')
                 ? op.Destination
@@ -355,12 +355,6 @@ public sealed class StepExecutor(
 
     private static bool IsUrl(string source) =>
         source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-
-    private static uint ParseOctal(string value)
-    {
-        try { return Convert.ToUInt32(value, 8) & 0xFFF; }
-        catch (FormatException) { throw new CopyException($"--chmod={value}: expected an octal mode such as 755"); }
-    }
 
     private sealed class DisposeAdapter(IDisposable inner) : IAsyncDisposable
     {
