@@ -32,6 +32,9 @@ internal sealed partial class PlannerRun
                     }
                     state.SetArg(def.Key, value);
                 }
+                // BuildKit gives each ARG of a stage its own (empty-layer) history entry: a config step that changes
+                // nothing, so the image's history matches. Its values are in its text: what later steps see is keyed there too.
+                ConfigStep(state, instruction, arg, "ARG " + Json(arg.Args.Select(d => d.Key + "=" + (state.Args.Last(a => a.Key == d.Key).Value ?? ""))), config);
                 return true;
 
             case EnvInstruction envInstruction:

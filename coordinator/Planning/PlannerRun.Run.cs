@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Dockerfile.Instructions;
 using BuildFarm.Coordinator.Dockerfile.Shell;
 
@@ -14,6 +15,10 @@ internal sealed partial class PlannerRun
         var config = state.Config;
         // Secret ids and targets are resolved here, once: the key and the executed instruction share the result.
         IReadOnlyList<RunMount> mounts = Expand(() => run.ExpandMounts(word).Select(SecretMountResolver.Resolve).ToArray(), location);
+        // A relative target (target=rel, target=.) is relative to WORKDIR, as BuildKit joins it (convert_runmount.go).
+        mounts = mounts.Select(m => m.Target.Length > 0 && !m.Target.StartsWith('/')
+            ? m with { Target = GoPath.Join("/", config.WorkingDir, m.Target) }
+            : m).ToArray();
         var expanded = run with
         {
             Mounts = run.Mounts.Select((spec, i) => RunMountSpec.FromMount(spec.Text, mounts[i])).ToArray(),

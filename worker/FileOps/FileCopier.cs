@@ -81,6 +81,10 @@ public sealed class FileCopier(ArchiveExtractor archives)
                 targetPath = Combine(Combine(destination, spec.Parents ? ParentOf(keep) : ""), name);
             else if (LinuxNative.LStat(RootedPath.ResolveScoped(spec.DestinationRoot, destination)) is { IsDirectory: true })
                 targetPath = Combine(destination, name);
+            else if (LinuxNative.LStat(RootedPath.ResolveScoped(spec.DestinationRoot, destination, followFinal: false)) is { IsSymlink: true })
+                // BuildKit writes through a destination that is a symlink (to a file, or dangling): the link stays and
+                // its target, scoped to the image's root, receives the file.
+                targetPath = "/" + RelativeToRoot(spec, RootedPath.ResolveScoped(spec.DestinationRoot, destination), destination);
             else
                 targetPath = destination;
 

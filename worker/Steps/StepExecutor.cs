@@ -81,9 +81,24 @@ public sealed class StepExecutor(
             var physicalWorkdir = RootedPath.ResolveScoped(rootfs, workdir);
             if (!Directory.Exists(physicalWorkdir))
             {
-                // WORKDIR comes from the Dockerfile: made beneath the rootfs without following any symlink.
+                // WORKDIR comes from the Dockerfile: made beneath the rootfs without following any symlink, each missing
+                // component 0755 and owned by the step's user, as BuildKit's WORKDIR makes it (mkdir -p as USER), so a
+                // RUN as that user can write there.
                 using var confined = Oci.Native.ConfinedRoot.Open(rootfs);
-                confined.OpenDirectory(Path.GetRelativePath(rootfs, physicalWorkdir), create: true, workdir).Dispose();
+                var done = "";
+                foreach (var part in Path.GetRelativePath(rootfs, physicalWorkdir).Split('/', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    using (var parent = confined.OpenDirectory(done, create: false, workdir))
+                    {
+                        if (parent.Stat(part) is null)
+                        {
+                            parent.CreateDirectory(part);
+                            parent.SetOwner(part, user.Uid, user.Gid);
+                            parent.SetMode(part, 0b111_101_101);
+                        }
+                    }
+                    done = done.Length == 0 ? part : done + "/" + part;
+                }
             }
 
             var mounts = new List<ContainerMount>();

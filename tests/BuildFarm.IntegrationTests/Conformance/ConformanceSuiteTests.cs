@@ -44,7 +44,7 @@ public sealed class ConformanceSuiteTests(BusyboxFixture busybox, ITestOutputHel
                 if (peer is not null)
                 {
                     var archive = Path.Combine(work, testCase.Name + ".buildkit.tar");
-                    var error = await peer.BuildAsync(context, testCase.BuildFlags, $"bfconf-{testCase.Name}:1", archive, ct);
+                    var error = await peer.BuildAsync(context, testCase.BuildFlags, $"bfconf-{testCase.Name.ToLowerInvariant()}:1", archive, ct);
                     expected = error is null ? BuildOutcome.Image(await ImageTreeNormalizer.NormalizeArchiveAsync(archive, caseBase, ct)) : BuildOutcome.Failed(error);
                     if (mode == "regenerate") expected.WriteGolden(testCase.GoldenPath, provenance);
                 }
