@@ -270,12 +270,11 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
-    public void A_heredoc_copy_reads_nothing_from_the_context()
+    public void A_heredoc_copy_is_refused_naming_its_line_rather_than_built_without_the_file()
     {
-        var plan = Plan("FROM scratch\nARG NAME=world\nCOPY <<EOF /hello.txt\nhello $NAME\nEOF\n");
-        var copy = plan.Steps.Single(s => s.Kind == StepKind.Copy);
-        Assert.Empty(copy.ContextSelections);
-        Assert.Contains("hello world", copy.Instruction);
+        var e = Assert.Throws<DockerfileException>(() => Plan("FROM scratch\nARG NAME=world\nCOPY <<EOF /hello.txt\nhello $NAME\nEOF\n"));
+        Assert.Equal(3, e.Line);
+        Assert.Contains("heredoc", e.Message);
     }
 
     [Fact]
