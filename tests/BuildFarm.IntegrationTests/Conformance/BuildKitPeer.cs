@@ -6,7 +6,7 @@ namespace BuildFarm.IntegrationTests.Conformance;
 /// BuildKit as the reference: Debian 13's dockerd (started by scripts/buildkit-peer.sh) driven through its docker and
 /// buildx binaries. Builds with <c>--network none</c> and exports with <c>docker save</c>.
 /// </summary>
-public sealed class BuildKitPeer
+public sealed partial class BuildKitPeer
 {
     private readonly Dictionary<string, string> _environment;
 
@@ -49,7 +49,9 @@ public sealed class BuildKitPeer
     private static string ErrorLine(string stderr)
     {
         var error = stderr.Split('\n').LastOrDefault(l => l.StartsWith("ERROR: ", StringComparison.Ordinal)) ?? stderr.Trim().Split('\n').Last();
-        return error.Replace("ERROR: ", "", StringComparison.Ordinal).Replace("failed to solve: ", "", StringComparison.Ordinal).Trim();
+        error = error.Replace("ERROR: ", "", StringComparison.Ordinal).Replace("failed to solve: ", "", StringComparison.Ordinal).Trim();
+        // BuildKit names its random ref ids in some errors: drop them so a regeneration does not rewrite unchanged goldens
+        return RefId().Replace(error, "ref <id>");
     }
 
     private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
@@ -68,4 +70,7 @@ public sealed class BuildKitPeer
         await process.WaitForExitAsync(cancellationToken);
         return (process.ExitCode, await stdout, await stderr);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"ref [0-9a-z-]+::[0-9a-z]+")]
+    private static partial System.Text.RegularExpressions.Regex RefId();
 }
