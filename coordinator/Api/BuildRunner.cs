@@ -138,10 +138,12 @@ public sealed class BuildRunner(
 
     // Only the entries that pass .dockerignore go into the manifest, so no worker can see an ignored file. For a served
     // build the blobs are in the store already (uploaded or proven), so this costs Exists calls and one manifest put.
+    // The root is published as 0755 (the usual mode of a context folder; `COPY . /dst/` gives /dst the root's mode):
+    // the served upload's folder is 0700 for this host's sake, and the client does not send its folder's mode.
     private async Task<ContextRef> PublishAsync(BuildContext context, Action<ProgressEvent> progress, CancellationToken cancellationToken)
     {
         var started = Now();
-        var published = await new ContextPublisher(store).PublishAsync(context.Root, context.Entries, cancellationToken);
+        var published = await new ContextPublisher(store).PublishAsync(context.Root, context.Entries, cancellationToken, rootPermissions: 0b111_101_101);
         progress(new ProgressEvent
         {
             Kind = ProgressEvent.Types.Kind.Info,
