@@ -1,5 +1,4 @@
 using BuildFarm.Cache;
-using BuildFarm.Coordinator.Api;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
@@ -7,6 +6,8 @@ using BuildFarm.Oci.Registry;
 using BuildFarm.Protos;
 using BuildFarm.Worker.Actors;
 using BuildFarm.Worker.Steps;
+using BuildFarm.Coordinator.Builds;
+using BuildFarm.Coordinator.Context;
 
 namespace BuildFarm.Cli;
 

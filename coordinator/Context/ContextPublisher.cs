@@ -1,6 +1,5 @@
 using BuildFarm.Cache;
 using BuildFarm.Cache.Context;
-using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Oci;
 using BuildFarm.Oci.Native;
 

@@ -2,7 +2,6 @@ using System.Text;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.Context;
 using BuildFarm.Coordinator.Dockerfile;
-using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
@@ -11,7 +10,7 @@ using BuildFarm.Oci;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Protos.V1;
 
-namespace BuildFarm.Coordinator.Api;
+namespace BuildFarm.Coordinator.Builds;
 
 /// <summary>
 /// One build from spec to image: plan the Dockerfile, pin base images, fill the cache keys from the context, let the
