@@ -9,6 +9,10 @@ public sealed record BuildFarmHome(string Root)
     public string Images => Root;
     /// <summary>The worker's snapshots and runtime state.</summary>
     public string Worker => Path.Combine(Root, "worker");
+    /// <summary>The worker's local blob cache in front of a remote store.</summary>
+    public string WorkerBlobs => Path.Combine(Worker, "blobs");
+    /// <summary>Build contexts the worker materialized from the store.</summary>
+    public string WorkerContexts => Path.Combine(Worker, "ctx");
     /// <summary>Remembered context file hashes (a rebuild re-hashes only changed files).</summary>
     public string ContextHashes => Path.Combine(Root, "context-hashes");
     /// <summary>Per-process scratch space; removed when the process ends.</summary>

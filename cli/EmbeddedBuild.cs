@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using BuildFarm.Cache;
 using BuildFarm.Cli.Commands;
 using BuildFarm.Cli.Progress;
-using BuildFarm.Coordinator.Api;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
@@ -12,6 +11,7 @@ using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Worker.Actors;
 using BuildFarm.Worker.Steps;
+using BuildFarm.Coordinator.Builds;
 
 namespace BuildFarm.Cli;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using BuildFarm.Coordinator.Api;
+using BuildFarm.Coordinator.Builds;
 
 namespace BuildFarm.Cli;
 

@@ -1,5 +1,4 @@
 using BuildFarm.Cache;
-using BuildFarm.Coordinator.Api;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
@@ -7,6 +6,8 @@ using BuildFarm.Oci.Registry;
 using BuildFarm.Protos;
 using BuildFarm.Worker.Actors;
 using BuildFarm.Worker.Steps;
+using BuildFarm.Coordinator.Builds;
+using BuildFarm.Coordinator.Context;
 
 namespace BuildFarm.Cli;
 
@@ -23,7 +24,8 @@ public sealed class LocalFarm : IAsyncDisposable
 
     private readonly string _dockerConfig;
 
-    private LocalFarm(CliEnvironment environment, SharedCache cache, StepExecutorRunner runner, Task<EngineNode> engine, string scratch)
+    private LocalFarm(CliEnvironment environment, LocalFarmOptions farmOptions, SharedCache cache, StepExecutorRunner runner,
+        Task<EngineNode> engine, string scratch)
     {
         var home = environment.Home;
         _dockerConfig = environment.DockerConfigDirectory;
@@ -34,7 +36,10 @@ public sealed class LocalFarm : IAsyncDisposable
         Scratch = scratch;
         Images = new LocalImageStore(home.Images);
         Runner = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, Registry, home.Root), Images,
-            new ImageOutputs(cache.Blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null);
+            new ImageOutputs(cache.Blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null)
+        {
+            PublishContexts = farmOptions.PublishContexts,
+        };
     }
 
     public BuildFarmHome Home { get; }
@@ -43,7 +48,11 @@ public sealed class LocalFarm : IAsyncDisposable
     public LocalImageStore Images { get; }
     public BuildRunner Runner { get; }
 
-    public static Task<LocalFarm> StartAsync(CliEnvironment environment, EngineOptions options, CancellationToken cancellationToken)
+    public static Task<LocalFarm> StartAsync(CliEnvironment environment, EngineOptions options, CancellationToken cancellationToken) =>
+        StartAsync(environment, options, LocalFarmOptions.Embedded, cancellationToken);
+
+    public static Task<LocalFarm> StartAsync(CliEnvironment environment, EngineOptions options, LocalFarmOptions farmOptions,
+        CancellationToken cancellationToken)
     {
         var home = environment.Home;
         Directory.CreateDirectory(home.Root);
@@ -52,7 +61,12 @@ public sealed class LocalFarm : IAsyncDisposable
         var cache = ContentStoreFactory.Open(environment.Store);
         try
         {
-            var runner = new StepExecutorRunner(StepExecutor.Create(cache.Blobs, new StepExecutorOptions(home.Worker)));
+            // A remote store is read through the worker's local LRU blob cache; a local folder store is on this disk already.
+            var workerBlobs = environment.Store.Kind == ContentStoreKind.Local
+                ? cache.Blobs
+                : new CachingContentStore(cache.Blobs, home.WorkerBlobs, farmOptions.WorkerBlobCacheBytes);
+            var contexts = new Worker.Context.ContextMaterializer(workerBlobs, new Worker.Context.ContextMaterializerOptions(home.WorkerContexts, farmOptions.WorkerContextBytes));
+            var runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, new StepExecutorOptions(home.Worker)), contexts);
             // The cluster starts on the thread pool while the caller plans and hashes the context; the build
             // waits for it only when it has a step graph to hand over.
             var engine = Task.Run(async () =>
@@ -62,7 +76,7 @@ public sealed class LocalFarm : IAsyncDisposable
                     Math.Max(2, Environment.ProcessorCount), options.Timings), ActorNames.Worker);
                 return node;
             }, CancellationToken.None);
-            return Task.FromResult(new LocalFarm(environment, cache, runner, engine, scratch));
+            return Task.FromResult(new LocalFarm(environment, farmOptions, cache, runner, engine, scratch));
         }
         catch
         {

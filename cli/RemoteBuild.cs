@@ -7,6 +7,8 @@ using BuildFarm.Protos.V1;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using BuildFarm.Coordinator.Builds;
+using BuildFarm.Coordinator.Context;
 
 namespace BuildFarm.Cli;
 

@@ -17,7 +17,15 @@ public static class ServeCommand
     public static Command Create(CliEnvironment environment)
     {
         var listen = new Option<string>("--listen") { Description = "Address to serve the gRPC API on (HOST:PORT)", DefaultValueFactory = _ => "127.0.0.1:8740" };
-        var command = new Command("serve", "Run a build server (coordinator + worker) with the gRPC Build API") { listen };
+        var blobCache = new Option<long>("--worker-cache-mb")
+        {
+            Description = "Size of the worker's local blob cache in front of a remote store, in MiB", DefaultValueFactory = _ => 8192,
+        };
+        var contextCache = new Option<long>("--context-cache-mb")
+        {
+            Description = "Build contexts the worker keeps materialized for reuse, in MiB", DefaultValueFactory = _ => 2048,
+        };
+        var command = new Command("serve", "Run a build server (coordinator + worker) with the gRPC Build API") { listen, blobCache, contextCache };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var address = parse.GetValue(listen)!;
@@ -27,7 +35,16 @@ public static class ServeCommand
                 await Console.Error.WriteLineAsync($"ERROR: --listen {address}: expected IP:PORT");
                 return 1;
             }
-            await using var farm = await LocalFarm.StartAsync(environment, new EngineOptions(), cancellationToken);
+            foreach (var (option, value) in new[] { (blobCache, parse.GetValue(blobCache)), (contextCache, parse.GetValue(contextCache)) })
+            {
+                if (value is > 0 and <= long.MaxValue >> 20) continue;
+                await Console.Error.WriteLineAsync($"ERROR: {option.Name} {value}: expected a positive number of MiB");
+                return 1;
+            }
+            // Workers get each build's context from the store by digest, never from this host's folder.
+            var farmOptions = new LocalFarmOptions(PublishContexts: true, WorkerBlobCacheBytes: parse.GetValue(blobCache) << 20,
+                WorkerContextBytes: parse.GetValue(contextCache) << 20);
+            await using var farm = await LocalFarm.StartAsync(environment, new EngineOptions(), farmOptions, cancellationToken);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.WebHost.ConfigureKestrel(k => k.Listen(ip, port, o => o.Protocols = HttpProtocols.Http2));

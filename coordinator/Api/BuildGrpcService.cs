@@ -3,13 +3,15 @@ using BuildFarm.Cache;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Protos.V1;
 using Grpc.Core;
+using BuildFarm.Coordinator.Builds;
+using BuildFarm.Coordinator.Context;
 
 namespace BuildFarm.Coordinator.Api;
 
 /// <summary>
 /// The public Build API: the client sends the spec and a manifest of its context (path, mode, size, sha256); the
 /// server asks only for the blobs its content store lacks (and a proof of possession for those it has), rebuilds the
-/// context from the store (<see cref="ContextMaterializer"/>), runs the build
+/// context from the store (<see cref="UploadedContextWriter"/>), runs the build
 /// and streams progress back. Closing the stream or sending Cancel cancels the build.
 /// </summary>
 public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
@@ -36,7 +38,7 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
         {
             try
             {
-                await new ContextMaterializer(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
+                await new UploadedContextWriter(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
             }
             catch (ContextEntryException e)
             {

@@ -1,6 +1,5 @@
 using BuildFarm.Cache;
 using BuildFarm.Cache.Context;
-using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Oci;
 using BuildFarm.Oci.Native;
 
@@ -16,9 +15,12 @@ public sealed class ContextPublisher(IContentStore store, int parallelism = 16)
 {
     /// <param name="root">The context folder the entries are relative to.</param>
     /// <param name="entries">From <see cref="ContextWalker"/>: files already hashed, parents listed.</param>
-    public async Task<ContextPublication> PublishAsync(string root, IReadOnlyList<ContextEntry> entries, CancellationToken cancellationToken)
+    /// <param name="rootPermissions">The root's permission bits when <paramref name="root"/>'s own do not belong to the
+    /// context (a served upload lives in a private 0700 folder; the client's folder mode is not sent).</param>
+    public async Task<ContextPublication> PublishAsync(string root, IReadOnlyList<ContextEntry> entries, CancellationToken cancellationToken,
+        int? rootPermissions = null)
     {
-        var manifest = BuildManifest(root, entries);
+        var manifest = BuildManifest(root, entries, rootPermissions);
 
         // One upload per distinct content; several files with the same bytes share a blob.
         var byDigest = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -60,7 +62,7 @@ public sealed class ContextPublisher(IContentStore store, int parallelism = 16)
 
     /// <summary>The manifest of a walked context; owner and mtime come from lstat (the walk keeps no times, on purpose:
     /// cache keys must not see them, but COPY keeps them in the layer).</summary>
-    public static ContextManifest BuildManifest(string root, IReadOnlyList<ContextEntry> entries)
+    public static ContextManifest BuildManifest(string root, IReadOnlyList<ContextEntry> entries, int? rootPermissions = null)
     {
         var list = new ContextManifestEntry[entries.Count];
         for (var i = 0; i < entries.Count; i++)
@@ -77,7 +79,7 @@ public sealed class ContextPublisher(IContentStore store, int parallelism = 16)
         // The root may be given through a symlink; its own metadata is that of the directory it names.
         var info = new DirectoryInfo(root);
         var top = Stat(info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName, ".");
-        var rootEntry = new ContextManifestEntry(".", (int)(FileStatus.Directory | top.Permissions), 0, null, null, (int)top.Uid, (int)top.Gid,
+        var rootEntry = new ContextManifestEntry(".", (int)FileStatus.Directory | (rootPermissions ?? (int)top.Permissions), 0, null, null, (int)top.Uid, (int)top.Gid,
             top.ModificationSeconds, (int)top.ModificationNanoseconds);
         return new ContextManifest(rootEntry, list, $"build context {root}");
     }

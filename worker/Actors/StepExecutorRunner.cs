@@ -1,6 +1,7 @@
 using BuildFarm.Oci;
 using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
+using BuildFarm.Worker.Context;
 using BuildFarm.Worker.Execution;
 using BuildFarm.Worker.FileOps;
 using BuildFarm.Worker.Steps;
@@ -10,8 +11,10 @@ using SnapshotLayer = BuildFarm.Worker.Snapshots.LayerRef;
 namespace BuildFarm.Worker.Actors;
 
 /// <summary>Runs a step's protobuf spec on the worker's <see cref="StepExecutor"/>; tracks runs so a host can
-/// wait for their cleanup (containers, mounts) before it exits.</summary>
-public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
+/// wait for their cleanup (containers, mounts) before it exits. A context given by manifest digest is materialized by
+/// <paramref name="contexts"/> (the worker's own, reading blobs through its local cache); without one, this worker can
+/// only run steps whose context is a folder on its disk (the embedded single process).</summary>
+public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterializer? contexts = null) : IStepRunner
 {
     private readonly Lock _gate = new();
     private readonly HashSet<Task> _inFlight = [];
@@ -19,7 +22,7 @@ public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
     public async Task<Protos.Cluster.StepResult> RunAsync(StepDefinition definition, StepInputs inputs,
         IReadOnlyDictionary<string, byte[]> secrets, IStepOutput output, CancellationToken cancellationToken)
     {
-        var request = ToRequest(definition, inputs, secrets);
+        var request = ToRequest(definition, inputs, secrets, contexts);
         var progress = new OutputForwarder(output);
         var run = executor.ExecuteAsync(request, progress, cancellationToken);
         lock (_gate) _inFlight.Add(run);
@@ -76,11 +79,13 @@ public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
         return run.ExecForm ? run.Args : [.. run.Shell.DefaultIfEmpty("/bin/sh").Concat(run.Shell.Count == 0 ? ["-c"] : []), string.Join(' ', run.Args)];
     }
 
-    public static StepRequest ToRequest(StepDefinition definition, StepInputs inputs, IReadOnlyDictionary<string, byte[]> secrets) => new()
+    public static StepRequest ToRequest(StepDefinition definition, StepInputs inputs, IReadOnlyDictionary<string, byte[]> secrets,
+        ContextMaterializer? contexts = null) => new()
     {
         Parents = [.. inputs.ParentLayers.Select(ToLayer)],
         Operation = ToOperation(definition),
-        ContextDirectory = ContextDirectoryOf(inputs.Context),
+        ContextDirectory = inputs.Context?.SourceCase == ContextRef.SourceOneofCase.LocalDir ? inputs.Context.LocalDir : null,
+        Context = StoredContextOf(inputs.Context, contexts),
         Stages = inputs.Stages.ToDictionary(s => s.Name, s => (IReadOnlyList<SnapshotLayer>)[.. s.Layers.Select(ToLayer)]),
         Secrets = secrets,
         Env = definition.Run is { } run ? [.. run.Env] : [],
@@ -89,14 +94,17 @@ public sealed class StepExecutorRunner(StepExecutor executor) : IStepRunner
         SourceDateEpoch = long.TryParse(definition.SourceDateEpoch, out var epoch) ? DateTimeOffset.FromUnixTimeSeconds(epoch) : null,
     };
 
-    private static string? ContextDirectoryOf(ContextRef? context) => context?.SourceCase switch
+    // Resolved lazily by the executor: a step that reads no context never fetches it.
+    private static StoredContextSource? StoredContextOf(ContextRef? context, ContextMaterializer? contexts)
     {
-        null or ContextRef.SourceOneofCase.None => null,
-        ContextRef.SourceOneofCase.LocalDir => context.LocalDir,
-        // The materializer of a content-addressed context is another component's; until it is wired here, say so.
-        _ => throw new ClassifiedException(ErrorClass.Internal,
-            $"this worker cannot read a context by manifest digest ({context.ManifestDigest}) yet"),
-    };
+        if (context?.SourceCase != ContextRef.SourceOneofCase.ManifestDigest) return null;
+        if (contexts is null)
+            throw new ClassifiedException(ErrorClass.Internal,
+                $"this worker has no context materializer: it cannot read the build context {context.ManifestDigest} from the store");
+        if (!Digest.TryParse(context.ManifestDigest, out var digest))
+            throw new ClassifiedException(ErrorClass.Internal, $"the step's context manifest digest '{context.ManifestDigest}' is not a digest");
+        return new StoredContextSource(contexts, digest);
+    }
 
     private static SnapshotLayer ToLayer(ProtoLayer layer) =>
         new(new Descriptor { MediaType = layer.MediaType, Digest = layer.Digest, Size = layer.Size }, Digest.Parse(layer.DiffId));

@@ -1,3 +1,4 @@
+
 namespace BuildFarm.Coordinator.Dockerfile.Ignore;
 
 /// <summary>A bracket expression: inclusive rune ranges, possibly negated.</summary>

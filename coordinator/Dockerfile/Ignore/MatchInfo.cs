@@ -1,3 +1,4 @@
+
 namespace BuildFarm.Coordinator.Dockerfile.Ignore;
 
 /// <summary>Per-pattern results for a directory, handed to its children so they need not re-test the parents.</summary>

@@ -1,3 +1,4 @@
+
 namespace BuildFarm.Coordinator.Dockerfile.Ignore;
 
 /// <summary>A malformed glob pattern: Go's <c>filepath.ErrBadPattern</c> ("syntax error in pattern").</summary>

@@ -1,3 +1,4 @@
+
 namespace BuildFarm.Coordinator.Dockerfile.Ignore;
 
 /// <summary>One element of a compiled ignore pattern, the equivalent of a piece of patternmatcher's regexp.</summary>

@@ -1,3 +1,4 @@
+
 namespace BuildFarm.Coordinator.Dockerfile.Ignore;
 
 internal enum PatternTokenKind

@@ -57,6 +57,15 @@ public sealed class ServeTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Serve_refuses_a_cache_size_that_is_not_a_positive_number_naming_the_option()
+    {
+        var result = await _scratch.Cli.RunAsync("serve", "--listen", $"127.0.0.1:{FreePort()}", "--context-cache-mb", "0");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--context-cache-mb 0: expected a positive number of MiB", result.Stderr);
+    }
+
+    [Fact]
     public async Task The_same_content_from_another_folder_with_no_cache_builds_with_its_own_context()
     {
         var port = FreePort();

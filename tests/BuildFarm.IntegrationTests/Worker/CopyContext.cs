@@ -42,7 +42,7 @@ public sealed class CopyContext : IDisposable
     public string Root { get; }
     public string Directory { get; }
 
-    private static void Run(string file, params string[] args)
+    internal static void Run(string file, params string[] args)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardError = true };
         foreach (var a in args) start.ArgumentList.Add(a);

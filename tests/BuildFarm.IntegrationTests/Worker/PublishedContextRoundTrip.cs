@@ -81,7 +81,7 @@ public sealed class PublishedContextRoundTrip(WorkerFixture worker, IContentStor
         var tarSource = Path.Combine(d, "..", "tar-src");
         Directory.CreateDirectory(Path.Combine(tarSource, "top"));
         File.WriteAllText(Path.Combine(tarSource, "top/inner.txt"), "inner");
-        Run("tar", "-cf", Path.Combine(d, "app.tar"), "-C", tarSource, "top");
+        CopyContext.Run("tar", "-cf", Path.Combine(d, "app.tar"), "-C", tarSource, "top");
         var seconds = 1_650_000_000L;
         foreach (var path in Directory.EnumerateFileSystemEntries(d, "*", SearchOption.AllDirectories).OrderByDescending(p => p.Length).Append(d))
             Posix.SetTimes(path, seconds++, 123_456_789);
@@ -93,15 +93,5 @@ public sealed class PublishedContextRoundTrip(WorkerFixture worker, IContentStor
         var bytes = new byte[count];
         new Random(42).NextBytes(bytes);
         return bytes;
-    }
-
-    private static void Run(string file, params string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        var error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} failed: {error}");
     }
 }

@@ -1,8 +1,9 @@
-using BuildFarm.Coordinator.Api;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Coordinator.Planning;
 using BuildFarm.Oci.Images;
 using BuildFarm.TestSupport;
+using BuildFarm.Coordinator.Builds;
+using BuildFarm.Coordinator.Context;
 
 namespace BuildFarm.Tests.Planning;
 

@@ -1,5 +1,4 @@
 using BuildFarm.Coordinator.Dockerfile;
-using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Dockerfile.Instructions;
 using BuildFarm.Coordinator.Planning;
 

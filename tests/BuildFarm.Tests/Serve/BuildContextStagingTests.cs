@@ -1,5 +1,5 @@
-using BuildFarm.Coordinator.Api;
 using BuildFarm.TestSupport;
+using BuildFarm.Coordinator.Context;
 
 namespace BuildFarm.Tests.Serve;
 

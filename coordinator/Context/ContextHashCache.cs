@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using BuildFarm.Oci.Native;
 
-namespace BuildFarm.Coordinator.Dockerfile.Ignore;
+namespace BuildFarm.Coordinator.Context;
 
 /// <summary>
 /// Remembers the sha256 of context files by (path, device, inode, size, mtime, ctime), one file per context root, so

@@ -3,7 +3,7 @@ using BuildFarm.Oci;
 using BuildFarm.Oci.Native;
 using ManifestEntry = BuildFarm.Protos.V1.ContextEntry;
 
-namespace BuildFarm.Coordinator.Api;
+namespace BuildFarm.Coordinator.Context;
 
 /// <summary>
 /// Rebuilds a client's build context from its manifest and the content store, as root, from untrusted input: every
@@ -12,7 +12,7 @@ namespace BuildFarm.Coordinator.Api;
 /// naming it.
 /// </summary>
 /// <param name="allowOpenat2">False forces the openat walk that stands in for openat2 on older kernels (tests).</param>
-public sealed class ContextMaterializer(IContentStore store, bool allowOpenat2 = true)
+public sealed class UploadedContextWriter(IContentStore store, bool allowOpenat2 = true)
 {
     private const uint TypeMask = 0xF000;
     private const uint TypeDirectory = 0x4000;

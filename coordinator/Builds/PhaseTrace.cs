@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace BuildFarm.Coordinator.Api;
+namespace BuildFarm.Coordinator.Builds;
 
 /// <summary>
 /// Phase timings of one build (the CLI writes them to stderr when <c>BUILDFARM_TRACE=1</c>): where a build's fixed cost goes

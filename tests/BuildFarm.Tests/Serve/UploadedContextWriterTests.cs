@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using BuildFarm.Cache;
-using BuildFarm.Coordinator.Api;
 using BuildFarm.Oci;
 using BuildFarm.TestSupport;
 using ManifestEntry = BuildFarm.Protos.V1.ContextEntry;
+using BuildFarm.Coordinator.Context;
 
 namespace BuildFarm.Tests.Serve;
 
@@ -38,7 +38,7 @@ public sealed class ContextMaterializerTests : IDisposable
     private static ManifestEntry LinkEntry(string path, string target) => new() { Path = path, Mode = Link777, LinkTarget = target };
 
     private Task MaterializeAsync(string root, IReadOnlySet<string> servable, params ManifestEntry[] entries) =>
-        new ContextMaterializer(_store).MaterializeAsync(entries, root, servable, CancellationToken.None);
+        new UploadedContextWriter(_store).MaterializeAsync(entries, root, servable, CancellationToken.None);
 
     [Fact]
     public async Task Symlink_then_file_entries_are_refused_and_nothing_is_written_outside_the_root()
@@ -185,7 +185,7 @@ public sealed class ContextMaterializerTests : IDisposable
             var root = Path.Combine(roots, i.ToString());
             try
             {
-                await new ContextMaterializer(_store, openat2).MaterializeAsync(entries, root, servable, CancellationToken.None);
+                await new UploadedContextWriter(_store, openat2).MaterializeAsync(entries, root, servable, CancellationToken.None);
             }
             catch (ContextEntryException)
             {

@@ -1,4 +1,5 @@
-namespace BuildFarm.Coordinator.Api;
+
+namespace BuildFarm.Coordinator.Context;
 
 /// <summary>A context manifest entry that cannot be materialized: it names the entry's path and the cause.
 /// <see cref="Denied"/>: the build may not have the entry's content (not uploaded, not proven).</summary>

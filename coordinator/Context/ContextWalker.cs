@@ -1,7 +1,8 @@
 using BuildFarm.Oci.Native;
 using System.Security.Cryptography;
+using BuildFarm.Coordinator.Dockerfile.Ignore;
 
-namespace BuildFarm.Coordinator.Dockerfile.Ignore;
+namespace BuildFarm.Coordinator.Context;
 
 /// <summary>
 /// Lists what a build context sends: every entry under the root that the ignore patterns do not exclude, sorted by

@@ -1,6 +1,6 @@
 using BuildFarm.Protos.Cluster;
 
-namespace BuildFarm.Coordinator.Api;
+namespace BuildFarm.Coordinator.Builds;
 
 /// <summary>How a build ended: the image it made, or where and why it failed.</summary>
 public sealed record BuildOutcome

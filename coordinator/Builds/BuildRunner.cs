@@ -1,7 +1,7 @@
 using System.Text;
 using BuildFarm.Cache;
+using BuildFarm.Coordinator.Context;
 using BuildFarm.Coordinator.Dockerfile;
-using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
@@ -10,7 +10,7 @@ using BuildFarm.Oci;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Protos.V1;
 
-namespace BuildFarm.Coordinator.Api;
+namespace BuildFarm.Coordinator.Builds;
 
 /// <summary>
 /// One build from spec to image: plan the Dockerfile, pin base images, fill the cache keys from the context, let the
@@ -22,6 +22,10 @@ public sealed class BuildRunner(
     Task<EngineNode> engineStarted, IContentStore store, BaseImageResolver bases, LocalImageStore images, ImageOutputs outputs, string scratch,
     string? contextHashCache = null, TextWriter? traceOutput = null)
 {
+    /// <summary>Publish each build's context to the store and send workers its manifest digest (a served farm: workers
+    /// never read this host's disk). Off for embedded builds, whose worker reads the context folder in place.</summary>
+    public bool PublishContexts { get; init; }
+
     public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken)
     {
@@ -98,10 +102,12 @@ public sealed class BuildRunner(
         var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
         var graph = PlanGraphBuilder.Build(plan, keys, resolved, spec, noCacheFilter);
         trace.Mark("cache keys");
+        var contextRef = PublishContexts
+            ? await PublishAsync(context, progress, cancellationToken)
+            : new ContextRef { LocalDir = context.Directory };
+        trace.Mark("context publish");
         var engine = await engineStarted.WaitAsync(cancellationToken);
         trace.Mark("engine start");
-        // The embedded process and `serve` share the worker's disk; a farm passes a manifest digest instead.
-        var contextRef = new ContextRef { LocalDir = context.Directory };
 
         // A blob found corrupted (or pruned) after its step was a cache hit is gone from the store by now, so its record
         // is a miss on a second run of the graph: the step runs again instead of the build failing.
@@ -127,6 +133,25 @@ public sealed class BuildRunner(
                 return new BuildOutcome { Error = "failed to export image: " + e.Message };
             }
         }
+    }
+
+    // Only the entries that pass .dockerignore go into the manifest, so no worker can see an ignored file. For a served
+    // build the blobs are in the store already (uploaded or proven), so this costs Exists calls and one manifest put.
+    // The root is published as 0755 (the usual mode of a context folder; `COPY . /dst/` gives /dst the root's mode):
+    // the served upload's folder is 0700 for this host's sake, and the client does not send its folder's mode.
+    private async Task<ContextRef> PublishAsync(BuildContext context, Action<ProgressEvent> progress, CancellationToken cancellationToken)
+    {
+        var started = Now();
+        var published = await new ContextPublisher(store).PublishAsync(context.Root, context.Entries, cancellationToken, rootPermissions: 0b111_101_101);
+        progress(new ProgressEvent
+        {
+            Kind = ProgressEvent.Types.Kind.Info,
+            StepId = "context",
+            Name = $"[internal] publish build context {published.ManifestDigest} ({published.BlobsUploaded} blobs uploaded, {published.BlobsPresent} already stored)",
+            StartedUnixMs = started,
+            CompletedUnixMs = Now(),
+        });
+        return new ContextRef { ManifestDigest = published.ManifestDigest.ToString() };
     }
 
     private async Task<BuildOutcome> RunGraphAndExportAsync(BuildSpec spec, BuildPlan plan, BuildGraph graph, ContextRef contextRef,

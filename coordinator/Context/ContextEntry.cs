@@ -1,4 +1,5 @@
-namespace BuildFarm.Coordinator.Dockerfile.Ignore;
+
+namespace BuildFarm.Coordinator.Context;
 
 /// <summary>
 /// One entry of a build context. <see cref="Mode"/> is the Unix st_mode (type bits and permissions);

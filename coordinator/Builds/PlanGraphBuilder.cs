@@ -9,7 +9,7 @@ using ProtoMountType = BuildFarm.Protos.Cluster.MountType;
 using RunMount = BuildFarm.Coordinator.Dockerfile.Instructions.RunMount;
 using MountType = BuildFarm.Coordinator.Dockerfile.Instructions.MountType;
 
-namespace BuildFarm.Coordinator.Api;
+namespace BuildFarm.Coordinator.Builds;
 
 /// <summary>
 /// Turns the planner's DAG (with filled keys) into the engine's graph: one node per planned step, FROM images as

@@ -1,4 +1,5 @@
 using BuildFarm.Coordinator.Dockerfile.Ignore;
+using BuildFarm.Coordinator.Context;
 
 namespace BuildFarm.Tests.Ignore;
 

@@ -2,7 +2,7 @@ using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Planning;
 using BuildFarm.Oci.Native;
 
-namespace BuildFarm.Coordinator.Api;
+namespace BuildFarm.Coordinator.Context;
 
 /// <summary>
 /// The build context as the build sees it: the files .dockerignore lets through, hashed once, and the folder a

@@ -1,7 +1,8 @@
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Coordinator.Planning;
+using BuildFarm.Coordinator.Context;
 
-namespace BuildFarm.Coordinator.Api;
+namespace BuildFarm.Coordinator.Builds;
 
 /// <summary>Key filling for one build: images already pinned by the runner, context checksums from the walked context.</summary>
 public sealed class ResolvingInputs(IReadOnlyDictionary<string, ResolvedImage> images, BuildContext context) : IPlanInputResolver

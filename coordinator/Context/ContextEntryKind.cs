@@ -1,4 +1,5 @@
-namespace BuildFarm.Coordinator.Dockerfile.Ignore;
+
+namespace BuildFarm.Coordinator.Context;
 
 public enum ContextEntryKind
 {

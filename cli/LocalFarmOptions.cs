@@ -1,0 +1,11 @@
+namespace BuildFarm.Cli;
+
+/// <summary>How a <see cref="LocalFarm"/> hands contexts to its worker and how much the worker keeps locally.</summary>
+/// <param name="PublishContexts">Send each build's context through the content store by manifest digest (<c>serve</c>:
+/// the worker never reads the coordinator's folder); false keeps the embedded path, where the worker reads the folder.</param>
+/// <param name="WorkerBlobCacheBytes">The worker's local LRU blob cache in front of a remote (S3) store.</param>
+/// <param name="WorkerContextBytes">Materialized contexts the worker keeps for reuse (least recently used go first).</param>
+public sealed record LocalFarmOptions(bool PublishContexts = false, long WorkerBlobCacheBytes = 8L << 30, long WorkerContextBytes = 2L << 30)
+{
+    public static LocalFarmOptions Embedded { get; } = new();
+}
