@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BuildFarm.Cache;
+using BuildFarm.Coordinator.Dockerfile.Instructions;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Coordinator.Planning;
 using BuildFarm.Oci;
@@ -38,7 +39,8 @@ public sealed class ImageAssembler(IContentStore store)
             ? parsed
             : DateTimeOffset.UnixEpoch;
         var last = sourceDateEpoch ?? baseTime;
-        foreach (var step in chain.Where(s => s.Kind != StepKind.From))
+        // BuildKit writes no history entry for ONBUILD (the trigger lives in the config only).
+        foreach (var step in chain.Where(s => s.Kind != StepKind.From && s.Expanded is not OnbuildInstruction))
         {
             var hasLayer = step.Kind is StepKind.Run or StepKind.Copy or StepKind.Add;
             if (hasLayer && outcomes.TryGetValue(indexOf[step.Id], out var outcome) && outcome.Result is { CompletedUnixMs: > 0 } result)

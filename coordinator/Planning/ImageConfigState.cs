@@ -22,11 +22,12 @@ public sealed record ImageConfigState
     public IReadOnlyList<string> OnBuild { get; init; } = [];
     public string Author { get; init; } = "";
 
-    /// <summary>The state of a stage built on an image (or scratch, with the default PATH as BuildKit sets it).</summary>
+    /// <summary>The state of a stage built on an image (or scratch), with the default PATH and WorkingDir "/" where the base
+    /// has none, as BuildKit sets them (its config always names a working directory).</summary>
     public static ImageConfigState FromBase(BaseImageConfig? config) => new()
     {
         Env = config is null || config.Env.Count == 0 ? DefaultEnv : config.Env,
-        WorkingDir = config?.WorkingDir ?? "",
+        WorkingDir = string.IsNullOrEmpty(config?.WorkingDir) ? "/" : config.WorkingDir,
         User = config?.User ?? "",
         OnBuild = config?.OnBuild ?? [],
     };

@@ -43,7 +43,8 @@ public static class ImageEnv
     /// What a RUN sees: the image env wins over build args of the same name, the last duplicate env entry wins, the
     /// first duplicate arg wins, and an arg without a value is not set.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> MergeEnvAndArgs(IEnumerable<KeyValuePair<string, string?>> args, IReadOnlyList<string> env)
+    public static IReadOnlyDictionary<string, string> MergeEnvAndArgs(IEnumerable<KeyValuePair<string, string?>> args, IReadOnlyList<string> env,
+        IReadOnlySet<string>? argsOverEnv = null)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var entry in env)
@@ -55,7 +56,8 @@ public static class ImageEnv
         {
             if (v is null)
                 continue;
-            result.TryAdd(k, v);
+            if (argsOverEnv is not null && argsOverEnv.Contains(k)) result[k] = v;
+            else result.TryAdd(k, v);
         }
         return result;
     }

@@ -44,7 +44,12 @@ internal sealed partial class PlannerRun
         ValidateChmod(expanded.Chmod, location);
         var flags = CommonFileFlags(expanded.Chown, expanded.Chmod, expanded.Link, expanded.ExcludePatterns);
         if (expanded.Checksum.Length > 0)
+        {
+            // BuildKit verifies --checksum only for HTTP sources and refuses it for anything else.
+            if (expanded.SourcePaths.Any(s => !IsUrl(s) || IsGit(s)))
+                throw Error("checksum can't be specified for non-HTTP sources", location);
             flags["checksum"] = expanded.Checksum;
+        }
         if (expanded.KeepGitDir is { } keep)
             flags["keep-git-dir"] = keep ? "true" : "false";
         if (expanded.Unpack is { } unpack)
@@ -63,6 +68,10 @@ internal sealed partial class PlannerRun
         IReadOnlyList<string> paths, IReadOnlyList<SourceContent> contents, string dest, Dictionary<string, string> flags,
         List<StepSource> sources, List<ContextSelection> selections)
     {
+        // The step contract (protos CopyOp) carries no heredoc bodies yet, so the worker would write nothing: refuse
+        // loudly rather than build an image silently missing the file (issue 19, item 1).
+        if (contents.Count > 0)
+            throw Error($"{keyword} with a heredoc (<<{contents[0].Path}) is not supported by BuildFarm yet: the file would be missing from the image; write it with RUN or COPY it from the context", original.Location);
         // A relative destination is relative to WORKDIR, which the parent chain already fixes; the text stays as written.
         var text = keyword + " " + Json(paths.Append(dest));
         if (contents.Count > 0)
@@ -87,14 +96,18 @@ internal sealed partial class PlannerRun
         });
     }
 
-    /// <summary>--chmod is an octal mode of at most 7777 (permission, setuid/setgid and sticky bits): anything else is
-    /// the Dockerfile's error, caught here with its line rather than by the worker.</summary>
+    /// <summary>--chmod is an octal mode of at most 7777 or a symbolic mode (u=rwx,go=rx; a+X; go-r), as BuildKit
+    /// accepts: anything else is the Dockerfile's error, caught here with its line rather than by the worker.</summary>
     private void ValidateChmod(string chmod, SourceLocation location)
     {
         if (chmod.Length == 0) return;
-        if (chmod.Length > 5 || !chmod.All(c => c is >= '0' and <= '7') || Convert.ToUInt32(chmod, 8) > 0b111_111_111_111)
-            throw Error($"invalid chmod parameter: {chmod}: expected an octal mode from 0 to 7777", location);
+        var octal = chmod.Length <= 5 && chmod.All(c => c is >= '0' and <= '7');
+        if (octal ? Convert.ToUInt32(chmod, 8) > 0b111_111_111_111 : !SymbolicChmod().IsMatch(chmod))
+            throw Error($"invalid chmod parameter: {chmod}: expected an octal mode from 0 to 7777 or a symbolic mode such as u=rwx,go=rx", location);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[ugoa]*([-+=][rwxXst]*)+(,[ugoa]*([-+=][rwxXst]*)+)*$")]
+    private static partial System.Text.RegularExpressions.Regex SymbolicChmod();
 
     private static Dictionary<string, string> CommonFileFlags(string chown, string chmod, bool link, IReadOnlyList<string> excludes)
     {

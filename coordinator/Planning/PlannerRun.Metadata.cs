@@ -32,6 +32,9 @@ internal sealed partial class PlannerRun
                     }
                     state.SetArg(def.Key, value);
                 }
+                // BuildKit gives each ARG of a stage its own (empty-layer) history entry: a config step that changes
+                // nothing, so the image's history matches. Its values are in its text: what later steps see is keyed there too.
+                ConfigStep(state, instruction, arg, "ARG " + Json(arg.Args.Select(d => d.Key + "=" + (state.Args.Last(a => a.Key == d.Key).Value ?? ""))), config);
                 return true;
 
             case EnvInstruction envInstruction:
@@ -39,7 +42,10 @@ internal sealed partial class PlannerRun
                 var expanded = (EnvInstruction)envInstruction.Expand(word);
                 var list = config.Env;
                 foreach (var kv in expanded.Env)
+                {
                     list = ImageEnv.AddEnv(list, kv.Key, kv.Value);
+                    state.ArgsOverEnv.Remove(kv.Key); // the later ENV wins over an earlier ARG again
+                }
                 ConfigStep(state, instruction, expanded, "ENV " + Json(expanded.Env.Select(kv => kv.Key + "=" + kv.Value)), config with { Env = list });
                 return true;
             }

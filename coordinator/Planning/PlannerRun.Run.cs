@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Dockerfile.Instructions;
 using BuildFarm.Coordinator.Dockerfile.Shell;
 
@@ -14,6 +15,10 @@ internal sealed partial class PlannerRun
         var config = state.Config;
         // Secret ids and targets are resolved here, once: the key and the executed instruction share the result.
         IReadOnlyList<RunMount> mounts = Expand(() => run.ExpandMounts(word).Select(SecretMountResolver.Resolve).ToArray(), location);
+        // A relative target (target=rel, target=.) is relative to WORKDIR, as BuildKit joins it (convert_runmount.go).
+        mounts = mounts.Select(m => m.Target.Length > 0 && !m.Target.StartsWith('/')
+            ? m with { Target = GoPath.Join("/", config.WorkingDir, m.Target) }
+            : m).ToArray();
         var expanded = run with
         {
             Mounts = run.Mounts.Select((spec, i) => RunMountSpec.FromMount(spec.Text, mounts[i])).ToArray(),
@@ -56,11 +61,12 @@ internal sealed partial class PlannerRun
         var visibleArgs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in state.Args)
         {
-            if (v is not null && !envMap.ContainsKey(k))
+            if (v is not null && (!envMap.ContainsKey(k) || state.ArgsOverEnv.Contains(k)))
                 visibleArgs[k] = v;
         }
 
-        var runEnv = config.Env.ToList();
+        // An ARG declared after an ENV of its name replaces it in the RUN's environment.
+        var runEnv = config.Env.Where(e => !visibleArgs.ContainsKey(ImageEnv.ParseKeyValue(e).Key)).ToList();
         foreach (var (k, v) in visibleArgs)
             runEnv.Add(k + "=" + v);
         var proxy = ProxyEnv.FromBuildArgs(options.BuildArgs);
@@ -108,7 +114,7 @@ internal sealed partial class PlannerRun
                 m[k] = v;
         }
         Put("target", mount.Target);
-        Put("mode", mount.Mode?.ToString("o", CultureInfo.InvariantCulture));
+        Put("mode", mount.Mode is { } mode ? Convert.ToString(mode, 8) : null); // .NET has no octal format specifier
         Put("uid", mount.Uid?.ToString(CultureInfo.InvariantCulture));
         Put("gid", mount.Gid?.ToString(CultureInfo.InvariantCulture));
         switch (mount.Type)

@@ -100,10 +100,10 @@ internal sealed partial class PlannerRun(DockerfileStages dockerfile, PlanOption
 
     // ---- helpers ------------------------------------------------------------------------------------------------
 
-    /// <summary>Image env wins over the stage's ARGs; undeclared build args are not visible.</summary>
+    /// <summary>Image env wins over the stage's ARGs unless the ARG was declared after it; undeclared build args are not visible.</summary>
     private static ShellEnvironment ExpansionEnvironment(StageState state)
     {
-        var merged = ImageEnv.MergeEnvAndArgs(state.Args, state.Config.Env);
+        var merged = ImageEnv.MergeEnvAndArgs(state.Args, state.Config.Env, state.ArgsOverEnv);
         return ShellEnvironment.FromPairs(merged);
     }
 

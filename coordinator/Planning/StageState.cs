@@ -22,6 +22,10 @@ internal sealed class StageState
     /// <summary>ARGs declared in the stage so far; null value = declared without a value.</summary>
     public List<KeyValuePair<string, string?>> Args { get; } = [];
 
+    /// <summary>ARGs declared after an ENV of the same name: they win over it for expansion and in RUN (BuildKit: the
+    /// later declaration wins), while the image config keeps the ENV. An ENV of the name afterwards wins again.</summary>
+    public HashSet<string> ArgsOverEnv { get; } = new(StringComparer.Ordinal);
+
     public bool CmdSet { get; set; }
     public List<string> StepIds { get; } = [];
     public bool Planned { get; set; }
@@ -32,5 +36,7 @@ internal sealed class StageState
         if (i >= 0)
             Args.RemoveAt(i);
         Args.Add(new(key, value));
+        if (value is not null) ArgsOverEnv.Add(key);
+        else ArgsOverEnv.Remove(key);
     }
 }

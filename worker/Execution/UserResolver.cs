@@ -36,26 +36,23 @@ public static class UserResolver
             }
         }
 
-        // Supplementary groups: every group listing the user by name (only when the group was not forced).
+        // Supplementary groups: the primary (or forced) group first, then, unless the group was forced, every group
+        // listing the user by name, as BuildKit's runc executor sets them.
         var additional = groupPart is null && name is not null
             ? groups.Where(f => f.Length > 3 && f[3].Split(',').Contains(name) && int.TryParse(f[2], out _))
-                .Select(f => int.Parse(f[2])).Where(x => x != gid).Distinct().ToList()
-            : [];
+                .Select(f => int.Parse(f[2])).Prepend(gid).Distinct().ToList()
+            : [gid];
         return new ResolvedUser(uid, gid, additional, string.IsNullOrEmpty(home) ? null : home);
     }
 
     /// <summary>Only the ids, for --chown: group defaults to the user's primary group, or the same number.</summary>
     public static (int Uid, int Gid) ResolveOwner(string rootfs, string spec)
     {
-        var colon = spec.IndexOf(':');
+        // "--chown=1000" means 1000:1000 whatever the passwd file says, as BuildKit does (a name takes its primary group).
+        if (!spec.Contains(':') && int.TryParse(spec, out var n)) return (n, n);
         var user = Resolve(rootfs, spec);
-        // "--chown=1000" with no passwd entry means 1000:1000, as Docker does.
-        if (colon < 0 && int.TryParse(spec, out var n) && !HasUid(rootfs, spec)) return (n, n);
         return (user.Uid, user.Gid);
     }
-
-    private static bool HasUid(string rootfs, string uid) =>
-        ReadTable(rootfs, "/etc/passwd").Any(f => f.Length > 2 && f[2] == uid);
 
     private static List<string[]> ReadTable(string rootfs, string path)
     {

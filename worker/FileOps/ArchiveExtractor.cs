@@ -58,6 +58,8 @@ public sealed class ArchiveExtractor
         if (process.ExitCode != 0) throw new CopyException($"{tool} could not decompress {archive}: {(await stderr).Trim()}");
     }
 
+    /// <summary>What <paramref name="path"/> is as ADD sees it: an archive only when its (decompressed) start is a tar
+    /// header. A gzip (or bzip2, xz, zstd) file holding anything else is copied as is, as BuildKit does.</summary>
     private static async Task<Kind> DetectAsync(string path, CancellationToken cancellationToken)
     {
         var header = new byte[512];
@@ -65,11 +67,58 @@ public sealed class ArchiveExtractor
         await using (var file = File.OpenRead(path))
             read = await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken);
         var h = header.AsSpan(0, read);
-        if (h.StartsWith(new byte[] { 0x1f, 0x8b })) return Kind.Gzip;
-        if (h.StartsWith("BZh"u8)) return Kind.Bzip2;
-        if (h.StartsWith(new byte[] { 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 })) return Kind.Xz;
-        if (h.StartsWith(new byte[] { 0x28, 0xb5, 0x2f, 0xfd })) return Kind.Zstd;
-        if (read >= 262 && h.Slice(257, 5).SequenceEqual("ustar"u8)) return Kind.Tar;
-        return Kind.None;
+        var kind = Kind.None;
+        if (h.StartsWith(new byte[] { 0x1f, 0x8b })) kind = Kind.Gzip;
+        else if (h.StartsWith("BZh"u8)) kind = Kind.Bzip2;
+        else if (h.StartsWith(new byte[] { 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 })) kind = Kind.Xz;
+        else if (h.StartsWith(new byte[] { 0x28, 0xb5, 0x2f, 0xfd })) kind = Kind.Zstd;
+        else return IsTarHeader(h) ? Kind.Tar : Kind.None;
+        return IsTarHeader(await DecompressedStartAsync(path, kind, cancellationToken)) ? kind : Kind.None;
+    }
+
+    private static async Task<byte[]> DecompressedStartAsync(string path, Kind kind, CancellationToken cancellationToken)
+    {
+        var start = new byte[512];
+        try
+        {
+            if (kind == Kind.Gzip)
+            {
+                await using var file = File.OpenRead(path);
+                await using var gzip = new GZipStream(file, CompressionMode.Decompress);
+                var n = await gzip.ReadAtLeastAsync(start, start.Length, throwOnEndOfStream: false, cancellationToken);
+                return start[..n];
+            }
+            var tool = kind switch { Kind.Bzip2 => "bzip2", Kind.Xz => "xz", _ => "zstd" };
+            var info = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add("-dc");
+            info.ArgumentList.Add(path);
+            using var process = Process.Start(info) ?? throw new CopyException($"could not start {tool} to look into {path}");
+            try
+            {
+                var n = await process.StandardOutput.BaseStream.ReadAtLeastAsync(start, start.Length, throwOnEndOfStream: false, cancellationToken);
+                return start[..n];
+            }
+            finally
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(CancellationToken.None);
+            }
+        }
+        catch (InvalidDataException)
+        {
+            return []; // corrupt compressed data: not an archive, copied as is
+        }
+    }
+
+    /// <summary>A tar header: "ustar" magic, or (old v7 tars) a header checksum that adds up.</summary>
+    private static bool IsTarHeader(ReadOnlySpan<byte> h)
+    {
+        if (h.Length < 512) return false;
+        if (h.Slice(257, 5).SequenceEqual("ustar"u8)) return true;
+        var field = System.Text.Encoding.ASCII.GetString(h.Slice(148, 8)).Trim(' ', '\0');
+        if (field.Length == 0 || !field.All(c => c is >= '0' and <= '7')) return false;
+        long sum = 0;
+        for (var i = 0; i < 512; i++) sum += i is >= 148 and < 156 ? (byte)' ' : h[i];
+        return sum == Convert.ToInt64(field, 8);
     }
 }

@@ -14,8 +14,8 @@ public sealed record CopySpec
     public required string Destination { get; init; }
     /// <summary>Resolved --chown owner, or null.</summary>
     public (int Uid, int Gid)? Owner { get; init; }
-    /// <summary>--chmod permission bits, or null.</summary>
-    public uint? Mode { get; init; }
+    /// <summary>--chmod (octal or symbolic), or null.</summary>
+    public ChmodSpec? Mode { get; init; }
     public IReadOnlyList<string> Excludes { get; init; } = [];
     public bool Parents { get; init; }
     /// <summary>ADD: unpack local tar archives (plain, gzip, bzip2, xz, zstd) into the destination.</summary>

@@ -35,12 +35,13 @@ public sealed class FileCopier(ArchiveExtractor archives)
         foreach (var source in spec.Sources)
         {
             var found = Expand(spec, source);
-            if (found.Count == 0)
-                throw new CopyException(PathPattern.HasWildcards(source)
-                    ? $"no source files were specified: '{source}' matches nothing in {spec.SourceRoot}"
-                    : $"'{source}': not found in {spec.SourceRoot}");
+            // BuildKit (AllowEmptyWildcard) skips a wildcard that matches nothing, even when it is the only source;
+            // a plain path that is missing stays an error.
+            if (found.Count == 0 && !PathPattern.HasWildcards(source))
+                throw new CopyException($"'{source}': not found in {spec.SourceRoot}");
             matches.AddRange(found);
         }
+        if (matches.Count == 0) return; // only empty wildcards: BuildKit creates nothing, not even the destination
 
         using var destinationRoot = ConfinedRoot.Open(spec.DestinationRoot);
         var destinationIsDirectory = spec.Destination.EndsWith('/') || matches.Count > 1 || spec.Parents;
@@ -56,14 +57,14 @@ public sealed class FileCopier(ArchiveExtractor archives)
             if (stat.IsDirectory)
             {
                 var targetDir = Combine(destination, keep);
-                using var target = EnsureDirectory(spec, destinationRoot, targetDir, stat);
+                using var target = EnsureDirectory(spec, destinationRoot, targetDir);
                 await CopyTreeAsync(spec, destinationRoot, physical, target, "", spec.SourceIsContext, cancellationToken);
                 continue;
             }
 
             if (spec.ExtractArchives && await ArchiveExtractor.IsArchiveAsync(physical, cancellationToken))
             {
-                using var targetDir = EnsureDirectory(spec, destinationRoot, Combine(destination, spec.Parents ? ParentOf(keep) : ""), null);
+                using var targetDir = EnsureDirectory(spec, destinationRoot, Combine(destination, spec.Parents ? ParentOf(keep) : ""));
                 var temp = Directory.CreateTempSubdirectory("bf-add-").FullName;
                 try
                 {
@@ -80,11 +81,15 @@ public sealed class FileCopier(ArchiveExtractor archives)
                 targetPath = Combine(Combine(destination, spec.Parents ? ParentOf(keep) : ""), name);
             else if (LinuxNative.LStat(RootedPath.ResolveScoped(spec.DestinationRoot, destination)) is { IsDirectory: true })
                 targetPath = Combine(destination, name);
+            else if (LinuxNative.LStat(RootedPath.ResolveScoped(spec.DestinationRoot, destination, followFinal: false)) is { IsSymlink: true })
+                // BuildKit writes through a destination that is a symlink (to a file, or dangling): the link stays and
+                // its target, scoped to the image's root, receives the file.
+                targetPath = "/" + RelativeToRoot(spec, RootedPath.ResolveScoped(spec.DestinationRoot, destination), destination);
             else
                 targetPath = destination;
 
             if (IsExcluded(spec, name)) continue;
-            using var parent = EnsureDirectory(spec, destinationRoot, ParentOf(targetPath), null);
+            using var parent = EnsureDirectory(spec, destinationRoot, ParentOf(targetPath));
             var targetName = Path.GetFileName(targetPath);
             if (parent.Stat(targetName) is { Type: FileStatus.Directory })
                 throw new CopyException($"cannot copy file {match.Path} onto directory {targetPath}");
@@ -141,14 +146,13 @@ public sealed class FileCopier(ArchiveExtractor archives)
     private static EntryMetadata MetadataFor(CopySpec spec, FileStat stat, bool sourceIsContext)
     {
         var (uid, gid) = spec.Owner ?? (sourceIsContext ? (0, 0) : (stat.Uid, stat.Gid));
-        var mode = spec.Mode is { } m && !stat.IsSymlink ? m : stat.Permissions;
+        var mode = spec.Mode is { } m && !stat.IsSymlink ? m.Apply(stat.Permissions, stat.IsDirectory) : stat.Permissions;
         return new EntryMetadata(uid, gid, mode, stat.MtimeSeconds, stat.MtimeNanoseconds);
     }
 
     /// <summary>Creates <paramref name="logical"/> (and missing parents) in the destination; returns it opened beneath
-    /// the root. Missing parents get the copy's owner and 0755; a created final directory takes <paramref name="like"/>'s
-    /// mode and mtime when given.</summary>
-    private static ConfinedDirectory EnsureDirectory(CopySpec spec, ConfinedRoot root, string logical, FileStat? like)
+    /// the root, each made 0755 and owned by the --chown owner (root by default)</summary>
+    private static ConfinedDirectory EnsureDirectory(CopySpec spec, ConfinedRoot root, string logical)
     {
         var parts = logical.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var current = "/";
@@ -167,17 +171,12 @@ public sealed class FileCopier(ArchiveExtractor archives)
             using var parent = root.OpenDirectory(slash < 0 ? "" : relative[..slash], create: true, logical);
             var name = relative[(slash + 1)..];
             parent.CreateDirectory(name);
+            // Every directory the copy creates, the destination of a directory source included, is made fresh:
+            // 0755 and root:root unless --chown, whatever the source directory's mode and owner (BuildKit does
+            // not carry them over; --chmod applies to the copied entries, not to the directory it creates).
             var (uid, gid) = spec.Owner ?? (0, 0);
-            var isLast = i == parts.Length - 1;
-            if (isLast && like is { } l)
-            {
-                EntryCopier.ApplyIn(parent, name, false, MetadataFor(spec, l, spec.SourceIsContext));
-            }
-            else
-            {
-                parent.SetOwner(name, uid, gid);
-                parent.SetMode(name, 0b111_101_101);
-            }
+            parent.SetOwner(name, uid, gid);
+            parent.SetMode(name, 0b111_101_101);
         }
         return root.OpenDirectory(RelativeToRoot(spec, RootedPath.ResolveScoped(spec.DestinationRoot, logical), logical), create: false, logical);
     }

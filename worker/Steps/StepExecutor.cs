@@ -81,9 +81,24 @@ public sealed class StepExecutor(
             var physicalWorkdir = RootedPath.ResolveScoped(rootfs, workdir);
             if (!Directory.Exists(physicalWorkdir))
             {
-                // WORKDIR comes from the Dockerfile: made beneath the rootfs without following any symlink.
+                // WORKDIR comes from the Dockerfile: made beneath the rootfs without following any symlink, each missing
+                // component 0755 and owned by the step's user, as BuildKit's WORKDIR makes it (mkdir -p as USER), so a
+                // RUN as that user can write there.
                 using var confined = Oci.Native.ConfinedRoot.Open(rootfs);
-                confined.OpenDirectory(Path.GetRelativePath(rootfs, physicalWorkdir), create: true, workdir).Dispose();
+                var done = "";
+                foreach (var part in Path.GetRelativePath(rootfs, physicalWorkdir).Split('/', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    using (var parent = confined.OpenDirectory(done, create: false, workdir))
+                    {
+                        if (parent.Stat(part) is null)
+                        {
+                            parent.CreateDirectory(part);
+                            parent.SetOwner(part, user.Uid, user.Gid);
+                            parent.SetMode(part, 0b111_101_101);
+                        }
+                    }
+                    done = done.Length == 0 ? part : done + "/" + part;
+                }
             }
 
             var mounts = new List<ContainerMount>();
@@ -269,7 +284,7 @@ public sealed class StepExecutor(
                 }
                 owner = UserResolver.ResolveOwner(passwdRoot, chown);
             }
-            uint? mode = op.Chmod is { } chmod ? ParseOctal(chmod) : null;
+            var mode = op.Chmod is { } chmod ? ChmodSpec.Parse(chmod) : null;
 
             var destination = op.Destination.StartsWith('/')
                 ? op.Destination
@@ -355,12 +370,6 @@ public sealed class StepExecutor(
 
     private static bool IsUrl(string source) =>
         source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-
-    private static uint ParseOctal(string value)
-    {
-        try { return Convert.ToUInt32(value, 8) & 0xFFF; }
-        catch (FormatException) { throw new CopyException($"--chmod={value}: expected an octal mode such as 755"); }
-    }
 
     private sealed class DisposeAdapter(IDisposable inner) : IAsyncDisposable
     {

@@ -83,12 +83,19 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
-    public void Env_wins_over_an_arg_of_the_same_name()
+    public void Arg_declared_after_env_of_the_same_name_wins_for_expansion_and_run_while_config_keeps_the_env()
     {
         var plan = Plan("FROM scratch\nENV MODE=env\nARG MODE=arg\nLABEL mode=$MODE\nRUN echo $MODE\n");
+        Assert.Equal("arg", Step(plan, "LABEL mode=$MODE").Config.Labels["mode"]);
+        Assert.Equal("arg", Step(plan, "RUN echo $MODE").BuildArgs["MODE"]);
+        Assert.Contains("MODE=env", plan.FinalStep.Config.Env);
+    }
+
+    [Fact]
+    public void Env_declared_after_an_arg_of_the_same_name_wins_again()
+    {
+        var plan = Plan("FROM scratch\nARG MODE=arg\nENV MODE=env\nLABEL mode=$MODE\n");
         Assert.Equal("env", Step(plan, "LABEL mode=$MODE").Config.Labels["mode"]);
-        Assert.DoesNotContain("MODE", Step(plan, "RUN echo $MODE").BuildArgs.Keys);
-        Assert.Equal("env", Step(plan, "RUN echo $MODE").Env["MODE"]);
     }
 
     [Fact]
@@ -262,12 +269,11 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
-    public void A_heredoc_copy_reads_nothing_from_the_context()
+    public void A_heredoc_copy_is_refused_naming_its_line_rather_than_built_without_the_file()
     {
-        var plan = Plan("FROM scratch\nARG NAME=world\nCOPY <<EOF /hello.txt\nhello $NAME\nEOF\n");
-        var copy = plan.Steps.Single(s => s.Kind == StepKind.Copy);
-        Assert.Empty(copy.ContextSelections);
-        Assert.Contains("hello world", copy.Instruction);
+        var e = Assert.Throws<DockerfileException>(() => Plan("FROM scratch\nARG NAME=world\nCOPY <<EOF /hello.txt\nhello $NAME\nEOF\n"));
+        Assert.Equal(3, e.Line);
+        Assert.Contains("heredoc", e.Message);
     }
 
     [Fact]

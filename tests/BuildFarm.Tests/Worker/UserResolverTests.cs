@@ -14,16 +14,16 @@ public sealed class UserResolverTests : IDisposable
     }
 
     [Fact]
-    public void Name_takes_uid_primary_gid_home_and_supplementary_groups() =>
-        Assert.Equal("1000 1001 [50] /home/app", Flatten(UserResolver.Resolve(_root, "app")));
+    public void Name_takes_uid_primary_gid_home_and_supplementary_groups_primary_first() =>
+        Assert.Equal("1000 1001 [1001,50] /home/app", Flatten(UserResolver.Resolve(_root, "app")));
 
     [Fact]
     public void Name_with_group_name_uses_that_group_only() =>
-        Assert.Equal("1000 50 [] /home/app", Flatten(UserResolver.Resolve(_root, "app:staff")));
+        Assert.Equal("1000 50 [50] /home/app", Flatten(UserResolver.Resolve(_root, "app:staff")));
 
     [Fact]
     public void Numeric_uid_and_gid_need_no_entries() =>
-        Assert.Equal("4321 99 [] ", Flatten(UserResolver.Resolve(_root, "4321:99")));
+        Assert.Equal("4321 99 [99] ", Flatten(UserResolver.Resolve(_root, "4321:99")));
 
     [Fact]
     public void Numeric_uid_of_a_known_user_takes_its_primary_group() =>

@@ -1,0 +1,1 @@
+printf 'plain text, gzipped\n' | gzip -n > notes.txt.gz

@@ -1,0 +1,1 @@
+ln d/one d/two
