@@ -125,6 +125,7 @@ public static class PlanGraphBuilder
                     Link = copy.Link,
                     Parents = copy.Parents,
                     Excludes = { copy.ExcludePatterns },
+                    Heredocs = { HeredocsOf(copy.SourceContents) },
                 };
                 break;
             case AddInstruction add:
@@ -138,6 +139,7 @@ public static class PlanGraphBuilder
                         Chmod = add.Chmod,
                         Link = add.Link,
                         Excludes = { add.ExcludePatterns },
+                        Heredocs = { HeredocsOf(add.SourceContents) },
                     },
                     Checksum = add.Checksum,
                     Unpack = add.Unpack ?? true,
@@ -159,6 +161,10 @@ public static class PlanGraphBuilder
             if (m.HasGid) reference.Gid = (uint)m.Gid;
             return reference;
         }) ?? [];
+
+    // COPY/ADD heredoc bodies as the planner expanded them (the key covers them through the step's instruction text).
+    private static IEnumerable<ProtoHeredoc> HeredocsOf(IReadOnlyList<SourceContent> contents) =>
+        contents.Select(c => new ProtoHeredoc { Name = c.Path, Content = c.Data });
 
     // "." and "dir/." name a directory as surely as a trailing slash does; the worker's copier only knows the slash.
     private static string DirectoryDestination(string destination) =>

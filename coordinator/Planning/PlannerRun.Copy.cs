@@ -68,10 +68,12 @@ internal sealed partial class PlannerRun
         IReadOnlyList<string> paths, IReadOnlyList<SourceContent> contents, string dest, Dictionary<string, string> flags,
         List<StepSource> sources, List<ContextSelection> selections)
     {
-        // The step contract (protos CopyOp) carries no heredoc bodies yet, so the worker would write nothing: refuse
-        // loudly rather than build an image silently missing the file (issue 19, item 1).
-        if (contents.Count > 0)
-            throw Error($"{keyword} with a heredoc (<<{contents[0].Path}) is not supported by BuildFarm yet: the file would be missing from the image; write it with RUN or COPY it from the context", original.Location);
+        // A heredoc becomes a file named by its delimiter: BuildKit fails such a name with a path error at solve time.
+        foreach (var content in contents)
+        {
+            if (content.Path is "" or "." or ".." || content.Path.Contains('/'))
+                throw Error($"{keyword} <<{content.Path}: a heredoc's delimiter names the file it writes and must be a plain file name", original.Location);
+        }
         // A relative destination is relative to WORKDIR, which the parent chain already fixes; the text stays as written.
         var text = keyword + " " + Json(paths.Append(dest));
         if (contents.Count > 0)

@@ -139,6 +139,7 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
         Excludes = [.. copy.Excludes],
         Link = copy.Link,
         Parents = copy.Parents,
+        Heredocs = [.. copy.Heredocs.Select(h => new Steps.Heredoc(h.Name, h.Content))],
     };
 
     private static Steps.RunMount ToMount(Protos.Cluster.RunMount m) => new()

@@ -16,4 +16,7 @@ public record CopyOperation : StepOperation
     /// <summary>--link: the layer does not depend on the parent's filesystem.</summary>
     public bool Link { get; init; }
     public bool Parents { get; init; }
+    /// <summary><c>COPY &lt;&lt;EOF</c>: each body is written as a file named by its delimiter (0644) and copied
+    /// to <see cref="Destination"/> after the other sources, as BuildKit does.</summary>
+    public IReadOnlyList<Heredoc> Heredocs { get; init; } = [];
 }

@@ -263,7 +263,7 @@ public sealed class StepExecutor(
 
     private async Task<StepResult> CopyAsync(StepRequest request, CopyOperation op, CancellationToken cancellationToken)
     {
-        if (op.Sources.Count > 1 && !op.Destination.EndsWith('/'))
+        if (op.Sources.Count + op.Heredocs.Count > 1 && !op.Destination.EndsWith('/'))
             throw new CopyException($"When using COPY with more than one source file, the destination must be a directory and end with a / (destination {op.Destination})");
         var cleanups = new List<IAsyncDisposable>();
         try
@@ -339,6 +339,9 @@ public sealed class StepExecutor(
                 finally { TreeRemover.Remove(download); }
             }
 
+            if (op.Heredocs.Count > 0)
+                await CopyHeredocsAsync(op.Heredocs, snapshot.RootPath, destination, owner, mode, cancellationToken);
+
             var (layer, diffId) = await FinishAsync(snapshot, request, cancellationToken);
             return new StepResult(layer, diffId, 0, []);
         }
@@ -347,6 +350,36 @@ public sealed class StepExecutor(
             for (var i = cleanups.Count - 1; i >= 0; i--) await cleanups[i].DisposeAsync();
         }
     }
+
+    /// <summary>BuildKit's inline documents: each heredoc is made a 0644 file in a scratch tree (root-owned, as a
+    /// context file), then copied like a context source so --chown, --chmod and the destination rules apply alike.
+    /// Never unpacked, even by ADD.</summary>
+    private async Task CopyHeredocsAsync(IReadOnlyList<Heredoc> heredocs, string destinationRoot, string destination,
+        (int, int)? owner, ChmodSpec? mode, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_scratch);
+        var documents = ScratchDirectory.Create(_scratch, "heredoc-");
+        try
+        {
+            foreach (var heredoc in heredocs)
+            {
+                if (heredoc.Name is "" or "." or ".." || heredoc.Name.Contains('/'))
+                    throw new CopyException($"heredoc <<{heredoc.Name}: its delimiter must be a plain file name");
+                var file = Path.Combine(documents, heredoc.Name);
+                await File.WriteAllTextAsync(file, heredoc.Content, Utf8NoBom, cancellationToken);
+                Native.LinuxNative.ChmodOrThrow(file, 0b110_100_100); // 0644 whatever the umask
+                await copier.CopyAsync(new CopySpec
+                {
+                    SourceRoot = documents, SourceIsContext = true, Sources = [heredoc.Name],
+                    DestinationRoot = destinationRoot, Destination = destination, Owner = owner, Mode = mode,
+                }, cancellationToken);
+                File.Delete(file); // two heredocs may share a delimiter: the next one is written fresh
+            }
+        }
+        finally { TreeRemover.Remove(documents); }
+    }
+
+    private static readonly System.Text.UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
     /// <summary>The context folder on this worker: the local one, or the request's context source resolved for
     /// <paramref name="sources"/> (leased until the step's cleanups run).</summary>
