@@ -78,6 +78,26 @@ public sealed class StepExecutorRunnerTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Copy_op_heredocs_reach_the_worker_and_become_files()
+    {
+        var copy = new StepDefinition
+        {
+            CacheKey = "copy-heredocs",
+            Copy = new CopyOp { Destination = "/docs/", Chmod = "640", Heredocs = { new Heredoc { Name = "one.txt", Content = "first\n" }, new Heredoc { Name = "two.txt", Content = "second\n" } } },
+        };
+
+        var result = await new StepExecutorRunner(worker.Executor).RunAsync(copy, Inputs(new ContextRef()), new Dictionary<string, byte[]>(),
+            new IgnoredOutput(), CancellationToken.None);
+
+        var layer = new BuildFarm.Worker.Snapshots.LayerRef(
+            new Descriptor { MediaType = result.Layer.MediaType, Digest = result.Layer.Digest, Size = result.Layer.Size }, Digest.Parse(result.Layer.DiffId));
+        var entries = await worker.ReadLayerHeadersAsync(layer);
+        Assert.Equal("first\n", entries["docs/one.txt"].Content);
+        Assert.Equal("second\n", entries["docs/two.txt"].Content);
+        Assert.Equal(0b110_100_000, entries["docs/two.txt"].Mode & 0b111_111_111_111);
+    }
+
+    [Fact]
     public async Task A_manifest_digest_on_a_worker_without_a_materializer_is_an_internal_error_naming_the_digest()
     {
         var copy = new StepDefinition { CacheKey = "copy-nowhere", Copy = new CopyOp { Sources = { "a" }, Destination = "/" } };

@@ -269,11 +269,27 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
-    public void A_heredoc_copy_is_refused_naming_its_line_rather_than_built_without_the_file()
+    public async Task A_heredoc_copy_key_covers_its_expanded_body()
     {
-        var e = Assert.Throws<DockerfileException>(() => Plan("FROM scratch\nARG NAME=world\nCOPY <<EOF /hello.txt\nhello $NAME\nEOF\n"));
-        Assert.Equal(3, e.Line);
-        Assert.Contains("heredoc", e.Message);
+        const string dockerfile = "FROM scratch\nARG NAME=world\nCOPY <<EOF /hello.txt\nhello $NAME\nEOF\n";
+        var plan = Plan(dockerfile);
+        var same = await Plan(dockerfile).ComputeKeysAsync(new FakeResolver());
+        var other = await Plan(dockerfile.Replace("hello", "bye", StringComparison.Ordinal)).ComputeKeysAsync(new FakeResolver());
+        var keys = await plan.ComputeKeysAsync(new FakeResolver());
+
+        var copy = (CopyInstruction)plan.FinalStep.Expanded!;
+        Assert.Equal("hello world\n", Assert.Single(copy.SourceContents).Data);
+        Assert.Contains("hello world", keys.Inputs[plan.FinalStep.Id].Instruction);
+        Assert.Equal(keys.KeyOf(plan.FinalStep.Id), same.KeyOf(plan.FinalStep.Id));
+        Assert.NotEqual(keys.KeyOf(plan.FinalStep.Id), other.KeyOf(plan.FinalStep.Id));
+    }
+
+    [Fact]
+    public void A_heredoc_whose_delimiter_is_a_path_is_refused_naming_its_line()
+    {
+        var e = Assert.Throws<DockerfileException>(() => Plan("FROM scratch\nCOPY <<a/b /x/\nbody\na/b\n"));
+        Assert.Equal(2, e.Line);
+        Assert.Contains("<<a/b", e.Message);
     }
 
     [Fact]
