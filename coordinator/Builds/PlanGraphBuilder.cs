@@ -145,6 +145,9 @@ public static class PlanGraphBuilder
                     Unpack = add.Unpack ?? true,
                 };
                 break;
+            case WorkdirInstruction workdir:
+                definition.Workdir = new WorkdirOp { Path = workdir.Path };
+                break;
             default:
                 throw new InvalidOperationException($"step {step.Id} ({step.SourceText}) has no executable instruction");
         }

@@ -42,7 +42,7 @@ public sealed class ImageAssembler(IContentStore store)
         // BuildKit writes no history entry for ONBUILD (the trigger lives in the config only).
         foreach (var step in chain.Where(s => s.Kind != StepKind.From && s.Expanded is not OnbuildInstruction))
         {
-            var hasLayer = step.Kind is StepKind.Run or StepKind.Copy or StepKind.Add;
+            var hasLayer = step.Kind is StepKind.Run or StepKind.Copy or StepKind.Add or StepKind.Workdir;
             if (hasLayer && outcomes.TryGetValue(indexOf[step.Id], out var outcome) && outcome.Result is { CompletedUnixMs: > 0 } result)
                 last = sourceDateEpoch ?? DateTimeOffset.FromUnixTimeMilliseconds(result.CompletedUnixMs);
             history.Add(new HistoryEntry

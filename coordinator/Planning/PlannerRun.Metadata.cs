@@ -64,7 +64,10 @@ internal sealed partial class PlannerRun
             {
                 var expanded = (WorkdirInstruction)workdir.Expand(word);
                 var path = expanded.Path.StartsWith('/') ? GoPath.Clean(expanded.Path) : GoPath.Join("/", config.WorkingDir, expanded.Path);
-                ConfigStep(state, instruction, expanded with { Path = path }, "WORKDIR " + Json([path]), config with { WorkingDir = path });
+                // BuildKit makes the directory at WORKDIR time (mkdir -p, owned by the USER of that moment): a step of its
+                // own, so an image whose WORKDIR no RUN follows still has it. "/" always exists: config only.
+                ConfigStep(state, instruction, expanded with { Path = path }, "WORKDIR " + Json([path]), config with { WorkingDir = path },
+                    path == "/" ? StepKind.Config : StepKind.Workdir);
                 return true;
             }
 
@@ -158,7 +161,8 @@ internal sealed partial class PlannerRun
         }
     }
 
-    private void ConfigStep(StageState state, Instruction original, Instruction expanded, string text, ImageConfigState next)
+    private void ConfigStep(StageState state, Instruction original, Instruction expanded, string text, ImageConfigState next,
+        StepKind kind = StepKind.Config)
     {
         state.Config = next;
         AddStep(state, new PlannedStep
@@ -166,7 +170,7 @@ internal sealed partial class PlannerRun
             Id = StepId(state, state.StepIds.Count),
             StageIndex = state.Index,
             StageName = state.DisplayName,
-            Kind = StepKind.Config,
+            Kind = kind,
             Location = original.Location,
             SourceText = original.SourceCode,
             Instruction = text,

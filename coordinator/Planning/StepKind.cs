@@ -10,6 +10,8 @@ public enum StepKind
     Copy,
     /// <summary>ADD: a file operation (also URLs and archives); yields a layer.</summary>
     Add,
-    /// <summary>An image-config change (ENV, LABEL, WORKDIR, USER, CMD, ...); WORKDIR also creates the directory.</summary>
+    /// <summary>An image-config change (ENV, LABEL, USER, CMD, WORKDIR /, ...).</summary>
     Config,
+    /// <summary>WORKDIR other than /: the config change plus a file operation (mkdir -p as USER); yields a layer.</summary>
+    Workdir,
 }

@@ -121,6 +121,7 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
             Network = definition.Run.Network == Protos.Cluster.NetworkMode.NetworkHost ? Steps.NetworkMode.Host : Steps.NetworkMode.None,
         },
         StepDefinition.OpOneofCase.Copy => ToCopy(definition.Copy),
+        StepDefinition.OpOneofCase.Workdir => new WorkdirOperation { Path = definition.Workdir.Path },
         StepDefinition.OpOneofCase.Add => new AddOperation(ToCopy(definition.Add.Copy ?? new CopyOp()))
         {
             Checksum = definition.Add.Checksum is { Length: > 0 } checksum ? checksum : null,

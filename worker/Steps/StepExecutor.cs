@@ -60,6 +60,7 @@ public sealed class StepExecutor(
         {
             RunOperation run => RunAsync(request, run, output, cancellationToken),
             CopyOperation copy => CopyAsync(request, copy, cancellationToken),
+            WorkdirOperation workdir => WorkdirAsync(request, workdir, cancellationToken),
             _ => throw new ArgumentException($"unknown step operation {request.Operation.GetType().Name}"),
         };
 
@@ -78,28 +79,8 @@ public sealed class StepExecutor(
             if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add($"HOME={user.Home ?? "/"}");
 
             var workdir = "/" + request.WorkingDirectory.Trim('/');
-            var physicalWorkdir = RootedPath.ResolveScoped(rootfs, workdir);
-            if (!Directory.Exists(physicalWorkdir))
-            {
-                // WORKDIR comes from the Dockerfile: made beneath the rootfs without following any symlink, each missing
-                // component 0755 and owned by the step's user, as BuildKit's WORKDIR makes it (mkdir -p as USER), so a
-                // RUN as that user can write there.
-                using var confined = Oci.Native.ConfinedRoot.Open(rootfs);
-                var done = "";
-                foreach (var part in Path.GetRelativePath(rootfs, physicalWorkdir).Split('/', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    using (var parent = confined.OpenDirectory(done, create: false, workdir))
-                    {
-                        if (parent.Stat(part) is null)
-                        {
-                            parent.CreateDirectory(part);
-                            parent.SetOwner(part, user.Uid, user.Gid);
-                            parent.SetMode(part, 0b111_101_101);
-                        }
-                    }
-                    done = done.Length == 0 ? part : done + "/" + part;
-                }
-            }
+            // The WORKDIR step made it; a record from before WORKDIR was a step may still lack it.
+            MakeDirectories(rootfs, workdir, user);
 
             var mounts = new List<ContainerMount>();
             await File.WriteAllTextAsync(Path.Combine(aux, "hosts"),
@@ -348,6 +329,37 @@ public sealed class StepExecutor(
         finally
         {
             for (var i = cleanups.Count - 1; i >= 0; i--) await cleanups[i].DisposeAsync();
+        }
+    }
+
+    private async Task<StepResult> WorkdirAsync(StepRequest request, WorkdirOperation op, CancellationToken cancellationToken)
+    {
+        await using var snapshot = await snapshotter.PrepareAsync(request.Parents, cancellationToken);
+        MakeDirectories(snapshot.RootPath, "/" + op.Path.Trim('/'), UserResolver.Resolve(snapshot.RootPath, request.User));
+        var (layer, diffId) = await FinishAsync(snapshot, request, cancellationToken);
+        return new StepResult(layer, diffId, 0, []);
+    }
+
+    /// <summary>mkdir -p beneath the rootfs without following any symlink out of it, each missing component 0755 and
+    /// owned by <paramref name="user"/>, as BuildKit's WORKDIR makes it (so a RUN as that user can write there).</summary>
+    private static void MakeDirectories(string rootfs, string path, ResolvedUser user)
+    {
+        var physical = RootedPath.ResolveScoped(rootfs, path);
+        if (Directory.Exists(physical)) return;
+        using var confined = Oci.Native.ConfinedRoot.Open(rootfs);
+        var done = "";
+        foreach (var part in Path.GetRelativePath(rootfs, physical).Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using (var parent = confined.OpenDirectory(done, create: false, path))
+            {
+                if (parent.Stat(part) is null)
+                {
+                    parent.CreateDirectory(part);
+                    parent.SetOwner(part, user.Uid, user.Gid);
+                    parent.SetMode(part, 0b111_101_101);
+                }
+            }
+            done = done.Length == 0 ? part : done + "/" + part;
         }
     }
 
