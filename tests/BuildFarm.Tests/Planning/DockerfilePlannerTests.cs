@@ -285,6 +285,19 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
+    public void A_workdir_is_a_step_of_its_own_except_the_root_which_only_changes_the_config()
+    {
+        var plan = Plan("FROM scratch\nUSER app\nWORKDIR /srv\nWORKDIR rel\nWORKDIR /\n");
+
+        Assert.Equal(StepKind.Workdir, Step(plan, "WORKDIR /srv").Kind);
+        var relative = Step(plan, "WORKDIR rel");
+        Assert.Equal(StepKind.Workdir, relative.Kind);
+        Assert.Equal("/srv/rel", ((WorkdirInstruction)relative.Expanded!).Path);
+        Assert.Equal("app", relative.Config.User);
+        Assert.Equal(StepKind.Config, Step(plan, "WORKDIR /").Kind);
+    }
+
+    [Fact]
     public void A_heredoc_whose_delimiter_is_a_path_is_refused_naming_its_line()
     {
         var e = Assert.Throws<DockerfileException>(() => Plan("FROM scratch\nCOPY <<a/b /x/\nbody\na/b\n"));
