@@ -42,8 +42,11 @@ public sealed class ImageAssembler(IContentStore store)
         // BuildKit writes no history entry for ONBUILD (the trigger lives in the config only).
         foreach (var step in chain.Where(s => s.Kind != StepKind.From && s.Expanded is not OnbuildInstruction))
         {
-            var hasLayer = step.Kind is StepKind.Run or StepKind.Copy or StepKind.Add or StepKind.Workdir;
-            if (hasLayer && outcomes.TryGetValue(indexOf[step.Id], out var outcome) && outcome.Result is { CompletedUnixMs: > 0 } result)
+            var outcome = outcomes.GetValueOrDefault(indexOf[step.Id]);
+            // A WORKDIR whose directory existed made no layer (BuildKit marks it empty_layer too).
+            var hasLayer = step.Kind is StepKind.Run or StepKind.Copy or StepKind.Add
+                           || (step.Kind is StepKind.Workdir && outcome?.Result is { EmptyLayer: false });
+            if (hasLayer && outcome?.Result is { CompletedUnixMs: > 0 } result)
                 last = sourceDateEpoch ?? DateTimeOffset.FromUnixTimeMilliseconds(result.CompletedUnixMs);
             history.Add(new HistoryEntry
             {

@@ -42,6 +42,9 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
             {
                 throw new StepRunFailedException($"process \"{string.Join(' ', ArgvOf(definition))}\" could not start: {e.Message}", 0, e);
             }
+            // A WORKDIR that already exists changes no file: BuildKit leaves its history entry empty_layer.
+            if (result.ExitCode == 0 && result.Layer is null && request.Operation is WorkdirOperation)
+                return new Protos.Cluster.StepResult { CacheKey = definition.CacheKey, EmptyLayer = true };
             if (result.ExitCode != 0 || result.Layer is null)
                 throw new StepRunFailedException(
                     $"process \"{string.Join(' ', ArgvOf(definition))}\" did not complete successfully: exit code: {result.ExitCode}",

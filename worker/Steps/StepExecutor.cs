@@ -335,17 +335,19 @@ public sealed class StepExecutor(
     private async Task<StepResult> WorkdirAsync(StepRequest request, WorkdirOperation op, CancellationToken cancellationToken)
     {
         await using var snapshot = await snapshotter.PrepareAsync(request.Parents, cancellationToken);
-        MakeDirectories(snapshot.RootPath, "/" + op.Path.Trim('/'), UserResolver.Resolve(snapshot.RootPath, request.User));
+        var user = UserResolver.Resolve(snapshot.RootPath, request.User); // an unknown USER fails here, as in BuildKit
+        if (!MakeDirectories(snapshot.RootPath, "/" + op.Path.Trim('/'), user))
+            return new StepResult(null, null, 0, []); // nothing to make: no layer (BuildKit's empty_layer)
         var (layer, diffId) = await FinishAsync(snapshot, request, cancellationToken);
         return new StepResult(layer, diffId, 0, []);
     }
 
     /// <summary>mkdir -p beneath the rootfs without following any symlink out of it, each missing component 0755 and
     /// owned by <paramref name="user"/>, as BuildKit's WORKDIR makes it (so a RUN as that user can write there).</summary>
-    private static void MakeDirectories(string rootfs, string path, ResolvedUser user)
+    private static bool MakeDirectories(string rootfs, string path, ResolvedUser user)
     {
         var physical = RootedPath.ResolveScoped(rootfs, path);
-        if (Directory.Exists(physical)) return;
+        if (Directory.Exists(physical)) return false;
         using var confined = Oci.Native.ConfinedRoot.Open(rootfs);
         var done = "";
         foreach (var part in Path.GetRelativePath(rootfs, physical).Split('/', StringSplitOptions.RemoveEmptyEntries))
@@ -361,6 +363,7 @@ public sealed class StepExecutor(
             }
             done = done.Length == 0 ? part : done + "/" + part;
         }
+        return true;
     }
 
     /// <summary>BuildKit's inline documents: each heredoc is made a 0644 file in a scratch tree (root-owned, as a

@@ -7,10 +7,12 @@ namespace BuildFarm.IntegrationTests.Worker;
 [Collection(WorkerCollection.Name)]
 public sealed class WorkdirStepTests(WorkerFixture worker)
 {
+    private Task<StepResult> ExecuteAsync(string path, string user) => worker.Executor.ExecuteAsync(
+        new StepRequest { Parents = [worker.BaseLayer], Operation = new WorkdirOperation { Path = path }, User = user }, null, CancellationToken.None);
+
     private async Task<IReadOnlyDictionary<string, LayerTarEntry>> WorkdirAsync(string path, string user)
     {
-        var request = new StepRequest { Parents = [worker.BaseLayer], Operation = new WorkdirOperation { Path = path }, User = user };
-        var result = await worker.Executor.ExecuteAsync(request, null, CancellationToken.None);
+        var result = await ExecuteAsync(path, user);
         Assert.True(result.Succeeded);
         return await worker.ReadLayerHeadersAsync(new LayerRef(result.Layer!, result.DiffId!.Value));
     }
@@ -28,10 +30,19 @@ public sealed class WorkdirStepTests(WorkerFixture worker)
     }
 
     [Fact]
-    public async Task Workdir_step_leaves_an_existing_directory_as_it_is()
+    public async Task Workdir_step_on_an_existing_directory_makes_no_layer()
     {
-        var entries = await WorkdirAsync("/etc", "1000");
+        var result = await ExecuteAsync("/etc", "1000");
 
-        Assert.Empty(entries);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Null(result.Layer);
+    }
+
+    [Fact]
+    public async Task Workdir_step_as_an_unknown_user_fails_naming_the_user()
+    {
+        var error = await Assert.ThrowsAsync<BuildFarm.Worker.Execution.UserNotFoundException>(() => ExecuteAsync("/srv", "nosuchuser"));
+
+        Assert.Contains("nosuchuser", error.Message);
     }
 }
