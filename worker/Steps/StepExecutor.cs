@@ -79,7 +79,7 @@ public sealed class StepExecutor(
             if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add($"HOME={user.Home ?? "/"}");
 
             var workdir = "/" + request.WorkingDirectory.Trim('/');
-            // The WORKDIR step made it; a record from before WORKDIR was a step may still lack it.
+            // A WORKDIR step made it; a base image's WorkingDir may still be missing (BuildKit makes the cwd too).
             MakeDirectories(rootfs, workdir, user);
 
             var mounts = new List<ContainerMount>();
