@@ -12,6 +12,8 @@ public static class CommandCatalog
         yield return PlanCommand.Create(environment);
         yield return ImagesCommand.Create(environment);
         yield return RmiCommand.Create(environment);
+        yield return TagCommand.Create(environment);
+        yield return InspectCommand.Create(environment);
         yield return RunCommand.Create(environment);
         yield return ServeCommand.Create(environment);
         yield return CacheCommand.Create(environment);
