@@ -14,6 +14,7 @@ public static class CommandCatalog
         yield return RmiCommand.Create(environment);
         yield return TagCommand.Create(environment);
         yield return InspectCommand.Create(environment);
+        yield return HistoryCommand.Create(environment);
         yield return RunCommand.Create(environment);
         yield return ServeCommand.Create(environment);
         yield return CacheCommand.Create(environment);

@@ -163,4 +163,26 @@ public sealed class ImageLifecycleTests(BusyboxFixture busybox) : IDisposable
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("no field Nope", bad.Stderr);
     }
+
+    [Fact]
+    public async Task History_lists_one_line_per_entry_newest_first_with_the_layers_made_here()
+    {
+        await BuildBaseAndAppAsync();
+        var image = await InspectAsync("app:1");
+        var lines = (await MustAsync("history", "--no-trunc", "app:1")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1..];
+        Assert.Equal(4, lines.Length); // ADD, RUN, ENV, CMD
+        Assert.Contains("CMD [\"cat\", \"/made\"]", lines[0]);
+        Assert.StartsWith("<missing>", lines[0]); // ENV and CMD make no layer
+        Assert.StartsWith("<missing>", lines[1]);
+        Assert.Contains("RUN /bin/sh -c echo made here > /made && rm /bin/ls", lines[2]);
+        var manifest = JsonDocument.Parse((await MustAsync("inspect", "--format", "{{json .RootFS.Layers}}", "app:1")).Stdout);
+        Assert.Equal(2, manifest.RootElement.GetArrayLength());
+        Assert.Matches("^sha256:[0-9a-f]{64} ", lines[2]);
+        Assert.Matches("^sha256:[0-9a-f]{64} ", lines[3]);
+
+        var truncated = (await MustAsync("history", "app:1")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches("^[0-9a-f]{12} ", truncated[3]); // [0] is the header
+        Assert.Contains("…", truncated[3]); // the RUN line is longer than 45 characters
+        Assert.NotNull(image.GetProperty("Id").GetString());
+    }
 }
