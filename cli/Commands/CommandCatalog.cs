@@ -15,6 +15,8 @@ public static class CommandCatalog
         yield return TagCommand.Create(environment);
         yield return InspectCommand.Create(environment);
         yield return HistoryCommand.Create(environment);
+        yield return PullCommand.Create(environment);
+        yield return PushCommand.Create(environment);
         yield return RunCommand.Create(environment);
         yield return ServeCommand.Create(environment);
         yield return CacheCommand.Create(environment);
