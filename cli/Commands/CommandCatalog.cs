@@ -17,6 +17,8 @@ public static class CommandCatalog
         yield return HistoryCommand.Create(environment);
         yield return PullCommand.Create(environment);
         yield return PushCommand.Create(environment);
+        yield return LoginCommand.Create(environment);
+        yield return LogoutCommand.Create(environment);
         yield return RunCommand.Create(environment);
         yield return ServeCommand.Create(environment);
         yield return CacheCommand.Create(environment);
