@@ -19,6 +19,8 @@ public static class CommandCatalog
         yield return PushCommand.Create(environment);
         yield return LoginCommand.Create(environment);
         yield return LogoutCommand.Create(environment);
+        yield return SaveCommand.Create(environment);
+        yield return LoadCommand.Create(environment);
         yield return RunCommand.Create(environment);
         yield return ServeCommand.Create(environment);
         yield return CacheCommand.Create(environment);

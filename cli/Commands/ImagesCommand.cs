@@ -31,7 +31,8 @@ public static class ImagesCommand
                 var colon = image.Name.LastIndexOf(':');
                 var slash = image.Name.LastIndexOf('/');
                 var at = image.Name.IndexOf('@');
-                var (repo, tag) = at >= 0 ? (image.Name[..at], "<none>") // pulled by digest
+                var (repo, tag) = image.Name.StartsWith("sha256:", StringComparison.Ordinal) ? ("<none>", "<none>") // loaded without a name
+                    : at >= 0 ? (image.Name[..at], "<none>") // pulled by digest
                     : colon > slash ? (image.Name[..colon], image.Name[(colon + 1)..]) : (image.Name, "<none>");
                 var digest = showDigests ? $"{image.ManifestDigest,-71} " : "";
                 Console.WriteLine($"{repo,-40} {tag,-16} {digest}{Id(image),-14} {Ago(image.Created),-20} {HumanSize(image.Size)}");
