@@ -22,6 +22,10 @@ public static class CommandCatalog
         yield return SaveCommand.Create(environment);
         yield return LoadCommand.Create(environment);
         yield return RunCommand.Create(environment);
+        yield return PsCommand.Create(environment);
+        yield return RmCommand.Create(environment);
+        yield return DiffCommand.Create(environment);
+        yield return CommitCommand.Create(environment);
         yield return ServeCommand.Create(environment);
         yield return CacheCommand.Create(environment);
     }

@@ -36,13 +36,13 @@ public static class HistoryCommand
                 return 0;
             }
             var idWidth = full ? 71 : 12;
-            Console.WriteLine($"{"IMAGE".PadRight(idWidth)}   {"CREATED",-20}{"CREATED BY".PadRight(full ? 0 : CreatedByWidth + 3)}{(full ? "   " : "")}{"SIZE",-10}COMMENT");
+            Console.WriteLine($"{"IMAGE".PadRight(idWidth)}   {"CREATED",-24}{"CREATED BY".PadRight(full ? 0 : CreatedByWidth + 3)}{(full ? "   " : "")}{"SIZE",-10}COMMENT");
             foreach (var line in lines)
             {
                 var createdBy = line.CreatedBy.Replace('\n', ' ').Replace('\t', ' ');
                 if (!full && createdBy.Length > CreatedByWidth) createdBy = createdBy[..(CreatedByWidth - 1)] + "…";
                 var created = line.Created is { } c ? Ago(c) : "<missing>";
-                Console.WriteLine($"{Id(line.Layer).PadRight(idWidth)}   {created,-20}{(full ? createdBy + "   " : createdBy.PadRight(CreatedByWidth + 3))}{ImagesCommand.HumanSize(line.Size),-10}{line.Comment}");
+                Console.WriteLine($"{Id(line.Layer).PadRight(idWidth)}   {created,-22}  {(full ? createdBy + "   " : createdBy.PadRight(CreatedByWidth + 3))}{ImagesCommand.HumanSize(line.Size),-10}{line.Comment}");
             }
             return 0;
         });

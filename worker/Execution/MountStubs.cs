@@ -10,7 +10,7 @@ namespace BuildFarm.Worker.Execution;
 /// directories above them; after the run (overlay unmounted), delete the stubs still empty from the upper
 /// directory, and drop a directory that overlay copied up only to hold a stub when it is left empty and unchanged.
 /// </summary>
-internal sealed class MountStubs
+public sealed class MountStubs
 {
     private readonly List<string> _missing = [];
     private readonly Dictionary<string, FileStat> _parents = new(StringComparer.Ordinal);
