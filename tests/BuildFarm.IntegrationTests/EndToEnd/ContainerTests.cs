@@ -76,4 +76,23 @@ public sealed class ContainerTests(BusyboxFixture busybox) : IDisposable
         await MustAsync("run", "app:1", "sh", "-c", "echo x > /x");
         Assert.Single((await MustAsync("ps", "-a")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // the header
     }
+
+    [Fact]
+    public async Task An_image_a_kept_container_uses_survives_rmi_and_cache_prune()
+    {
+        await BuildAppAsync();
+        await MustAsync("run", "--name", "user", "app:1", "sh", "-c", "echo new > /new");
+        var refused = await Cli.RunAsync("rmi", "app:1");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("is using its referenced image", refused.Stderr);
+
+        var forced = (await MustAsync("rmi", "-f", "app:1")).Stdout;
+        Assert.Contains("Untagged: app:1", forced);
+        Assert.DoesNotContain("Deleted:", forced);
+        await MustAsync("cache", "prune", "--all", "--grace", "0s");
+
+        Assert.Equal("A /new", (await MustAsync("diff", "user")).Stdout.Trim());
+        await MustAsync("commit", "user", "after:1");
+        Assert.Equal("new made", (await MustAsync("run", "after:1", "sh", "-c", "cat /new /made | tr '\\n' ' '")).Stdout.Trim());
+    }
 }
