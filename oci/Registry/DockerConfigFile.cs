@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -27,8 +26,7 @@ public sealed class DockerConfigFile(string directory)
         config["auths"] = auths;
         if (HelperFor(config, key) is { } helper)
         {
-            var secret = JsonSerializer.Serialize(new Dictionary<string, string> { ["ServerURL"] = key, ["Username"] = username, ["Secret"] = password });
-            await RunHelperAsync(helper, "store", secret, cancellationToken);
+            await new CredentialHelper(helper).StoreAsync(key, username, password, cancellationToken);
             auths[key] = new JsonObject();
         }
         else
@@ -42,7 +40,7 @@ public sealed class DockerConfigFile(string directory)
         var config = await ReadAsync(cancellationToken);
         var key = KeyFor(registry);
         if (config["auths"] is not JsonObject auths || !auths.ContainsKey(key)) return false;
-        if (HelperFor(config, key) is { } helper) await RunHelperAsync(helper, "erase", key, cancellationToken);
+        if (HelperFor(config, key) is { } helper) await new CredentialHelper(helper).EraseAsync(key, cancellationToken);
         auths.Remove(key);
         await WriteAsync(config, cancellationToken);
         return true;
@@ -76,32 +74,5 @@ public sealed class DockerConfigFile(string directory)
         await using (var file = new FileStream(temp, options))
             await file.WriteAsync(Encoding.UTF8.GetBytes(config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"), cancellationToken);
         File.Move(temp, Path, overwrite: true);
-    }
-
-    private static async Task RunHelperAsync(string helper, string verb, string input, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo($"docker-credential-{helper}", verb)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new RegistryException($"credential helper docker-credential-{helper} (named in config.json) cannot be started: {e.Message}");
-        }
-        using (process)
-        {
-            await process.StandardInput.WriteAsync(input);
-            process.StandardInput.Close();
-            var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var error = process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            if (process.ExitCode != 0)
-                throw new RegistryException($"docker-credential-{helper} {verb} failed ({process.ExitCode}): {(await output + await error).Trim()}");
-        }
     }
 }

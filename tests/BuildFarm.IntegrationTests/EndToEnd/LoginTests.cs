@@ -82,4 +82,39 @@ public sealed class LoginTests(BusyboxFixture busybox) : IDisposable
         Assert.DoesNotContain("Login Succeeded", login.Stdout);
         Assert.False(File.Exists(Path.Combine(config, "config.json")));
     }
+
+    [Fact, System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task With_a_credential_helper_the_secret_goes_to_the_helper_and_not_into_config_json()
+    {
+        await using var registry = await RegistryFixture.StartAsync("farmer", "correct-horse");
+        var config = DockerConfig;
+        Directory.CreateDirectory(config);
+        await File.WriteAllTextAsync(Path.Combine(config, "config.json"), """{"credsStore":"farmtest"}""");
+        // A helper speaking docker's credential-helper protocol, keeping its one secret in a file.
+        var helpers = Path.Combine(_scratch.Root, "helpers");
+        Directory.CreateDirectory(helpers);
+        var secretFile = Path.Combine(helpers, "secret.json");
+        var helper = Path.Combine(helpers, "docker-credential-farmtest");
+        await File.WriteAllTextAsync(helper, $$"""
+            #!/bin/sh
+            case "$1" in
+              store) cat > {{secretFile}} ;;
+              get) cat > /dev/null; [ -f {{secretFile}} ] && cat {{secretFile}} || { echo "credentials not found in native keychain"; exit 1; } ;;
+              erase) cat > /dev/null; rm -f {{secretFile}} ;;
+            esac
+            """);
+        File.SetUnixFileMode(helper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _scratch.Cli.Environment["PATH"] = $"{helpers}:{Environment.GetEnvironmentVariable("PATH")}";
+
+        Assert.Equal(0, (await LoginAsync(registry.Host, "farmer", "correct-horse")).ExitCode);
+        Assert.Contains("correct-horse", await File.ReadAllTextAsync(secretFile));
+        Assert.DoesNotContain("auth\"", await File.ReadAllTextAsync(Path.Combine(config, "config.json")));
+
+        Assert.Equal(0, (await _scratch.Cli.BuildAsync("-t", $"{registry.Host}/farm/app:1", _scratch.Context("app", "FROM scratch\nADD rootfs.tar /\n"))).ExitCode);
+        var push = await _scratch.Cli.RunAsync("push", $"{registry.Host}/farm/app:1");
+        Assert.True(push.ExitCode == 0, push.ToString());
+
+        Assert.Equal(0, (await _scratch.Cli.RunAsync("logout", registry.Host)).ExitCode);
+        Assert.False(File.Exists(secretFile));
+    }
 }
