@@ -95,4 +95,33 @@ public sealed class ContainerTests(BusyboxFixture busybox) : IDisposable
         await MustAsync("commit", "user", "after:1");
         Assert.Equal("new made", (await MustAsync("run", "after:1", "sh", "-c", "cat /new /made | tr '\\n' ' '")).Stdout.Trim());
     }
+
+    [Fact]
+    public async Task Ps_shows_a_running_container_as_up_and_rm_refuses_it()
+    {
+        await BuildAppAsync();
+        using var running = Cli.Start("run", "--name", "sleeper", "app:1", "sh", "-c", "echo started; sleep 8");
+        running.StandardInput.Close();
+        var stdout = running.StandardOutput.ReadToEndAsync();
+        var stderr = running.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string ps;
+        do
+        {
+            ps = (await MustAsync("ps")).Stdout;
+            if (ps.Contains("sleeper")) break;
+            await Task.Delay(200);
+        } while (DateTime.UtcNow < deadline);
+        Assert.Contains("Up ", ps);
+
+        var refused = await Cli.RunAsync("rm", "sleeper");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("cannot remove a running container", refused.Stderr);
+
+        await running.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(running.ExitCode == 0, await stderr);
+        Assert.Contains("started", await stdout);
+        Assert.Contains("Exited (0)", (await MustAsync("ps", "-a")).Stdout);
+        await MustAsync("rm", "sleeper");
+    }
 }
