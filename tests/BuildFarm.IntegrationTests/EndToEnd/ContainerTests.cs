@@ -124,4 +124,16 @@ public sealed class ContainerTests(BusyboxFixture busybox) : IDisposable
         Assert.Contains("Exited (0)", (await MustAsync("ps", "-a")).Stdout);
         await MustAsync("rm", "sleeper");
     }
+
+    [Fact]
+    public async Task A_committed_image_is_a_base_for_a_build_without_any_registry()
+    {
+        await BuildAppAsync();
+        await MustAsync("run", "--name", "c", "app:1", "sh", "-c", "echo committed > /committed");
+        await MustAsync("commit", "c", "local/base:2");
+        var context = _scratch.Context("on-top", "FROM local/base:2\nRUN cat /committed /made > /both\nCMD [\"cat\", \"/both\"]\n");
+        var build = await Cli.BuildAsync("-t", "on-top:1", context);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Equal("committed\nmade", (await MustAsync("run", "on-top:1")).Stdout.Trim());
+    }
 }
