@@ -20,8 +20,14 @@ public sealed class ImageRemover(SharedCache cache, LocalImageStore images)
         {
             var root = Digest.Parse(other.ManifestDigest);
             inUse.Add(root);
-            if (!await store.ExistsAsync(root, cancellationToken)) continue;
-            inUse.UnionWith((await StoredImage.ReadAsync(store, other, cancellationToken)).Blobs);
+            try
+            {
+                inUse.UnionWith((await StoredImage.ReadAsync(store, other, cancellationToken)).Blobs);
+            }
+            catch (InvalidOperationException)
+            {
+                // Another image already lost its manifest or config (pruned outside buildfarm): it keeps nothing alive.
+            }
         }
         await foreach (var entry in cache.Records.ListAsync(cancellationToken))
             inUse.UnionWith(entry.Record.ReferencedBlobs);

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using BuildFarm.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace BuildFarm.IntegrationTests.EndToEnd;
 
 /// <summary><c>pull</c> and <c>push</c> against a real docker-registry on loopback, bytes counted by a proxy in front of it.</summary>
 [Collection(EndToEndCollection.Name)]
-public sealed class PullPushTests(BusyboxFixture busybox) : IDisposable
+public sealed class PullPushTests(BusyboxFixture busybox, ITestOutputHelper output) : IDisposable
 {
     private readonly ExampleContext _scratch = new(busybox.Rootfs);
 
@@ -54,6 +55,7 @@ public sealed class PullPushTests(BusyboxFixture busybox) : IDisposable
         var appBytes = proxy.BytesToClients - baseBytes;
         Assert.Single(second.Stdout.Split('\n'), l => l.EndsWith(": Already exists", StringComparison.Ordinal));
         Assert.Single(second.Stdout.Split('\n'), l => l.EndsWith(": Pull complete", StringComparison.Ordinal));
+        output.WriteLine($"pull: base {baseBytes} bytes received, app on the same base {appBytes} bytes");
         Assert.True(appBytes < 20_000, $"the app pull received {appBytes} bytes; the busybox layer alone is {RepositorySize(registry)}");
         Assert.Equal("app", (await MustAsync(cli, "run", $"{proxy.Host}/farm/app:1")).Stdout.Trim());
     }
@@ -74,6 +76,7 @@ public sealed class PullPushTests(BusyboxFixture busybox) : IDisposable
         var appBytes = proxy.BytesFromClients - baseBytes;
         Assert.Single(push.Stdout.Split('\n'), l => l.EndsWith(": Layer already exists", StringComparison.Ordinal));
         Assert.Single(push.Stdout.Split('\n'), l => l.EndsWith(": Pushed", StringComparison.Ordinal));
+        output.WriteLine($"push: base {baseBytes} bytes sent, app on the same base {appBytes} bytes");
         Assert.True(appBytes < 20_000, $"the app push sent {appBytes} bytes");
 
         // The digest printed is the one the registry serves.
