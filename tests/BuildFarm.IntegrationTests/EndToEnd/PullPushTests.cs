@@ -140,4 +140,25 @@ public sealed class PullPushTests(BusyboxFixture busybox, ITestOutputHelper outp
         Assert.All(there, l => Assert.StartsWith("<missing>", l));
         Assert.Matches("^[0-9a-f]{12} ", here[^1]); // the ADD layer, made in the first home
     }
+
+    [Fact]
+    public async Task Pull_by_digest_refuses_a_manifest_whose_bytes_do_not_hash_to_it()
+    {
+        // A registry that answers a digest with other bytes (a corrupted or lying mirror).
+        var body = System.Text.Encoding.UTF8.GetBytes("""
+            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":2},"layers":[]}
+            """);
+        var asked = "sha256:" + new string('b', 64);
+        using var server = new BuildFarm.IntegrationTests.Worker.LocalHttpServer(new Dictionary<string, byte[]>
+        {
+            ["v2/"] = "{}"u8.ToArray(),
+            [$"v2/farm/app/manifests/{asked}"] = body,
+        }, DateTimeOffset.UtcNow);
+        var host = new Uri(server.BaseUrl).Authority;
+        var pull = await _scratch.Cli.RunAsync("pull", $"{host}/farm/app@{asked}");
+        Assert.Equal(1, pull.ExitCode);
+        Assert.Contains(asked, pull.Stderr);
+        Assert.Matches("(?i)digest|mismatch", pull.Stderr);
+        Assert.DoesNotContain("app", (await MustAsync(_scratch.Cli, "images")).Stdout);
+    }
 }
