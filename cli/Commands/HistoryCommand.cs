@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BuildFarm.Cache;
+using BuildFarm.Cli.Formatting;
 using BuildFarm.Coordinator.Images;
 
 namespace BuildFarm.Cli.Commands;
@@ -41,21 +42,11 @@ public static class HistoryCommand
             {
                 var createdBy = line.CreatedBy.Replace('\n', ' ').Replace('\t', ' ');
                 if (!full && createdBy.Length > CreatedByWidth) createdBy = createdBy[..(CreatedByWidth - 1)] + "…";
-                var created = line.Created is { } c ? Ago(c) : "<missing>";
+                var created = line.Created is { } c ? HumanTime.Ago(c) : "<missing>";
                 Console.WriteLine($"{Id(line.Layer).PadRight(idWidth)}   {created,-22}  {(full ? createdBy + "   " : createdBy.PadRight(CreatedByWidth + 3))}{ImagesCommand.HumanSize(line.Size),-10}{line.Comment}");
             }
             return 0;
         });
         return command;
-    }
-
-    private static string Ago(DateTimeOffset time)
-    {
-        var age = DateTimeOffset.UtcNow - time;
-        return age.TotalMinutes < 1 ? "less than a minute ago"
-            : age.TotalHours < 1 ? $"{(int)age.TotalMinutes} minutes ago"
-            : age.TotalDays < 1 ? $"{(int)age.TotalHours} hours ago"
-            : age.TotalDays < 365 ? $"{(int)age.TotalDays} days ago"
-            : $"{(int)(age.TotalDays / 365)} years ago";
     }
 }

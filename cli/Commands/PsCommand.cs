@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BuildFarm.Cli.Containers;
+using BuildFarm.Cli.Formatting;
 
 namespace BuildFarm.Cli.Commands;
 
@@ -28,20 +29,11 @@ public static class PsCommand
             {
                 var commandLine = "\"" + string.Join(' ', c.Command) + "\"";
                 if (!full && commandLine.Length > 22) commandLine = commandLine[..21] + "…\"";
-                var status = c.IsRunning ? $"Up {Ago(c.Created, "")}" : c.ExitCode is { } code ? $"Exited ({code}) {Ago(c.Finished ?? c.Created, " ago")}" : "Dead";
-                Console.WriteLine($"{Id(c),-14} {c.Image,-30} {commandLine,-24} {Ago(c.Created, " ago"),-20} {status,-26} {c.Name}");
+                var status = c.IsRunning ? $"Up {HumanTime.Since(c.Created)}" : c.ExitCode is { } code ? $"Exited ({code}) {HumanTime.Ago(c.Finished ?? c.Created)}" : "Dead";
+                Console.WriteLine($"{Id(c),-14} {c.Image,-30} {commandLine,-24} {HumanTime.Ago(c.Created),-20} {status,-26} {c.Name}");
             }
             return 0;
         });
         return command;
-    }
-
-    private static string Ago(DateTimeOffset time, string suffix)
-    {
-        var age = DateTimeOffset.UtcNow - time;
-        return (age.TotalMinutes < 1 ? $"{Math.Max(1, (int)age.TotalSeconds)} seconds"
-            : age.TotalHours < 1 ? $"{(int)age.TotalMinutes} minutes"
-            : age.TotalDays < 1 ? $"{(int)age.TotalHours} hours"
-            : $"{(int)age.TotalDays} days") + suffix;
     }
 }

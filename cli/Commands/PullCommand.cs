@@ -22,16 +22,10 @@ public static class PullCommand
             using var client = RegistryClients.Create(environment);
             var puller = new ImagePuller(cache.Blobs, client, new LocalImageStore(environment.Home.Images));
             var isQuiet = parse.GetValue(quiet);
-            var image = await puller.PullAsync(parse.GetValue(name)!, wanted, new Lines(isQuiet ? null : Console.Out), cancellationToken);
+            var image = await puller.PullAsync(parse.GetValue(name)!, wanted, new StatusLines(isQuiet ? null : Console.Out), cancellationToken);
             Console.WriteLine(image.Name);
             return 0;
         });
         return command;
-    }
-
-    /// <summary>Status lines straight to a writer (synchronously: the order is the story).</summary>
-    internal sealed class Lines(TextWriter? writer) : IProgress<string>
-    {
-        public void Report(string value) => writer?.WriteLine(value);
     }
 }

@@ -30,7 +30,7 @@ public static class PushCommand
             {
                 var isQuiet = parse.GetValue(quiet);
                 var pusher = new ImagePusher(cache.Blobs, client, images, scratch);
-                var digest = await pusher.PushAsync(image, new PullCommand.Lines(isQuiet ? null : Console.Out), cancellationToken);
+                var digest = await pusher.PushAsync(image, new StatusLines(isQuiet ? null : Console.Out), cancellationToken);
                 if (isQuiet) Console.WriteLine(digest);
                 return 0;
             }
