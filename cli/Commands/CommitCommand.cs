@@ -15,7 +15,8 @@ public static class CommitCommand
         var target = new Argument<string>("REPOSITORY[:TAG]") { Description = "Name of the new image" };
         var author = new Option<string?>("--author", "-a") { Description = "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")" };
         var message = new Option<string?>("--message", "-m") { Description = "Commit message (the history entry's comment)" };
-        var command = new Command("commit", "Create a new image from a container's changes") { name, target, author, message };
+        var change = new Option<string[]>("--change", "-c") { Description = "Apply a Dockerfile instruction to the image config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL" };
+        var command = new Command("commit", "Create a new image from a container's changes") { name, target, author, message, change };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var containers = new ContainerStore(environment.Home.Containers);
@@ -27,9 +28,12 @@ public static class CommitCommand
             var imageName = parse.GetValue(target)!;
             var error = imageName.Contains('@') ? "a new image name cannot hold a digest" : ImageReference.TryParse(imageName, out _, out var why) ? null : why;
             if (error is not null) throw new UsageException($"invalid reference format: \"{imageName}\": {error}");
+            // Checked before any layer is written: a bad --change costs nothing.
+            try { CommitChanges.Apply(new BuildFarm.Oci.Images.ContainerConfig(), parse.GetValue(change) ?? []); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
             using var cache = ContentStoreFactory.Open(environment.Store);
             var committer = new ContainerCommitter(cache.Blobs, new LocalImageStore(environment.Home.Images), Path.Combine(environment.Home.Temp, "commit"));
-            var image = await committer.CommitAsync(container, upper, imageName, parse.GetValue(author), parse.GetValue(message), cancellationToken);
+            var image = await committer.CommitAsync(container, upper, imageName, parse.GetValue(author), parse.GetValue(message), parse.GetValue(change) ?? [], cancellationToken);
             Console.WriteLine(image.ConfigDigest);
             return 0;
         });

@@ -79,6 +79,14 @@ public static class RunCommand
                     {
                         Id = "", Name = containerName, Image = found.Name, ImageId = found.ConfigDigest, ManifestDigest = found.ManifestDigest,
                         Command = args, Created = DateTimeOffset.UtcNow, Pid = Environment.ProcessId,
+                        Config = container with
+                        {
+                            Entrypoint = entry.Count == 0 ? null : entry,
+                            Cmd = cmd.Count == 0 ? null : cmd,
+                            Env = environment,
+                            WorkingDir = parse.GetValue(workdir) ?? container.WorkingDir,
+                            User = parse.GetValue(user) ?? container.User,
+                        },
                     }, cancellationToken);
                 }
                 catch (ArgumentException conflict)

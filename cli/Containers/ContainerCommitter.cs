@@ -13,7 +13,8 @@ namespace BuildFarm.Cli.Containers;
 /// </summary>
 public sealed class ContainerCommitter(IContentStore store, LocalImageStore images, string scratch)
 {
-    public async Task<LocalImage> CommitAsync(ContainerRecord container, string upper, string name, string? author, string? message, CancellationToken cancellationToken)
+    public async Task<LocalImage> CommitAsync(ContainerRecord container, string upper, string name, string? author, string? message,
+        IReadOnlyList<string> changes, CancellationToken cancellationToken)
     {
         var source = new LocalImage { Name = container.Image, ManifestDigest = container.ManifestDigest, ConfigDigest = container.ImageId };
         var image = await StoredImage.ReadAsync(store, source, cancellationToken);
@@ -39,6 +40,7 @@ public sealed class ContainerCommitter(IContentStore store, LocalImageStore imag
         {
             Created = now,
             Author = author ?? image.Config.Author,
+            Config = CommitChanges.Apply(container.Config ?? image.Config.Config ?? new ContainerConfig(), changes),
             RootFs = image.Config.RootFs with { DiffIds = [.. image.Config.RootFs.DiffIds, layer.DiffId.ToString()] },
             History = [.. image.Config.History ?? [], new HistoryEntry
             {

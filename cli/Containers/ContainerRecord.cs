@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using BuildFarm.Oci.Images;
 
 namespace BuildFarm.Cli.Containers;
 
@@ -12,6 +13,8 @@ public sealed record ContainerRecord
     [JsonPropertyName("imageId")] public required string ImageId { get; init; }
     [JsonPropertyName("manifestDigest")] public required string ManifestDigest { get; init; }
     [JsonPropertyName("command")] public required IReadOnlyList<string> Command { get; init; }
+    /// <summary>The container's config as it ran (image config with run's overrides): <c>commit</c> makes it the new image's, as docker does.</summary>
+    [JsonPropertyName("config")] public ContainerConfig? Config { get; init; }
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
     /// <summary>The buildfarm process running it; null once it exited.</summary>
     [JsonPropertyName("pid")] public int? Pid { get; init; }

@@ -40,6 +40,17 @@ public sealed class ContainerTests(BusyboxFixture busybox) : IDisposable
         var seen = await MustAsync("run", "img:2", "sh", "-c", "cat /new; test -e /made && echo made-present || echo made-gone");
         Assert.Equal("new\nmade-gone", seen.Stdout.Trim());
 
+        // As docker: the committed config is the container's, so its command becomes the image's Cmd …
+        Assert.Equal("[\"sh\",\"-c\",\"echo new > /new && rm /made && echo this-is-only-a-log\"]",
+            (await MustAsync("inspect", "-f", "{{json .Config.Cmd}}", "img:2")).Stdout.Trim());
+        // … unless --change says otherwise.
+        await MustAsync("commit", "-c", "CMD [\"cat\", \"/new\"]", "-c", "ENV MARK=committed", "c", "img:3");
+        Assert.Equal("new", (await MustAsync("run", "img:3")).Stdout.Trim());
+        Assert.Contains("MARK=committed", (await MustAsync("inspect", "-f", "{{.Config.Env}}", "img:3")).Stdout);
+        var badChange = await Cli.RunAsync("commit", "-c", "RUN rm -rf /", "c", "img:4");
+        Assert.Equal(1, badChange.ExitCode);
+        Assert.Contains("RUN is not supported", badChange.Stderr);
+
         var before = (await MustAsync("history", "app:1")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var after = (await MustAsync("history", "img:2")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(before.Length + 1, after.Length);
