@@ -6,7 +6,7 @@ namespace BuildFarm.Cli.Formatting;
 
 /// <summary>
 /// The common cases of docker's <c>--format</c> Go templates over a JSON document: literal text, <c>{{.Field.Path}}</c>
-/// (printed as Go prints values: lists as <c>[a b]</c>, maps as <c>map[k:v]</c>), <c>{{json .X}}</c>,
+/// (printed as Go prints docker's values: lists as <c>[a b]</c>, maps (Labels, Volumes, ExposedPorts) as <c>map[k:v]</c>, structs as <c>{v1 v2}</c>, null lists <c>[]</c>), <c>{{json .X}}</c>,
 /// <c>{{index .Map "key"}}</c>, <c>{{.}}</c>. Anything else is a <see cref="FormatException"/> naming the action and its
 /// column, never a silent empty string.
 /// </summary>
@@ -45,10 +45,10 @@ public sealed class GoTemplate
         var words = Words(action, column);
         return words switch
         {
-            [var path] when path.StartsWith('.') => data => GoValue(Select(data, path, column)),
+            [var path] when path.StartsWith('.') => data => GoValue(Select(data, path, column), LastField(path)),
             ["json", var path] when path.StartsWith('.') => data => ToJson(Select(data, path, column)),
             ["index", var path, var key] when path.StartsWith('.') && key.Length >= 2 && key[0] == '"' && key[^1] == '"' =>
-                data => GoValue(Select(data, path, column) is JsonObject map ? map[key[1..^1]] : null),
+                data => Select(data, path, column) is JsonObject map && map.TryGetPropertyValue(key[1..^1], out var value) ? GoValue(value, null) : "<no value>",
             _ => throw new FormatException($"template: unsupported action {{{{{action}}}}} at column {column} " +
                                            "(supported: {{.Field.Path}}, {{json .Field}}, {{index .Map \"key\"}})"),
         };
@@ -95,12 +95,21 @@ public sealed class GoTemplate
         _ => $"a {node.GetValueKind().ToString().ToLowerInvariant()}",
     };
 
-    /// <summary>How Go's text/template prints a value (fmt's %v).</summary>
-    private static string GoValue(JsonNode? node) => node switch
+    // Docker's structs print a nil map as map[] and a nil slice as []; in the JSON both are null.
+    private static readonly HashSet<string> MapFields = new(StringComparer.Ordinal) { "Labels", "Volumes", "ExposedPorts", "Metadata" };
+
+    private static string? LastField(string path) => path.Split('.', StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } parts ? parts[^1] : null;
+
+    /// <summary>How Go's text/template prints a value (fmt's %v) of docker's inspect structs.</summary>
+    private static string GoValue(JsonNode? node, string? field) => node switch
     {
-        null => "<no value>",
-        JsonArray list => "[" + string.Join(' ', list.Select(GoValue)) + "]",
-        JsonObject map => "map[" + string.Join(' ', map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}:{GoValue(p.Value)}")) + "]",
+        null when field is null => "<nil>",
+        null => MapFields.Contains(field) ? "map[]" : "[]",
+        JsonArray list => "[" + string.Join(' ', list.Select(n => GoValue(n, null))) + "]",
+        JsonObject map when field is not null && MapFields.Contains(field) =>
+            "map[" + string.Join(' ', map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}:{GoValue(p.Value, p.Key)}")) + "]",
+        // Any other object is one of docker's structs: its values in field order (the document keeps docker's order).
+        JsonObject fields => "{" + string.Join(' ', fields.Select(p => GoValue(p.Value, p.Key))) + "}",
         JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
         JsonValue value when value.GetValueKind() == JsonValueKind.Number => value.ToJsonString(),
         _ => node.ToJsonString(),

@@ -56,6 +56,10 @@ public sealed class DockerInteropTests(BusyboxFixture busybox) : IAsyncLifetime
         foreach (var field in new[] { "Id", "RepoTags", "RepoDigests", "Created", "Config", "Architecture", "Os", "RootFS" })
             Assert.True(JsonNode.DeepEquals(Field(theirs, field), Field(ours, field)), $"{field}: docker {Field(theirs, field)?.ToJsonString()} buildfarm {Field(ours, field)?.ToJsonString()}");
 
+        const string format = "{{.Config.Entrypoint}}|{{.Config.Volumes}}|{{.Config.Labels}}|{{.Config.Cmd}}|{{.RootFS}}|{{json .Config.Env}}|{{index .Config.Labels \"team\"}}";
+        Assert.Equal(await _docker.DockerAsync("image", "inspect", "--format", format, name),
+            (await MustAsync(_scratch.Cli, "inspect", "--format", format, name)).Stdout);
+
         var dockerHistory = (await _docker.DockerAsync("history", "-q", name)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var ourHistory = (await MustAsync(_scratch.Cli, "history", "-q", name)).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(dockerHistory.Length, ourHistory.Length);

@@ -6,7 +6,7 @@ namespace BuildFarm.Tests.Cli;
 public sealed class GoTemplateTests
 {
     private static readonly JsonNode Image = JsonNode.Parse("""
-        {"Id":"sha256:ab","Size":12,"Config":{"Cmd":["sh","-c","x"],"Labels":{"b":"2","a":"1"},"Entrypoint":null},
+        {"Id":"sha256:ab","Size":12,"Config":{"Cmd":["sh","-c","x"],"Labels":{"b":"2","a":"1"},"Entrypoint":null,"Volumes":null},
          "RootFS":{"Type":"layers","Layers":["sha256:1"]}}
         """)!;
 
@@ -15,7 +15,19 @@ public sealed class GoTemplateTests
     [Fact]
     public void Field_paths_print_as_go_prints_values()
     {
-        Assert.Equal("sha256:ab [sh -c x] 12 map[a:1 b:2] <no value>", Render("{{.Id}} {{.Config.Cmd}} {{.Size}} {{.Config.Labels}} {{.Config.Entrypoint}}"));
+        Assert.Equal("sha256:ab [sh -c x] 12 map[a:1 b:2]", Render("{{.Id}} {{.Config.Cmd}} {{.Size}} {{.Config.Labels}}"));
+    }
+
+    [Fact]
+    public void Null_lists_and_maps_print_empty_as_docker_prints_nil_ones()
+    {
+        Assert.Equal("[] map[]", Render("{{.Config.Entrypoint}} {{.Config.Volumes}}"));
+    }
+
+    [Fact]
+    public void Structs_print_their_values_in_field_order()
+    {
+        Assert.Equal("{layers [sha256:1]}", Render("{{.RootFS}}"));
     }
 
     [Fact]
@@ -28,7 +40,7 @@ public sealed class GoTemplateTests
     [Fact]
     public void Index_reads_a_map_key()
     {
-        Assert.Equal("2", Render("{{index .Config.Labels \"b\"}}"));
+        Assert.Equal("2 <no value>", Render("{{index .Config.Labels \"b\"}} {{index .Config.Labels \"zz\"}}"));
     }
 
     [Fact]
