@@ -35,7 +35,7 @@ public sealed class LocalFarm : IAsyncDisposable
         _engine = engine;
         Scratch = scratch;
         Images = new LocalImageStore(home.Images);
-        Runner = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, Registry, home.Root), Images,
+        Runner = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, Registry, home.Root, Images), Images,
             new ImageOutputs(cache.Blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null)
         {
             PublishContexts = farmOptions.PublishContexts,
