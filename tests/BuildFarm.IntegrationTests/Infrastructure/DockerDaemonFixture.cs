@@ -19,8 +19,8 @@ public sealed class DockerDaemonFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var root = Roots.FirstOrDefault(r => File.Exists(Path.Combine(r, "usr/sbin/dockerd")) && File.Exists(Path.Combine(r, "usr/bin/docker")))
-                   ?? throw new InvalidOperationException("dockerd and docker not found (Debian's docker.io): run shared/reference/debian13-dockerd.sh " +
-                                                          "or bench/run.sh once, or install docker.io");
+                   ?? throw new InvalidOperationException("dockerd and docker not found (Debian's docker.io): run scripts/install-deps.sh (Debian docker.io) " +
+                                                          "or scripts/buildkit-peer.sh start once");
         BinDirectory = Path.Combine(root, "usr/bin");
         var start = new ProcessStartInfo(Path.Combine(root, "usr/sbin/dockerd"))
         {
