@@ -25,7 +25,7 @@ public sealed record ImageConfigState
     /// <summary>The state of a stage built on an image (or scratch, with the default PATH as BuildKit sets it).</summary>
     public static ImageConfigState FromBase(BaseImageConfig? config) => new()
     {
-        Env = config is null || config.Env.Count == 0 ? DefaultEnv : config.Env,
+        Env = ImageEnvList.From(config is null || config.Env.Count == 0 ? DefaultEnv : config.Env),
         WorkingDir = config?.WorkingDir ?? "",
         User = config?.User ?? "",
         OnBuild = config?.OnBuild ?? [],

@@ -101,11 +101,8 @@ internal sealed partial class PlannerRun(DockerfileStages dockerfile, PlanOption
     // ---- helpers ------------------------------------------------------------------------------------------------
 
     /// <summary>Image env wins over the stage's ARGs; undeclared build args are not visible.</summary>
-    private static ShellEnvironment ExpansionEnvironment(StageState state)
-    {
-        var merged = ImageEnv.MergeEnvAndArgs(state.Args, state.Config.Env);
-        return ShellEnvironment.FromPairs(merged);
-    }
+    private static IShellEnvironment ExpansionEnvironment(StageState state) =>
+        new StageShellEnvironment(ImageEnvList.From(state.Config.Env), state.Args.ToArray());
 
     private static IReadOnlyList<string> CommandArgs(ShellDependentCommand command, ImageConfigState config) =>
         command.PrependShell ? config.Shell.Append(string.Join(" ", command.CmdLine)).ToArray() : command.CmdLine.ToArray();
