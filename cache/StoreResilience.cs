@@ -94,6 +94,11 @@ public sealed class StoreResilience
                 }
             }, cancellationToken);
         }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ContentStoreAccessDeniedException
+                                  && AccessErrors.RefusalCode(e) is { } code)
+        {
+            throw new ContentStoreAccessDeniedException(_location, operation, code, e);
+        }
         catch (TimeoutRejectedException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw Unavailable(operation, started, last ?? e);
