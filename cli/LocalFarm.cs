@@ -71,7 +71,16 @@ public sealed class LocalFarm : IAsyncDisposable
             // waits for it only when it has a step graph to hand over.
             var engine = Task.Run(async () =>
             {
-                var node = await EngineNode.StartAsync(options, new CacheStepRecordStore(cache), cancellationToken);
+                // Remoting is mutual TLS with this home's (or the farm's) certificate: no other local user can drive the engine.
+                var certificate = environment.FarmRemotingCertificate
+                    ? RemotingCertificate.Load(environment.RemotingCertificate, environment.RemotingCertificatePassword)
+                    : RemotingCertificate.LoadOrCreate(environment.RemotingCertificate);
+                var engineOptions = options with
+                {
+                    Tls = options.Tls ?? RemotingTls.SelfTrusting(certificate),
+                    DebugLogPath = options.DebugLogPath ?? (environment.Debug ? home.DebugLog : null),
+                };
+                var node = await EngineNode.StartAsync(engineOptions, new CacheStepRecordStore(cache), cancellationToken);
                 node.System.ActorOf(WorkerActor.Props(runner, $"{Environment.MachineName}/{Environment.ProcessId}",
                     Math.Max(2, Environment.ProcessorCount), options.Timings), ActorNames.Worker);
                 return node;

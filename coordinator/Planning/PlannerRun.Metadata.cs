@@ -10,7 +10,7 @@ internal sealed partial class PlannerRun
 {
     // ARG and the instructions that change only the image config (BuildKit's dispatchEnv, dispatchLabel, dispatchWorkdir,
     // dispatchUser, dispatchCmd, dispatchEntrypoint, dispatchExpose, dispatchVolume, ...). False: not one of them.
-    private bool TryPlanMetadata(StageState state, Instruction instruction, ShellEnvironment env, Func<string, string> word)
+    private bool TryPlanMetadata(StageState state, Instruction instruction, IShellEnvironment env, Func<string, string> word)
     {
         var location = instruction.Location;
         var config = state.Config;
