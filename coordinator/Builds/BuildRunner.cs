@@ -96,6 +96,15 @@ public sealed class BuildRunner(
         }
 
         trace.Mark("resolve bases");
+        if (Entitlements.FirstDenied(plan, spec.Entitlements) is var (denied, deniedStep))
+        {
+            return new BuildOutcome
+            {
+                ErrorClass = ErrorClass.UserError,
+                Error = "failed to solve: " + denied,
+                ErrorLocation = $"{deniedStep.Location.FileName}:{deniedStep.Location.StartLine}",
+            };
+        }
         using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch,
             contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
         trace.Mark("context walk");

@@ -25,7 +25,7 @@ public sealed class StepExecutor(
         var root = options.Root;
         return new StepExecutor(
             new OverlaySnapshotter(store, new OciLayerUnpacker(), new SnapshotterOptions(Path.Combine(root, "s"))),
-            new RuncExecutor(new RuncOptions(Path.Combine(root, "runc"), Path.Combine(root, "bundles"))),
+            new RuncExecutor(new RuncOptions(Path.Combine(root, "runc"), Path.Combine(root, "bundles")) { Limits = options.Limits }),
             new LayerDiffer(store, Path.Combine(root, "tmp")),
             new FileCopier(new ArchiveExtractor()),
             new UrlFetcher(http ?? new HttpClient()),
@@ -108,7 +108,7 @@ public sealed class StepExecutor(
             var spec = new ContainerSpec
             {
                 Rootfs = rootfs, Args = args, Env = env, WorkingDirectory = workdir, User = user,
-                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts,
+                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure,
             };
             var exitCode = await executor.RunAsync(spec, lines, cancellationToken);
             if (exitCode != 0) return new StepResult(null, null, exitCode, lines.Snapshot());

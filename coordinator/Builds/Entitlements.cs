@@ -1,0 +1,25 @@
+using BuildFarm.Coordinator.Dockerfile.Instructions;
+using BuildFarm.Coordinator.Planning;
+
+namespace BuildFarm.Coordinator.Builds;
+
+/// <summary>What a build may do beyond a contained RUN, granted by its user (<c>--allow</c>, as buildx's).</summary>
+public static class Entitlements
+{
+    /// <summary>RUN --security=insecure: the step runs privileged (all capabilities, no seccomp, no masked paths).</summary>
+    public const string SecurityInsecure = "security.insecure";
+
+    public static IReadOnlyList<string> Known { get; } = [SecurityInsecure];
+
+    /// <summary>The first step that needs an entitlement the build was not granted, with BuildKit's message; null when none.</summary>
+    public static (string Error, PlannedStep Step)? FirstDenied(BuildPlan plan, IEnumerable<string> granted)
+    {
+        var allowed = granted.ToHashSet(StringComparer.Ordinal);
+        foreach (var step in plan.Steps)
+        {
+            if (step.Expanded is RunInstruction { Security: RunSecurity.Insecure } && !allowed.Contains(SecurityInsecure))
+                return ($"{SecurityInsecure} is not allowed (RUN --security=insecure needs the build to be granted it: --allow {SecurityInsecure})", step);
+        }
+        return null;
+    }
+}
