@@ -12,13 +12,18 @@ public static class Entitlements
     public static IReadOnlyList<string> Known { get; } = [SecurityInsecure];
 
     /// <summary>The first step that needs an entitlement the build was not granted, with BuildKit's message; null when none.</summary>
-    public static (string Error, PlannedStep Step)? FirstDenied(BuildPlan plan, IEnumerable<string> granted)
+    /// <summary>An entitlement counts when the build was granted it and the server allows it.</summary>
+    public static (string Error, PlannedStep Step)? FirstDenied(BuildPlan plan, IEnumerable<string> granted, IEnumerable<string> serverAllows)
     {
-        var allowed = granted.ToHashSet(StringComparer.Ordinal);
+        var grantedSet = granted.ToHashSet(StringComparer.Ordinal);
+        var serverSet = serverAllows.ToHashSet(StringComparer.Ordinal);
         foreach (var step in plan.Steps)
         {
-            if (step.Expanded is RunInstruction { Security: RunSecurity.Insecure } && !allowed.Contains(SecurityInsecure))
-                return ($"{SecurityInsecure} is not allowed (RUN --security=insecure needs the build to be granted it: --allow {SecurityInsecure})", step);
+            if (step.Expanded is not RunInstruction { Security: RunSecurity.Insecure }) continue;
+            if (!grantedSet.Contains(SecurityInsecure))
+                return ($"{SecurityInsecure} is not allowed (RUN --security=insecure runs only in a build granted it: --allow {SecurityInsecure})", step);
+            if (!serverSet.Contains(SecurityInsecure))
+                return ($"{SecurityInsecure} is not allowed by this server (start it with --allow-insecure-entitlement {SecurityInsecure})", step);
         }
         return null;
     }
