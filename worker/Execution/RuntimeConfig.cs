@@ -12,7 +12,7 @@ internal static class RuntimeConfig
         "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ];
 
-    // Every capability this kernel generation knows (0..40): RUN --security=insecure, as docker's --privileged.
+    // Every capability this kernel generation knows, by number (0..40): RUN --security=insecure, as docker's --privileged.
     private static readonly string[] AllCapabilities =
     [
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
@@ -40,7 +40,7 @@ internal static class RuntimeConfig
     public static JsonObject Build(ContainerSpec spec, ContainerLimits? limits = null, string? cgroupsPath = null)
     {
         limits ??= spec.Limits ?? ContainerLimits.Default;
-        var granted = spec.Privileged ? AllCapabilities : Capabilities;
+        var granted = spec.Privileged ? WorkerBoundingCapabilities() : Capabilities;
         var caps = Strings(granted);
         var process = new JsonObject
         {
@@ -106,6 +106,16 @@ internal static class RuntimeConfig
             ["mounts"] = mounts,
             ["linux"] = linux,
         };
+    }
+
+    /// <summary>All capabilities this worker itself may hold (its bounding set): runc refuses to grant more, e.g. when the
+    /// worker runs in a container without CAP_SYS_RESOURCE.</summary>
+    private static string[] WorkerBoundingCapabilities()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapBnd:", StringComparison.Ordinal));
+        if (line is null || !ulong.TryParse(line["CapBnd:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, null, out var bounding))
+            return AllCapabilities;
+        return AllCapabilities.Where((_, bit) => (bounding & (1UL << bit)) != 0).ToArray();
     }
 
     /// <summary>linux.resources: runc creates the step's cgroups with these limits (cgroup v1 or v2) and removes them on delete.</summary>
