@@ -14,6 +14,9 @@ public sealed partial class RuncExecutor : IExecutor
 {
     private readonly RuncOptions options;
     private readonly Lazy<Task> _started;
+    // Container ids are bf-{pid}-{this executor}-…: the watchdog of an executor sweeps only its own (tests and hosts may
+    // run several executors on one state root in one process).
+    private readonly string _prefix = $"bf-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^26] + "-";
     // Held for the executor's lifetime: collecting it would close the pipe and make the watchdog sweep live containers.
     private RuncWatchdog? _watchdog;
 
@@ -23,7 +26,7 @@ public sealed partial class RuncExecutor : IExecutor
         _started = new Lazy<Task>(async () =>
         {
             await RemoveOrphansAsync(CancellationToken.None);
-            _watchdog = RuncWatchdog.Start(this.options);
+            _watchdog = RuncWatchdog.Start(this.options, _prefix);
         });
     }
 
@@ -59,7 +62,7 @@ public sealed partial class RuncExecutor : IExecutor
     {
         cancellationToken.ThrowIfCancellationRequested();
         await _started.Value.WaitAsync(cancellationToken);
-        var id = $"bf-{Environment.ProcessId}-{Guid.NewGuid():N}"[..32];
+        var id = $"{_prefix}{Guid.NewGuid():N}"[..32];
         var bundle = Path.Combine(options.BundleRoot, id);
         // config.json holds the step's environment (secret env values included): owner-only
         Directory.CreateDirectory(options.BundleRoot);

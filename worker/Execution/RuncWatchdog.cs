@@ -4,8 +4,8 @@ namespace BuildFarm.Worker.Execution;
 
 /// <summary>
 /// A small shell beside this process that outlives it: it reads a pipe this process holds open, and when the pipe
-/// closes — this process exited or was killed, even by SIGKILL — it force-deletes this process's containers and
-/// their bundles. <c>runc run</c> does not take its container down when it dies itself, so without this a crashed
+/// closes — this process exited or was killed, even by SIGKILL, or the executor was collected — it force-deletes
+/// the executor's containers (ids starting with its prefix) and their bundles. <c>runc run</c> does not take its container down when it dies itself, so without this a crashed
 /// build would leave its RUN step running until the next start on the same state root.
 /// </summary>
 internal sealed class RuncWatchdog : IDisposable
@@ -16,24 +16,23 @@ internal sealed class RuncWatchdog : IDisposable
         exec >/dev/null 2>&1
         while read -r _; do :; done
         for id in $("$1" --root "$2" list -q); do
-          case "$id" in "bf-$4-"*) "$1" --root "$2" delete --force "$id" ;; esac
+          case "$id" in "$4"*) "$1" --root "$2" delete --force "$id" ;; esac
         done
-        rm -rf "$3"/bf-"$4"-*
+        rm -rf "$3"/"$4"*
         """;
 
     private readonly Process _shell;
 
     private RuncWatchdog(Process shell) => _shell = shell;
 
-    public static RuncWatchdog Start(RuncOptions options)
+    public static RuncWatchdog Start(RuncOptions options, string idPrefix)
     {
         var start = new ProcessStartInfo("/bin/sh")
         {
             RedirectStandardInput = true, // the pipe whose closing means "the owner is gone"
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-c", Script, "buildfarm-runc-watchdog", options.RuncPath, options.StateRoot, options.BundleRoot,
-                     Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var a in new[] { "-c", Script, "buildfarm-runc-watchdog", options.RuncPath, options.StateRoot, options.BundleRoot, idPrefix })
             start.ArgumentList.Add(a);
         return new RuncWatchdog(Process.Start(start) ?? throw new InvalidOperationException("could not start /bin/sh for the runc watchdog"));
     }
