@@ -57,6 +57,7 @@ public sealed class LocalFarm : IAsyncDisposable
     {
         var home = environment.Home;
         Directory.CreateDirectory(home.Root);
+        Worker.Snapshots.CrashLeftovers.RemoveDeadOwners(home.Temp); // scratch of builds killed before they could clean up
         var scratch = Path.Combine(home.Temp, $"{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(scratch);
         var cache = ContentStoreFactory.Open(environment.Store);

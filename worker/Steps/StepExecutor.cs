@@ -17,7 +17,8 @@ public sealed class StepExecutor(
     CacheMountStore caches, StepExecutorOptions options)
 {
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    private readonly string _scratch = Path.Combine(options.Root, "tmp");
+    // without what dead processes left there: RUN helper files, secret tmpfs mounts, bind-mount overlays, layer tars
+    private readonly string _scratch = CrashLeftovers.Swept(Path.Combine(options.Root, "tmp"));
 
     /// <summary>Wires the standard parts: overlay snapshots and runc under <paramref name="options"/>.Root.</summary>
     public static StepExecutor Create(IContentStore store, StepExecutorOptions options, HttpClient? http = null)
