@@ -46,7 +46,7 @@ public sealed partial class RuncExecutor : IExecutor
         if (Directory.Exists(options.BundleRoot))
         {
             foreach (var bundle in Directory.EnumerateDirectories(options.BundleRoot))
-                if (OwnerIsGone(Path.GetFileName(bundle))) TreeRemover.Remove(bundle);
+                if (OwnerIsGone(Path.GetFileName(bundle))) Snapshots.CrashLeftovers.RemoveTree(bundle); // its tmpfs first
         }
     }
 
@@ -64,7 +64,8 @@ public sealed partial class RuncExecutor : IExecutor
         await _started.Value.WaitAsync(cancellationToken);
         var id = $"{_prefix}{Guid.NewGuid():N}"[..32];
         var bundle = Path.Combine(options.BundleRoot, id);
-        // config.json holds the step's environment (secret env values included): owner-only
+        // config.json holds the step's environment (secret env values included): owner-only, and on a tmpfs so that
+        // it never reaches a disk
         Directory.CreateDirectory(options.BundleRoot);
         Native.LinuxNative.ChmodOrThrow(options.BundleRoot, 0b111_000_000);
         Directory.CreateDirectory(bundle);
@@ -72,6 +73,7 @@ public sealed partial class RuncExecutor : IExecutor
         Directory.CreateDirectory(options.StateRoot);
         try
         {
+            Native.LinuxNative.MountOrThrow("tmpfs", bundle, "tmpfs", Native.LinuxNative.MsNosuid | Native.LinuxNative.MsNodev, "mode=0700,size=64m");
             var config = RuntimeConfig.Build(spec, (spec.Limits ?? options.Limits).Validated(), $"{options.CgroupParent}/{id}");
             if (!spec.HostNetwork && File.Exists(options.NsenterPath) && File.Exists(options.IpPath))
                 config["hooks"] = LoopbackHook();
@@ -114,7 +116,7 @@ public sealed partial class RuncExecutor : IExecutor
         finally
         {
             await RuncQuietAsync("delete", "--force", id);
-            TreeRemover.Remove(bundle);
+            Snapshots.CrashLeftovers.RemoveTree(bundle);
         }
     }
 

@@ -18,7 +18,7 @@ internal sealed class RuncWatchdog : IDisposable
         for id in $("$1" --root "$2" list -q); do
           case "$id" in "$4"*) "$1" --root "$2" delete --force "$id" ;; esac
         done
-        rm -rf "$3"/"$4"*
+        for b in "$3"/"$4"*; do [ -d "$b" ] || continue; umount -l "$b"; rm -rf "$b"; done
         """;
 
     private readonly Process _shell;

@@ -115,10 +115,11 @@ public sealed class RunContainmentTests(WorkerFixture worker)
     }
 
     [Fact]
-    public async Task Bundle_config_is_readable_by_its_owner_only()
+    public async Task Bundle_config_is_owner_only_on_a_tmpfs_and_the_step_env_reaches_no_disk_file()
     {
+        var marker = $"secret-{Guid.NewGuid():N}";
         var bundles = Path.Combine(worker.Root, "b");
-        var step = worker.RunAsync("sleep 2");
+        var step = worker.RunAsync("sleep 2", configure: r => r with { Env = [$"TOKEN={marker}"] });
         string? config = null;
         while (!step.IsCompleted && config is null)
         {
@@ -127,12 +128,27 @@ public sealed class RunContainmentTests(WorkerFixture worker)
                 : null;
             if (config is null) await Task.Delay(20);
         }
-        var mode = config is null ? (UnixFileMode?)null : File.GetUnixFileMode(config);
+        Assert.NotNull(config);
+        var mode = File.GetUnixFileMode(config);
+        var fileSystem = FileSystemOf(Path.GetDirectoryName(config)!);
+        await Task.Delay(500); // the container is running by now: runc has written its state (and removed its exec fifo)
+        var onDisk = Directory.EnumerateFiles(worker.RuncState, "*.json", SearchOption.AllDirectories)
+            .Where(f => File.ReadAllText(f).Contains(marker, StringComparison.Ordinal)).ToList();
         await step;
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(bundles));
+        Assert.Equal("tmpfs", fileSystem);
+        Assert.Empty(onDisk);
     }
+
+    /// <summary>The file system type of the mount at exactly <paramref name="path"/>, from mountinfo; null when it is no mount point.</summary>
+    private static string? FileSystemOf(string path) =>
+        File.ReadLines("/proc/self/mountinfo")
+            .Select(l => (Fields: l.Split(' '), Tail: l[(l.IndexOf(" - ", StringComparison.Ordinal) + 3)..].Split(' ')))
+            .Where(m => m.Fields[4] == path)
+            .Select(m => m.Tail[0])
+            .LastOrDefault();
 
     private async Task<IReadOnlyList<string>> OutputAsync(string command)
     {
