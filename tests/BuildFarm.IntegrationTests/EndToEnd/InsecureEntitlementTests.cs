@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace BuildFarm.IntegrationTests.EndToEnd;
 
 [Collection(EndToEndCollection.Name)]
@@ -41,5 +44,37 @@ public sealed class InsecureEntitlementTests(BusyboxFixture busybox) : IDisposab
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("--allow network.everything: unknown entitlement", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Server_started_without_the_entitlement_refuses_an_insecure_build_that_asks_for_it()
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
+        server.StandardInput.Close();
+        var stderr = server.StandardError.ReadToEndAsync();
+        Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
+        try
+        {
+            var client = new BuildFarmCli(Path.Combine(_scratch.Root, "client-home"));
+
+            var result = await client.BuildAsync("--server", $"127.0.0.1:{port}", "--allow", "security.insecure", InsecureContext());
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("security.insecure is not allowed by this server", result.Stderr);
+            Assert.Contains("Dockerfile:4", result.Stderr);
+        }
+        finally
+        {
+            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await server.WaitForExitAsync(timeout.Token);
+            await stderr;
+        }
     }
 }
