@@ -39,6 +39,7 @@ public sealed class LocalFarm : IAsyncDisposable
             new ImageOutputs(cache.Blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null)
         {
             PublishContexts = farmOptions.PublishContexts,
+            EntitlementsAllowed = farmOptions.EntitlementsAllowed,
         };
     }
 
@@ -56,6 +57,7 @@ public sealed class LocalFarm : IAsyncDisposable
     {
         var home = environment.Home;
         Directory.CreateDirectory(home.Root);
+        Worker.Snapshots.CrashLeftovers.RemoveDeadOwners(home.Temp); // scratch of builds killed before they could clean up
         var scratch = Path.Combine(home.Temp, $"{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(scratch);
         var cache = ContentStoreFactory.Open(environment.Store);
@@ -66,7 +68,7 @@ public sealed class LocalFarm : IAsyncDisposable
                 ? cache.Blobs
                 : new CachingContentStore(cache.Blobs, home.WorkerBlobs, farmOptions.WorkerBlobCacheBytes);
             var contexts = new Worker.Context.ContextMaterializer(workerBlobs, new Worker.Context.ContextMaterializerOptions(home.WorkerContexts, farmOptions.WorkerContextBytes));
-            var runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, new StepExecutorOptions(home.Worker)), contexts);
+            var runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, new StepExecutorOptions(home.Worker) { Limits = farmOptions.RunLimits }), contexts);
             // The cluster starts on the thread pool while the caller plans and hashes the context; the build
             // waits for it only when it has a step graph to hand over.
             var engine = Task.Run(async () =>
