@@ -20,6 +20,9 @@ public sealed class StoreResilience
     private readonly ResiliencePipeline _probe;
     private readonly string _location;
     private volatile bool _down;
+    // Canceled when an operation finds the store down, so that operations still retrying (or waiting out a backoff)
+    // end then too; replaced by a fresh one when the store answers again.
+    private CancellationTokenSource _outage = new();
     private long _downSince; // Stopwatch timestamp of the start of the operation that found the store down
 
     public StoreResilience(string location, ContentStoreOptions options)
@@ -27,7 +30,9 @@ public sealed class StoreResilience
         _location = location;
         var retry = new RetryStrategyOptions
         {
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && TransientErrors.IsTransient(e)),
+            // Once another operation has spent its whole budget and found the store down, operations still retrying stop
+            // at their next failure: a build fails one budget after the outage began, not one budget per call in flight.
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && TransientErrors.IsTransient(e) && !_down),
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
             Delay = TimeSpan.FromMilliseconds(100),
@@ -76,6 +81,9 @@ public sealed class StoreResilience
     {
         var started = Stopwatch.GetTimestamp();
         Exception? last = null;
+        // An operation that starts while the store is taken as down is a probe: nothing more to end it early.
+        var outage = _down ? CancellationToken.None : _outage.Token;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, outage);
         try
         {
             return await pipeline.ExecuteAsync(async token =>
@@ -83,16 +91,21 @@ public sealed class StoreResilience
                 try
                 {
                     var result = await call(token);
-                    _down = false;
+                    MarkUp();
                     return result;
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    last = e;
-                    if (!TransientErrors.IsTransient(e)) _down = false; // the store answered (e.g. 404, a digest mismatch)
+                    if (!(e is OperationCanceledException && outage.IsCancellationRequested)) last = e;
+                    if (!TransientErrors.IsTransient(e)) MarkUp(); // the store answered (e.g. 404, a digest mismatch)
                     throw;
                 }
-            }, cancellationToken);
+            }, linked.Token);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ContentStoreAccessDeniedException
+                                  && AccessErrors.RefusalCode(e) is { } code)
+        {
+            throw new ContentStoreAccessDeniedException(_location, operation, code, e);
         }
         catch (TimeoutRejectedException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -100,8 +113,16 @@ public sealed class StoreResilience
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ContentStoreUnavailableException && TransientErrors.IsTransient(e))
         {
-            throw Unavailable(operation, started, e);
+            throw Unavailable(operation, started, e is OperationCanceledException ? last ?? e : e);
         }
+    }
+
+    private void MarkUp()
+    {
+        _down = false;
+        var current = _outage;
+        if (current.IsCancellationRequested)
+            Interlocked.CompareExchange(ref _outage, new CancellationTokenSource(), current);
     }
 
     // The error names how long the store has been failing, counted from the first operation that found it down.
@@ -111,6 +132,7 @@ public sealed class StoreResilience
         {
             Interlocked.Exchange(ref _downSince, started);
             _down = true;
+            _outage.Cancel();
         }
         var since = Math.Min(started, Interlocked.Read(ref _downSince));
         return new ContentStoreUnavailableException(_location, operation, Stopwatch.GetElapsedTime(since), last);

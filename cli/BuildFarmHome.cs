@@ -15,6 +15,12 @@ public sealed record BuildFarmHome(string Root)
     public string WorkerContexts => Path.Combine(Worker, "ctx");
     /// <summary>Remembered context file hashes (a rebuild re-hashes only changed files).</summary>
     public string ContextHashes => Path.Combine(Root, "context-hashes");
+    /// <summary>Containers kept by <c>run --name</c>: a record and the writable layer (overlay upper dir) of each.</summary>
+    public string Containers => Path.Combine(Root, "containers");
+    /// <summary>This home's remoting certificate and key (made once, mode 0600).</summary>
+    public string RemotingCertificate => Path.Combine(Root, "remoting.p12");
+    /// <summary>Where <c>--debug</c> keeps engine log events in full, stack traces included.</summary>
+    public string DebugLog => Path.Combine(Root, "logs", "engine.log");
     /// <summary>Per-process scratch space; removed when the process ends.</summary>
     public string Temp => Path.Combine(Root, "tmp");
 }

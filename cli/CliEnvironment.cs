@@ -31,6 +31,18 @@ public sealed class CliEnvironment
     }
 
     public BuildFarmHome Home { get; }
+
+    /// <summary><c>--debug</c>: engine log events, stacks included, are kept in <see cref="BuildFarmHome.DebugLog"/>.</summary>
+    public bool Debug { get; private init; }
+
+    /// <summary>The remoting certificate (PKCS#12 with its key): BUILDFARM_REMOTING_CERT, the farm's shared one when
+    /// configured, else the one made once for this home. BUILDFARM_REMOTING_CERT_PASSWORD opens it.</summary>
+    public string RemotingCertificate => FarmRemotingCertificate ? Variable("BUILDFARM_REMOTING_CERT")! : Home.RemotingCertificate;
+
+    /// <summary>True when BUILDFARM_REMOTING_CERT names a farm's certificate (used as is, never made).</summary>
+    public bool FarmRemotingCertificate => Variable("BUILDFARM_REMOTING_CERT") is { Length: > 0 };
+
+    public string? RemotingCertificatePassword => Variable("BUILDFARM_REMOTING_CERT_PASSWORD");
     public bool Trace { get; }
     public string SourceDateEpoch { get; }
     public string DockerConfigDirectory { get; }
@@ -41,15 +53,17 @@ public sealed class CliEnvironment
     public ContentStoreOptions Store { get; }
 
     /// <summary>The environment of this process.</summary>
-    public static CliEnvironment FromProcess() => From(Environment.GetEnvironmentVariables());
+    public static CliEnvironment FromProcess(bool debug = false) => new(Snapshot(Environment.GetEnvironmentVariables())) { Debug = debug };
 
     /// <summary>An environment given as a table (tests, or a host that passes its own).</summary>
-    public static CliEnvironment From(IDictionary variables)
+    public static CliEnvironment From(IDictionary variables) => new(Snapshot(variables));
+
+    private static Dictionary<string, string> Snapshot(IDictionary variables)
     {
         var copy = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in variables)
             if (entry.Key is string key && entry.Value is string value) copy[key] = value;
-        return new CliEnvironment(copy);
+        return copy;
     }
 
     /// <summary>A variable a user named on the command line; null when unset.</summary>

@@ -26,7 +26,8 @@ public static class EmbeddedBuild
         BuildOutcome outcome;
         try
         {
-            await using var farm = await LocalFarm.StartAsync(invocation.Environment, new EngineOptions(), cancellationToken);
+            await using var farm = await LocalFarm.StartAsync(invocation.Environment, new EngineOptions(),
+                LocalFarmOptions.Embedded with { RunLimits = invocation.RunLimits }, cancellationToken);
             outcome = await farm.Runner.RunAsync(invocation.Spec, invocation.ContextDir, invocation.NoCacheFilter, printer.OnEvent, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -3,15 +3,5 @@ namespace BuildFarm.Cli;
 /// <summary>One line naming why a command failed: the exception's message, and its causes' when they add something.</summary>
 public static class FailureLine
 {
-    public static string Of(Exception error)
-    {
-        if (error is AggregateException { InnerExceptions.Count: 1 } single) error = single.InnerExceptions[0];
-        var parts = new List<string>();
-        for (var e = error; e is not null && parts.Count < 4; e = e.InnerException)
-        {
-            var message = e.Message.ReplaceLineEndings(" ").Trim();
-            if (message.Length > 0 && !parts.Any(p => p.Contains(message, StringComparison.Ordinal))) parts.Add(message);
-        }
-        return parts.Count == 0 ? error.GetType().Name : string.Join(": ", parts);
-    }
+    public static string Of(Exception error) => BuildFarm.Coordinator.Engine.OneLine.Of(error);
 }

@@ -35,10 +35,11 @@ public sealed class LocalFarm : IAsyncDisposable
         _engine = engine;
         Scratch = scratch;
         Images = new LocalImageStore(home.Images);
-        Runner = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, Registry, home.Root), Images,
+        Runner = new BuildRunner(engine, cache.Blobs, new BaseImageResolver(cache.Blobs, Registry, home.Root, Images), Images,
             new ImageOutputs(cache.Blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null)
         {
             PublishContexts = farmOptions.PublishContexts,
+            EntitlementsAllowed = farmOptions.EntitlementsAllowed,
         };
     }
 
@@ -56,6 +57,7 @@ public sealed class LocalFarm : IAsyncDisposable
     {
         var home = environment.Home;
         Directory.CreateDirectory(home.Root);
+        Worker.Snapshots.CrashLeftovers.RemoveDeadOwners(home.Temp); // scratch of builds killed before they could clean up
         var scratch = Path.Combine(home.Temp, $"{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(scratch);
         var cache = ContentStoreFactory.Open(environment.Store);
@@ -66,12 +68,21 @@ public sealed class LocalFarm : IAsyncDisposable
                 ? cache.Blobs
                 : new CachingContentStore(cache.Blobs, home.WorkerBlobs, farmOptions.WorkerBlobCacheBytes);
             var contexts = new Worker.Context.ContextMaterializer(workerBlobs, new Worker.Context.ContextMaterializerOptions(home.WorkerContexts, farmOptions.WorkerContextBytes));
-            var runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, new StepExecutorOptions(home.Worker)), contexts);
+            var runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, new StepExecutorOptions(home.Worker) { Limits = farmOptions.RunLimits }), contexts);
             // The cluster starts on the thread pool while the caller plans and hashes the context; the build
             // waits for it only when it has a step graph to hand over.
             var engine = Task.Run(async () =>
             {
-                var node = await EngineNode.StartAsync(options, new CacheStepRecordStore(cache), cancellationToken);
+                // Remoting is mutual TLS with this home's (or the farm's) certificate: no other local user can drive the engine.
+                var certificate = environment.FarmRemotingCertificate
+                    ? RemotingCertificate.Load(environment.RemotingCertificate, environment.RemotingCertificatePassword)
+                    : RemotingCertificate.LoadOrCreate(environment.RemotingCertificate);
+                var engineOptions = options with
+                {
+                    Tls = options.Tls ?? RemotingTls.SelfTrusting(certificate),
+                    DebugLogPath = options.DebugLogPath ?? (environment.Debug ? home.DebugLog : null),
+                };
+                var node = await EngineNode.StartAsync(engineOptions, new CacheStepRecordStore(cache), cancellationToken);
                 node.System.ActorOf(WorkerActor.Props(runner, $"{Environment.MachineName}/{Environment.ProcessId}",
                     Math.Max(2, Environment.ProcessorCount), options.Timings), ActorNames.Worker);
                 return node;

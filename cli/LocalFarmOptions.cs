@@ -8,4 +8,10 @@ namespace BuildFarm.Cli;
 public sealed record LocalFarmOptions(bool PublishContexts = false, long WorkerBlobCacheBytes = 8L << 30, long WorkerContextBytes = 2L << 30)
 {
     public static LocalFarmOptions Embedded { get; } = new();
+
+    /// <summary>cgroup limits of the worker's RUN steps.</summary>
+    public Worker.Execution.ContainerLimits RunLimits { get; init; } = Worker.Execution.ContainerLimits.Default;
+
+    /// <summary>Entitlements builds may ask for (serve: only those given with --allow-insecure-entitlement).</summary>
+    public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Coordinator.Builds.Entitlements.Known;
 }

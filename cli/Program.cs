@@ -7,9 +7,9 @@ var debugRequested = args.Contains("--debug");
 try
 {
     var root = new RootCommand("buildfarm: distributed container image builds (BuildKit-compatible Dockerfiles)");
-    root.Options.Add(new Option<bool>("--debug") { Recursive = true, Description = "On failure, print the full .NET stack trace" });
+    root.Options.Add(new Option<bool>("--debug") { Recursive = true, Description = "On failure, print the full .NET stack trace; keep engine logs with stacks in $BUILDFARM_HOME/logs/engine.log" });
     // The environment is read here, once; every command and library gets it as options.
-    foreach (var command in CommandCatalog.Create(CliEnvironment.FromProcess()))
+    foreach (var command in CommandCatalog.Create(CliEnvironment.FromProcess(debugRequested)))
         root.Subcommands.Add(command);
     // Ctrl+C cancels the running command; give it time to stop containers and remove mounts before the process ends.
     return await root.Parse(args).InvokeAsync(new InvocationConfiguration

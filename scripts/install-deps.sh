@@ -17,11 +17,17 @@ want bzip2 bzip2
 want xz xz-utils
 want htpasswd apache2-utils
 want ip iproute2
+# dockerd for the docker interop tests (a private daemon each test run starts and stops itself)
+want dockerd docker.io
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # No service starts at install time (docker.io's and docker-registry's postinst would try where an init system exists).
+  policy=/usr/sbin/policy-rc.d; made_policy=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; made_policy=1; fi
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ "$made_policy" -eq 1 ]; then rm -f "$policy"; fi
 fi
 # Debian's postinst may start a registry on :5000 where an init system exists; tests pick their own ports.
 exit 0

@@ -28,12 +28,15 @@ public static class BuildCommand
         var platform = new Option<string?>("--platform") { Description = "Set target platform for build (linux/amd64)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server (default: run embedded in this process)" };
+        var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
+        var limits = new RunLimitOptions();
 
         var command = new Command("build", "Start a build (like docker buildx build)")
         {
             context, file, tags, buildArgs, target, secrets, noCache, noCacheFilter, pull, labels, progress, outputs, push, load,
-            iidFile, metadataFile, platform, quiet, server,
+            iidFile, metadataFile, platform, quiet, server, allow,
         };
+        foreach (var option in limits.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             BuildInvocation invocation;
@@ -68,10 +71,19 @@ public static class BuildCommand
                     spec.Secrets.Add(await BuildArguments.ReadSecretAsync(secret, environment, cancellationToken));
                 foreach (var output in parse.GetValue(outputs) ?? [])
                     spec.Outputs.Add(BuildArguments.ParseOutput(output));
+                foreach (var entitlement in parse.GetValue(allow) ?? [])
+                {
+                    if (!Coordinator.Builds.Entitlements.Known.Contains(entitlement))
+                        throw new UsageException($"--allow {entitlement}: unknown entitlement (known: {string.Join(", ", Coordinator.Builds.Entitlements.Known)})");
+                    spec.Entitlements.Add(entitlement);
+                }
+                if (parse.GetValue(server) is not null && limits.AnyGiven(parse))
+                    throw new UsageException("--run-pids-limit, --run-memory and --run-cpus set the embedded worker's limits; a server's worker takes them from `buildfarm serve`");
+                var runLimits = limits.Parse(parse);
                 var progressMode = parse.GetValue(quiet) ? "quiet" : parse.GetValue(progress)!;
                 invocation = new BuildInvocation(spec, contextDir, dockerfilePath, progressMode,
                     parse.GetValue(iidFile), parse.GetValue(metadataFile), parse.GetValue(quiet), parse.GetValue(server),
-                    parse.GetValue(noCacheFilter) ?? [], environment);
+                    parse.GetValue(noCacheFilter) ?? [], environment) { RunLimits = runLimits };
             }
             catch (UsageException e)
             {

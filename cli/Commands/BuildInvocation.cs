@@ -13,4 +13,8 @@ public sealed record BuildInvocation(
     bool Quiet,
     string? Server,
     IReadOnlyList<string> NoCacheFilter,
-    CliEnvironment Environment);
+    CliEnvironment Environment)
+{
+    /// <summary>cgroup limits of RUN steps on the embedded worker (a server's worker has its own).</summary>
+    public Worker.Execution.ContainerLimits RunLimits { get; init; } = Worker.Execution.ContainerLimits.Default;
+}

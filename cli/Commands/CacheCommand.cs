@@ -2,6 +2,7 @@ using BuildFarm.Coordinator.Images;
 using System.CommandLine;
 using System.Globalization;
 using BuildFarm.Cache;
+using BuildFarm.Cli.Containers;
 using BuildFarm.Oci;
 
 namespace BuildFarm.Cli.Commands;
@@ -91,6 +92,9 @@ public static class CacheCommand
             // Named images have no step record of their own (manifest, config): keep them and everything they use.
             foreach (var image in await new LocalImageStore(environment.Home.Images).ListAsync(ct))
                 roots.Add(Digest.Parse(image.ManifestDigest));
+            // So are the images of kept containers (diff and commit read them), named or not.
+            foreach (var container in await new ContainerStore(environment.Home.Containers).ListAsync(ct))
+                roots.Add(Digest.Parse(container.ManifestDigest));
             using var cache = OpenCache(parse);
             var report = await new CachePruner(cache, new PruneRoots(roots)).PruneAsync(options, ct);
             var verb = report.DryRun ? "would remove" : "removed";

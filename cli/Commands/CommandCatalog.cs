@@ -12,7 +12,20 @@ public static class CommandCatalog
         yield return PlanCommand.Create(environment);
         yield return ImagesCommand.Create(environment);
         yield return RmiCommand.Create(environment);
+        yield return TagCommand.Create(environment);
+        yield return InspectCommand.Create(environment);
+        yield return HistoryCommand.Create(environment);
+        yield return PullCommand.Create(environment);
+        yield return PushCommand.Create(environment);
+        yield return LoginCommand.Create(environment);
+        yield return LogoutCommand.Create(environment);
+        yield return SaveCommand.Create(environment);
+        yield return LoadCommand.Create(environment);
         yield return RunCommand.Create(environment);
+        yield return PsCommand.Create(environment);
+        yield return RmCommand.Create(environment);
+        yield return DiffCommand.Create(environment);
+        yield return CommitCommand.Create(environment);
         yield return ServeCommand.Create(environment);
         yield return CacheCommand.Create(environment);
     }

@@ -3,32 +3,39 @@ using BuildFarm.Coordinator.Images;
 
 namespace BuildFarm.Cli.Commands;
 
-/// <summary><c>buildfarm images</c>: the images built here, by name (like <c>docker images</c>).</summary>
+/// <summary><c>buildfarm images</c>: the images of this machine by name (like <c>docker images</c>); the ID is the config digest.</summary>
 public static class ImagesCommand
 {
     public static Command Create(CliEnvironment environment)
     {
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only show image IDs" };
         var noTrunc = new Option<bool>("--no-trunc") { Description = "Don't truncate output" };
-        var command = new Command("images", "List images in the local store") { quiet, noTrunc };
+        var digests = new Option<bool>("--digests") { Description = "Show digests" };
+        var command = new Command("images", "List images in the local store") { quiet, noTrunc, digests };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var store = new LocalImageStore(environment.Home.Images);
             var images = await store.ListAsync(cancellationToken);
             var full = parse.GetValue(noTrunc);
-            string Id(LocalImage i) => full ? i.ManifestDigest : i.ManifestDigest[7..19];
+            string Id(LocalImage i) => full ? i.ConfigDigest : i.ShortId;
             if (parse.GetValue(quiet))
             {
+                // One line per image, not per name, as docker prints it.
                 foreach (var id in images.Select(Id).Distinct()) Console.WriteLine(id);
                 return 0;
             }
-            Console.WriteLine($"{"REPOSITORY",-40} {"TAG",-16} {"IMAGE ID",-14} {"CREATED",-20} SIZE");
+            var showDigests = parse.GetValue(digests);
+            Console.WriteLine($"{"REPOSITORY",-40} {"TAG",-16} {(showDigests ? $"{"DIGEST",-71} " : "")}{"IMAGE ID",-14} {"CREATED",-20} SIZE");
             foreach (var image in images)
             {
                 var colon = image.Name.LastIndexOf(':');
                 var slash = image.Name.LastIndexOf('/');
-                var (repo, tag) = colon > slash ? (image.Name[..colon], image.Name[(colon + 1)..]) : (image.Name, "<none>");
-                Console.WriteLine($"{repo,-40} {tag,-16} {Id(image),-14} {Ago(image.Created),-20} {HumanSize(image.Size)}");
+                var at = image.Name.IndexOf('@');
+                var (repo, tag) = image.Name.StartsWith("sha256:", StringComparison.Ordinal) ? ("<none>", "<none>") // loaded without a name
+                    : at >= 0 ? (image.Name[..at], "<none>") // pulled by digest
+                    : colon > slash ? (image.Name[..colon], image.Name[(colon + 1)..]) : (image.Name, "<none>");
+                var digest = showDigests ? $"{image.ManifestDigest,-71} " : "";
+                Console.WriteLine($"{repo,-40} {tag,-16} {digest}{Id(image),-14} {Ago(image.Created),-20} {HumanSize(image.Size)}");
             }
             return 0;
         });

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BuildFarm.Cache;
+using BuildFarm.Cli.Containers;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Oci;
 using BuildFarm.Oci.Images;
@@ -11,7 +12,8 @@ namespace BuildFarm.Cli.Commands;
 /// <summary>
 /// <c>buildfarm run IMAGE [CMD...]</c>: runs an image of the local store here, with the worker's snapshotter and
 /// runc, honouring Entrypoint, Cmd, Env, User and WorkingDir, so an image can be tried without Docker. The
-/// container's writes are thrown away when it exits.
+/// container's writes are thrown away when it exits, unless <c>--name</c> keeps the container: then its writable layer
+/// (the overlay upper dir, mount stubs removed) stays for <c>diff</c>, <c>commit</c> and <c>rm</c>.
 /// </summary>
 public static class RunCommand
 {
@@ -27,9 +29,10 @@ public static class RunCommand
         var workdir = new Option<string?>("--workdir", "-w") { Description = "Working directory inside the container" };
         var network = new Option<string>("--network") { Description = "none (default) or host", DefaultValueFactory = _ => "none" };
         network.AcceptOnlyFromAmong("none", "host");
+        var name = new Option<string?>("--name") { Description = "Keep the container under this name after it exits (see ps -a, diff, commit, rm)" };
         var run = new Command("run", "Run a command in a new container from a local image")
         {
-            image, command, entrypoint, env, user, workdir, network,
+            image, command, entrypoint, env, user, workdir, network, name,
         };
         // Everything after IMAGE belongs to the container's command, flags included.
         run.TreatUnmatchedTokensAsErrors = false;
@@ -66,9 +69,38 @@ public static class RunCommand
             }
             if (!environment.Any(x => x.StartsWith("PATH=", StringComparison.Ordinal))) environment.Add(DefaultPath);
 
+            ContainerRecord? kept = null;
+            var containers = new ContainerStore(home.Containers);
+            if (parse.GetValue(name) is { } containerName)
+            {
+                try
+                {
+                    kept = await containers.CreateAsync(new ContainerRecord
+                    {
+                        Id = "", Name = containerName, Image = found.Name, ImageId = found.ConfigDigest, ManifestDigest = found.ManifestDigest,
+                        Command = args, Created = DateTimeOffset.UtcNow, Pid = Environment.ProcessId,
+                        Config = container with
+                        {
+                            Entrypoint = entry.Count == 0 ? null : entry,
+                            Cmd = cmd.Count == 0 ? null : cmd,
+                            Env = environment,
+                            WorkingDir = parse.GetValue(workdir) ?? container.WorkingDir,
+                            User = parse.GetValue(user) ?? container.User,
+                        },
+                    }, cancellationToken);
+                }
+                catch (ArgumentException conflict)
+                {
+                    await Console.Error.WriteLineAsync($"docker: Error response from daemon: {conflict.Message}");
+                    return 125;
+                }
+            }
+
             var chain = manifest.Layers.Select((l, i) => new LayerRef(l, Digest.Parse(config.RootFs.DiffIds[i]))).ToList();
             var snapshotter = new OverlaySnapshotter(store, new OciLayerUnpacker(), new SnapshotterOptions(Path.Combine(home.Worker, "s")));
             await using var snapshot = await snapshotter.PrepareAsync(chain, cancellationToken);
+            // runc creates missing mount points; they are not the container's changes.
+            var stubs = kept is null ? null : new MountStubs(snapshot.RootPath, ["/proc", "/dev", "/sys"]);
             var resolvedUser = UserResolver.Resolve(snapshot.RootPath, parse.GetValue(user) ?? container.User);
             var spec = new ContainerSpec
             {
@@ -78,18 +110,31 @@ public static class RunCommand
                 WorkingDirectory = parse.GetValue(workdir) ?? (container.WorkingDir is { Length: > 0 } wd ? wd : "/"),
                 User = resolvedUser,
                 HostNetwork = parse.GetValue(network) == "host",
-                Hostname = found.ManifestDigest[7..19],
+                Hostname = kept?.ShortId ?? found.ManifestDigest[7..19],
             };
             var executor = new RuncExecutor(new RuncOptions(Path.Combine(home.Worker, "runc"), Path.Combine(home.Worker, "bundles")));
             var output = new ConsoleOutput();
+            var exit = 125;
             try
             {
-                return await executor.RunAsync(spec, output, cancellationToken);
+                exit = await executor.RunAsync(spec, output, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                return 130;
+                exit = 130;
             }
+            finally
+            {
+                if (kept is not null)
+                {
+                    // Unmounted first: the upper dir then holds exactly the container's changes, and moves as a folder.
+                    await snapshotter.SealAsync(snapshot, CancellationToken.None);
+                    stubs!.Remove(snapshot.UpperPath!);
+                    Directory.Move(snapshot.UpperPath!, containers.UpperOf(kept));
+                    await containers.SaveAsync(kept with { Pid = null, ExitCode = exit, Finished = DateTimeOffset.UtcNow }, CancellationToken.None);
+                }
+            }
+            return exit;
         });
         return run;
     }

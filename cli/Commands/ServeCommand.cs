@@ -25,7 +25,13 @@ public static class ServeCommand
         {
             Description = "Build contexts the worker keeps materialized for reuse, in MiB", DefaultValueFactory = _ => 2048,
         };
-        var command = new Command("serve", "Run a build server (coordinator + worker) with the gRPC Build API") { listen, blobCache, contextCache };
+        var allowInsecure = new Option<string[]>("--allow-insecure-entitlement")
+        {
+            Description = "Entitlements builds may be granted (security.insecure: RUN --security=insecure runs privileged)",
+        };
+        var limits = new RunLimitOptions();
+        var command = new Command("serve", "Run a build server (coordinator + worker) with the gRPC Build API") { listen, blobCache, contextCache, allowInsecure };
+        foreach (var option in limits.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var address = parse.GetValue(listen)!;
@@ -41,9 +47,26 @@ public static class ServeCommand
                 await Console.Error.WriteLineAsync($"ERROR: {option.Name} {value}: expected a positive number of MiB");
                 return 1;
             }
+            var allowed = parse.GetValue(allowInsecure) ?? [];
+            if (allowed.FirstOrDefault(a => !Coordinator.Builds.Entitlements.Known.Contains(a)) is { } unknown)
+            {
+                await Console.Error.WriteLineAsync($"ERROR: --allow-insecure-entitlement {unknown}: unknown entitlement (known: {string.Join(", ", Coordinator.Builds.Entitlements.Known)})");
+                return 1;
+            }
+            Worker.Execution.ContainerLimits runLimits;
+            try { runLimits = limits.Parse(parse); }
+            catch (UsageException e)
+            {
+                await Console.Error.WriteLineAsync($"ERROR: {e.Message}");
+                return 1;
+            }
             // Workers get each build's context from the store by digest, never from this host's folder.
             var farmOptions = new LocalFarmOptions(PublishContexts: true, WorkerBlobCacheBytes: parse.GetValue(blobCache) << 20,
-                WorkerContextBytes: parse.GetValue(contextCache) << 20);
+                WorkerContextBytes: parse.GetValue(contextCache) << 20)
+            {
+                RunLimits = runLimits,
+                EntitlementsAllowed = allowed,
+            };
             await using var farm = await LocalFarm.StartAsync(environment, new EngineOptions(), farmOptions, cancellationToken);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -26,6 +26,10 @@ public sealed class BuildRunner(
     /// never read this host's disk). Off for embedded builds, whose worker reads the context folder in place.</summary>
     public bool PublishContexts { get; init; }
 
+    /// <summary>Entitlements this server lets a build ask for (buildkitd's --allow-insecure-entitlement); the embedded
+    /// engine runs for the user who asks, so it allows every one.</summary>
+    public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Entitlements.Known;
+
     public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken)
     {
@@ -96,6 +100,15 @@ public sealed class BuildRunner(
         }
 
         trace.Mark("resolve bases");
+        if (Entitlements.FirstDenied(plan, spec.Entitlements, EntitlementsAllowed) is var (denied, deniedStep))
+        {
+            return new BuildOutcome
+            {
+                ErrorClass = ErrorClass.UserError,
+                Error = "failed to solve: " + denied,
+                ErrorLocation = $"{deniedStep.Location.FileName}:{deniedStep.Location.StartLine}",
+            };
+        }
         using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch,
             contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
         trace.Mark("context walk");

@@ -96,7 +96,11 @@ public static class PlanGraphBuilder
         switch (step.Expanded)
         {
             case RunInstruction run:
-                var op = new RunOp { Network = run.Network == RunNetwork.Host ? NetworkMode.NetworkHost : NetworkMode.NetworkNone };
+                var op = new RunOp
+                {
+                    Network = run.Network == RunNetwork.Host ? NetworkMode.NetworkHost : NetworkMode.NetworkNone,
+                    Insecure = run.Security == RunSecurity.Insecure, // the build runner refused it already unless entitled
+                };
                 op.Shell.AddRange(step.Config.Shell);
                 op.Env.AddRange(step.RunEnvironment ?? step.Config.Env);
                 if (run.Command.Files.Count > 0)

@@ -13,7 +13,9 @@ public static class EngineConfig
         // Timeouts are short because a one-node cluster has nobody to wait for, and a cached build's
         // fixed overhead is mostly this startup.
         var hocon = $$"""
+            buildfarm.debug-log = {{Quote(options.DebugLogPath ?? "")}}
             akka {
+              loggers = ["BuildFarm.Coordinator.Engine.OneLineLogger, BuildFarm.Coordinator"]
               loglevel = {{options.LogLevel}}
               stdout-loglevel = {{options.LogLevel}}
               log-dead-letters = off
@@ -34,6 +36,8 @@ public static class EngineConfig
                 hostname = "{{options.Hostname}}"
                 port = {{options.Port}}
                 maximum-frame-size = 16MiB
+                # The certificate and the peer check come with the ActorSystem's DotNettySslSetup (EngineNode).
+                enable-ssl = {{(options.Tls is null ? "off" : "on")}}
               }
               cluster {
                 roles = [{{roles}}]
@@ -87,4 +91,7 @@ public static class EngineConfig
             .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig());
     }
+
+    // A HOCON quoted string (JSON escaping is valid HOCON).
+    private static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
 }

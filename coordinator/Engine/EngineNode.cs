@@ -1,8 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using Akka.Remote.Transport.DotNetty;
 using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 
@@ -33,7 +35,7 @@ public sealed class EngineNode : IAsyncDisposable
 
     public static async Task<EngineNode> StartAsync(EngineOptions options, IStepRecordStore records, CancellationToken cancellationToken)
     {
-        var system = ActorSystem.Create(options.SystemName, EngineConfig.Create(options));
+        var system = ActorSystem.Create(options.SystemName, Bootstrap(options));
         try
         {
             var cluster = Cluster.Get(system);
@@ -69,6 +71,17 @@ public sealed class EngineNode : IAsyncDisposable
             await system.Terminate();
             throw;
         }
+    }
+
+    private static ActorSystemSetup Bootstrap(EngineOptions options)
+    {
+        var setup = BootstrapSetup.Create().WithConfig(EngineConfig.Create(options));
+        if (options.Tls is not { } tls)
+            return ActorSystemSetup.Create(setup);
+        // Both sides present a certificate and each accepts only a pinned one: the server refuses a client without one.
+        var ssl = new DotNettySslSetup(tls.Certificate, suppressValidation: false, requireMutualAuthentication: true,
+            validateCertificateHostname: false, customValidator: (certificate, _, _, _, _) => tls.Trusts(certificate));
+        return setup.And(ssl);
     }
 
     /// <summary>

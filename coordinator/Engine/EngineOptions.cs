@@ -17,6 +17,12 @@ public sealed record EngineOptions
     public string LogLevel { get; init; } = "WARNING";
     /// <summary>Heartbeats, idle stop, re-ask: the engine's liveness clock.</summary>
     public EngineTimings Timings { get; init; } = EngineTimings.Default;
+    /// <summary>Mutual TLS on remoting. Null: plain TCP, which any local user can connect to and send actor messages
+    /// through; hosts (the CLI's embedded engine and <c>serve</c>) always set it.</summary>
+    public RemotingTls? Tls { get; init; }
+    /// <summary>When set (<c>--debug</c>), engine log events are appended here in full, stack traces included;
+    /// stdout gets one line per event either way.</summary>
+    public string? DebugLogPath { get; init; }
     /// <summary>HOCON that overrides the generated configuration (tests turn on serialize-messages with it).</summary>
     public string ExtraHocon { get; init; } = "";
 }

@@ -204,7 +204,7 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
                 Dispatch(_waiters.GetAt(0).Value, noCache: false, again: true);
                 return;
             }
-            if (f.ErrorClass == ErrorClass.Unavailable && !_cancelRequested)
+            if (f.ErrorClass == ErrorClass.Unavailable && !f.RetriesExhausted && !_cancelRequested)
             {
                 Lost(f.Message);
                 return;

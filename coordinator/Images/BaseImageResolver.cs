@@ -11,9 +11,10 @@ namespace BuildFarm.Coordinator.Images;
 /// <summary>
 /// Pins FROM and COPY --from images to manifest digests and pulls them into the content store once. A tag resolved
 /// before is reused from <c>base-images.json</c> (no registry round trip on a cached rebuild) unless --pull asks to
-/// look again, as BuildKit's local resolver does.
+/// look again, as BuildKit's local resolver does. A name of the local image store (pulled, loaded, committed, built
+/// here) is used as it is without asking a registry, as docker's builders do, unless --pull.
 /// </summary>
-public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> clientFactory, string stateDirectory)
+public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> clientFactory, string stateDirectory, LocalImageStore? localImages = null)
 {
     private readonly ConcurrentDictionary<string, Task<ResolvedImage>> _resolved = new(StringComparer.Ordinal);
     private readonly Lazy<RegistryClient> _client = new(clientFactory);
@@ -26,6 +27,11 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
     {
         var reference = ImageReference.Parse(text);
         var indexKey = $"{platform} {reference}";
+        if (!pull && reference.Digest is null && localImages is not null
+            && (await localImages.ListAsync(cancellationToken)).FirstOrDefault(i => SameName(i.Name, reference)) is { } named
+            && await TryLoadAsync(text, named.ManifestDigest, cancellationToken) is { } localImage
+            && localImage.Config.Platform.Matches(platform))
+            return localImage;
         if (!pull && reference.Digest is null && await ReadIndexAsync(cancellationToken) is { } index
             && index.TryGetValue(indexKey, out var known) && await TryLoadAsync(text, known, cancellationToken) is { } cached)
             return cached;
@@ -47,6 +53,9 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
         return await TryLoadAsync(text, manifestDocument.Digest.ToString(), cancellationToken)
                ?? throw new InvalidOperationException($"image {text} was pulled but cannot be read back from {store.Location}");
     }
+
+    private static bool SameName(string localName, ImageReference reference) =>
+        !localName.Contains('@') && ImageReference.TryParse(localName, out var parsed, out _) && parsed == reference;
 
     /// <summary>Reads an image whose manifest is in the store; null when something is missing.</summary>
     public async Task<ResolvedImage?> TryLoadAsync(string reference, string manifestDigest, CancellationToken cancellationToken)

@@ -28,15 +28,34 @@ public sealed class LocalImageStore(string root)
         return [.. images.Values.OrderBy(i => i.Name, StringComparer.Ordinal)];
     }
 
-    /// <summary>Finds an image by name, by full manifest digest, or by a digest prefix of at least 4 hex characters.</summary>
+    /// <summary>Finds an image by name, or by its ID (config digest) or manifest digest, whole or a prefix of at least
+    /// 4 hex characters, as docker does.</summary>
     public async Task<LocalImage?> FindAsync(string nameOrDigest, CancellationToken cancellationToken)
     {
         var images = await ReadAsync(cancellationToken);
-        if (images.TryGetValue(Normalize(nameOrDigest), out var byName)) return byName;
+        if (IsName(nameOrDigest) && images.TryGetValue(Normalize(nameOrDigest), out var byName)) return byName;
         var hex = nameOrDigest.StartsWith("sha256:", StringComparison.Ordinal) ? nameOrDigest[7..] : nameOrDigest;
-        if (hex.Length < 4) return null;
-        return images.Values.FirstOrDefault(i => i.ManifestDigest[7..].StartsWith(hex, StringComparison.Ordinal));
+        if (hex.Length < 4 || !hex.All(Uri.IsHexDigit)) return null;
+        return images.Values.OrderBy(i => i.Name, StringComparer.Ordinal).FirstOrDefault(i => i.ConfigDigest[7..].StartsWith(hex, StringComparison.Ordinal))
+               ?? images.Values.OrderBy(i => i.Name, StringComparer.Ordinal).FirstOrDefault(i => i.ManifestDigest[7..].StartsWith(hex, StringComparison.Ordinal));
     }
+
+    /// <summary>Every name of the image with this ID (config digest).</summary>
+    public async Task<IReadOnlyList<LocalImage>> NamesOfAsync(string configDigest, CancellationToken cancellationToken) =>
+        [.. (await ListAsync(cancellationToken)).Where(i => i.ConfigDigest == configDigest)];
+
+    /// <summary>Records that <paramref name="repoDigest"/> (repo@sha256:…) names the image behind <paramref name="name"/>.</summary>
+    public Task AddRepoDigestAsync(string name, string repoDigest, CancellationToken cancellationToken) =>
+        UpdateAsync(images =>
+        {
+            if (!images.TryGetValue(Normalize(name), out var image)) return;
+            var repo = repoDigest[..repoDigest.IndexOf('@')];
+            var kept = (image.RepoDigests ?? []).Where(d => !d.StartsWith(repo + "@", StringComparison.Ordinal));
+            images[image.Name] = image with { RepoDigests = [.. kept.Append(repoDigest).Order(StringComparer.Ordinal)] };
+        }, cancellationToken);
+
+    // "sha256:…" and bare hex are IDs, never names (docker refuses 64-hex repository names too).
+    private static bool IsName(string text) => !text.StartsWith("sha256:", StringComparison.Ordinal);
 
     public Task TagAsync(LocalImage image, CancellationToken cancellationToken) =>
         UpdateAsync(images => images[Normalize(image.Name)] = image with { Name = Normalize(image.Name) }, cancellationToken);

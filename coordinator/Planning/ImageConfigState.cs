@@ -26,7 +26,7 @@ public sealed record ImageConfigState
     /// has none, as BuildKit sets them (its config always names a working directory).</summary>
     public static ImageConfigState FromBase(BaseImageConfig? config) => new()
     {
-        Env = config is null || config.Env.Count == 0 ? DefaultEnv : config.Env,
+        Env = ImageEnvList.From(config is null || config.Env.Count == 0 ? DefaultEnv : config.Env),
         WorkingDir = string.IsNullOrEmpty(config?.WorkingDir) ? "/" : config.WorkingDir,
         User = config?.User ?? "",
         OnBuild = config?.OnBuild ?? [],

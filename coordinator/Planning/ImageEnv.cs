@@ -11,24 +11,14 @@ public static class ImageEnv
     }
 
     /// <summary>Sets key to value: replaces the first entry with that key (even a bare "K"), otherwise appends.</summary>
-    public static IReadOnlyList<string> AddEnv(IReadOnlyList<string> env, string key, string value)
-    {
-        var result = env.ToList();
-        for (var i = 0; i < result.Count; i++)
-        {
-            if (ParseKeyValue(result[i]).Key == key)
-            {
-                result[i] = key + "=" + value;
-                return result;
-            }
-        }
-        result.Add(key + "=" + value);
-        return result;
-    }
+    public static IReadOnlyList<string> AddEnv(IReadOnlyList<string> env, string key, string value) =>
+        ImageEnvList.From(env).Set(key, value);
 
     /// <summary>Value of the last entry with that key, or null.</summary>
     public static string? Get(IReadOnlyList<string> env, string key)
     {
+        if (env is ImageEnvList indexed)
+            return indexed.TryGet(key, out var found) ? found : null;
         string? value = null;
         foreach (var entry in env)
         {

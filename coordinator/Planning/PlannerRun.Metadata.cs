@@ -10,7 +10,7 @@ internal sealed partial class PlannerRun
 {
     // ARG and the instructions that change only the image config (BuildKit's dispatchEnv, dispatchLabel, dispatchWorkdir,
     // dispatchUser, dispatchCmd, dispatchEntrypoint, dispatchExpose, dispatchVolume, ...). False: not one of them.
-    private bool TryPlanMetadata(StageState state, Instruction instruction, ShellEnvironment env, Func<string, string> word)
+    private bool TryPlanMetadata(StageState state, Instruction instruction, IShellEnvironment env, Func<string, string> word)
     {
         var location = instruction.Location;
         var config = state.Config;
@@ -33,8 +33,10 @@ internal sealed partial class PlannerRun
                     state.SetArg(def.Key, value);
                 }
                 // BuildKit gives each ARG of a stage its own (empty-layer) history entry: a config step that changes
-                // nothing, so the image's history matches. Its values are in its text: what later steps see is keyed there too.
-                ConfigStep(state, instruction, arg, "ARG " + Json(arg.Args.Select(d => d.Key + "=" + (state.Args.Last(a => a.Key == d.Key).Value ?? ""))), config);
+                // nothing, so the image's history matches. Its key names the arguments, not their values: a value reaches a
+                // result only through the later steps that see it (their build args, their expanded text), which are keyed
+                // with it, so a changed value is explained there and not as a changed parent of every later step.
+                ConfigStep(state, instruction, arg, "ARG " + Json(arg.Args.Select(d => d.Key)), config);
                 return true;
 
             case EnvInstruction envInstruction:

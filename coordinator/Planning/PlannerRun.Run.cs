@@ -9,7 +9,7 @@ namespace BuildFarm.Coordinator.Planning;
 /// <summary>RUN and its mounts (BuildKit's dispatchRun, convert_runmount.go, convert_secrets.go).</summary>
 internal sealed partial class PlannerRun
 {
-    private void PlanRun(StageState state, RunInstruction run, ShellEnvironment env, Func<string, string> word)
+    private void PlanRun(StageState state, RunInstruction run, IShellEnvironment env, Func<string, string> word)
     {
         var location = run.Location;
         var config = state.Config;

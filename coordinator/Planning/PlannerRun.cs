@@ -101,11 +101,9 @@ internal sealed partial class PlannerRun(DockerfileStages dockerfile, PlanOption
     // ---- helpers ------------------------------------------------------------------------------------------------
 
     /// <summary>Image env wins over the stage's ARGs unless the ARG was declared after it; undeclared build args are not visible.</summary>
-    private static ShellEnvironment ExpansionEnvironment(StageState state)
-    {
-        var merged = ImageEnv.MergeEnvAndArgs(state.Args, state.Config.Env, state.ArgsOverEnv);
-        return ShellEnvironment.FromPairs(merged);
-    }
+    private static IShellEnvironment ExpansionEnvironment(StageState state) =>
+        new StageShellEnvironment(ImageEnvList.From(state.Config.Env), state.Args.ToArray(),
+            state.ArgsOverEnv.Count == 0 ? null : new HashSet<string>(state.ArgsOverEnv, StringComparer.Ordinal));
 
     private static IReadOnlyList<string> CommandArgs(ShellDependentCommand command, ImageConfigState config) =>
         command.PrependShell ? config.Shell.Append(string.Join(" ", command.CmdLine)).ToArray() : command.CmdLine.ToArray();

@@ -12,6 +12,12 @@ public static class DockerArchiveReader
     public static async Task<IReadOnlyList<DockerArchiveImage>> ExtractAsync(Stream archive, string directory, CancellationToken cancellationToken = default)
     {
         await new LayerApplier(new LayerApplyOptions { PreserveOwnership = false, ApplyXattrs = false }).ApplyAsync(archive, directory, cancellationToken);
+        return await ReadDirectoryAsync(directory, cancellationToken);
+    }
+
+    /// <summary>The images of a Docker archive already unpacked into <paramref name="directory"/>.</summary>
+    public static async Task<IReadOnlyList<DockerArchiveImage>> ReadDirectoryAsync(string directory, CancellationToken cancellationToken = default)
+    {
         var manifestPath = Path.Combine(directory, "manifest.json");
         if (!File.Exists(manifestPath))
             throw new InvalidOciDocumentException("Docker archive has no manifest.json (is it a docker save archive?)");

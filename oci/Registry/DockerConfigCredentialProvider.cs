@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 
@@ -11,8 +12,16 @@ namespace BuildFarm.Oci.Registry;
 public sealed class DockerConfigCredentialProvider : IRegistryCredentialProvider
 {
     private readonly Dictionary<string, RegistryCredential> _byHost;
+    private readonly string? _credsStore;
+    private readonly Dictionary<string, string> _credHelpers;
+    private readonly ConcurrentDictionary<string, Lazy<RegistryCredential?>> _fromHelpers = new(StringComparer.OrdinalIgnoreCase);
 
-    private DockerConfigCredentialProvider(Dictionary<string, RegistryCredential> byHost) => _byHost = byHost;
+    private DockerConfigCredentialProvider(Dictionary<string, RegistryCredential> byHost, string? credsStore = null, Dictionary<string, string>? credHelpers = null)
+    {
+        _byHost = byHost;
+        _credsStore = credsStore;
+        _credHelpers = credHelpers ?? new(StringComparer.OrdinalIgnoreCase);
+    }
 
     /// <summary>The credentials of <c>config.json</c> in <paramref name="directory"/> (the CLI passes $DOCKER_CONFIG,
     /// else ~/.docker); none when the file does not exist.</summary>
@@ -49,8 +58,14 @@ public sealed class DockerConfigCredentialProvider : IRegistryCredentialProvider
         }
         using (document)
         {
+            var credsStore = document.RootElement.TryGetProperty("credsStore", out var store) && store.ValueKind == JsonValueKind.String
+                ? store.GetString() : null;
+            var credHelpers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            if (document.RootElement.TryGetProperty("credHelpers", out var helpers) && helpers.ValueKind == JsonValueKind.Object)
+                foreach (var helper in helpers.EnumerateObject())
+                    if (helper.Value.GetString() is { Length: > 0 } helperName) credHelpers[NormalizeHost(helper.Name)] = helperName;
             if (!document.RootElement.TryGetProperty("auths", out var auths) || auths.ValueKind != JsonValueKind.Object)
-                return new DockerConfigCredentialProvider(byHost);
+                return new DockerConfigCredentialProvider(byHost, credsStore is { Length: > 0 } ? credsStore : null, credHelpers);
             foreach (var entry in auths.EnumerateObject())
             {
                 var host = NormalizeHost(entry.Name);
@@ -70,11 +85,21 @@ public sealed class DockerConfigCredentialProvider : IRegistryCredentialProvider
                 if (user is null && identityToken is null) continue;
                 byHost[host] = new RegistryCredential(user ?? "<token>", password ?? "") { IdentityToken = identityToken };
             }
+            return new DockerConfigCredentialProvider(byHost, credsStore is { Length: > 0 } ? credsStore : null, credHelpers);
         }
-        return new DockerConfigCredentialProvider(byHost);
     }
 
-    public RegistryCredential? Find(string registry) => _byHost.GetValueOrDefault(NormalizeHost(registry));
+    /// <summary>As docker looks: the registry's own helper (<c>credHelpers</c>), else <c>credsStore</c>, else <c>auths</c>.</summary>
+    public RegistryCredential? Find(string registry)
+    {
+        var host = NormalizeHost(registry);
+        var helper = _credHelpers.GetValueOrDefault(host) ?? _credsStore;
+        if (helper is null) return _byHost.GetValueOrDefault(host);
+        // Find is synchronous (asked per request): the helper runs once per registry and its answer is kept.
+        var fromHelper = _fromHelpers.GetOrAdd(host, h => new Lazy<RegistryCredential?>(() =>
+            new CredentialHelper(helper).GetAsync(DockerConfigFile.KeyFor(h), CancellationToken.None).GetAwaiter().GetResult())).Value;
+        return fromHelper ?? _byHost.GetValueOrDefault(host);
+    }
 
     /// <summary>"https://index.docker.io/v1/" and "registry-1.docker.io" both mean docker.io.</summary>
     private static string NormalizeHost(string key)

@@ -149,6 +149,17 @@ public sealed class RegistryClient : IDisposable
             : [];
     }
 
+    /// <summary>Checks that the registry accepts this client's credentials (<c>GET /v2/</c>, as <c>docker login</c> does);
+    /// throws <see cref="RegistryAuthenticationException"/> when it refuses them.</summary>
+    public async Task CheckLoginAsync(string registry, CancellationToken cancellationToken = default)
+    {
+        var reference = new ImageReference { Registry = registry, Repository = "library/login-check" };
+        var uri = BaseUri(reference);
+        using var response = await SendAsync(reference, [], () => new HttpRequestMessage(HttpMethod.Get, uri), cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            await ThrowForStatusAsync(response, reference, "login", cancellationToken);
+    }
+
     // ---------------------------------------------------------------- blobs
 
     public async Task<bool> BlobExistsAsync(ImageReference repository, Digest digest, CancellationToken cancellationToken = default)

@@ -122,6 +122,7 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
             Heredocs = [.. definition.Run.Heredocs.Select(h => new Steps.Heredoc(h.Name, h.Content))],
             Mounts = [.. definition.Run.Mounts.Select(ToMount)],
             Network = definition.Run.Network == Protos.Cluster.NetworkMode.NetworkHost ? Steps.NetworkMode.Host : Steps.NetworkMode.None,
+            Insecure = definition.Run.Insecure,
         },
         StepDefinition.OpOneofCase.Copy => ToCopy(definition.Copy),
         StepDefinition.OpOneofCase.Workdir => new WorkdirOperation { Path = definition.Workdir.Path },

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using BuildFarm.Cache;
 using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 using Google.Protobuf;
@@ -174,7 +175,11 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private StepFailed ToFailure(string cacheKey, Exception error, int attempt)
     {
         var inner = error is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0] : error;
-        var failed = new StepFailed { CacheKey = cacheKey, Attempt = attempt, ErrorClass = ErrorClasses.Of(inner), Message = inner.Message };
+        var failed = new StepFailed
+        {
+            CacheKey = cacheKey, Attempt = attempt, ErrorClass = ErrorClasses.Of(inner), Message = inner.Message,
+            RetriesExhausted = IsStoreOutage(inner),
+        };
         switch (failed.ErrorClass)
         {
             case ErrorClass.UserError:
@@ -189,6 +194,14 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
                 break;
         }
         return failed;
+    }
+
+    // The store already retried for its whole budget; running the step again elsewhere meets the same store.
+    private static bool IsStoreOutage(Exception error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+            if (e is ContentStoreUnavailableException) return true;
+        return false;
     }
 
     private IActorRef ResolveReplyTo(string path)

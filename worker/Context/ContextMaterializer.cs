@@ -28,6 +28,8 @@ public sealed class ContextMaterializer(IContentStore blobs, ContextMaterializer
     private readonly Dictionary<string, Task> _building = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _leases = new(StringComparer.Ordinal);
     private readonly string _root = Path.GetFullPath(options.Root);
+    // trees a dead process was building or evicting ({pid}-…, evicted-{pid}-…)
+    private readonly string _swept = Snapshots.CrashLeftovers.Swept(Path.Combine(Path.GetFullPath(options.Root), "tmp"));
 
     /// <summary>A folder holding the entries <paramref name="sources"/> select (all when null), leased until disposed.
     /// Throws <see cref="InvalidContextManifestException"/> naming the entry when the manifest is unsafe or wrong.</summary>
@@ -77,7 +79,7 @@ public sealed class ContextMaterializer(IContentStore blobs, ContextMaterializer
 
     private async Task BuildAsync(Digest manifestDigest, ContextManifest manifest, IReadOnlyList<ContextManifestEntry>? selected, string key)
     {
-        var temp = Path.Combine(_root, "tmp", Guid.NewGuid().ToString("N"));
+        var temp = Path.Combine(_root, "tmp", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             var entries = selected ?? manifest.Entries;
@@ -174,7 +176,7 @@ public sealed class ContextMaterializer(IContentStore blobs, ContextMaterializer
                 if (total <= maxBytes) break;
                 if (tree.Key == keep || _leases.ContainsKey(tree.Key) || _building.ContainsKey(tree.Key)) continue;
                 // Renamed away under the lock, so no caller can lease a tree that is being deleted.
-                var trash = Path.Combine(_root, "tmp", "evicted-" + Guid.NewGuid().ToString("N"));
+                var trash = Path.Combine(_root, "tmp", $"evicted-{Environment.ProcessId}-{Guid.NewGuid():N}");
                 Directory.CreateDirectory(Path.GetDirectoryName(trash)!);
                 try { Directory.Move(Path.Combine(_root, tree.Key), trash); }
                 catch (IOException) { continue; }

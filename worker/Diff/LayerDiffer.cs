@@ -13,7 +13,7 @@ public sealed class LayerDiffer(IContentStore store, string scratchDirectory)
     public async Task<CompressedLayer> DiffAsync(string upperDirectory, LayerCompression compression, DateTimeOffset? sourceDateEpoch, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(scratchDirectory);
-        var temp = Path.Combine(scratchDirectory, $"layer-{Guid.NewGuid():N}");
+        var temp = Path.Combine(scratchDirectory, $"layer-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             CompressedLayer layer;

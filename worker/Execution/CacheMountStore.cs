@@ -10,7 +10,8 @@ namespace BuildFarm.Worker.Execution;
 /// Folder names are hashes of the id so any id is a safe name.</summary>
 public sealed class CacheMountStore(string root)
 {
-    public string Root { get; } = root;
+    // a cache folder being created by a process that died (.tmp-{pid}-…) is removed at the next start
+    public string Root { get; } = Snapshots.CrashLeftovers.Swept(root);
 
     /// <summary>The directory to mount for <paramref name="mount"/>; dispose the lease after the run.</summary>
     public async Task<CacheMountLease> AcquireAsync(RunMount mount, CancellationToken cancellationToken)
@@ -41,7 +42,7 @@ public sealed class CacheMountStore(string root)
     private static string Create(string path, RunMount mount)
     {
         if (Directory.Exists(path)) return path;
-        var temp = $"{path}.tmp-{Guid.NewGuid():N}";
+        var temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         Directory.CreateDirectory(temp);
         LinuxNative.LchownOrThrow(temp, mount.Uid ?? 0, mount.Gid ?? 0);
         LinuxNative.ChmodOrThrow(temp, mount.Mode ?? 0b111_101_101);

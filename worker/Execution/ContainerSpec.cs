@@ -12,4 +12,8 @@ public sealed record ContainerSpec
     public string Hostname { get; init; } = "buildkitsandbox";
     /// <summary>Extra mounts (RUN --mount, /etc/hosts, /etc/resolv.conf), applied after the standard ones.</summary>
     public IReadOnlyList<ContainerMount> Mounts { get; init; } = [];
+    /// <summary>RUN --security=insecure: all capabilities, no seccomp, no masked paths (only with the entitlement).</summary>
+    public bool Privileged { get; init; }
+    /// <summary>This step's cgroup limits; null takes the executor's (<see cref="RuncOptions.Limits"/>).</summary>
+    public ContainerLimits? Limits { get; init; }
 }

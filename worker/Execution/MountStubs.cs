@@ -13,7 +13,7 @@ namespace BuildFarm.Worker.Execution;
 /// Destinations come from the Dockerfile: ".." is clamped at the root (as runc resolves them) and every deletion goes
 /// through <see cref="ConfinedRoot"/>, so a target such as <c>/../../x</c> never reaches outside the upper directory.
 /// </summary>
-internal sealed class MountStubs
+public sealed class MountStubs
 {
     private readonly List<string> _missing = [];
     private readonly Dictionary<string, FileStat> _parents = new(StringComparer.Ordinal);

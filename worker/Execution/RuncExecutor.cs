@@ -7,49 +7,82 @@ using BuildFarm.Worker.FileOps;
 namespace BuildFarm.Worker.Execution;
 
 /// <summary>Runs a container with <c>runc run</c> (no terminal) from a generated bundle; stdout and stderr are
-/// read line by line. Cancellation sends SIGKILL through <c>runc kill</c> and force-deletes the container.</summary>
+/// read line by line. Cancellation sends SIGKILL through <c>runc kill</c> and force-deletes the container.
+/// Containers are tied to this process: a watchdog deletes them when it dies, and the next executor on the same
+/// state root removes whatever a dead process still left (containers, bundles).</summary>
 public sealed partial class RuncExecutor : IExecutor
 {
     private readonly RuncOptions options;
-    private readonly Lazy<Task> _orphansRemoved;
+    private readonly Lazy<Task> _started;
+    // Container ids are bf-{pid}-{this executor}-…: the watchdog of an executor sweeps only its own (tests and hosts may
+    // run several executors on one state root in one process).
+    private readonly string _prefix = $"bf-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^26] + "-";
+    // Held for the executor's lifetime: collecting it would close the pipe and make the watchdog sweep live containers.
+    private RuncWatchdog? _watchdog;
 
     public RuncExecutor(RuncOptions options)
     {
-        this.options = options;
-        _orphansRemoved = new Lazy<Task>(() => RemoveOrphansAsync(CancellationToken.None));
+        this.options = options with { Limits = options.Limits.Validated() };
+        _started = new Lazy<Task>(async () =>
+        {
+            await RemoveOrphansAsync(CancellationToken.None);
+            _watchdog = RuncWatchdog.Start(this.options, _prefix);
+        });
     }
 
-    /// <summary>Kills and deletes containers that a crashed worker process left in the state root
-    /// (their ids carry the creating process id). Runs by itself before this executor's first step.</summary>
+    /// <summary>Kills and deletes containers that a crashed worker process left in the state root, and removes
+    /// their bundles (ids and bundle folders carry the creating process id). Runs by itself before this executor's first step.</summary>
     public async Task RemoveOrphansAsync(CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(options.StateRoot)) return;
-        foreach (var dir in Directory.EnumerateDirectories(options.StateRoot))
+        if (Directory.Exists(options.StateRoot))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var id = Path.GetFileName(dir);
-            var parts = id.Split('-');
-            if (parts.Length < 3 || parts[0] != "bf" || !int.TryParse(parts[1], out var pid)) continue;
-            if (pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
-            await RuncQuietAsync("delete", "--force", id);
+            foreach (var dir in Directory.EnumerateDirectories(options.StateRoot))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var id = Path.GetFileName(dir);
+                if (OwnerIsGone(id)) await RuncQuietAsync("delete", "--force", id);
+            }
         }
+        if (Directory.Exists(options.BundleRoot))
+        {
+            foreach (var bundle in Directory.EnumerateDirectories(options.BundleRoot))
+                if (OwnerIsGone(Path.GetFileName(bundle))) Snapshots.CrashLeftovers.RemoveTree(bundle); // its tmpfs first
+        }
+    }
+
+    /// <summary>Whether a container id or bundle name (<c>bf-{pid}-…</c>) belongs to a process that no longer runs.</summary>
+    private static bool OwnerIsGone(string id)
+    {
+        var parts = id.Split('-');
+        if (parts.Length < 3 || parts[0] != "bf" || !int.TryParse(parts[1], out var pid)) return false;
+        return pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}");
     }
 
     public async Task<int> RunAsync(ContainerSpec spec, IProgress<OutputLine>? output, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await _orphansRemoved.Value.WaitAsync(cancellationToken);
-        var id = $"bf-{Environment.ProcessId}-{Guid.NewGuid():N}"[..32];
+        await _started.Value.WaitAsync(cancellationToken);
+        var id = $"{_prefix}{Guid.NewGuid():N}"[..32];
         var bundle = Path.Combine(options.BundleRoot, id);
+        // config.json holds the step's environment (secret env values included): owner-only, and on a tmpfs so that
+        // it never reaches a disk
+        Directory.CreateDirectory(options.BundleRoot);
+        Native.LinuxNative.ChmodOrThrow(options.BundleRoot, 0b111_000_000);
         Directory.CreateDirectory(bundle);
+        Native.LinuxNative.ChmodOrThrow(bundle, 0b111_000_000);
         Directory.CreateDirectory(options.StateRoot);
         try
         {
-            var config = RuntimeConfig.Build(spec);
+            Native.LinuxNative.MountOrThrow("tmpfs", bundle, "tmpfs", Native.LinuxNative.MsNosuid | Native.LinuxNative.MsNodev, "mode=0700,size=64m");
+            var config = RuntimeConfig.Build(spec, (spec.Limits ?? options.Limits).Validated(), $"{options.CgroupParent}/{id}");
             if (!spec.HostNetwork && File.Exists(options.NsenterPath) && File.Exists(options.IpPath))
                 config["hooks"] = LoopbackHook();
-            await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"),
-                config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+            var configPath = Path.Combine(bundle, "config.json");
+            await using (var file = new FileStream(configPath, FileMode.CreateNew, FileAccess.Write))
+            {
+                Native.LinuxNative.ChmodOrThrow(configPath, 0b110_000_000); // before a byte is written
+                await JsonSerializer.SerializeAsync(file, config, new JsonSerializerOptions { WriteIndented = true }, cancellationToken);
+            }
 
             var start = new ProcessStartInfo(options.RuncPath)
             {
@@ -83,7 +116,7 @@ public sealed partial class RuncExecutor : IExecutor
         finally
         {
             await RuncQuietAsync("delete", "--force", id);
-            TreeRemover.Remove(bundle);
+            Snapshots.CrashLeftovers.RemoveTree(bundle);
         }
     }
 

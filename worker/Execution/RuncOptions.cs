@@ -10,6 +10,12 @@ public sealed record RuncOptions(string StateRoot, string BundleRoot)
     public string NsenterPath { get; init; } = "/usr/bin/nsenter";
     public string IpPath { get; init; } = "/sbin/ip";
 
+    /// <summary>cgroup limits of every step this executor runs (a step's own <see cref="ContainerSpec.Limits"/> wins).</summary>
+    public ContainerLimits Limits { get; init; } = ContainerLimits.Default;
+
+    /// <summary>The cgroup parent of steps' cgroups (one per container, named after it; runc removes it on delete).</summary>
+    public string CgroupParent { get; init; } = "/buildfarm";
+
     /// <summary>How long a killed container may take to exit before the executor stops waiting on it.</summary>
     public TimeSpan KillTimeout { get; init; } = TimeSpan.FromMilliseconds(800);
 }

@@ -12,6 +12,20 @@ internal static class RuntimeConfig
         "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ];
 
+    // Every capability this kernel generation knows, by number (0..40): RUN --security=insecure, as docker's --privileged.
+    private static readonly string[] AllCapabilities =
+    [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
+        "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    ];
+
+    private const long CpuPeriodMicroseconds = 100_000;
+
     private static readonly string[] MaskedPaths =
     [
         "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
@@ -21,9 +35,13 @@ internal static class RuntimeConfig
     private static readonly string[] ReadonlyPaths =
         ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
-    public static JsonObject Build(ContainerSpec spec)
+    /// <summary>The config of one step: contained (default caps, seccomp, no new privileges, masked /proc paths,
+    /// cgroup limits under <paramref name="cgroupsPath"/>, else runc's default path) unless <see cref="ContainerSpec.Privileged"/>.</summary>
+    public static JsonObject Build(ContainerSpec spec, ContainerLimits? limits = null, string? cgroupsPath = null)
     {
-        var caps = new JsonArray(Capabilities.Select(c => (JsonNode)JsonValue.Create(c)!).ToArray());
+        limits ??= spec.Limits ?? ContainerLimits.Default;
+        var granted = spec.Privileged ? WorkerBoundingCapabilities() : Capabilities;
+        var caps = Strings(granted);
         var process = new JsonObject
         {
             ["terminal"] = false,
@@ -41,7 +59,8 @@ internal static class RuntimeConfig
                 ["bounding"] = caps.DeepClone(), ["effective"] = caps.DeepClone(), ["permitted"] = caps.DeepClone(),
             },
             // no rlimits: the step inherits the worker's (raising them above its own hard limit is refused)
-            ["noNewPrivileges"] = false,
+            // setuid binaries and file capabilities cannot raise a contained step above what it starts with
+            ["noNewPrivileges"] = !spec.Privileged,
         };
 
         var mounts = new JsonArray
@@ -54,7 +73,7 @@ internal static class RuntimeConfig
             // sysfs needs its own network namespace; with the host's network, bind the host's /sys read-only
             spec.HostNetwork
                 ? Mount("/sys", "bind", "/sys", "rbind", "nosuid", "noexec", "nodev", "ro")
-                : Mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+                : Mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", spec.Privileged ? "rw" : "ro"),
         };
         foreach (var m in spec.Mounts) mounts.Add(Mount(m.Destination, m.Type, m.Source, m.Options.ToArray()));
 
@@ -65,6 +84,19 @@ internal static class RuntimeConfig
         };
         if (!spec.HostNetwork) namespaces.Add(new JsonObject { ["type"] = "network" });
 
+        var linux = new JsonObject
+        {
+            ["namespaces"] = namespaces,
+            ["resources"] = Resources(limits, spec.Privileged),
+        };
+        if (cgroupsPath is not null) linux["cgroupsPath"] = cgroupsPath;
+        if (!spec.Privileged)
+        {
+            linux["maskedPaths"] = Strings(MaskedPaths);
+            linux["readonlyPaths"] = Strings(ReadonlyPaths);
+            linux["seccomp"] = SeccompProfile.Build(Capabilities);
+        }
+
         return new JsonObject
         {
             ["ociVersion"] = "1.0.2",
@@ -72,17 +104,33 @@ internal static class RuntimeConfig
             ["root"] = new JsonObject { ["path"] = spec.Rootfs, ["readonly"] = false },
             ["hostname"] = spec.Hostname,
             ["mounts"] = mounts,
-            ["linux"] = new JsonObject
-            {
-                ["namespaces"] = namespaces,
-                ["resources"] = new JsonObject
-                {
-                    ["devices"] = new JsonArray(new JsonObject { ["allow"] = false, ["access"] = "rwm" }),
-                },
-                ["maskedPaths"] = Strings(MaskedPaths),
-                ["readonlyPaths"] = Strings(ReadonlyPaths),
-            },
+            ["linux"] = linux,
         };
+    }
+
+    /// <summary>All capabilities this worker itself may hold (its bounding set): runc refuses to grant more, e.g. when the
+    /// worker runs in a container without CAP_SYS_RESOURCE.</summary>
+    private static string[] WorkerBoundingCapabilities()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapBnd:", StringComparison.Ordinal));
+        if (line is null || !ulong.TryParse(line["CapBnd:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, null, out var bounding))
+            return AllCapabilities;
+        return AllCapabilities.Where((_, bit) => (bounding & (1UL << bit)) != 0).ToArray();
+    }
+
+    /// <summary>linux.resources: runc creates the step's cgroups with these limits (cgroup v1 or v2) and removes them on delete.</summary>
+    private static JsonObject Resources(ContainerLimits limits, bool privileged)
+    {
+        var resources = new JsonObject
+        {
+            // privileged steps may open any device node they create; contained ones none beyond runc's defaults
+            ["devices"] = new JsonArray(new JsonObject { ["allow"] = privileged, ["access"] = "rwm" }),
+        };
+        if (limits.Pids is { } pids) resources["pids"] = new JsonObject { ["limit"] = pids };
+        if (limits.MemoryBytes is { } memory) resources["memory"] = new JsonObject { ["limit"] = memory };
+        if (limits.Cpus is { } cpus)
+            resources["cpu"] = new JsonObject { ["quota"] = (long)Math.Ceiling(cpus * CpuPeriodMicroseconds), ["period"] = CpuPeriodMicroseconds };
+        return resources;
     }
 
     private static JsonObject Mount(string destination, string type, string source, params string[] options) => new()

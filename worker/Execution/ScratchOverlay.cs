@@ -12,7 +12,7 @@ internal sealed class ScratchOverlay : IDisposable
 
     public ScratchOverlay(string lower, string workRoot)
     {
-        _work = Path.Combine(workRoot, $"ovl-{Guid.NewGuid():N}"[..16]);
+        _work = Path.Combine(workRoot, $"ovl-{Environment.ProcessId}-{Guid.NewGuid():N}"[..24]);
         Merged = Path.Combine(_work, "m");
         var upper = Path.Combine(_work, "u");
         var work = Path.Combine(_work, "w");

@@ -118,7 +118,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             if (total - freed <= maxBytes) break;
             using var held = FileLock.TryAcquire(dir + ".lock");
             if (held is null || LayersInUse().Contains(dir)) continue;
-            var doomed = $"{dir}.del-{Guid.NewGuid():N}";
+            var doomed = $"{dir}.del-{Environment.ProcessId}-{Guid.NewGuid():N}";
             Directory.Move(dir, doomed);
             File.Delete(ShortLinkOfDirectory(dir));
             File.Delete(dir + ".size");
@@ -359,7 +359,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
         Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
         using var _ = await FileLock.AcquireAsync(dir + ".lock", cancellationToken);
         if (Directory.Exists(dir)) return dir;
-        var temp = $"{dir}.tmp-{Guid.NewGuid():N}";
+        var temp = $"{dir}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         Directory.CreateDirectory(temp);
         try
         {
@@ -387,9 +387,12 @@ public sealed class OverlaySnapshotter : ISnapshotter
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Unmounts what a dead process left under mnt/ (its folder names start with its pid).</summary>
+    /// <summary>Unmounts what a dead process left under mnt/ (its folder names start with its pid), and removes its
+    /// partial layer extractions, flattenings and interrupted prunes (<c>.tmp-{pid}-…</c>, <c>.del-{pid}-…</c>).</summary>
     private void RecoverFromCrashedProcesses()
     {
+        CrashLeftovers.RemoveDeadOwners(_layers);
+        CrashLeftovers.RemoveDeadOwners(Path.Combine(_options.Root, "flat"));
         foreach (var dir in Directory.EnumerateDirectories(_mounts))
         {
             var name = Path.GetFileName(dir);

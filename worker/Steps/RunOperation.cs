@@ -12,4 +12,6 @@ public sealed record RunOperation : StepOperation
     public IReadOnlyList<Heredoc> Heredocs { get; init; } = [];
     public IReadOnlyList<RunMount> Mounts { get; init; } = [];
     public NetworkMode Network { get; init; } = NetworkMode.None;
+    /// <summary>RUN --security=insecure: privileged (the coordinator lets it through only with the security.insecure entitlement).</summary>
+    public bool Insecure { get; init; }
 }

@@ -17,7 +17,8 @@ public sealed class StepExecutor(
     CacheMountStore caches, StepExecutorOptions options)
 {
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    private readonly string _scratch = Path.Combine(options.Root, "tmp");
+    // without what dead processes left there: RUN helper files, secret tmpfs mounts, bind-mount overlays, layer tars
+    private readonly string _scratch = CrashLeftovers.Swept(Path.Combine(options.Root, "tmp"));
 
     /// <summary>Wires the standard parts: overlay snapshots and runc under <paramref name="options"/>.Root.</summary>
     public static StepExecutor Create(IContentStore store, StepExecutorOptions options, HttpClient? http = null)
@@ -25,7 +26,7 @@ public sealed class StepExecutor(
         var root = options.Root;
         return new StepExecutor(
             new OverlaySnapshotter(store, new OciLayerUnpacker(), new SnapshotterOptions(Path.Combine(root, "s"))),
-            new RuncExecutor(new RuncOptions(Path.Combine(root, "runc"), Path.Combine(root, "bundles"))),
+            new RuncExecutor(new RuncOptions(Path.Combine(root, "runc"), Path.Combine(root, "bundles")) { Limits = options.Limits }),
             new LayerDiffer(store, Path.Combine(root, "tmp")),
             new FileCopier(new ArchiveExtractor()),
             new UrlFetcher(http ?? new HttpClient()),
@@ -104,7 +105,7 @@ public sealed class StepExecutor(
             var spec = new ContainerSpec
             {
                 Rootfs = rootfs, Args = args, Env = env, WorkingDirectory = workdir, User = user,
-                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts,
+                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure,
             };
             var exitCode = await executor.RunAsync(spec, lines, cancellationToken);
             if (exitCode != 0) return new StepResult(null, null, exitCode, lines.Snapshot());

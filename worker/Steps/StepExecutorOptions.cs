@@ -6,4 +6,7 @@ public sealed record StepExecutorOptions(string Root)
 {
     /// <summary>How many trailing output lines of each stream (stdout, stderr) a result keeps.</summary>
     public int LastOutputLines { get; init; } = 20;
+
+    /// <summary>cgroup limits (pids, memory, CPU) of every RUN step on this worker.</summary>
+    public Execution.ContainerLimits Limits { get; init; } = Execution.ContainerLimits.Default;
 }

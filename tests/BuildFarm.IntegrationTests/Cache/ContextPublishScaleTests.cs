@@ -13,17 +13,17 @@ namespace BuildFarm.IntegrationTests.Cache;
 [Collection(S3ServerCollection.Name)]
 public sealed class ContextPublishScaleTests(S3ServerFixture s3, ITestOutputHelper output) : IDisposable
 {
-    private const int Files = 5000;
+    private const int Files = 500; // the behaviour, not the scale: the 5,000-file timings were measured once (see cache/README.md)
     private readonly string _scratch = Directory.CreateTempSubdirectory("bf-ctxscale").FullName;
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
     [Fact]
-    public Task Republish_of_5000_unchanged_files_to_a_local_store_only_asks_exists() =>
+    public Task Republish_of_unchanged_files_to_a_local_store_only_asks_exists() =>
         RepublishAsync("local", new LocalContentStore(Path.Combine(_scratch, "store")));
 
     [Fact]
-    public async Task Republish_of_5000_unchanged_files_to_s3_only_asks_exists()
+    public async Task Republish_of_unchanged_files_to_s3_only_asks_exists()
     {
         using var cache = ContentStoreFactory.Open(s3.Options());
         await RepublishAsync("radosgw", cache.Blobs);

@@ -29,6 +29,12 @@ public sealed class RegistryFaultProxy : IAsyncDisposable
     public string Host => $"127.0.0.1:{Port}";
     public int FaultsRemaining => _faults.Count;
 
+    /// <summary>Bytes the registry sent to clients (downloads) and clients sent to it (uploads), headers included.</summary>
+    public long BytesToClients => Interlocked.Read(ref _bytesToClients);
+    public long BytesFromClients => Interlocked.Read(ref _bytesFromClients);
+    private long _bytesToClients;
+    private long _bytesFromClients;
+
     /// <summary>Spoils the next connections, in order.</summary>
     public void Enqueue(params RegistryFault[] faults)
     {
@@ -75,8 +81,8 @@ public sealed class RegistryFaultProxy : IAsyncDisposable
             await upstream.ConnectAsync(IPAddress.Loopback, _upstreamPort, _stop.Token);
             await using var a = new NetworkStream(client, ownsSocket: true);
             await using var b = new NetworkStream(upstream, ownsSocket: false);
-            var up = a.CopyToAsync(b, _stop.Token);
-            var down = b.CopyToAsync(a, _stop.Token);
+            var up = CopyCountingAsync(a, b, bytes => Interlocked.Add(ref _bytesFromClients, bytes));
+            var down = CopyCountingAsync(b, a, bytes => Interlocked.Add(ref _bytesToClients, bytes));
             await Task.WhenAny(up, down);
         }
         catch (Exception) when (_stop.IsCancellationRequested) { }
@@ -85,6 +91,17 @@ public sealed class RegistryFaultProxy : IAsyncDisposable
         finally
         {
             client.Dispose();
+        }
+    }
+
+    private async Task CopyCountingAsync(Stream from, Stream to, Action<long> count)
+    {
+        var buffer = new byte[81920];
+        int n;
+        while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
+        {
+            count(n);
+            await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
         }
     }
 

@@ -20,12 +20,20 @@ public sealed class RuncExecutorTests(WorkerFixture worker)
         await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), config.ToJsonString());
         RuncDetached(state, bundle, id);
         Assert.Contains(id, Runc("--root", state, "list", "-q"));
-        Assert.Contains(Process.GetProcesses(), p => ReadCmdline(p.Id) == sleep);
+        // runc run -d returns once the container is started; its init execs the command a moment later
+        Assert.True(await EventuallyAsync(() => Process.GetProcesses().Any(p => ReadCmdline(p.Id) == sleep)), "the container's sleep never ran");
 
         await new RuncExecutor(new RuncOptions(state, bundle)).RemoveOrphansAsync(CancellationToken.None);
 
         Assert.DoesNotContain(id, Runc("--root", state, "list", "-q"));
-        Assert.DoesNotContain(Process.GetProcesses(), p => ReadCmdline(p.Id) == sleep);
+        Assert.True(await EventuallyAsync(() => !Process.GetProcesses().Any(p => ReadCmdline(p.Id) == sleep)), "the orphan's sleep still runs");
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<bool> condition)
+    {
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(20))
+            if (condition()) return true;
+        return false;
     }
 
     private static string ReadCmdline(int pid)

@@ -31,9 +31,9 @@ public sealed class WorkerFixture : IAsyncLifetime
     }
 
     /// <summary>A step executor of this worker over the given snapshotter.</summary>
-    public StepExecutor CreateExecutor(ISnapshotter snapshotter) => new(
+    public StepExecutor CreateExecutor(ISnapshotter snapshotter, ContainerLimits? limits = null) => new(
         snapshotter,
-        new RuncExecutor(new RuncOptions(RuncState, Path.Combine(Root, "b"))),
+        new RuncExecutor(new RuncOptions(RuncState, Path.Combine(Root, "b")) { Limits = limits ?? ContainerLimits.Default }),
         new LayerDiffer(Store, Path.Combine(Root, "tmp")),
         new FileCopier(new ArchiveExtractor()),
         new UrlFetcher(new HttpClient()),

@@ -269,6 +269,27 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     }
 
     [Fact]
+    public void A_store_outage_that_spent_its_budget_fails_the_step_without_running_it_again()
+    {
+        var key = Key('5');
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref);
+        entity.Tell(Request(key, "b1", noCache: true), TestActor);
+        pool.ExpectMsg<DispatchStep>();
+
+        entity.Tell(new StepFailed
+        {
+            CacheKey = key, Message = "cache store S3 http://127.0.0.1:1 bucket b is unavailable", ErrorClass = ErrorClass.Unavailable,
+            RetriesExhausted = true, Attempt = 1,
+        }, pool.Ref);
+
+        var failed = FishForMessage<StepFailed>(_ => true);
+        Assert.Equal(ErrorClass.Unavailable, failed.ErrorClass);
+        Assert.Contains("is unavailable", failed.Message);
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // no second run on the same dead store
+    }
+
+    [Fact]
     public void News_of_an_abandoned_attempt_is_ignored()
     {
         var key = Key('6');

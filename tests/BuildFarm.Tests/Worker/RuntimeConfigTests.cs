@@ -42,4 +42,74 @@ public sealed class RuntimeConfigTests
         Assert.Contains("ro", sys["options"]!.AsArray().Select(o => o!.GetValue<string>()));
         Assert.Equal("/etc/hosts", mounts[^1]!["destination"]!.GetValue<string>());
     }
+
+    private static JsonObject Contained(ContainerLimits? limits = null, bool privileged = false) => RuntimeConfig.Build(
+        new ContainerSpec { Rootfs = "/rootfs", Args = ["/bin/sh"], Privileged = privileged }, limits, "/buildfarm/bf-1-abc");
+
+    private static IEnumerable<string> Strings(JsonNode? array) => array!.AsArray().Select(n => n!.GetValue<string>());
+
+    [Fact]
+    public void Contained_step_gets_seccomp_with_errno_default_and_no_new_privileges()
+    {
+        var config = Contained();
+
+        Assert.True(config["process"]!["noNewPrivileges"]!.GetValue<bool>());
+        var seccomp = config["linux"]!["seccomp"]!;
+        Assert.Equal("SCMP_ACT_ERRNO", seccomp["defaultAction"]!.GetValue<string>());
+        var allowed = seccomp["syscalls"]!.AsArray().Where(r => r!["action"]!.GetValue<string>() == "SCMP_ACT_ALLOW" && r["args"]!.AsArray().Count == 0)
+            .SelectMany(r => Strings(r!["names"])).ToHashSet();
+        Assert.Contains("execve", allowed);
+        Assert.Contains("chroot", allowed); // CAP_SYS_CHROOT is a default capability
+        Assert.DoesNotContain("mount", allowed);
+        Assert.DoesNotContain("unshare", allowed);
+        Assert.DoesNotContain("clone", allowed); // only without namespace flags (an argument rule)
+    }
+
+    [Fact]
+    public void Contained_step_masks_and_write_protects_proc_paths()
+    {
+        var linux = Contained()["linux"]!;
+
+        Assert.Contains("/proc/kcore", Strings(linux["maskedPaths"]));
+        Assert.Contains("/sys/firmware", Strings(linux["maskedPaths"]));
+        Assert.Contains("/proc/sys", Strings(linux["readonlyPaths"]));
+        Assert.Contains("/proc/sysrq-trigger", Strings(linux["readonlyPaths"]));
+    }
+
+    [Fact]
+    public void Limits_become_cgroup_resources_under_the_given_path()
+    {
+        var linux = Contained(new ContainerLimits { Pids = 100, MemoryBytes = 256L << 20, Cpus = 1.5 })["linux"]!;
+
+        Assert.Equal("/buildfarm/bf-1-abc", linux["cgroupsPath"]!.GetValue<string>());
+        Assert.Equal(100, linux["resources"]!["pids"]!["limit"]!.GetValue<long>());
+        Assert.Equal(256L << 20, linux["resources"]!["memory"]!["limit"]!.GetValue<long>());
+        Assert.Equal(150_000, linux["resources"]!["cpu"]!["quota"]!.GetValue<long>());
+        Assert.Equal(100_000, linux["resources"]!["cpu"]!["period"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void Unset_limits_leave_memory_and_cpu_unlimited()
+    {
+        var resources = Contained(new ContainerLimits { Pids = null })["linux"]!["resources"]!.AsObject();
+
+        Assert.False(resources.ContainsKey("pids"));
+        Assert.False(resources.ContainsKey("memory"));
+        Assert.False(resources.ContainsKey("cpu"));
+    }
+
+    [Fact]
+    public void Privileged_step_has_no_seccomp_no_masks_and_more_than_the_default_caps()
+    {
+        var config = Contained(privileged: true);
+
+        Assert.Null(config["linux"]!["seccomp"]);
+        Assert.Null(config["linux"]!["maskedPaths"]);
+        Assert.False(config["process"]!["noNewPrivileges"]!.GetValue<bool>());
+        Assert.Contains("CAP_SYS_ADMIN", Strings(config["process"]!["capabilities"]!["bounding"]));
+    }
+
+    [Fact]
+    public void Zero_pids_limit_is_refused_naming_it() =>
+        Assert.Contains("pids limit 0", Assert.Throws<ArgumentException>(() => new ContainerLimits { Pids = 0 }.Validated()).Message);
 }

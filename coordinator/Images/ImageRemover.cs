@@ -1,0 +1,43 @@
+using BuildFarm.Cache;
+using BuildFarm.Oci;
+
+namespace BuildFarm.Coordinator.Images;
+
+/// <summary>
+/// Deletes the blobs of an image whose last name was removed, except those something else still needs: the images that
+/// keep a name (their manifests are the prune roots) and the step records (the build cache). Like docker's "Deleted:".
+/// </summary>
+public sealed class ImageRemover(SharedCache cache, LocalImageStore images)
+{
+    /// <summary>Returns the digests deleted (manifest and config first, as docker lists them).</summary>
+    public async Task<IReadOnlyList<Digest>> DeleteUnusedAsync(LocalImage removed, CancellationToken cancellationToken)
+    {
+        var store = cache.Blobs;
+        if (!await store.ExistsAsync(Digest.Parse(removed.ManifestDigest), cancellationToken)) return [];
+        var image = await StoredImage.ReadAsync(store, removed, cancellationToken);
+        var inUse = new HashSet<Digest>();
+        foreach (var other in await images.ListAsync(cancellationToken))
+        {
+            var root = Digest.Parse(other.ManifestDigest);
+            inUse.Add(root);
+            try
+            {
+                inUse.UnionWith((await StoredImage.ReadAsync(store, other, cancellationToken)).Blobs);
+            }
+            catch (InvalidOperationException)
+            {
+                // Another image already lost its manifest or config (pruned outside buildfarm): it keeps nothing alive.
+            }
+        }
+        await foreach (var entry in cache.Records.ListAsync(cancellationToken))
+            inUse.UnionWith(entry.Record.ReferencedBlobs);
+        var deleted = new List<Digest>();
+        // The manifest goes first: a stored manifest always means its blobs are all there.
+        foreach (var blob in image.Blobs.Distinct().Where(b => !inUse.Contains(b)))
+        {
+            await store.DeleteAsync(blob, cancellationToken);
+            deleted.Add(blob);
+        }
+        return deleted;
+    }
+}
