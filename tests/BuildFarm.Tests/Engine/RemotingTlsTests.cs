@@ -19,15 +19,14 @@ namespace BuildFarm.Tests.Engine;
 public sealed class RemotingTlsTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(4);
+    // What a delivery that must succeed may take on a loaded machine (TLS handshake and association included).
+    private static readonly TimeSpan SuccessPatience = TimeSpan.FromSeconds(30);
 
-    private readonly ITestOutputHelper _output;
     private readonly string _root = Directory.CreateTempSubdirectory("bftls").FullName;
     private SharedCache _cache = null!;
     private X509Certificate2 _certificate = null!;
     private EngineNode _node = null!;
     private readonly Inbox _inbox = new();
-
-    public RemotingTlsTests(ITestOutputHelper output) => _output = output;
 
     public async Task InitializeAsync()
     {
@@ -113,7 +112,7 @@ public sealed class RemotingTlsTests : IAsyncLifetime
             new DotNettySslSetup(_certificate, false, true, false, (c, _, _, _, _) => RemotingTls.SelfTrusting(_certificate).Trusts(c))));
         try
         {
-            Assert.True(await DeliversAsync(system), "the pinned certificate could not deliver: the other tests prove nothing");
+            Assert.True(await DeliversAsync(system, patience: SuccessPatience), "the pinned certificate could not deliver: the other tests prove nothing");
         }
         finally { await system.Terminate(); }
     }
@@ -134,44 +133,20 @@ public sealed class RemotingTlsTests : IAsyncLifetime
         Assert.Equal(2, Cluster.Get(member.System).State.Members.Count(m => m.Status == MemberStatus.Up));
     }
 
-    [Fact]
-    public async Task Tls_adds_little_to_engine_start()
-    {
-        // Warm both paths once (JIT, DotNetty), then time a start and stop of each.
-        var tls = RemotingTls.SelfTrusting(_certificate);
-        await (await StartNodeAsync(new EngineOptions())).DisposeAsync();
-        await (await StartNodeAsync(new EngineOptions { Tls = tls })).DisposeAsync();
-        var plain = await TimeStartAsync(new EngineOptions());
-        var load = Stopwatch.StartNew();
-        using (RemotingCertificate.LoadOrCreate(Path.Combine(_root, "remoting.p12"))) load.Stop();
-        var secured = await TimeStartAsync(new EngineOptions { Tls = tls });
-        _output.WriteLine($"engine start: plain {plain.TotalMilliseconds:0} ms, mutual TLS {secured.TotalMilliseconds:0} ms, certificate load {load.Elapsed.TotalMilliseconds:0.0} ms");
-
-        Assert.True(secured + load.Elapsed < plain + TimeSpan.FromSeconds(1), $"TLS start {secured} + load {load.Elapsed} vs plain {plain}");
-    }
-
-    private async Task<TimeSpan> TimeStartAsync(EngineOptions options)
-    {
-        var clock = Stopwatch.StartNew();
-        var node = await StartNodeAsync(options);
-        clock.Stop();
-        await node.DisposeAsync();
-        return clock.Elapsed;
-    }
-
     private Task<EngineNode> StartNodeAsync(EngineOptions options, CancellationToken cancellationToken = default) =>
         EngineNode.StartAsync(options, new CacheStepRecordStore(_cache), cancellationToken);
 
     // A message through the node's remoting: Identify answers only if the target could be reached; the inbox shows
     // whether the plain message itself arrived.
-    private async Task<bool> DeliversAsync(ActorSystem from, Address? to = null)
+    private async Task<bool> DeliversAsync(ActorSystem from, Address? to = null, TimeSpan? patience = null)
     {
+        var wait = patience ?? Patience;
         var target = from.ActorSelection($"{to ?? NodeAddress}/user/target");
         target.Tell("hello");
         try
         {
-            var identity = await target.Ask<ActorIdentity>(new Identify(1), Patience);
-            return identity.Subject is not null && await _inbox.WaitAsync(Patience);
+            var identity = await target.Ask<ActorIdentity>(new Identify(1), wait);
+            return identity.Subject is not null && await _inbox.WaitAsync(wait);
         }
         catch (AskTimeoutException)
         {
