@@ -78,23 +78,12 @@ internal sealed partial class PlannerRun
         var text = keyword + " " + Json(paths.Append(dest));
         if (contents.Count > 0)
             text += " " + JsonObjects(contents.Select(c => new JsonObject { ["path"] = c.Path, ["data"] = c.Data }));
-        AddStep(state, new PlannedStep
+        AddStep(state, NextStep(state, kind, original, expanded, text, state.Config) with
         {
-            Id = StepId(state, state.StepIds.Count),
-            StageIndex = state.Index,
-            StageName = state.DisplayName,
-            Kind = kind,
-            Location = original.Location,
-            SourceText = original.SourceCode,
-            Instruction = text,
-            Expanded = expanded,
-            ParentId = state.StepIds[^1],
             DependsOn = sources.Where(s => s.StepId is not null).Select(s => s.StepId!).Distinct().ToArray(),
-            Platform = state.Platform.ToString(),
             Flags = flags,
             Sources = sources,
             ContextSelections = selections,
-            Config = state.Config,
         });
     }
 

@@ -167,19 +167,6 @@ internal sealed partial class PlannerRun
         StepKind kind = StepKind.Config)
     {
         state.Config = next;
-        AddStep(state, new PlannedStep
-        {
-            Id = StepId(state, state.StepIds.Count),
-            StageIndex = state.Index,
-            StageName = state.DisplayName,
-            Kind = kind,
-            Location = original.Location,
-            SourceText = original.SourceCode,
-            Instruction = text,
-            Expanded = expanded,
-            ParentId = state.StepIds[^1],
-            Platform = state.Platform.ToString(),
-            Config = next,
-        });
+        AddStep(state, NextStep(state, kind, original, expanded, text, next));
     }
 }

@@ -79,19 +79,9 @@ internal sealed partial class PlannerRun
             }
         }
 
-        AddStep(state, new PlannedStep
+        AddStep(state, NextStep(state, StepKind.Run, run, expanded, instructionText, config) with
         {
-            Id = StepId(state, state.StepIds.Count),
-            StageIndex = state.Index,
-            StageName = state.DisplayName,
-            Kind = StepKind.Run,
-            Location = location,
-            SourceText = run.SourceCode,
-            Instruction = instructionText,
-            Expanded = expanded,
-            ParentId = state.StepIds[^1],
             DependsOn = sources.Where(s => s.StepId is not null).Select(s => s.StepId!).Distinct().ToArray(),
-            Platform = state.Platform.ToString(),
             Flags = flags,
             BuildArgs = visibleArgs,
             Env = envMap,
@@ -100,7 +90,6 @@ internal sealed partial class PlannerRun
             ContextSelections = selections,
             RunArgs = args,
             RunEnvironment = runEnv,
-            Config = config,
         });
     }
 

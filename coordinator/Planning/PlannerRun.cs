@@ -97,6 +97,23 @@ internal sealed partial class PlannerRun(DockerfileStages dockerfile, PlanOption
 
     private static string StepId(StageState state, int position) => $"s{state.Index}.{position}";
 
+    /// <summary>The next step of a stage: what every instruction's step takes from the stage and its own source.</summary>
+    private static PlannedStep NextStep(StageState state, StepKind kind, Instruction original, Instruction expanded, string text,
+        ImageConfigState config) => new()
+    {
+        Id = StepId(state, state.StepIds.Count),
+        StageIndex = state.Index,
+        StageName = state.DisplayName,
+        Kind = kind,
+        Location = original.Location,
+        SourceText = original.SourceCode,
+        Instruction = text,
+        Expanded = expanded,
+        ParentId = state.StepIds[^1],
+        Platform = state.Platform.ToString(),
+        Config = config,
+    };
+
 
     // ---- helpers ------------------------------------------------------------------------------------------------
 
