@@ -42,7 +42,7 @@ public sealed class EngineNode : IAsyncDisposable
             if (options.SeedNodes.Count == 0)
                 await cluster.JoinAsync(cluster.SelfAddress, cancellationToken);
             else
-                await cluster.JoinSeedNodesAsync(options.SeedNodes.Select(Address.Parse), cancellationToken);
+                await JoinSeedsAsync(cluster, options, cancellationToken);
 
             var sharding = ClusterSharding.Get(system);
             var extractor = new EngineMessageExtractor(MaxShards);
@@ -64,13 +64,71 @@ public sealed class EngineNode : IAsyncDisposable
                 steps = await sharding.StartProxyAsync(ActorNames.StepShard, EngineRoles.Coordinator, extractor);
                 builds = await sharding.StartProxyAsync(ActorNames.BuildShard, EngineRoles.Coordinator, extractor);
             }
-            return new EngineNode(system, builds, steps, pool) { Timings = options.Timings };
+            var node = new EngineNode(system, builds, steps, pool) { Timings = options.Timings };
+            node.WatchEnd(cluster);
+            return node;
         }
         catch
         {
             await system.Terminate();
             throw;
         }
+    }
+
+    private static async Task JoinSeedsAsync(Cluster cluster, EngineOptions options, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.JoinTimeout);
+        try
+        {
+            await cluster.JoinSeedNodesAsync(options.SeedNodes.Select(Address.Parse), timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new EngineJoinException(
+                $"could not join the cluster within {options.JoinTimeout.TotalSeconds:0} s: no answer from seed {string.Join(", ", options.SeedNodes)}");
+        }
+    }
+
+    private readonly TaskCompletionSource<EngineEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _endRequested;
+
+    /// <summary>Completes when this node's actor system has terminated: asked to (<see cref="LeaveAsync"/>, dispose), or
+    /// because the cluster removed the node (downed) — a host exits non-zero then, so that a supervisor restarts it.</summary>
+    public Task<EngineEnd> Ended => _ended.Task;
+
+    private void WatchEnd(Cluster cluster)
+    {
+        var removed = false;
+        cluster.RegisterOnMemberRemoved(() => removed = true);
+        System.WhenTerminated.ContinueWith(_ => _ended.TrySetResult(_endRequested
+            ? new EngineEnd(true, "left the cluster as asked")
+            : new EngineEnd(false, removed ? "this node was removed from the cluster (downed or unreachable)" : "the actor system stopped")),
+            TaskScheduler.Default);
+    }
+
+    /// <summary>Leaves the cluster gracefully: running steps finish within <paramref name="drain"/> or are handed back,
+    /// shards hand over, then the actor system stops.</summary>
+    public async Task LeaveAsync(TimeSpan drain, CancellationToken cancellationToken)
+    {
+        _endRequested = true;
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+    }
+
+    /// <summary>The workers the cluster's worker pool knows (this node's pool, or a coordinator's when this node has none).</summary>
+    public async Task<IReadOnlyList<WorkerInfo>> ListWorkersAsync(CancellationToken cancellationToken)
+    {
+        var pool = Pool ?? await AnyCoordinatorPoolAsync(cancellationToken);
+        var list = await pool.Ask<WorkerList>(new ListWorkersQuery(), TimeSpan.FromSeconds(10), cancellationToken);
+        return list.Workers.Select(w => new WorkerInfo(w.WorkerId, w.Pid, w.Address, w.Slots, w.Running, w.StepsExecuted, w.LocalCacheBytes)).ToList();
+    }
+
+    private async Task<IActorRef> AnyCoordinatorPoolAsync(CancellationToken cancellationToken)
+    {
+        var coordinator = Cluster.Get(System).State.Members.FirstOrDefault(m => m.Status == MemberStatus.Up && m.HasRole(EngineRoles.Coordinator))
+            ?? throw new InvalidOperationException("no coordinator is up in the cluster");
+        var path = new RootActorPath(coordinator.Address) / "user" / ActorNames.WorkerPool;
+        return await System.ActorSelection(path).ResolveOne(TimeSpan.FromSeconds(10), cancellationToken);
     }
 
     private static ActorSystemSetup Bootstrap(EngineOptions options)
@@ -121,6 +179,7 @@ public sealed class EngineNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _endRequested = true;
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);
     }
 }

@@ -12,6 +12,9 @@ public sealed record EngineOptions
     public IReadOnlyList<string> Roles { get; init; } = [EngineRoles.Coordinator, EngineRoles.Worker];
     /// <summary>Seed node addresses; empty means this node forms a cluster of its own.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
+    /// <summary>How long a node with seeds tries to join before <see cref="EngineNode.StartAsync"/> gives up with an
+    /// <see cref="EngineJoinException"/> naming the seeds.</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Steps waiting for a worker slot beyond this are rejected with RESOURCE_EXHAUSTED.</summary>
     public int MaxQueuedSteps { get; init; } = 10_000;
     public string LogLevel { get; init; } = "WARNING";

@@ -19,6 +19,8 @@ public sealed class WorkerPool : ReceiveActor
 
     private sealed class WorkerState(IActorRef actor, string id, int slots)
     {
+        public int Pid { get; set; }
+        public string Address { get; set; } = "";
         public IActorRef Actor { get; } = actor;
         public string Id { get; } = id;
         public int Slots { get; set; } = slots;
@@ -41,7 +43,7 @@ public sealed class WorkerPool : ReceiveActor
                 known.Slots = r.Slots;
             else
             {
-                _workers[Sender] = new WorkerState(Sender, r.WorkerId, Math.Max(1, r.Slots));
+                _workers[Sender] = new WorkerState(Sender, r.WorkerId, Math.Max(1, r.Slots)) { Pid = r.Pid, Address = r.Address };
                 Context.Watch(Sender);
                 _log.Info("worker {0} registered with {1} slots", r.WorkerId, r.Slots);
             }
@@ -69,6 +71,16 @@ public sealed class WorkerPool : ReceiveActor
             }
             _queue.AddLast(new Pending(d, Sender));
             TryDispatch();
+        });
+
+        Receive<ListWorkersQuery>(_ =>
+        {
+            var list = new WorkerList();
+            list.Workers.AddRange(_workers.Values.OrderBy(w => w.Id, StringComparer.Ordinal).Select(w => new WorkerSummary
+            {
+                WorkerId = w.Id, Pid = w.Pid, Address = w.Address, Slots = w.Slots, Running = w.Running.Count,
+            }));
+            Sender.Tell(list);
         });
 
         Receive<WorkerSlotFreed>(f =>

@@ -85,7 +85,11 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     {
         if (!member.HasRole(EngineRoles.Coordinator)) return;
         var pool = new RootActorPath(member.Address) / "user" / ActorNames.WorkerPool;
-        Context.ActorSelection(pool).Tell(new RegisterWorker { WorkerId = _workerId, Slots = _slots });
+        Context.ActorSelection(pool).Tell(new RegisterWorker
+        {
+            WorkerId = _workerId, Slots = _slots, Pid = Environment.ProcessId,
+            Address = Cluster.Get(Context.System).SelfAddress.ToString(),
+        });
     }
 
     private void Execute(ExecuteStep execute)

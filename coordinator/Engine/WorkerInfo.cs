@@ -1,0 +1,4 @@
+namespace BuildFarm.Coordinator.Engine;
+
+/// <summary>One worker of the farm as <see cref="EngineNode.ListWorkersAsync"/> reports it; the counters are the worker's own.</summary>
+public sealed record WorkerInfo(string Id, int Pid, string Address, int Slots, int Running, long StepsExecuted, long LocalCacheBytes);
