@@ -196,6 +196,7 @@ public sealed class EngineChurnTests : IAsyncLifetime
 
         var finished = await RunAsync(api, graph, Context, buildId, async e =>
         {
+            _output.WriteLine($"{stopwatch.Elapsed.TotalSeconds:0.0} s: {e.Kind} step {e.Index}");
             if (e is not { Kind: ProgressEvent.Types.Kind.Started, Index: 2 } || killedAt != TimeSpan.Zero) return;
             killedAt = stopwatch.Elapsed;
             await doomed.System.Terminate(); // no leave: the others find out from the failure detector
@@ -218,6 +219,7 @@ public sealed class EngineChurnTests : IAsyncLifetime
 
         var finished = await RunAsync(api, graph, Context, buildId, async e =>
         {
+            _output.WriteLine($"{stopwatch.Elapsed.TotalSeconds:0.0} s: {e.Kind} step {e.Index}");
             if (e is not { Kind: ProgressEvent.Types.Kind.Started, Index: 2 } || leftAt != TimeSpan.Zero) return;
             await leaving.LeaveAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
             leftAt = stopwatch.Elapsed;
