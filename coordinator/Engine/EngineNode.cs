@@ -90,8 +90,9 @@ public sealed class EngineNode : IAsyncDisposable
         {
             await cluster.JoinSeedNodesAsync(options.SeedNodes.Select(Address.Parse), timeout.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is ClusterJoinFailedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // Either our timeout, or the cluster's own give-up (shutdown-after-unsuccessful-join-seed-nodes): one message.
             throw new EngineJoinException(
                 $"could not join the cluster within {options.JoinTimeout.TotalSeconds:0} s: no answer from seed {string.Join(", ", options.SeedNodes)}");
         }
