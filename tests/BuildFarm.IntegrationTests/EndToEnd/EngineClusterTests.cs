@@ -325,6 +325,63 @@ public sealed class EngineClusterTests : IAsyncLifetime
         await real.DrainAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task A_worker_node_that_leaves_hands_back_its_running_step_and_another_worker_finishes_it()
+    {
+        await using var coordinator = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Coordinator] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var seed = Akka.Cluster.Cluster.Get(coordinator.System).SelfAddress.ToString();
+        var leaving = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var leavingRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "leaving"))));
+        leaving.System.ActorOf(WorkerActor.Props(leavingRunner, "leaving", slots: 1), ActorNames.Worker);
+
+        var add = Key("scratch", "ADD rootfs.tar /");
+        var salt = Guid.NewGuid().ToString("N")[..8];
+        var graph = ChainGraph(add, salt);
+        graph.Nodes[2].Definition.Run.Args[0] = $"sleep 15 && echo {salt} > /done";
+        graph.FinalNode = 2;
+        graph.Nodes.RemoveAt(3);
+
+        EngineNode? survivor = null;
+        StepExecutorRunner? survivorRunner = null;
+        BuildFinished? finished = null;
+        var leaveTook = TimeSpan.Zero;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await foreach (var message in coordinator.RunBuildAsync(new StartBuild { BuildId = "leaving-worker", Graph = graph, Context = Context },
+                               new Dictionary<string, byte[]>(), timeout.Token))
+            {
+                if (message is BuildProgress { Event: { Kind: ProgressEvent.Types.Kind.Started, Index: 2 } } && survivor is null)
+                {
+                    survivor = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+                        new CacheStepRecordStore(_cache), CancellationToken.None);
+                    survivorRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "survivor"))));
+                    survivor.System.ActorOf(WorkerActor.Props(survivorRunner, "survivor", slots: 1), ActorNames.Worker);
+                    // The RUN sleeps 15 s: a drain of 1 s cancels it and hands it back instead of waiting.
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    await leaving.LeaveAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+                    leaveTook = clock.Elapsed;
+                }
+                if (message is BuildFinished f) finished = f;
+            }
+
+            Assert.NotNull(finished);
+            Assert.True(finished.Success, finished.Error);
+            Assert.Equal("survivor", finished.Outcomes.Single(o => o.Index == 2).Result.Worker);
+            Assert.InRange(leaveTook, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(12));
+            Assert.True((await leaving.Ended).Requested);
+        }
+        finally
+        {
+            await leaving.DisposeAsync();
+            await leavingRunner.DrainAsync(TimeSpan.FromSeconds(10));
+            if (survivor is not null) await survivor.DisposeAsync();
+            if (survivorRunner is not null) await survivorRunner.DrainAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);

@@ -92,6 +92,39 @@ public sealed class SnapshotterTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Usage_follows_extraction_use_and_prune_and_a_restarted_snapshotter_finds_it_again()
+    {
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        var source = Path.Combine(root, "src");
+        var layers = new List<LayerRef>();
+        foreach (var name in new[] { "a", "b" })
+        {
+            Directory.CreateDirectory(source);
+            File.WriteAllText(Path.Combine(source, name), new string('x', 10_000));
+            layers.Add(await worker.AddLayerFromDirectoryAsync(source));
+            Directory.Delete(source, recursive: true);
+        }
+        string a = layers[0].DiffId.ToString(), b = layers[1].DiffId.ToString();
+
+        await snapshotter.EnsureLayerAsync(layers[0], CancellationToken.None);
+        await snapshotter.EnsureLayerAsync(layers[1], CancellationToken.None);
+        Assert.Equal(20_000L, snapshotter.Usage.Bytes);
+        Assert.Equal([b, a], snapshotter.Usage.MostRecent(10));
+        await snapshotter.EnsureLayerAsync(layers[0], CancellationToken.None); // used again: first
+        Assert.Equal([a, b], snapshotter.Usage.MostRecent(10));
+        Assert.Equal([a], snapshotter.Usage.MostRecent(1));
+
+        var restarted = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        Assert.Equal(20_000L, restarted.Usage.Bytes);
+        Assert.Equal(2, restarted.Usage.MostRecent(10).Count);
+
+        await restarted.PruneAsync(0, CancellationToken.None);
+        Assert.Equal(0L, restarted.Usage.Bytes);
+        Assert.Empty(restarted.Usage.MostRecent(10));
+    }
+
+    [Fact]
     public async Task Chain_too_long_for_one_mount_is_flattened_with_whiteouts_applied()
     {
         var one = await worker.RunAsync("echo 1 > /one && echo gone > /gone");
