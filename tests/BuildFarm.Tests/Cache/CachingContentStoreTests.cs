@@ -1,5 +1,6 @@
 using BuildFarm.Cache;
 using BuildFarm.Oci;
+using BuildFarm.TestSupport;
 
 namespace BuildFarm.Tests.Cache;
 
