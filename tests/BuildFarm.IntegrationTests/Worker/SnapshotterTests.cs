@@ -109,20 +109,23 @@ public sealed class SnapshotterTests(WorkerFixture worker)
 
         await snapshotter.EnsureLayerAsync(layers[0], CancellationToken.None);
         await snapshotter.EnsureLayerAsync(layers[1], CancellationToken.None);
-        Assert.Equal(20_000L, snapshotter.Usage.Bytes);
-        Assert.Equal([b, a], snapshotter.Usage.MostRecent(10));
+        Assert.Equal(20_000L, snapshotter.LocalBytes);
+        Assert.Equal([b, a], Recent(snapshotter, 10));
         await snapshotter.EnsureLayerAsync(layers[0], CancellationToken.None); // used again: first
-        Assert.Equal([a, b], snapshotter.Usage.MostRecent(10));
-        Assert.Equal([a], snapshotter.Usage.MostRecent(1));
+        Assert.Equal([a, b], Recent(snapshotter, 10));
+        Assert.Equal([a], Recent(snapshotter, 1));
 
         var restarted = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
-        Assert.Equal(20_000L, restarted.Usage.Bytes);
-        Assert.Equal(2, restarted.Usage.MostRecent(10).Count);
+        Assert.Equal(20_000L, restarted.LocalBytes);
+        Assert.Equal(2, Recent(restarted, 10).Count);
 
         await restarted.PruneAsync(0, CancellationToken.None);
-        Assert.Equal(0L, restarted.Usage.Bytes);
-        Assert.Empty(restarted.Usage.MostRecent(10));
+        Assert.Equal(0L, restarted.LocalBytes);
+        Assert.Empty(Recent(restarted, 10));
     }
+
+    private static List<string> Recent(OverlaySnapshotter snapshotter, int max) =>
+        snapshotter.LayersByRecentUse().Take(max).Select(d => d.ToString()).ToList();
 
     [Fact]
     public async Task Chain_too_long_for_one_mount_is_flattened_with_whiteouts_applied()
