@@ -129,6 +129,7 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
         User = definition.User is { Length: > 0 } user ? user : null,
         WorkingDirectory = definition.WorkingDir is { Length: > 0 } wd ? wd : "/",
         SourceDateEpoch = long.TryParse(definition.SourceDateEpoch, out var epoch) ? DateTimeOffset.FromUnixTimeSeconds(epoch) : null,
+        Limits = RunLimitsMessage.ToAsked(inputs.RunLimits),
     };
 
     // Resolved lazily by the executor: a step that reads no context never fetches it.

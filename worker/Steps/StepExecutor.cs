@@ -113,7 +113,7 @@ public sealed class StepExecutor(
             var spec = new ContainerSpec
             {
                 Rootfs = rootfs, Args = args, Env = env, WorkingDirectory = workdir, User = user,
-                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure,
+                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure, Limits = request.Limits,
             };
             var exitCode = await executor.RunAsync(spec, lines, cancellationToken);
             if (exitCode != 0) return new StepResult(null, null, exitCode, lines.Snapshot());
