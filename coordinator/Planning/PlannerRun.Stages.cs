@@ -261,6 +261,7 @@ internal sealed partial class PlannerRun
             case StageBaseKind.Stage:
                 var baseState = _stages[state.BaseStageIndex!.Value];
                 state.Config = baseState.Config;
+                state.InheritArgs(baseState);
                 parentId = baseState.StepIds[^1];
                 triggers = baseState.Config.OnBuild;
                 break;
