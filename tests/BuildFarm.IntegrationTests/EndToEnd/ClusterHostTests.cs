@@ -166,6 +166,25 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task A_worker_cut_off_from_its_only_coordinator_is_downed_and_exits_3()
+    {
+        // Split-brain resolution (keep-majority) keeps the side with the lowest address when both sides are one node:
+        // the worker gets the higher port, so it is the one that downs itself.
+        var ports = new[] { FreePort(), FreePort() }.Order().ToArray();
+        var api = FreePort();
+        await using var coordinator = HostProcess.Start(Node("coordinator"), "buildfarm coordinator ready:",
+            "coordinator", "--listen", $"127.0.0.1:{api}", "--remoting-port", ports[0].ToString());
+        await coordinator.ReadyAsync(Startup);
+        await using var worker = await StartWorkerAsync(Node("worker"), ports[0], "--remoting-port", ports[1].ToString());
+
+        await coordinator.KillAsync(); // no leave: the worker only sees it go unreachable
+        var exit = await worker.ExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exit == 3, $"exit {exit?.ToString() ?? "none within 60 s"}\n{worker}");
+        Assert.Contains("is no longer in the cluster", worker.Stderr);
+    }
+
+    [Fact]
     public async Task A_worker_with_seeds_and_no_farm_certificate_refuses_to_start()
     {
         var node = Node("worker");

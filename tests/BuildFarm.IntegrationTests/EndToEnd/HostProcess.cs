@@ -65,13 +65,16 @@ public sealed class HostProcess : IAsyncDisposable
 
     public override string ToString() => $"--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
 
+    /// <summary>SIGKILL: the node gets no chance to leave.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited) _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-            await _process.WaitForExitAsync();
-        }
+        await KillAsync();
         _process.Dispose();
     }
 }
