@@ -185,6 +185,20 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task A_coordinator_on_a_remoting_port_that_is_taken_refuses_to_start_naming_the_port()
+    {
+        // Remoting binds with address reuse: without the check a second node would share the port with the first.
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var result = await Node("coordinator").RunAsync("coordinator", "--listen", $"127.0.0.1:{FreePort()}", "--remoting-port", port.ToString());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"ERROR: --remoting-port {port}: another process already listens on 127.0.0.1:{port}", result.Stderr.Trim());
+    }
+
+    [Fact]
     public async Task A_worker_with_seeds_and_no_farm_certificate_refuses_to_start()
     {
         var node = Node("worker");
