@@ -25,7 +25,9 @@ AK=${S3_ACCESS_KEY:-buildfarmaccesskey000}
 SK=${S3_SECRET_KEY:-buildfarmsecretkey0000000000000000000000}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-alive() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+# A process that exited but was not reaped yet (a zombie: nodes outlive this script) counts as gone.
+running() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$state" ] && [ "${state:0:1}" != Z ]; }
+alive() { local pid; pid=$(cat "$DIR/$1.pid" 2>/dev/null) && [ -n "$pid" ] && running "$pid"; }
 nodes() { local f; for f in "$DIR"/$1-*.pid; do [ -e "$f" ] && basename "$f" .pid; done; return 0; }
 
 buildfarm_dll() {
@@ -100,8 +102,15 @@ up() {
   [[ "$workers" =~ ^[0-9]+$ ]] || die "--workers $workers: expected a number from 0"
   mkdir -p "$DIR"
   DLL=$(buildfarm_dll)
-  "$REPO/scripts/s3-server.sh" status 2>/dev/null || "$REPO/scripts/s3-server.sh" start >"$DIR/s3.log" 2>&1 \
-    || { tail -n 20 "$DIR/s3.log" >&2; die "the S3 server did not start (log: $DIR/s3.log)"; }
+  if ! "$REPO/scripts/s3-server.sh" status 2>/dev/null; then
+    # Leftovers of a run that was not taken down (a memstore keeps nothing anyway and wants a fresh folder).
+    if [ -d "$S3_DIR" ] && [ "${S3_STORE:-memstore}" = memstore ]; then
+      "$REPO/scripts/s3-server.sh" stop >/dev/null 2>&1 || true
+      rm -rf "$S3_DIR"
+    fi
+    "$REPO/scripts/s3-server.sh" start >"$DIR/s3.log" 2>&1 \
+      || { tail -n 20 "$DIR/s3.log" >&2; die "the S3 server did not start (log: $DIR/s3.log)"; }
+  fi
   export BUILDFARM_REMOTING_CERT; BUILDFARM_REMOTING_CERT=$(certificate)
   export BUILDFARM_CACHE="s3://buildfarm?endpoint=http://127.0.0.1:$S3_PORT"
   export AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK
@@ -143,8 +152,8 @@ stop_nodes() {
   for name in "$@"; do
     pid=$(cat "$DIR/$name.pid" 2>/dev/null || true)
     [ -n "$pid" ] || continue
-    for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for i in $(seq 1 300); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then
       echo "cluster.sh: $name ($pid) did not stop within 30 s: killing it" >&2
       kill -KILL "$pid" 2>/dev/null || true
     fi
