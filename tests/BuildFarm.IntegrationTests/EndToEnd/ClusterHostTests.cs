@@ -103,6 +103,17 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Workers_names_the_server_when_no_coordinator_answers_there()
+    {
+        var port = FreePort();
+
+        var result = await _scratch.Cli.RunAsync("workers", "--server", $"127.0.0.1:{port}");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith($"ERROR: 127.0.0.1:{port}: no coordinator answers there", result.Stderr);
+    }
+
+    [Fact]
     public async Task A_worker_whose_seed_does_not_answer_exits_2_naming_the_seed_within_the_join_timeout()
     {
         var deadSeed = FreePort();
