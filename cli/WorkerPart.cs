@@ -23,7 +23,9 @@ public sealed class WorkerPart
         var local = store.Kind == ContentStoreKind.Local && !options.StoreIsShared;
         var workerBlobs = local ? blobs : new CachingContentStore(blobs, home.WorkerBlobs, options.WorkerBlobCacheBytes);
         var contexts = new ContextMaterializer(workerBlobs, new ContextMaterializerOptions(home.WorkerContexts, options.WorkerContextBytes));
-        _runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, new StepExecutorOptions(home.Worker) { Limits = options.RunLimits }), contexts);
+        var executorOptions = new StepExecutorOptions(home.Worker) { Limits = options.RunLimits };
+        if (options.SnapshotCacheBytes is { } snapshotCap) executorOptions = executorOptions with { SnapshotCacheBytes = snapshotCap };
+        _runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, executorOptions), contexts);
         Slots = options.WorkerSlots;
     }
 

@@ -23,8 +23,9 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
     public const int ExitJoinFailed = 2;
     public const int ExitRemoved = 3;
 
-    /// <summary>Running steps get this long to finish when a worker leaves; the CLI gives the whole command 30 s.</summary>
-    private static readonly TimeSpan Drain = TimeSpan.FromSeconds(20);
+    /// <summary>Running steps get this long to finish when a worker leaves: the engine waits up to this plus 10 s for the
+    /// worker's drain, and the CLI gives the whole command 30 s after the signal.</summary>
+    private static readonly TimeSpan Drain = TimeSpan.FromSeconds(15);
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {

@@ -78,6 +78,32 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Workers_counts_the_steps_the_worker_executed_as_the_build_reports_them()
+    {
+        var (coordinator, api, remoting) = await StartCoordinatorAsync();
+        await using var _ = coordinator;
+        await using var worker = await StartWorkerAsync(Node("worker"), remoting);
+        var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nRUN echo one > /one\nRUN echo two > /two\n");
+        var build = await new BuildFarmCli(Path.Combine(_scratch.Root, "client")).BuildAsync("--server", $"127.0.0.1:{api}", context);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        var executed = new PlainProgress(build.Stderr).Executed.Count;
+
+        // The worker reports its own counter with its status: wait for the report that follows the build.
+        long counted = -1;
+        var clock = Stopwatch.StartNew();
+        while (counted != executed && clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            var listed = await _scratch.Cli.RunAsync("workers", "--server", $"127.0.0.1:{api}", "--format", "json");
+            Assert.True(listed.ExitCode == 0, listed.ToString());
+            counted = JsonDocument.Parse(listed.Stdout).RootElement.EnumerateArray().Sum(w => w.GetProperty("stepsExecuted").GetInt64());
+            if (counted != executed) await Task.Delay(200);
+        }
+
+        Assert.Equal(3, executed);
+        Assert.Equal(executed, counted);
+    }
+
+    [Fact]
     public async Task Workers_as_json_lists_the_worker_that_joined_with_its_pid_and_slots()
     {
         var (coordinator, api, remoting) = await StartCoordinatorAsync();
