@@ -83,7 +83,8 @@ public sealed class EngineNode : IAsyncDisposable
         {
             await cluster.JoinSeedNodesAsync(options.SeedNodes.Select(Address.Parse), timeout.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        // Akka ends a canceled join with its own ClusterJoinFailedException, not an OperationCanceledException.
+        catch (Exception e) when (e is OperationCanceledException or ClusterJoinFailedException && !cancellationToken.IsCancellationRequested)
         {
             throw new EngineJoinException(
                 $"could not join the cluster within {options.JoinTimeout.TotalSeconds:0} s: no answer from seed {string.Join(", ", options.SeedNodes)}");
