@@ -9,7 +9,9 @@ namespace BuildFarm.Cli;
 /// BUILDFARM_HOME (state folder, default ~/.buildfarm), BUILDFARM_TRACE=1 (phase timings on stderr),
 /// SOURCE_DATE_EPOCH (layer timestamps), BUILDFARM_CACHE / BUILDFARM_CACHE_NAMESPACE / AWS_REGION /
 /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the cache store), DOCKER_CONFIG (registry credentials, default
-/// ~/.docker), CI (plain progress). Variables a user names on the command line (<c>--build-arg NAME</c>,
+/// ~/.docker), CI (plain progress), BUILDFARM_REMOTING_CERT / BUILDFARM_REMOTING_CERT_PASSWORD (a farm's shared remoting
+/// certificate), and the hosts' settings BUILDFARM_SEEDS, BUILDFARM_SLOTS, ... (<see cref="Hosting.FarmSettingsLoader"/>
+/// reads them from this snapshot through <see cref="VariablesStartingWith"/>). Variables a user names on the command line (<c>--build-arg NAME</c>,
 /// <c>--secret env=NAME</c>, <c>run -e NAME</c>) are looked up in the same snapshot through <see cref="Variable"/>.
 /// </summary>
 public sealed class CliEnvironment
@@ -65,6 +67,11 @@ public sealed class CliEnvironment
             if (entry.Key is string key && entry.Value is string value) copy[key] = value;
         return copy;
     }
+
+    /// <summary>The variables whose names start with <paramref name="prefix"/> (BUILDFARM_: the hosts' settings), from the
+    /// same snapshot: the configuration of a host is built from it, never from the process environment again.</summary>
+    public IReadOnlyDictionary<string, string> VariablesStartingWith(string prefix) =>
+        _variables.Where(v => v.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
 
     /// <summary>A variable a user named on the command line; null when unset.</summary>
     public string? Variable(string name) => _variables.GetValueOrDefault(name);

@@ -34,9 +34,29 @@ internal sealed class StageState
     {
         var i = Args.FindIndex(a => a.Key == key);
         if (i >= 0)
+        {
+            // BuildKit's dispatchArg sets no value for an ARG declared without one: a value already in scope (an
+            // earlier ARG of the stage, or one inherited from the base stage) stays.
+            if (value is null)
+                return;
             Args.RemoveAt(i);
+        }
         Args.Add(new(key, value));
         if (value is not null) ArgsOverEnv.Add(key);
-        else ArgsOverEnv.Remove(key);
+    }
+
+    /// <summary>
+    /// A stage built FROM another stage starts from that stage's state, ARG values included, as BuildKit does (its child
+    /// dispatch state takes the base's LLB state, whose env holds every ARG that had a value, then applies the image
+    /// config env on top). So the inherited values are visible to RUN and expansion, but an ENV of the same name wins
+    /// again, even where an ARG had shadowed it in the base stage. ARGs without a value were never in that env.
+    /// </summary>
+    public void InheritArgs(StageState baseStage)
+    {
+        foreach (var (key, value) in baseStage.Args)
+        {
+            if (value is not null)
+                Args.Add(new(key, value));
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using BuildFarm.Worker.FileOps;
 using BuildFarm.Worker.Native;
 using BuildFarm.Worker.Snapshots;
 using BuildFarm.Worker.Steps;
@@ -13,11 +14,14 @@ public sealed class CacheMountStore(string root)
     // a cache folder being created by a process that died (.tmp-{pid}-…) is removed at the next start
     public string Root { get; } = Snapshots.CrashLeftovers.Swept(root);
 
-    /// <summary>The directory to mount for <paramref name="mount"/>; dispose the lease after the run.</summary>
-    public async Task<CacheMountLease> AcquireAsync(RunMount mount, CancellationToken cancellationToken)
+    /// <summary>The directory to mount for <paramref name="mount"/>; dispose the lease after the run. With a
+    /// <paramref name="seed"/>, the directory is keyed by the id and the seed's identity, and a new one starts with the
+    /// seed's contents; an existing one is reused as it is (earlier runs' writes kept), as BuildKit does.</summary>
+    public async Task<CacheMountLease> AcquireAsync(RunMount mount, CacheMountSeed? seed, CancellationToken cancellationToken)
     {
         var id = mount.Id ?? mount.Target ?? throw new ArgumentException("a cache mount needs a target");
-        var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..32];
+        var key = seed is null ? id : id + ":" + seed.Identity;
+        var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
         Directory.CreateDirectory(Root);
         switch (mount.Sharing)
         {
@@ -25,29 +29,64 @@ public sealed class CacheMountStore(string root)
             {
                 var path = Path.Combine(Root, name);
                 var held = await FileLock.AcquireAsync(path + ".lock", cancellationToken);
-                return new CacheMountLease(Create(path, mount), held);
+                try
+                {
+                    return new CacheMountLease(await CreateAsync(path, mount, seed, cancellationToken), held);
+                }
+                catch
+                {
+                    held.Dispose();
+                    throw;
+                }
             }
             case CacheSharing.Private:
                 // the first instance nobody is using; a busy cache gets a fresh sibling instead of waiting
                 for (var i = 0; ; i++)
                 {
                     var path = Path.Combine(Root, i == 0 ? name : $"{name}-{i}");
-                    if (FileLock.TryAcquire(path + ".lock") is { } held) return new CacheMountLease(Create(path, mount), held);
+                    if (FileLock.TryAcquire(path + ".lock") is not { } held) continue;
+                    try
+                    {
+                        return new CacheMountLease(await CreateAsync(path, mount, seed, cancellationToken), held);
+                    }
+                    catch
+                    {
+                        held.Dispose();
+                        throw;
+                    }
                 }
             default:
-                return new CacheMountLease(Create(Path.Combine(Root, name), mount), null);
+                return new CacheMountLease(await CreateAsync(Path.Combine(Root, name), mount, seed, cancellationToken), null);
         }
     }
 
-    private static string Create(string path, RunMount mount)
+    private static async Task<string> CreateAsync(string path, RunMount mount, CacheMountSeed? seed, CancellationToken cancellationToken)
     {
         if (Directory.Exists(path)) return path;
         var temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         Directory.CreateDirectory(temp);
-        LinuxNative.LchownOrThrow(temp, mount.Uid ?? 0, mount.Gid ?? 0);
-        LinuxNative.ChmodOrThrow(temp, mount.Mode ?? 0b111_101_101);
-        try { Directory.Move(temp, path); }
-        catch (IOException) when (Directory.Exists(path)) { Directory.Delete(temp); } // created concurrently
+        try
+        {
+            if (seed is not null)
+            {
+                await seed.FillAsync(temp, cancellationToken);
+            }
+            else
+            {
+                LinuxNative.LchownOrThrow(temp, mount.Uid ?? 0, mount.Gid ?? 0);
+                LinuxNative.ChmodOrThrow(temp, mount.Mode ?? 0b111_101_101);
+            }
+            Directory.Move(temp, path);
+        }
+        catch (IOException) when (Directory.Exists(path))
+        {
+            TreeRemover.Remove(temp); // created concurrently: the first one stays
+        }
+        catch
+        {
+            TreeRemover.Remove(temp);
+            throw;
+        }
         return path;
     }
 }

@@ -6,6 +6,7 @@ namespace BuildFarm.Worker.Execution;
 /// image's own /etc/passwd and /etc/group, as Docker does: numeric ids need no entry, names must exist.</summary>
 public static class UserResolver
 {
+    /// <remarks>Messages are those of moby/sys/user, which BuildKit's executor uses ("passwd file", not the worker's path of it).</remarks>
     public static ResolvedUser Resolve(string rootfs, string? spec)
     {
         if (string.IsNullOrEmpty(spec)) spec = "0";
@@ -18,7 +19,7 @@ public static class UserResolver
             ? passwd.FirstOrDefault(f => f.Length > 2 && f[2] == userPart)
             : passwd.FirstOrDefault(f => f[0] == userPart);
         if (entry is null && !int.TryParse(userPart, out _))
-            throw new UserNotFoundException($"unable to find user {userPart}: no matching entries in {rootfs}/etc/passwd");
+            throw new UserNotFoundException($"unable to find user {userPart}: no matching entries in passwd file");
         var uid = entry is not null && int.TryParse(entry.ElementAtOrDefault(2), out var u) ? u : numericUid;
         var gid = entry is not null && int.TryParse(entry.ElementAtOrDefault(3), out var g) ? g : 0;
         var home = entry?.ElementAtOrDefault(5);
@@ -31,7 +32,7 @@ public static class UserResolver
             else
             {
                 var group = groups.FirstOrDefault(f => f[0] == groupPart)
-                    ?? throw new UserNotFoundException($"unable to find group {groupPart}: no matching entries in {rootfs}/etc/group");
+                    ?? throw new UserNotFoundException($"unable to find group {groupPart}: no matching entries in group file");
                 gid = int.Parse(group[2]);
             }
         }

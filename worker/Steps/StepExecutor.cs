@@ -14,7 +14,7 @@ namespace BuildFarm.Worker.Steps;
 /// </summary>
 public sealed class StepExecutor(
     ISnapshotter snapshotter, IExecutor executor, LayerDiffer differ, FileCopier copier, UrlFetcher urls,
-    CacheMountStore caches, StepExecutorOptions options)
+    CacheMountStore caches, StepExecutorOptions options, CachingContentStore? blobCache = null)
 {
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     // without what dead processes left there: RUN helper files, secret tmpfs mounts, bind-mount overlays, layer tars
@@ -25,17 +25,25 @@ public sealed class StepExecutor(
     {
         var root = options.Root;
         return new StepExecutor(
-            new OverlaySnapshotter(store, new OciLayerUnpacker(), new SnapshotterOptions(Path.Combine(root, "s"))),
+            new OverlaySnapshotter(store, new OciLayerUnpacker(),
+                new SnapshotterOptions(Path.Combine(root, "s")) { CapacityBytes = options.SnapshotCacheBytes }),
             new RuncExecutor(new RuncOptions(Path.Combine(root, "runc"), Path.Combine(root, "bundles")) { Limits = options.Limits }),
             new LayerDiffer(store, Path.Combine(root, "tmp")),
             new FileCopier(new ArchiveExtractor()),
             new UrlFetcher(http ?? new HttpClient()),
             new CacheMountStore(Path.Combine(root, "cache-mounts")),
-            options);
+            options,
+            store as CachingContentStore);
     }
 
     /// <summary>Whether this worker already holds the layer extracted (a step on top of it starts without pulling it).</summary>
     public bool HasLocalLayer(Digest diffId) => snapshotter.HasLayer(diffId);
+
+    /// <summary>Bytes this worker holds locally: its blob cache and its extracted layers (running totals: cheap).</summary>
+    public long LocalBytes => (blobCache?.LocalBytes ?? 0) + snapshotter.LocalBytes;
+
+    /// <summary>The diff ids of the layers this worker holds extracted, most recently used first.</summary>
+    public IReadOnlyList<Digest> LocalLayers() => snapshotter.LayersByRecentUse();
 
     /// <summary>Keeps this worker's extracted layers under <paramref name="maxBytes"/> (least recently used go first;
     /// layers under a running step stay). Returns the bytes freed.</summary>
@@ -69,7 +77,17 @@ public sealed class StepExecutor(
     {
         await using var snapshot = await snapshotter.PrepareAsync(request.Parents, cancellationToken);
         var rootfs = snapshot.RootPath;
-        var user = UserResolver.Resolve(rootfs, request.User);
+        ResolvedUser user;
+        try
+        {
+            user = UserResolver.Resolve(rootfs, request.User);
+        }
+        catch (UserNotFoundException e)
+        {
+            // BuildKit's executor resolves the USER as it starts the process, and fails that process by its name.
+            var argv = op.ExecForm ? op.Command : [.. op.Shell, string.Join(' ', op.Command)];
+            throw new UserNotFoundException($"process \"{string.Join(' ', argv)}\" did not complete successfully: {e.Message}");
+        }
         Directory.CreateDirectory(_scratch);
         var aux = ScratchDirectory.Create(_scratch, "run-");
         var cleanups = new List<IAsyncDisposable>();
@@ -105,7 +123,7 @@ public sealed class StepExecutor(
             var spec = new ContainerSpec
             {
                 Rootfs = rootfs, Args = args, Env = env, WorkingDirectory = workdir, User = user,
-                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure,
+                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure, Limits = request.Limits,
             };
             var exitCode = await executor.RunAsync(spec, lines, cancellationToken);
             if (exitCode != 0) return new StepResult(null, null, exitCode, lines.Snapshot());
@@ -174,9 +192,23 @@ public sealed class StepExecutor(
             case RunMountType.Cache:
             {
                 var target = mount.Target ?? throw new ArgumentException("--mount=type=cache needs a target");
-                var lease = await caches.AcquireAsync(mount, cancellationToken);
-                cleanups.Add(new DisposeAdapter(lease));
-                mounts.Add(new ContainerMount(target, "bind", lease.Path, mount.ReadOnly == true ? ["rbind", "ro"] : ["rbind"]));
+                string source;
+                if (mount.From is { } from)
+                {
+                    var (seed, subpath) = CacheSeed(request, mount, from);
+                    var lease = await caches.AcquireAsync(mount, seed, cancellationToken);
+                    cleanups.Add(new DisposeAdapter(lease));
+                    source = RootedPath.ResolveScoped(lease.Path, subpath);
+                    if (!Directory.Exists(source))
+                        throw new ArgumentException($"--mount=type=cache,from={from}: source {subpath} is not a directory in that stage");
+                }
+                else
+                {
+                    var lease = await caches.AcquireAsync(mount, null, cancellationToken);
+                    cleanups.Add(new DisposeAdapter(lease));
+                    source = lease.Path;
+                }
+                mounts.Add(new ContainerMount(target, "bind", source, mount.ReadOnly == true ? ["rbind", "ro"] : ["rbind"]));
                 break;
             }
             case RunMountType.Secret:
@@ -241,6 +273,45 @@ public sealed class StepExecutor(
                 break;
             }
         }
+    }
+
+    /// <summary>
+    /// A cache mount with from=: BuildKit (convert_runmount.go, mounts.getRefCacheDir) makes the cache a mutable copy of
+    /// the whole from= stage, keyed by id and that stage, and mounts its source= subpath; a cache that exists is reused
+    /// as it is. uid/gid/mode count only at source=/: then the stage gets a directory /cache (mkdir: an existing one is
+    /// kept as it is) and that is mounted. So mounts of one id and stage with different sources share one cache.
+    /// </summary>
+    private (CacheMountSeed Seed, string Subpath) CacheSeed(StepRequest request, RunMount mount, string from)
+    {
+        var chain = request.Stages.TryGetValue(from, out var c) ? c
+            : throw new ArgumentException($"--mount from={from}: no such stage was given to the step");
+        var source = "/" + FileCopier.Clean(mount.Source ?? "");
+        var mkdir = source == "/" && (mount.Uid is not null || mount.Gid is not null || mount.Mode is not null);
+        var (uid, gid, mode) = (mount.Uid ?? 0, mount.Gid ?? 0, mount.Mode ?? 0b111_101_101);
+        // The stage's layers name its contents on every worker, as the cache key of its last step would.
+        var identity = "stage " + string.Join(",", chain.Select(l => l.DiffId.ToString()));
+        if (mkdir) identity += $"; mkdir /cache {Convert.ToString(mode, 8)} {uid}:{gid}";
+        var seed = new CacheMountSeed(identity, async (directory, ct) =>
+        {
+            await using var view = await snapshotter.ViewAsync(chain, ct);
+            await copier.CopyAsync(new CopySpec
+            {
+                SourceRoot = view.RootPath, SourceIsContext = false, Sources = ["/"], DestinationRoot = directory, Destination = "/",
+            }, ct);
+            if (Native.LinuxNative.LStat(view.RootPath) is { } root)
+            {
+                Native.LinuxNative.LchownOrThrow(directory, root.Uid, root.Gid);
+                Native.LinuxNative.ChmodOrThrow(directory, root.Mode & 0xFFF);
+            }
+            var cache = Path.Combine(directory, "cache");
+            if (mkdir && Native.LinuxNative.LStat(cache) is null)
+            {
+                Directory.CreateDirectory(cache);
+                Native.LinuxNative.LchownOrThrow(cache, uid, gid);
+                Native.LinuxNative.ChmodOrThrow(cache, mode);
+            }
+        });
+        return (seed, mkdir ? "/cache" : source);
     }
 
     private async Task<StepResult> CopyAsync(StepRequest request, CopyOperation op, CancellationToken cancellationToken)

@@ -16,7 +16,18 @@ public static class StageParser
         var stages = new List<(FromInstruction From, List<Instruction> Instructions)>();
         foreach (var node in parsed.Ast.Children)
         {
-            var instruction = InstructionParser.ParseInstruction(node, parsed.FileName);
+            Instruction instruction;
+            try
+            {
+                instruction = InstructionParser.ParseInstruction(node, parsed.FileName);
+            }
+            catch (DockerfileException e)
+            {
+                // BuildKit's instructions.Parse wraps every error of a typed instruction in its parseError, whose text
+                // names the line; users search for that text. The place stays on the exception as well.
+                throw new DockerfileException($"dockerfile parse error on line {node.StartLine}: {e.Reason}",
+                    e.FileName, e.Line, e.Column, e.EndLine, e);
+            }
             switch (instruction)
             {
                 case ArgInstruction arg when stages.Count == 0:

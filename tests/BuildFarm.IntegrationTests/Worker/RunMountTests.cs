@@ -164,6 +164,39 @@ public sealed class RunMountTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Cache_mount_from_a_stage_starts_with_its_source_and_is_another_cache_for_another_stage()
+    {
+        var id = "seeded-" + Guid.NewGuid().ToString("N");
+        var one = await worker.RunAsync("mkdir /seed && echo one > /seed/f");
+        var two = await worker.RunAsync("mkdir /seed && echo two > /seed/f");
+        IReadOnlyList<LayerRef> Stage(StepResult r) => [worker.BaseLayer, new(r.Layer!, r.DiffId!.Value)];
+        RunMount Seeded() => new() { Type = RunMountType.Cache, Target = "/c", Id = id, From = "seed", Source = "/seed" };
+        Func<StepRequest, StepRequest> From(StepResult r) =>
+            q => q with { Stages = new Dictionary<string, IReadOnlyList<LayerRef>> { ["seed"] = Stage(r) } };
+        var first = new CollectingProgress();
+        var again = new CollectingProgress();
+        var other = new CollectingProgress();
+
+        await RunAsync("cat /c/f; echo written > /c/new", [Seeded()], first, From(one));
+        await RunAsync("cat /c/f /c/new", [Seeded()], again, From(one));
+        await RunAsync("cat /c/f; ls /c", [Seeded()], other, From(two));
+
+        Assert.Equal(["one"], first.Lines.Select(l => l.Text));
+        Assert.Equal(["one", "written"], again.Lines.Select(l => l.Text)); // an existing cache is reused as it is
+        Assert.Equal(["two", "f"], other.Lines.Select(l => l.Text));       // id + stage: another stage, another cache
+    }
+
+    [Fact]
+    public async Task Cache_mount_from_a_stage_without_the_source_fails_naming_it()
+    {
+        var stage = await worker.RunAsync("true");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => RunAsync("true",
+            [new RunMount { Type = RunMountType.Cache, Target = "/c", Id = "missing-" + Guid.NewGuid().ToString("N"), From = "seed", Source = "/nowhere" }],
+            configure: q => q with { Stages = new Dictionary<string, IReadOnlyList<LayerRef>> { ["seed"] = [worker.BaseLayer, new(stage.Layer!, stage.DiffId!.Value)] } }));
+        Assert.Contains("source /nowhere", e.Message);
+    }
+
+    [Fact]
     public async Task Tmpfs_mount_is_writable_and_stays_out_of_the_layer()
     {
         var progress = new CollectingProgress();

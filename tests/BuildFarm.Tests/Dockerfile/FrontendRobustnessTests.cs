@@ -111,7 +111,24 @@ public class FrontendRobustnessTests
     public void Error_message_has_file_line_and_column()
     {
         var e = Assert.Throws<DockerfileException>(() => StageParser.ParseStages("FROM a\n\n  WORKDIR\n", "ctx/Dockerfile.dev"));
-        Assert.Equal("ctx/Dockerfile.dev:3:3: WORKDIR requires exactly one argument", e.Message);
+        // BuildKit's words (its parseError names the line), after our file:line:column
+        Assert.Equal("ctx/Dockerfile.dev:3:3: dockerfile parse error on line 3: WORKDIR requires exactly one argument", e.Message);
         Assert.Equal(("ctx/Dockerfile.dev", 3, 3), (e.FileName, e.Line, e.Column));
+    }
+
+    [Fact]
+    public void An_instruction_error_of_the_file_takes_buildkits_parse_error_prefix()
+    {
+        var e = Assert.Throws<DockerfileException>(() => StageParser.ParseStages("FROM scratch\nFROBNICATE now\n"));
+        Assert.Equal("dockerfile parse error on line 2: unknown instruction: FROBNICATE", e.Reason);
+        Assert.Equal(2, e.Line);
+    }
+
+    [Fact]
+    public void A_stage_error_that_is_no_instruction_error_has_no_parse_error_prefix()
+    {
+        // BuildKit places "no build stage" with WithLocation only: its text has no "dockerfile parse error" prefix.
+        var e = Assert.Throws<DockerfileException>(() => StageParser.ParseStages("RUN true\n"));
+        Assert.Equal("no build stage in current context", e.Reason);
     }
 }

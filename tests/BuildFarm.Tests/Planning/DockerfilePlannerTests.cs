@@ -241,12 +241,23 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
-    public void A_stage_copied_from_by_name_is_planned_before_an_earlier_stage_that_needs_it()
+    public void Copy_from_a_stage_defined_later_is_refused_with_buildkits_message()
     {
-        var plan = Plan("FROM scratch AS app\nCOPY --from=tools /bin/tool /tool\nFROM scratch AS tools\nRUN build-tool\n", target: "app");
-        var copy = Step(plan, "COPY --from=tools /bin/tool /tool");
-        Assert.Equal(["s1.1"], copy.DependsOn);
-        Assert.True(plan.Steps.ToList().FindIndex(s => s.Id == "s1.1") < plan.Steps.ToList().FindIndex(s => s.Id == copy.Id));
+        // BuildKit (dockerd 26.1, checked with the conformance peer) refuses it when it builds the stage that names it
+        var error = Assert.Throws<DockerfileException>(() =>
+            Plan("FROM scratch AS app\nCOPY --from=tools /bin/tool /tool\nFROM scratch AS tools\nRUN build-tool\n", target: "app"));
+
+        Assert.Equal("cannot copy from stage \"tools\", it needs to be defined before current stage \"app\"", error.Reason);
+        Assert.Equal(2, error.Line);
+    }
+
+    [Fact]
+    public void Copy_from_is_taken_as_written_and_a_variable_there_is_no_image_name()
+    {
+        var error = Assert.Throws<DockerfileException>(() =>
+            Plan("ARG SRC=a\nFROM scratch AS a\nFROM scratch\nCOPY --from=${SRC} /f /g\n"));
+
+        Assert.Equal("failed to parse stage name \"${SRC}\": invalid reference format: repository name (library/${SRC}) must be lowercase", error.Reason);
     }
 
     [Fact]
@@ -313,12 +324,48 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
-    public void Args_end_with_their_stage_but_env_carries_into_stages_built_on_it()
+    public void Args_and_env_carry_into_stages_built_on_their_stage()
     {
+        // BuildKit: the child starts from the base's state, whose env holds the base's ARG values (conformance case
+        // arg-scope-per-stage); the image config still has only the ENV.
         var plan = Plan("FROM scratch AS base\nARG A=1\nENV E=2\nFROM base\nLABEL a=$A e=$E\n");
         var label = plan.FinalStep.Config.Labels;
-        Assert.Equal("", label["a"]);
+        Assert.Equal("1", label["a"]);
         Assert.Equal("2", label["e"]);
+        Assert.DoesNotContain(plan.FinalStep.Config.Env, e => e.StartsWith("A=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Args_do_not_carry_into_a_stage_that_only_copies_from_their_stage()
+    {
+        var plan = Plan("FROM scratch AS base\nARG A=1\nFROM scratch\nCOPY --from=base /x /y\nLABEL a=$A\n");
+        Assert.Equal("", plan.FinalStep.Config.Labels["a"]);
+    }
+
+    [Fact]
+    public void An_env_of_the_base_stage_wins_again_over_an_arg_that_shadowed_it_there()
+    {
+        // BuildKit re-applies the image config env over the inherited state: ENV X=e, ARG X=a gives a in the base, e in the child.
+        var plan = Plan("FROM scratch AS base\nENV X=e\nARG X=a\nLABEL base=$X\nFROM base\nLABEL child=$X\n");
+        var labels = plan.FinalStep.Config.Labels;
+        Assert.Equal(("a", "e"), (labels["base"], labels["child"]));
+    }
+
+    [Fact]
+    public void An_arg_redeclared_without_value_keeps_the_value_in_scope()
+    {
+        var plan = Plan("FROM scratch AS base\nARG A=1\nARG A\nLABEL base=$A\nFROM base\nARG A\nLABEL child=$A\n");
+        var labels = plan.FinalStep.Config.Labels;
+        Assert.Equal(("1", "1"), (labels["base"], labels["child"]));
+    }
+
+    [Fact]
+    public void A_build_arg_reaches_the_child_through_the_base_stage_arg()
+    {
+        var plan = Plan("FROM scratch AS base\nARG A=1\nFROM base\nRUN echo $A\n", new Dictionary<string, string> { ["A"] = "9" });
+        var run = plan.Steps.Single(s => s.Kind == StepKind.Run);
+        Assert.Equal("9", run.BuildArgs["A"]);
+        Assert.Contains("A=9", run.RunEnvironment!);
     }
 
     [Fact]

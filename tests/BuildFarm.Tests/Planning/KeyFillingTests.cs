@@ -54,6 +54,19 @@ public class KeyFillingTests
     }
 
     [Fact]
+    public async Task A_cache_mount_seeded_from_a_stage_has_that_stage_in_its_key()
+    {
+        // The seed is the stage's files (BuildKit: id + the from= ref), so a changed stage is a changed RUN, named as such.
+        const string seeded = "FROM alpine:3.20 AS seed\nCOPY main.c /seed/\nFROM alpine:3.20\n" +
+                              "RUN --mount=type=cache,id=c,from=seed,source=/seed,target=/c cat /c/main.c\n";
+        var a = await Keys("int main(){}", BaseDigest, seeded);
+        var b = await Keys("int main(){return 1;}", BaseDigest, seeded);
+        Assert.Equal(a.KeyOf("s1.0"), b.KeyOf("s1.0"));
+        Assert.NotEqual(a.KeyOf("s1.1"), b.KeyOf("s1.1"));
+        Assert.Equal("sourceStages.seed", Assert.Single(a.Inputs["s1.1"].Differences(b.Inputs["s1.1"])).Input);
+    }
+
+    [Fact]
     public async Task A_file_the_step_does_not_select_does_not_change_its_key()
     {
         var plan = DockerfilePlanner.Plan(Dockerfile, new PlanOptions());
