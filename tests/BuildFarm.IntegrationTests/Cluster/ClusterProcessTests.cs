@@ -215,7 +215,7 @@ public sealed class ClusterProcessTests(S3ServerFixture s3, BusyboxFixture busyb
     {
         await using var cluster = await StartAsync(coordinators: 2, workers: 1, slots: 1);
         string Dockerfile(string who) => "FROM scratch AS base\nADD rootfs.tar /\n" +
-            string.Concat(Enumerable.Range(1, 3).Select(n => $"FROM base AS s{n}\nRUN {RunSpan.Command($"{who}{n}-{_salt}", "sleep 1; echo {n} > /out")}\n")) +
+            string.Concat(Enumerable.Range(1, 3).Select(n => $"FROM base AS s{n}\nRUN {RunSpan.Command($"{who}{n}-{_salt}", $"sleep 1; echo {n} > /out")}\n")) +
             "FROM base\nCOPY --from=s1 /out /1\nCOPY --from=s2 /out /2\nCOPY --from=s3 /out /3\n";
         var builds = new[]
         {
