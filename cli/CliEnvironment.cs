@@ -66,6 +66,11 @@ public sealed class CliEnvironment
         return copy;
     }
 
+    /// <summary>The variables whose names start with <paramref name="prefix"/> (BUILDFARM_: the hosts' settings), from the
+    /// same snapshot: the configuration of a host is built from it, never from the process environment again.</summary>
+    public IReadOnlyDictionary<string, string> VariablesStartingWith(string prefix) =>
+        _variables.Where(v => v.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
+
     /// <summary>A variable a user named on the command line; null when unset.</summary>
     public string? Variable(string name) => _variables.GetValueOrDefault(name);
 

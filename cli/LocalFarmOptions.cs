@@ -1,8 +1,9 @@
 namespace BuildFarm.Cli;
 
 /// <summary>How a <see cref="LocalFarm"/> hands contexts to its worker and how much the worker keeps locally.</summary>
-/// <param name="PublishContexts">Send each build's context through the content store by manifest digest (<c>serve</c>:
-/// the worker never reads the coordinator's folder); false keeps the embedded path, where the worker reads the folder.</param>
+/// <param name="PublishContexts">Send each build's context through the content store by manifest digest (<c>serve</c>,
+/// <c>coordinator</c>: the worker never reads the coordinator's folder); false keeps the embedded path, where the worker
+/// reads the folder.</param>
 /// <param name="WorkerBlobCacheBytes">The worker's local LRU blob cache in front of a remote (S3) store.</param>
 /// <param name="WorkerContextBytes">Materialized contexts the worker keeps for reuse (least recently used go first).</param>
 public sealed record LocalFarmOptions(bool PublishContexts = false, long WorkerBlobCacheBytes = 8L << 30, long WorkerContextBytes = 2L << 30)
@@ -14,4 +15,11 @@ public sealed record LocalFarmOptions(bool PublishContexts = false, long WorkerB
 
     /// <summary>Entitlements builds may ask for (serve: only those given with --allow-insecure-entitlement).</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Coordinator.Builds.Entitlements.Known;
+
+    /// <summary>Steps the worker runs at once (<c>--slots</c>).</summary>
+    public int WorkerSlots { get; init; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>The store is shared by the nodes of a farm (a worker host): the worker reads it through its local blob
+    /// cache even when it is a folder, which may be a network mount. False: a folder store is this machine's own.</summary>
+    public bool StoreIsShared { get; init; }
 }

@@ -27,6 +27,9 @@ public static class CommandCatalog
         yield return DiffCommand.Create(environment);
         yield return CommitCommand.Create(environment);
         yield return ServeCommand.Create(environment);
+        yield return CoordinatorCommand.Create(environment);
+        yield return WorkerCommand.Create(environment);
+        yield return WorkersCommand.Create();
         yield return CacheCommand.Create(environment);
     }
 }

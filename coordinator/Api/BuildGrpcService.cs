@@ -5,6 +5,7 @@ using BuildFarm.Protos.V1;
 using Grpc.Core;
 using BuildFarm.Coordinator.Builds;
 using BuildFarm.Coordinator.Context;
+using BuildFarm.Coordinator.Engine;
 
 namespace BuildFarm.Coordinator.Api;
 
@@ -13,8 +14,9 @@ namespace BuildFarm.Coordinator.Api;
 /// server asks only for the blobs its content store lacks (and a proof of possession for those it has), rebuilds the
 /// context from the store (<see cref="UploadedContextWriter"/>), runs the build
 /// and streams progress back. Closing the stream or sending Cancel cancels the build.
+/// <c>ListWorkers</c> answers from the engine's worker pool.
 /// </summary>
-public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
+public sealed class BuildGrpcService(Task<EngineNode> engine, BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
     : BuildService.BuildServiceBase
 {
     public override async Task Build(IAsyncStreamReader<BuildRequest> requestStream, IServerStreamWriter<BuildResponse> responseStream, ServerCallContext context)
@@ -97,6 +99,33 @@ public sealed class BuildGrpcService(BuildRunner runner, IContentStore store, Lo
                 ConfigDigest = image.ConfigDigest,
                 Size = image.Size,
                 CreatedUnixMs = image.Created.ToUnixTimeMilliseconds(),
+            });
+        }
+        return response;
+    }
+
+    public override async Task<ListWorkersResponse> ListWorkers(ListWorkersRequest request, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        // A coordinator still joining has no pool to ask: say so rather than wait on the caller's deadline.
+        if (!engine.IsCompletedSuccessfully)
+            throw new RpcException(new Status(StatusCode.Unavailable, "the engine of this coordinator is not up yet"));
+        IReadOnlyList<WorkerInfo> workers;
+        try
+        {
+            workers = await engine.Result.ListWorkersAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is Akka.Actor.AskTimeoutException or InvalidOperationException or Akka.Actor.ActorNotFoundException)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"the worker pool did not answer: {e.Message}"));
+        }
+        var response = new ListWorkersResponse();
+        foreach (var w in workers.OrderBy(w => w.Id, StringComparer.Ordinal))
+        {
+            response.Workers.Add(new WorkerStatus
+            {
+                Id = w.Id, Pid = w.Pid, Address = w.Address, Slots = w.Slots, Running = w.Running,
+                StepsExecuted = w.StepsExecuted, LocalCacheBytes = w.LocalCacheBytes,
             });
         }
         return response;

@@ -6,7 +6,10 @@ using BuildFarm.Protos.Cluster;
 namespace BuildFarm.Coordinator.Engine;
 
 /// <summary>
-/// The workers this coordinator node knows, with their free slots; queues steps until a slot frees.
+/// The workers this coordinator node knows, as their own statuses describe them, and the bounded queue of steps waiting
+/// for one. The pool only estimates free slots: each worker is the authority on its own and refuses an
+/// <see cref="ExecuteStep"/> it has no slot for (another coordinator's pool may have filled it); the pool then puts the
+/// step back at the front and sends that worker nothing until its next status.
 /// A worker that dies is forgotten and each step entity whose step it held hears of it (an UNAVAILABLE failure of
 /// that attempt): the entity, not the pool, decides whether to dispatch again.
 /// </summary>
@@ -19,13 +22,23 @@ public sealed class WorkerPool : ReceiveActor
 
     private sealed class WorkerState(IActorRef actor, string id, int slots)
     {
-        public int Pid { get; set; }
-        public string Address { get; set; } = "";
         public IActorRef Actor { get; } = actor;
         public string Id { get; } = id;
+        public int Pid { get; set; }
+        public string Address { get; set; } = "";
         public int Slots { get; set; } = slots;
+        /// <summary>What this pool sent it and has not heard freed (the entity to tell if the worker dies).</summary>
         public Dictionary<string, Pending> Running { get; } = [];
-        public int Free => Slots - Running.Count;
+        /// <summary>What the worker last said it runs, whichever pool sent it.</summary>
+        public HashSet<string> Reported { get; set; } = [];
+        public HashSet<string> Layers { get; set; } = [];
+        public long StepsExecuted { get; set; }
+        public long LocalCacheBytes { get; set; }
+        public bool Draining { get; set; }
+        /// <summary>It refused a step for want of a slot: nothing more goes to it until its next status.</summary>
+        public bool Full { get; set; }
+        public int Busy => Reported.Count + Running.Keys.Count(k => !Reported.Contains(k));
+        public bool Runs(string key) => Running.ContainsKey(key) || Reported.Contains(key);
     }
 
     private readonly int _maxQueued;
@@ -39,14 +52,43 @@ public sealed class WorkerPool : ReceiveActor
 
         Receive<RegisterWorker>(r =>
         {
-            if (_workers.TryGetValue(Sender, out var known))
-                known.Slots = r.Slots;
-            else
+            var worker = Known(Sender, r.WorkerId, r.Slots);
+            worker.Slots = Math.Max(1, r.Slots);
+            worker.Pid = r.Pid;
+            worker.Address = r.Address;
+            Sender.Tell(new WorkerRegistered { WorkerId = r.WorkerId });
+            TryDispatch();
+        });
+
+        // A status from a worker this pool does not know (the pool restarted) registers it again.
+        Receive<WorkerStatus>(s =>
+        {
+            var fresh = !_workers.ContainsKey(Sender);
+            var worker = Known(Sender, s.WorkerId, s.Slots);
+            if (fresh) Sender.Tell(new WorkerRegistered { WorkerId = s.WorkerId });
+            worker.Slots = Math.Max(1, s.Slots);
+            worker.Pid = s.Pid;
+            worker.Address = s.Address;
+            worker.Reported = [.. s.RunningKeys];
+            worker.Layers = [.. s.Layers];
+            worker.StepsExecuted = s.StepsExecuted;
+            worker.LocalCacheBytes = s.LocalCacheBytes;
+            worker.Draining = s.Draining;
+            worker.Full = false;
+            TryDispatch();
+        });
+
+        Receive<ExecutionRejected>(r =>
+        {
+            if (!_workers.TryGetValue(Sender, out var worker)) return;
+            worker.Full = true;
+            if (worker.Running.TryGetValue(r.CacheKey, out var pending) && pending.Dispatch.Attempt == r.Attempt)
             {
-                _workers[Sender] = new WorkerState(Sender, r.WorkerId, Math.Max(1, r.Slots)) { Pid = r.Pid, Address = r.Address };
-                Context.Watch(Sender);
-                _log.Info("worker {0} registered with {1} slots", r.WorkerId, r.Slots);
+                worker.Running.Remove(r.CacheKey);
+                // Back at the front: it waited longest. A newer attempt already queued replaces it.
+                if (!_queue.Any(p => p.CacheKey == r.CacheKey)) _queue.AddFirst(pending);
             }
+            _log.Debug("worker {0} refused step {1}: {2}", worker.Id, r.CacheKey, r.Reason);
             TryDispatch();
         });
 
@@ -78,7 +120,8 @@ public sealed class WorkerPool : ReceiveActor
             var list = new WorkerList();
             list.Workers.AddRange(_workers.Values.OrderBy(w => w.Id, StringComparer.Ordinal).Select(w => new WorkerSummary
             {
-                WorkerId = w.Id, Pid = w.Pid, Address = w.Address, Slots = w.Slots, Running = w.Running.Count,
+                WorkerId = w.Id, Pid = w.Pid, Address = w.Address, Slots = w.Slots, Running = w.Busy,
+                StepsExecuted = w.StepsExecuted, LocalCacheBytes = w.LocalCacheBytes,
             }));
             Sender.Tell(list);
         });
@@ -86,7 +129,10 @@ public sealed class WorkerPool : ReceiveActor
         Receive<WorkerSlotFreed>(f =>
         {
             if (_workers.TryGetValue(Sender, out var worker))
+            {
                 worker.Running.Remove(f.CacheKey);
+                worker.Reported.Remove(f.CacheKey);
+            }
             TryDispatch();
         });
 
@@ -122,18 +168,24 @@ public sealed class WorkerPool : ReceiveActor
         });
     }
 
+    private WorkerState Known(IActorRef actor, string id, int slots)
+    {
+        if (_workers.TryGetValue(actor, out var known)) return known;
+        var worker = new WorkerState(actor, id, Math.Max(1, slots));
+        _workers[actor] = worker;
+        Context.Watch(actor);
+        _log.Info("worker {0} registered with {1} slots", id, slots);
+        return worker;
+    }
+
     private void TryDispatch()
     {
         while (_queue.First is { } next)
         {
-            // A worker with a free slot is required; one the step was lost on comes last; then the least loaded.
-            var avoid = next.Value.Dispatch.AvoidWorkers;
-            var worker = _workers.Values.Where(w => w.Free > 0)
-                .OrderBy(w => avoid.Contains(w.Id))
-                .ThenByDescending(w => (double)w.Free / w.Slots).FirstOrDefault();
+            var dispatch = next.Value.Dispatch;
+            var worker = RunningElsewhere(next.Value.CacheKey, dispatch.AvoidWorkers) ?? Choose(dispatch);
             if (worker is null) return;
             _queue.RemoveFirst();
-            var dispatch = next.Value.Dispatch;
             worker.Running[next.Value.CacheKey] = next.Value;
             worker.Actor.Tell(new ExecuteStep
             {
@@ -143,6 +195,19 @@ public sealed class WorkerPool : ReceiveActor
                 ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(next.Value.ReplyTo),
             }, Self);
         }
+    }
+
+    /// <summary>A worker already executing the key (sent by any pool) attaches the dispatch to that execution instead of a
+    /// second run — unless the entity named it as the worker the step was lost on.</summary>
+    private WorkerState? RunningElsewhere(string key, IReadOnlyCollection<string> avoid) =>
+        _workers.Values.FirstOrDefault(w => w.Runs(key) && !avoid.Contains(w.Id));
+
+    private WorkerState? Choose(DispatchStep dispatch)
+    {
+        var open = _workers.Values.Where(w => !w.Draining && !w.Full).ToList();
+        var index = WorkerChoice.Pick([.. open.Select(w => new WorkerCandidate(w.Id, w.Slots, w.Busy, w.Layers))],
+            dispatch.Inputs, dispatch.AvoidWorkers);
+        return index < 0 ? null : open[index];
     }
 
     public static Props Props(int maxQueued) => Akka.Actor.Props.Create(() => new WorkerPool(maxQueued));

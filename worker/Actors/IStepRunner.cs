@@ -10,4 +10,8 @@ public interface IStepRunner
     /// <param name="secrets">The values of the inputs' secret references, for this run only.</param>
     Task<StepResult> RunAsync(StepDefinition definition, StepInputs inputs, IReadOnlyDictionary<string, byte[]> secrets,
         IStepOutput output, CancellationToken cancellationToken);
+
+    /// <summary>What this worker holds locally, at most <paramref name="maxLayers"/> layers. Called on every worker status:
+    /// it must answer from memory (a running total, or the result of a periodic scan), never scan the disk itself.</summary>
+    LocalCacheUsage LocalCache(int maxLayers) => LocalCacheUsage.None;
 }

@@ -18,6 +18,41 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
 {
     private readonly Lock _gate = new();
     private readonly HashSet<Task> _inFlight = [];
+    // The blob cache and contexts have no running total: their folders are scanned in the background, at most once per interval.
+    private static readonly TimeSpan ScanInterval = TimeSpan.FromSeconds(10);
+    private long _folderBytes;
+    private long _scannedAtMs = long.MinValue / 2;
+    private int _scanning;
+
+    public LocalCacheUsage LocalCache(int maxLayers)
+    {
+        ScanFoldersWhenStale();
+        var layers = executor.LocalLayers;
+        return new LocalCacheUsage(layers.Bytes + Interlocked.Read(ref _folderBytes), layers.MostRecent(maxLayers));
+    }
+
+    private void ScanFoldersWhenStale()
+    {
+        if (executor.BlobCache is null && contexts is null) return;
+        if (Environment.TickCount64 - Interlocked.Read(ref _scannedAtMs) < (long)ScanInterval.TotalMilliseconds) return;
+        if (Interlocked.Exchange(ref _scanning, 1) == 1) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var bytes = executor.BlobCache is { } blobs ? await blobs.LocalSizeAsync() : 0;
+                bytes += contexts?.SizeOnDisk() ?? 0;
+                Interlocked.Exchange(ref _folderBytes, bytes);
+            }
+            catch (IOException) { } // a folder changed under the scan: the next one counts it
+            catch (UnauthorizedAccessException) { }
+            finally
+            {
+                Interlocked.Exchange(ref _scannedAtMs, Environment.TickCount64);
+                Volatile.Write(ref _scanning, 0);
+            }
+        }, CancellationToken.None);
+    }
 
     public async Task<Protos.Cluster.StepResult> RunAsync(StepDefinition definition, StepInputs inputs,
         IReadOnlyDictionary<string, byte[]> secrets, IStepOutput output, CancellationToken cancellationToken)

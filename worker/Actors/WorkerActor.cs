@@ -10,22 +10,39 @@ using Google.Protobuf;
 namespace BuildFarm.Worker.Actors;
 
 /// <summary>
-/// Wraps the worker's execution facade: registers its slots with the worker pool of every coordinator node, runs
-/// the steps it is sent, streams their output and a heartbeat to the step entity that asked, and fetches a step's
-/// secrets from the asking build at execution time (sealed to an ephemeral key; forgotten after the run).
+/// Wraps the worker's execution facade: registers with the worker pool of every coordinator node (re-sent with backoff
+/// until acknowledged), is the one authority on its own slots (an <see cref="ExecuteStep"/> beyond them is refused with
+/// <see cref="ExecutionRejected"/>, whichever pool sent it), runs the steps it admits, streams their output and a
+/// heartbeat to the step entity that asked, tells every pool its <see cref="WorkerStatus"/>, fetches a step's secrets
+/// from the asking build at execution time (sealed to an ephemeral key; forgotten after the run), and drains on leave.
 /// </summary>
 public sealed class WorkerActor : ReceiveActor, IWithTimers
 {
+    /// <summary>A status names at most this many extracted layers (the most recently used).</summary>
+    public const int MaxReportedLayers = 2000;
+    private static readonly TimeSpan FirstRegistrationRetry = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxRegistrationRetry = TimeSpan.FromSeconds(10);
+
     private sealed record RunSucceeded(string CacheKey, StepResult Result) : INoSerializationVerificationNeeded;
     private sealed record RunFaulted(string CacheKey, Exception Error) : INoSerializationVerificationNeeded;
     private sealed record Beat : INoSerializationVerificationNeeded;
+    private sealed record RetryRegistration(Address Coordinator) : INoSerializationVerificationNeeded;
+    private sealed record DrainTimeUp : INoSerializationVerificationNeeded;
 
     private sealed class Execution(IActorRef replyTo, IActorRef pool, CancellationTokenSource cancel, int attempt)
     {
         public IActorRef ReplyTo { get; set; } = replyTo;
-        public IActorRef Pool { get; } = pool;
+        /// <summary>Every pool that sent this key (an attach from another pool adds one): each hears the slot freed.</summary>
+        public HashSet<IActorRef> Pools { get; } = [pool];
         public CancellationTokenSource Cancel { get; } = cancel;
         public int Attempt { get; set; } = attempt;
+    }
+
+    /// <summary>A coordinator node's pool: acknowledged (its ref) or still being registered with (the retry delay).</summary>
+    private sealed class PoolLink
+    {
+        public IActorRef? Pool { get; set; }
+        public TimeSpan NextRetry { get; set; } = FirstRegistrationRetry;
     }
 
     private readonly IStepRunner _runner;
@@ -33,7 +50,13 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private readonly int _slots;
     private readonly EngineTimings _timings;
     private readonly Dictionary<string, Execution> _running = [];
+    private readonly Dictionary<Address, PoolLink> _pools = [];
+    private readonly List<IActorRef> _drainWaiters = [];
+    private readonly Cluster _cluster = Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private long _stepsExecuted;
+    private bool _draining;
+    private int _finishedWhileDraining;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -41,15 +64,19 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     {
         _runner = runner;
         _workerId = workerId;
-        _slots = slots;
+        _slots = Math.Max(1, slots);
         _timings = timings;
 
         Receive<ClusterEvent.CurrentClusterState>(state =>
         {
-            foreach (var member in state.Members.Where(m => m.Status == MemberStatus.Up)) Register(member);
+            foreach (var member in state.Members.Where(m => m.Status == MemberStatus.Up)) Link(member);
         });
-        Receive<ClusterEvent.MemberUp>(up => Register(up.Member));
+        Receive<ClusterEvent.MemberUp>(up => Link(up.Member));
+        Receive<ClusterEvent.MemberRemoved>(removed => Unlink(removed.Member.Address));
         Receive<ClusterEvent.IMemberEvent>(_ => { });
+        Receive<RetryRegistration>(r => Register(r.Coordinator));
+        Receive<WorkerRegistered>(_ => Acknowledged(Sender));
+        Receive<Terminated>(t => PoolStopped(t.ActorRef));
 
         Receive<ExecuteStep>(Execute);
         Receive<CancelExecution>(c =>
@@ -60,9 +87,12 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         {
             foreach (var (key, execution) in _running)
                 execution.ReplyTo.Tell(new StepHeartbeat { CacheKey = key, Worker = _workerId, Attempt = execution.Attempt });
+            BroadcastStatus();
         });
         Receive<RunSucceeded>(s => Complete(s.CacheKey, attempt => new StepCompleted { Result = s.Result, Cached = false, Attempt = attempt }));
         Receive<RunFaulted>(f => Complete(f.CacheKey, attempt => ToFailure(f.CacheKey, f.Error, attempt)));
+        Receive<DrainWorker>(Drain);
+        Receive<DrainTimeUp>(_ => HandBackAndFinishDrain());
     }
 
     public static Props Props(IStepRunner runner, string workerId, int slots, EngineTimings? timings = null) =>
@@ -70,26 +100,87 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
+        _cluster.Subscribe(Self, ClusterEvent.InitialStateAsSnapshot, typeof(ClusterEvent.IMemberEvent));
         Timers.StartPeriodicTimer(nameof(Beat), new Beat(), _timings.HeartbeatInterval);
     }
 
     protected override void PostStop()
     {
-        Cluster.Get(Context.System).Unsubscribe(Self);
+        _cluster.Unsubscribe(Self);
         // The runner's own cleanup (containers, mounts) runs as each canceled task unwinds.
         foreach (var execution in _running.Values) execution.Cancel.Cancel();
     }
 
-    private void Register(Member member)
+    private void Link(Member member)
     {
-        if (!member.HasRole(EngineRoles.Coordinator)) return;
-        var pool = new RootActorPath(member.Address) / "user" / ActorNames.WorkerPool;
+        if (!member.HasRole(EngineRoles.Coordinator) || _pools.ContainsKey(member.Address)) return;
+        _pools[member.Address] = new PoolLink();
+        Register(member.Address);
+    }
+
+    private void Unlink(Address coordinator)
+    {
+        if (!_pools.Remove(coordinator, out var link)) return;
+        Timers.Cancel(RetryTimer(coordinator));
+        if (link.Pool is not null) Context.Unwatch(link.Pool);
+    }
+
+    /// <summary>Sends the registration until the pool acknowledges it, backing off to <see cref="MaxRegistrationRetry"/>: a
+    /// coordinator whose pool is not up yet (or restarts) still gets this worker.</summary>
+    private void Register(Address coordinator)
+    {
+        if (!_pools.TryGetValue(coordinator, out var link) || link.Pool is not null) return;
+        var pool = new RootActorPath(coordinator) / "user" / ActorNames.WorkerPool;
         Context.ActorSelection(pool).Tell(new RegisterWorker
         {
-            WorkerId = _workerId, Slots = _slots, Pid = Environment.ProcessId,
-            Address = Cluster.Get(Context.System).SelfAddress.ToString(),
+            WorkerId = _workerId, Slots = _slots, Pid = Environment.ProcessId, Address = _cluster.SelfAddress.ToString(),
         });
+        Timers.StartSingleTimer(RetryTimer(coordinator), new RetryRegistration(coordinator), link.NextRetry);
+        link.NextRetry = TimeSpan.FromTicks(Math.Min(link.NextRetry.Ticks * 2, MaxRegistrationRetry.Ticks));
+    }
+
+    private static string RetryTimer(Address coordinator) => "register-" + coordinator;
+
+    private void Acknowledged(IActorRef pool)
+    {
+        var coordinator = pool.Path.Address.HasLocalScope ? _cluster.SelfAddress : pool.Path.Address;
+        if (!_pools.TryGetValue(coordinator, out var link)) _pools[coordinator] = link = new PoolLink();
+        if (Equals(link.Pool, pool)) return;
+        Timers.Cancel(RetryTimer(coordinator));
+        link.Pool = pool;
+        link.NextRetry = FirstRegistrationRetry;
+        Context.Watch(pool);
+        pool.Tell(Status());
+    }
+
+    /// <summary>A pool that stopped while its node stays (restarted, or re-created): register with its successor.</summary>
+    private void PoolStopped(IActorRef pool)
+    {
+        foreach (var (coordinator, link) in _pools.Where(p => Equals(p.Value.Pool, pool)).ToList())
+        {
+            link.Pool = null;
+            Register(coordinator);
+        }
+    }
+
+    private WorkerStatus Status()
+    {
+        var usage = _runner.LocalCache(MaxReportedLayers);
+        var status = new WorkerStatus
+        {
+            WorkerId = _workerId, Pid = Environment.ProcessId, Address = _cluster.SelfAddress.ToString(), Slots = _slots,
+            StepsExecuted = _stepsExecuted, LocalCacheBytes = usage.Bytes, Draining = _draining,
+        };
+        status.RunningKeys.AddRange(_running.Keys);
+        status.Layers.AddRange(usage.Layers);
+        return status;
+    }
+
+    private void BroadcastStatus()
+    {
+        if (!_pools.Values.Any(l => l.Pool is not null)) return;
+        var status = Status();
+        foreach (var link in _pools.Values) link.Pool?.Tell(status);
     }
 
     private void Execute(ExecuteStep execute)
@@ -99,19 +190,72 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         var started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (_running.TryGetValue(key, out var existing))
         {
-            // The same key again (a re-dispatch that came back here): the running execution answers as the new attempt.
+            // The same key again (a re-dispatch, or another pool's dispatch): the running execution answers as the new
+            // attempt; it takes no slot, since nothing more runs.
             existing.ReplyTo = replyTo;
             existing.Attempt = execute.Attempt;
+            existing.Pools.Add(Sender);
             replyTo.Tell(new StepStarted { CacheKey = key, Worker = _workerId, StartedUnixMs = started, Attempt = execute.Attempt });
+            return;
+        }
+        if (_draining || _running.Count >= _slots)
+        {
+            // Each coordinator's pool counts slots on its own; this worker is the one that knows.
+            Sender.Tell(new ExecutionRejected
+            {
+                CacheKey = key, Attempt = execute.Attempt, WorkerId = _workerId,
+                Reason = _draining ? "the worker is draining" : $"all {_slots} slots are busy",
+            });
             return;
         }
         var cancel = new CancellationTokenSource();
         _running[key] = new Execution(replyTo, Sender, cancel, execute.Attempt);
+        _stepsExecuted++;
         replyTo.Tell(new StepStarted { CacheKey = key, Worker = _workerId, StartedUnixMs = started, Attempt = execute.Attempt });
         var output = new ActorStepOutput(replyTo, key, execute.Attempt);
         var system = Context.System;
         RunAsync(system, execute, output, started, cancel.Token)
             .PipeTo(Self, success: r => new RunSucceeded(key, r), failure: ex => new RunFaulted(key, ex));
+        BroadcastStatus();
+    }
+
+    /// <summary>Stops admitting (the pools hear it in the status), then waits for the running steps up to the drain time.</summary>
+    private void Drain(DrainWorker drain)
+    {
+        _drainWaiters.Add(Sender);
+        if (!_draining)
+        {
+            _draining = true;
+            _log.Info("worker {0} draining: {1} running steps get {2} ms to finish", _workerId, _running.Count, drain.DrainMs);
+            BroadcastStatus();
+            Timers.StartSingleTimer(nameof(DrainTimeUp), new DrainTimeUp(), TimeSpan.FromMilliseconds(Math.Max(0, drain.DrainMs)));
+        }
+        if (_running.Count == 0) HandBackAndFinishDrain();
+    }
+
+    /// <summary>Cancels what still runs and reports each as UNAVAILABLE for its attempt: its step entity dispatches it to
+    /// another worker at once, instead of waiting for this node's death to be noticed.</summary>
+    private void HandBackAndFinishDrain()
+    {
+        Timers.Cancel(nameof(DrainTimeUp));
+        var drained = new WorkerDrained { WorkerId = _workerId, Finished = _finishedWhileDraining };
+        foreach (var (key, execution) in _running.ToList())
+        {
+            _running.Remove(key);
+            execution.Cancel.Cancel();
+            execution.ReplyTo.Tell(new StepFailed
+            {
+                CacheKey = key, Attempt = execution.Attempt, ErrorClass = ErrorClass.Unavailable,
+                Message = $"worker {_workerId} left the cluster before the step finished; handed back",
+            });
+            foreach (var pool in execution.Pools) pool.Tell(new WorkerSlotFreed { WorkerId = _workerId, CacheKey = key });
+            drained.HandedBack.Add(key);
+        }
+        if (drained.HandedBack.Count > 0)
+            _log.Warning("worker {0} handed back {1} steps that did not finish within the drain time", _workerId, drained.HandedBack.Count);
+        BroadcastStatus();
+        foreach (var waiter in _drainWaiters) waiter.Tell(drained);
+        _drainWaiters.Clear();
     }
 
     private async Task<StepResult> RunAsync(ActorSystem system, ExecuteStep execute, IStepOutput output, long started,
@@ -173,7 +317,11 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         if (!_running.Remove(cacheKey, out var execution)) return;
         execution.Cancel.Dispose();
         execution.ReplyTo.Tell(outcome(execution.Attempt));
-        execution.Pool.Tell(new WorkerSlotFreed { WorkerId = _workerId, CacheKey = cacheKey });
+        foreach (var pool in execution.Pools) pool.Tell(new WorkerSlotFreed { WorkerId = _workerId, CacheKey = cacheKey });
+        BroadcastStatus();
+        if (!_draining) return;
+        _finishedWhileDraining++;
+        if (_running.Count == 0 && _drainWaiters.Count > 0) HandBackAndFinishDrain();
     }
 
     private StepFailed ToFailure(string cacheKey, Exception error, int attempt)

@@ -9,6 +9,9 @@ public interface ISnapshotter
     /// <summary>Whether the layer is already extracted here (schedulers prefer a worker that has the parent).</summary>
     bool HasLayer(BuildFarm.Oci.Digest diffId);
 
+    /// <summary>The extracted layers (most recently used first) and their bytes, read without touching the disk.</summary>
+    LayerUsage Usage { get; }
+
     /// <summary>Deletes unused extracted layers, least recently used first, down to <paramref name="maxBytes"/>;
     /// returns the bytes freed.</summary>
     Task<long> PruneAsync(long maxBytes, CancellationToken cancellationToken);

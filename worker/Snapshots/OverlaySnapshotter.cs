@@ -38,7 +38,23 @@ public sealed class OverlaySnapshotter : ISnapshotter
         _emptyBelow = Path.Combine(options.Root, "empty2");
         foreach (var dir in new[] { _layers, _links, _mounts, _empty, _emptyBelow }) Directory.CreateDirectory(dir);
         RecoverFromCrashedProcesses();
+        SeedUsage();
     }
+
+    /// <summary>The extracted layers and their bytes, kept as layers come and go (for the worker's status).</summary>
+    public LayerUsage Usage { get; } = new();
+
+    // One scan at start; from then on extraction, commit and prune keep the usage current.
+    private void SeedUsage()
+    {
+        foreach (var dir in ExtractedLayerDirectories().OrderBy(d => File.GetLastWriteTimeUtc(d + ".lock")))
+            Usage.Used(DiffIdOf(dir), ReadSize(dir));
+    }
+
+    private IEnumerable<string> ExtractedLayerDirectories() => Directory.EnumerateDirectories(_layers)
+        .Where(d => Path.GetFileName(d) is { Length: 64 } name && name.All(char.IsAsciiHexDigitLower));
+
+    private static string DiffIdOf(string layerDirectory) => "sha256:" + Path.GetFileName(layerDirectory);
 
     public Task<ActiveSnapshot> PrepareAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken) =>
         MountAsync(chain, writable: true, cancellationToken);
@@ -105,8 +121,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     private long PruneUnguarded(long maxBytes, CancellationToken cancellationToken)
     {
-        var layers = Directory.EnumerateDirectories(_layers)
-            .Where(d => Path.GetFileName(d) is { Length: 64 } name && name.All(char.IsAsciiHexDigitLower))
+        var layers = ExtractedLayerDirectories()
             .Select(d => (Dir: d, Size: ReadSize(d), Used: File.GetLastWriteTimeUtc(d + ".lock")))
             .OrderBy(l => l.Used)
             .ToList();
@@ -122,6 +137,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             Directory.Move(dir, doomed);
             File.Delete(ShortLinkOfDirectory(dir));
             File.Delete(dir + ".size");
+            Usage.Removed(DiffIdOf(dir));
             TreeRemover.Remove(doomed);
             freed += size;
         }
@@ -149,6 +165,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
             File.SetLastWriteTimeUtc(marker, DateTime.UtcNow);
         }
         catch (IOException) { } // only a hint for pruning
+        var diffId = DiffIdOf(dir);
+        Usage.Used(diffId, Usage.Contains(diffId) ? 0 : ReadSize(dir));
         return dir;
     }
 
@@ -188,6 +206,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             }
         }
         EnsureShortLink(layer.DiffId, dir);
+        MarkUsed(dir);
         await snapshot.DisposeAsync();
     }
 

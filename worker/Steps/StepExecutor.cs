@@ -31,8 +31,14 @@ public sealed class StepExecutor(
             new FileCopier(new ArchiveExtractor()),
             new UrlFetcher(http ?? new HttpClient()),
             new CacheMountStore(Path.Combine(root, "cache-mounts")),
-            options);
+            options) { BlobCache = store as CachingContentStore };
     }
+
+    /// <summary>The worker-local blob cache the executor reads layers through, when it has one (a remote shared store).</summary>
+    public CachingContentStore? BlobCache { get; private init; }
+
+    /// <summary>The layers this worker holds extracted and their bytes (kept current; reading costs no disk access).</summary>
+    public LayerUsage LocalLayers => snapshotter.Usage;
 
     /// <summary>Whether this worker already holds the layer extracted (a step on top of it starts without pulling it).</summary>
     public bool HasLocalLayer(Digest diffId) => snapshotter.HasLayer(diffId);

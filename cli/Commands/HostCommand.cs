@@ -1,0 +1,50 @@
+using System.CommandLine;
+using BuildFarm.Cli.Hosting;
+
+namespace BuildFarm.Cli.Commands;
+
+/// <summary>The one builder of the host verbs (<c>coordinator</c>, <c>worker</c>, <c>serve</c>): their flags, their
+/// settings, and a <see cref="FarmHost"/> that runs until asked to stop.</summary>
+public static class HostCommand
+{
+    public static Command Create(string name, string description, HostRole role, CliEnvironment environment)
+    {
+        var flags = new HostFlags(role);
+        var allowInsecure = new Option<string[]>("--allow-insecure-entitlement")
+        {
+            Description = "Entitlements builds may be granted (security.insecure: RUN --security=insecure runs privileged)",
+        };
+        var limits = new RunLimitOptions();
+        var command = new Command(name, description);
+        foreach (var option in flags.All) command.Options.Add(option);
+        if (role != HostRole.Worker) command.Options.Add(allowInsecure);
+        if (role != HostRole.Coordinator)
+            foreach (var option in limits.All) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                var settings = FarmSettingsLoader.Load(environment, role, flags.Given(parse), parse.GetValue(flags.Config));
+                var allowed = parse.GetValue(allowInsecure) ?? [];
+                if (allowed.FirstOrDefault(a => !Coordinator.Builds.Entitlements.Known.Contains(a)) is { } unknown)
+                    throw new UsageException($"--allow-insecure-entitlement {unknown}: unknown entitlement (known: {string.Join(", ", Coordinator.Builds.Entitlements.Known)})");
+                // Workers get each build's context from the store by digest, never from a coordinator's folder.
+                var farmOptions = new LocalFarmOptions(PublishContexts: true, settings.WorkerCacheBytes, settings.ContextCacheBytes)
+                {
+                    RunLimits = role == HostRole.Coordinator ? Worker.Execution.ContainerLimits.Default : limits.Parse(parse),
+                    EntitlementsAllowed = allowed,
+                    WorkerSlots = settings.Slots,
+                    // A worker of its own shares the store with other machines: read it through the local cache.
+                    StoreIsShared = role == HostRole.Worker,
+                };
+                return await new FarmHost(environment, settings, role, farmOptions).RunAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is SettingsException or UsageException)
+            {
+                await Console.Error.WriteLineAsync($"ERROR: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,134 @@
+using System.Net;
+using BuildFarm.Coordinator.Api;
+using BuildFarm.Coordinator.Engine;
+using BuildFarm.Protos;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace BuildFarm.Cli.Hosting;
+
+/// <summary>
+/// One long-running host process (<c>buildfarm coordinator</c>, <c>worker</c> or <c>serve</c>): the engine node with the
+/// parts of its role, a gRPC endpoint (Build API on a coordinator, health on every host), one ready line, a graceful
+/// leave on SIGTERM/SIGINT (exit 0), exit 2 when it cannot join its seeds, exit 3 when the cluster removes it.
+/// </summary>
+public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, HostRole role, LocalFarmOptions farmOptions)
+{
+    public const int ExitJoinFailed = 2;
+    public const int ExitRemoved = 3;
+
+    /// <summary>Running steps get this long to finish when a worker leaves; the CLI gives the whole command 30 s.</summary>
+    private static readonly TimeSpan Drain = TimeSpan.FromSeconds(20);
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        if (settings.Seeds.Count > 0 && !environment.FarmRemotingCertificate)
+            throw new SettingsException(
+                "a node that joins seeds needs the farm's shared remoting certificate: set BUILDFARM_REMOTING_CERT to the same PKCS#12 file (with its key) on every node");
+        var roles = role switch
+        {
+            HostRole.Coordinator => new[] { EngineRoles.Coordinator },
+            HostRole.Worker => [EngineRoles.Worker],
+            _ => [EngineRoles.Coordinator, EngineRoles.Worker],
+        };
+        var engineOptions = new EngineOptions
+        {
+            Roles = roles,
+            Hostname = settings.Hostname,
+            Port = settings.RemotingPort,
+            SeedNodes = settings.Seeds,
+            JoinTimeout = settings.JoinTimeout,
+            // The one remoting setting EngineOptions has no field for; the value was checked as a host name.
+            ExtraHocon = settings.PublicHostname is { } publicHost
+                ? $"akka.remote.dot-netty.tcp.public-hostname = \"{publicHost}\""
+                : "",
+        };
+        await using var farm = await LocalFarm.StartAsync(environment, engineOptions, farmOptions, cancellationToken);
+
+        // The endpoint answers health checks (NOT_SERVING) while the node is still joining.
+        var health = new EngineHealthCheck();
+        var endpoint = role == HostRole.Worker ? settings.HealthListen : settings.Listen;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint, o => o.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
+        builder.Services.AddGrpcHealthChecks().AddCheck("engine", health);
+        if (farm.IsCoordinator)
+            builder.Services.AddSingleton(new BuildGrpcService(farm.Engine, farm.Runner, farm.Store, farm.Images, farm.Scratch));
+        await using var app = builder.Build();
+        if (farm.IsCoordinator) app.MapGrpcService<BuildGrpcService>();
+        app.MapGrpcHealthChecksService();
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            var flag = role == HostRole.Worker ? "--health-listen" : "--listen";
+            throw new SettingsException($"{flag} {endpoint}: cannot listen there: {e.Message}");
+        }
+        var bound = BoundEndpoint(app, endpoint);
+
+        EngineNode node;
+        try
+        {
+            node = await farm.Engine.WaitAsync(cancellationToken);
+        }
+        catch (EngineJoinException e)
+        {
+            await Console.Error.WriteLineAsync($"ERROR: {e.Message}");
+            await app.StopAsync(CancellationToken.None);
+            return ExitJoinFailed;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await app.StopAsync(CancellationToken.None);
+            return 0; // asked to stop before it joined: nothing to leave
+        }
+        health.Up();
+        Console.WriteLine(ReadyLine(farm, node, bound));
+
+        // SIGTERM/SIGINT reach both the command's token and the web host's lifetime: either one means leave.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var onStop = stop.Token.Register(() => asked.TrySetResult());
+        var first = await Task.WhenAny(node.Ended, asked.Task);
+        health.Down();
+        if (first == node.Ended && node.Ended.Result is { Requested: false } end)
+        {
+            await Console.Error.WriteLineAsync($"ERROR: {RoleName} {Environment.ProcessId} is no longer in the cluster: {end.Reason}");
+            await app.StopAsync(CancellationToken.None);
+            return ExitRemoved;
+        }
+        await farm.LeaveAsync(Drain, CancellationToken.None);
+        await app.StopAsync(CancellationToken.None);
+        return 0;
+    }
+
+    private string RoleName => role switch { HostRole.Coordinator => "coordinator", HostRole.Worker => "worker", _ => "server" };
+
+    private string ReadyLine(LocalFarm farm, EngineNode node, IPEndPoint bound)
+    {
+        var remoting = Akka.Cluster.Cluster.Get(node.System).SelfAddress.ToString();
+        return role switch
+        {
+            HostRole.Coordinator => $"buildfarm coordinator ready: api {bound} remoting {remoting}",
+            HostRole.Worker => $"buildfarm worker ready: id {farm.Worker!.Id} slots {farm.Worker.Slots} health {bound} remoting {remoting}",
+            // serve's line as before its split (scripts and tests wait for "serving on").
+            _ => $"buildfarm serving on {bound} (store {farm.Home.Root}) remoting {remoting}",
+        };
+    }
+
+    // Port 0 binds any free port: the ready line names the one Kestrel got.
+    private static IPEndPoint BoundEndpoint(WebApplication app, IPEndPoint asked)
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+        return address is not null && Uri.TryCreate(address, UriKind.Absolute, out var uri) ? new IPEndPoint(asked.Address, uri.Port) : asked;
+    }
+}

@@ -1,0 +1,41 @@
+using System.Net;
+
+namespace BuildFarm.Cli.Hosting;
+
+/// <summary>
+/// The settings of one host process, validated: flags over BUILDFARM_* variables over the JSON config file over the
+/// defaults of its role (see <see cref="FarmSettingsLoader"/>). The keys are the flag names: <c>listen</c>,
+/// <c>hostname</c>, <c>public-hostname</c>, <c>remoting-port</c>, <c>seeds</c>, <c>join-timeout</c>, <c>slots</c>,
+/// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>.
+/// </summary>
+public sealed record FarmSettings
+{
+    /// <summary>The gRPC Build API of a coordinator (and of serve).</summary>
+    public required IPEndPoint Listen { get; init; }
+
+    /// <summary>The address remoting binds to.</summary>
+    public required string Hostname { get; init; }
+
+    /// <summary>The address other nodes reach this one at, when it differs from <see cref="Hostname"/> (0.0.0.0, NAT).</summary>
+    public string? PublicHostname { get; init; }
+
+    /// <summary>The remoting port; 0 picks a free one.</summary>
+    public required int RemotingPort { get; init; }
+
+    /// <summary>Seed node addresses (akka.tcp://buildfarm@HOST:PORT); empty: this node is the first seed.</summary>
+    public required IReadOnlyList<string> Seeds { get; init; }
+
+    public required TimeSpan JoinTimeout { get; init; }
+
+    /// <summary>Steps a worker runs at once.</summary>
+    public required int Slots { get; init; }
+
+    /// <summary>The gRPC health endpoint of a worker (port 0: any free port, printed in the ready line).</summary>
+    public required IPEndPoint HealthListen { get; init; }
+
+    public required long WorkerCacheBytes { get; init; }
+    public required long ContextCacheBytes { get; init; }
+
+    /// <summary>The worker's extracted-layer snapshots kept for reuse; null: no limit.</summary>
+    public long? SnapshotCacheBytes { get; init; }
+}

@@ -1,0 +1,168 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Configuration;
+
+namespace BuildFarm.Cli.Hosting;
+
+/// <summary>
+/// Builds a host's <see cref="FarmSettings"/> with Microsoft.Extensions.Configuration: the JSON config file
+/// (<c>--config</c>, else $BUILDFARM_HOME/farm.json when present), then BUILDFARM_* variables (from the
+/// <see cref="CliEnvironment"/> snapshot, e.g. BUILDFARM_SEEDS), then flags; later sources win. Every value is checked
+/// and a bad one is a <see cref="SettingsException"/> naming the value and its source.
+/// </summary>
+public sealed class FarmSettingsLoader
+{
+    public const string EnvironmentPrefix = "BUILDFARM_";
+
+    /// <summary>The setting keys (the flag names without dashes in front); JSON files may use only these.</summary>
+    public static IReadOnlyList<string> Keys { get; } =
+    [
+        "listen", "hostname", "public-hostname", "remoting-port", "seeds", "join-timeout", "slots", "health-listen",
+        "worker-cache-mb", "context-cache-mb", "snapshot-cache-mb",
+    ];
+
+    private readonly IConfigurationRoot _configuration;
+    private readonly string? _file;
+
+    private FarmSettingsLoader(IConfigurationRoot configuration, string? file)
+    {
+        _configuration = configuration;
+        _file = file;
+    }
+
+    /// <param name="flags">The flags given on the command line, by key (flags not given are absent).</param>
+    /// <param name="configFile">--config, when given: it must exist.</param>
+    public static FarmSettings Load(CliEnvironment environment, HostRole role, IReadOnlyDictionary<string, string> flags, string? configFile)
+    {
+        var file = configFile is not null ? Path.GetFullPath(configFile) : Path.Combine(environment.Home.Root, "farm.json");
+        if (configFile is not null && !File.Exists(file))
+            throw new SettingsException($"--config {configFile}: no such file");
+        var builder = new ConfigurationBuilder();
+        var hasFile = File.Exists(file);
+        if (hasFile) builder.AddJsonFile(file, optional: false, reloadOnChange: false);
+        builder.AddInMemoryCollection(FromEnvironment(environment));
+        builder.AddInMemoryCollection(flags.Select(f => new KeyValuePair<string, string?>(f.Key, f.Value)));
+        IConfigurationRoot configuration;
+        try
+        {
+            configuration = builder.Build();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new SettingsException($"{file}: not a JSON object of settings: {e.InnerException?.Message ?? e.Message}");
+        }
+        var loader = new FarmSettingsLoader(configuration, hasFile ? file : null);
+        loader.RejectUnknownFileKeys();
+        return loader.Bind(role);
+    }
+
+    // BUILDFARM_JOIN_TIMEOUT → join-timeout; only setting keys, so BUILDFARM_HOME and friends stay out.
+    private static IEnumerable<KeyValuePair<string, string?>> FromEnvironment(CliEnvironment environment) =>
+        environment.VariablesStartingWith(EnvironmentPrefix)
+            .Select(v => (Key: v.Key[EnvironmentPrefix.Length..].ToLowerInvariant().Replace('_', '-'), v.Value))
+            .Where(v => Keys.Contains(v.Key))
+            .Select(v => new KeyValuePair<string, string?>(v.Key, v.Value));
+
+    private void RejectUnknownFileKeys()
+    {
+        if (_file is null) return;
+        var fileProvider = _configuration.Providers.First();
+        foreach (var key in fileProvider.GetChildKeys([], null).Distinct(StringComparer.OrdinalIgnoreCase))
+            if (!Keys.Contains(key, StringComparer.OrdinalIgnoreCase))
+                throw new SettingsException($"{_file}: unknown setting \"{key}\" (known: {string.Join(", ", Keys)})");
+    }
+
+    private FarmSettings Bind(HostRole role) => new()
+    {
+        Listen = Endpoint("listen", "127.0.0.1:8740"),
+        Hostname = Host("hostname") ?? "127.0.0.1",
+        PublicHostname = Host("public-hostname"),
+        // The coordinator's remoting port is well known (it is the seed others name); a worker's may be any.
+        RemotingPort = Port("remoting-port", role == HostRole.Coordinator ? 8750 : 0),
+        Seeds = Seeds(),
+        JoinTimeout = TimeSpan.FromSeconds(Number("join-timeout", 30, 1, 3600, "a number of seconds from 1 to 3600")),
+        Slots = (int)Number("slots", Environment.ProcessorCount, 1, 1024, "a number of slots from 1 to 1024"),
+        HealthListen = Endpoint("health-listen", "127.0.0.1:0"),
+        WorkerCacheBytes = MiB("worker-cache-mb", 8192) ?? 8192L << 20,
+        ContextCacheBytes = MiB("context-cache-mb", 2048) ?? 2048L << 20,
+        SnapshotCacheBytes = MiB("snapshot-cache-mb", null),
+    };
+
+    /// <summary>"--slots 0", "BUILDFARM_SLOTS=0" or "/etc/farm.json: slots 0": the value as the user wrote it, where.</summary>
+    private string Source(string key, string value)
+    {
+        var providers = _configuration.Providers.ToList();
+        for (var i = providers.Count - 1; i >= 0; i--)
+        {
+            if (!providers[i].TryGet(key, out _) && !providers[i].GetChildKeys([], key).Any()) continue;
+            if (i == providers.Count - 1) return $"--{key} {value}";
+            if (i == providers.Count - 2) return $"{EnvironmentPrefix}{key.ToUpperInvariant().Replace('-', '_')}={value}";
+            return $"{_file}: {key} {value}";
+        }
+        return $"{key} {value}";
+    }
+
+    private string? Raw(string key) => _configuration[key] is { } value ? value.Trim() : null;
+
+    private IPEndPoint Endpoint(string key, string fallback)
+    {
+        var value = Raw(key) ?? fallback;
+        var colon = value.LastIndexOf(':');
+        if (colon > 0 && IPAddress.TryParse(value[..colon].Trim('[', ']'), out var ip)
+            && int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535)
+            return new IPEndPoint(ip, port);
+        throw new SettingsException($"{Source(key, value)}: expected IP:PORT with a port from 0 to 65535");
+    }
+
+    private string? Host(string key)
+    {
+        if (Raw(key) is not { } value) return null;
+        return Uri.CheckHostName(value.Trim('[', ']')) != UriHostNameType.Unknown
+            ? value
+            : throw new SettingsException($"{Source(key, value)}: expected a host name or IP address");
+    }
+
+    private int Port(string key, int fallback)
+    {
+        if (Raw(key) is not { } value) return fallback;
+        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 0 and <= 65535
+            ? port
+            : throw new SettingsException($"{Source(key, value)}: expected a port from 0 to 65535 (0: any free port)");
+    }
+
+    private double Number(string key, double fallback, double min, double max, string expected)
+    {
+        if (Raw(key) is not { } value) return fallback;
+        return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number >= min && number <= max
+            && (key != "slots" || number == Math.Floor(number))
+            ? number
+            : throw new SettingsException($"{Source(key, value)}: expected {expected}");
+    }
+
+    private long? MiB(string key, long? fallback)
+    {
+        if (Raw(key) is not { } value) return fallback is { } f ? f << 20 : null;
+        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var mib) && mib is > 0 and <= long.MaxValue >> 20
+            ? mib << 20
+            : throw new SettingsException($"{Source(key, value)}: expected a positive number of MiB");
+    }
+
+    private IReadOnlyList<string> Seeds()
+    {
+        // A flag or variable is one comma-separated string; a JSON file may also give an array.
+        var section = _configuration.GetSection("seeds");
+        var values = section.Value is { } text
+            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : section.GetChildren().Select(c => c.Value ?? "").ToArray();
+        var seeds = new List<string>();
+        foreach (var value in values)
+        {
+            var seed = SeedAddress.TryParse(value, out var error)
+                ?? throw new SettingsException(values.Length == 1
+                    ? $"{Source("seeds", value)}: {error}"
+                    : $"{Source("seeds", section.Value ?? value)}: seed {value}: {error}");
+            seeds.Add(seed);
+        }
+        return seeds;
+    }
+}

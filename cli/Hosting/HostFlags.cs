@@ -1,0 +1,47 @@
+using System.CommandLine;
+
+namespace BuildFarm.Cli.Hosting;
+
+/// <summary>
+/// The flags of the host commands (coordinator, worker, serve). They are read as text and handed to
+/// <see cref="FarmSettingsLoader"/>, which checks them with the same rules as the environment and the config file.
+/// </summary>
+public sealed class HostFlags
+{
+    private readonly Dictionary<string, Option<string>> _settings = [];
+
+    public HostFlags(HostRole role)
+    {
+        if (role != HostRole.Worker)
+            Add("listen", "Address of the gRPC Build API and health service (IP:PORT; default 127.0.0.1:8740)");
+        Add("hostname", "Address Akka remoting binds to (default 127.0.0.1)");
+        Add("public-hostname", "Address other nodes reach this one at, when it differs from --hostname");
+        Add("remoting-port", role == HostRole.Coordinator
+            ? "Akka remoting port (default 8750; 0: any free port)"
+            : "Akka remoting port (default 0: any free port)");
+        Add("seeds", "Seed nodes to join (akka.tcp://buildfarm@HOST:PORT or HOST:PORT, comma-separated; default BUILDFARM_SEEDS; none: this node is the first seed)");
+        Add("join-timeout", "Seconds to try joining the seeds before exiting with code 2 (default 30)");
+        if (role != HostRole.Coordinator)
+        {
+            Add("slots", "Steps this worker runs at once (default: the processor count)");
+            Add("worker-cache-mb", "Size of the worker's local blob cache in front of the shared store, in MiB (default 8192)");
+            Add("context-cache-mb", "Build contexts the worker keeps materialized for reuse, in MiB (default 2048)");
+            Add("snapshot-cache-mb", "Extracted layer snapshots the worker keeps for reuse, in MiB (default: no limit)");
+        }
+        if (role == HostRole.Worker)
+            Add("health-listen", "Address of the worker's gRPC health service (IP:PORT; default 127.0.0.1:0 = any free port, printed)");
+    }
+
+    public Option<string> Config { get; } = new("--config")
+    {
+        Description = "JSON file of settings (keys as the flags: {\"seeds\": \"HOST:PORT\", \"slots\": 4}); default $BUILDFARM_HOME/farm.json if present",
+    };
+
+    public IEnumerable<Option> All => [.. _settings.Values, Config];
+
+    /// <summary>The setting flags given on this command line, by key.</summary>
+    public IReadOnlyDictionary<string, string> Given(ParseResult parse) =>
+        _settings.Where(s => parse.GetValue(s.Value) is not null).ToDictionary(s => s.Key, s => parse.GetValue(s.Value)!);
+
+    private void Add(string key, string description) => _settings[key] = new Option<string>("--" + key) { Description = description };
+}

@@ -1,0 +1,41 @@
+using Akka.Actor;
+using BuildFarm.Cache;
+using BuildFarm.Coordinator.Engine;
+using BuildFarm.Protos;
+using BuildFarm.Worker.Actors;
+using BuildFarm.Worker.Context;
+using BuildFarm.Worker.Steps;
+
+namespace BuildFarm.Cli;
+
+/// <summary>
+/// The worker role of a <see cref="LocalFarm"/>: its home's snapshot root, a local blob cache in front of the shared
+/// store, the context materializer that fetches build contexts from the store by digest, and the worker actor.
+/// </summary>
+public sealed class WorkerPart
+{
+    private readonly StepExecutorRunner _runner;
+
+    public WorkerPart(BuildFarmHome home, ContentStoreOptions store, IContentStore blobs, LocalFarmOptions options)
+    {
+        // The shared store is read through the local LRU blob cache unless it is this home's own folder already
+        // (the embedded default: a second copy on the same disk would only cost space and time).
+        var local = store.Kind == ContentStoreKind.Local && !options.StoreIsShared;
+        var workerBlobs = local ? blobs : new CachingContentStore(blobs, home.WorkerBlobs, options.WorkerBlobCacheBytes);
+        var contexts = new ContextMaterializer(workerBlobs, new ContextMaterializerOptions(home.WorkerContexts, options.WorkerContextBytes));
+        _runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, new StepExecutorOptions(home.Worker) { Limits = options.RunLimits }), contexts);
+        Slots = options.WorkerSlots;
+    }
+
+    /// <summary>How this worker names itself to the pool (and in <c>buildfarm workers</c>).</summary>
+    public string Id { get; } = $"{Environment.MachineName}/{Environment.ProcessId}";
+
+    public int Slots { get; }
+
+    /// <summary>Starts the worker actor on a started engine node: it registers its slots with every coordinator.</summary>
+    public void Attach(EngineNode node, EngineTimings timings) =>
+        node.System.ActorOf(WorkerActor.Props(_runner, Id, Slots, timings), ActorNames.Worker);
+
+    /// <summary>Waits for running steps to unwind (containers killed, mounts released) before the process may exit.</summary>
+    public Task DrainAsync(TimeSpan timeout) => _runner.DrainAsync(timeout);
+}

@@ -1,0 +1,8 @@
+namespace BuildFarm.Coordinator.Engine;
+
+/// <summary>A worker as the pool sees it when it places a step: its slots, how many it believes busy, the diff ids of
+/// the layers it reported extracted.</summary>
+public sealed record WorkerCandidate(string Id, int Slots, int Busy, IReadOnlySet<string> Layers)
+{
+    public int Free => Slots - Busy;
+}
