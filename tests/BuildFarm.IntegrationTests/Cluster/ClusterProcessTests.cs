@@ -5,6 +5,7 @@ using BuildFarm.Cache;
 using BuildFarm.IntegrationTests.EndToEnd;
 using BuildFarm.IntegrationTests.Infrastructure;
 using BuildFarm.Oci;
+using Xunit.Abstractions;
 
 namespace BuildFarm.IntegrationTests.Cluster;
 
@@ -14,7 +15,7 @@ namespace BuildFarm.IntegrationTests.Cluster;
 /// a RUN ran comes from the step itself (<see cref="RunSpan"/>).
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class ClusterProcessTests(S3ServerFixture s3, BusyboxFixture busybox) : IDisposable
+public sealed class ClusterProcessTests(S3ServerFixture s3, BusyboxFixture busybox, ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(2);
 
@@ -136,7 +137,8 @@ public sealed class ClusterProcessTests(S3ServerFixture s3, BusyboxFixture busyb
     {
         await using var cluster = await StartAsync(coordinators: 1, workers: 1);
         const string base_ = "FROM scratch\nADD rootfs.tar /\n";
-        var script = $"echo from-the-store-{Guid.NewGuid():N}\n";
+        var marker = $"from-the-store-{Guid.NewGuid():N}";
+        var script = $"echo {marker}\n";
         var first = await cluster.BuildAsync(cluster.Coordinators[0], _scratch.Context("base", base_), BuildTimeout);
         Assert.True(first.Succeeded, $"{first}\n{cluster.Transcripts()}");
         Assert.Equal(0, await cluster.StopAsync(cluster.Workers[0], TimeSpan.FromSeconds(30)));
@@ -146,7 +148,7 @@ public sealed class ClusterProcessTests(S3ServerFixture s3, BusyboxFixture busyb
             _scratch.Context("copy", base_ + "COPY app/ /app/\nRUN sh /app/main.sh\n", ("app/main.sh", script)), BuildTimeout);
 
         Assert.True(result.Succeeded, $"{result}\n{cluster.Transcripts()}");
-        Assert.Contains(script.Trim(), result.Stderr);
+        Assert.Contains(marker, result.Stderr);
         Assert.Equal(2, result.Progress.Executed.Count); // the COPY and the RUN, on the only live worker
         Assert.Equal(2, (await cluster.LiveWorkerCountersAsync(Token)).Single(c => c.Pid == fresh.Pid).StepsExecuted);
         // The file went client → coordinator → store, and reached the worker by digest (no worker reads a coordinator's disk).
@@ -200,12 +202,18 @@ public sealed class ClusterProcessTests(S3ServerFixture s3, BusyboxFixture busyb
         var orphanResult = await orphan.FinishAsync(TimeSpan.FromSeconds(60));
         var orphanEnded = killed.Elapsed;
         var sparedResult = await spared.FinishAsync(BuildTimeout);
+        var sparedEnded = killed.Elapsed;
+        output.WriteLine($"after the kill: the orphan ended in {orphanEnded.TotalSeconds:0.0} s, the spared build in {sparedEnded.TotalSeconds:0.0} s");
 
         Assert.True(orphanResult.ExitCode != 0 && orphanEnded < TimeSpan.FromSeconds(30),
             $"the build on the killed coordinator ended after {orphanEnded.TotalSeconds:0.0} s: {orphanResult}");
         Assert.Contains(doomed.Api, orphanResult.Stderr); // the error names the server that went away
         Assert.True(sparedResult.Succeeded, $"the build on the other coordinator: {sparedResult}\n{cluster.Transcripts()}");
+        // Unaffected: its last step had under 6 s to go; the bound is the one a killed coordinator's own builds get.
+        Assert.True(sparedEnded < TimeSpan.FromSeconds(30),
+            $"the build on the other coordinator ended {sparedEnded.TotalSeconds:0.0} s after the kill: {sparedResult}\n{cluster.Transcripts()}");
         var again = await cluster.BuildAsync(survivor, orphanContext, BuildTimeout);
+        output.WriteLine($"the resubmitted build took {again.Elapsed.TotalSeconds:0.0} s");
         Assert.True(again.Succeeded, $"{again}\n{cluster.Transcripts()}");
         Assert.Contains(again.Progress.Cached, s => s.Contains($"RUN echo quick-{_salt}"));
     }
