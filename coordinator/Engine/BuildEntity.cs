@@ -12,7 +12,9 @@ namespace BuildFarm.Coordinator.Engine;
 /// inputs are ready (so independent stages run at the same time), and streams progress to the watcher.
 /// A step it has heard nothing of for <see cref="EngineTimings.BuildReaskInterval"/> is asked for again (the step
 /// entity joins the request idempotently, or a new one starts if the old one was lost), so no build hangs on a lost
-/// entity. A watcher that dies cancels the build.
+/// entity; a step entity handed over to another node says so and is asked again at once. A watcher that dies cancels
+/// the build. Each StartBuild is answered with <see cref="BuildAccepted"/>, so the watcher can death-watch this entity
+/// and start the build again (resumed: from the step records, joining the runs still going) when it is lost.
 /// </summary>
 public sealed class BuildEntity : ReceiveActor, IWithTimers
 {
@@ -31,6 +33,8 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
     private readonly HashSet<int> _needed = [];
     private IActorRef _watcher = ActorRefs.Nobody;
     private StartBuild _start = new();
+    // A resumed build's steps may be running already, dispatched by an entity that was lost: its requests say so.
+    private bool _resumed;
     private BuildGraph _graph = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -52,7 +56,9 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
         {
             _watcher = Sender;
             Context.Watch(_watcher);
+            _watcher.Tell(new BuildAccepted { BuildId = _buildId });
             _start = start;
+            _resumed = start.Resumed;
             _graph = start.Graph;
             foreach (var node in _graph.Nodes) _nodes[node.Index] = node;
             if (!_nodes.ContainsKey(_graph.FinalNode))
@@ -65,11 +71,34 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             Become(Walking);
             Advance();
         });
-        Receive<CancelBuildCommand>(_ => Finish(new BuildFinished { Success = false, Canceled = true, ErrorClass = ErrorClass.Canceled, Error = "canceled" }));
+        Receive<CancelBuildCommand>(_ =>
+        {
+            // Canceled before it started here (e.g. this entity was rebuilt): the one who asked hears the end.
+            _watcher = Sender;
+            Finish(new BuildFinished { Success = false, Canceled = true, ErrorClass = ErrorClass.Canceled, Error = "canceled" });
+        });
     }
 
     private void Walking()
     {
+        Receive<StartBuild>(_ =>
+        {
+            // The watcher lost track of this entity (or a new one took over): it listens from now on.
+            if (!Sender.Equals(_watcher))
+            {
+                Context.Unwatch(_watcher);
+                _watcher = Sender;
+                Context.Watch(_watcher);
+            }
+            _watcher.Tell(new BuildAccepted { BuildId = _buildId });
+        });
+        Receive<StepHandedOff>(h =>
+        {
+            // The step's entity moves with its shard: ask its next incarnation now rather than after a silence.
+            if (!_requests.TryGetValue(h.CacheKey, out var request)) return;
+            _lastHeard[h.CacheKey] = DateTime.UtcNow;
+            _steps.Tell(Reasked(request));
+        });
         Receive<StepStarted>(s =>
         {
             Heard(s.CacheKey);
@@ -149,7 +178,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             {
                 if (now - _lastHeard[key] < _timings.BuildReaskInterval) continue;
                 _lastHeard[key] = now;
-                _steps.Tell(request);
+                _steps.Tell(Reasked(request));
             }
         });
         Receive<Terminated>(t =>
@@ -161,6 +190,8 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
     }
+
+    private static RequestStep Reasked(RequestStep request) => request.Reask ? request : new RequestStep(request) { Reask = true };
 
     private TimeSpan ReaskCheckInterval =>
         TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _timings.BuildReaskInterval.Ticks / 4));
@@ -250,7 +281,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             inputs.Stages.Add(new StageLayers { Name = input.Name, Layers = { LayersOf(input.Node) } });
         _inFlight[key] = [node.Index];
         var noCache = _graph.NoCache || _graph.NoCacheFilter.Contains(node.StageName);
-        var request = new RequestStep { Definition = node.Definition, Inputs = inputs, NoCache = noCache };
+        var request = new RequestStep { Definition = node.Definition, Inputs = inputs, NoCache = noCache, Reask = _resumed };
         _requests[key] = request;
         _lastHeard[key] = DateTime.UtcNow;
         _steps.Tell(request);

@@ -50,10 +50,18 @@ public static class EngineConfig
                 periodic-tasks-initial-delay = 0s
                 seed-node-timeout = 2s
                 retry-unsuccessful-join-after = 1s
-                shutdown-after-unsuccessful-join-seed-nodes = off
+                # Besides StartAsync's own timeout: a node that never joined stops itself instead of retrying forever.
+                shutdown-after-unsuccessful-join-seed-nodes = {{JoinGiveUp(options)}}
+                # A dead coordinator is unreachable after ~4 s (1 s heartbeats, 3 s pause), downed by the majority once
+                # that view is stable for 5 s, removed and its shards restarted elsewhere ~1 s later: ~10 s in all.
+                failure-detector {
+                  heartbeat-interval = 1s
+                  acceptable-heartbeat-pause = 3s
+                }
                 downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
                 split-brain-resolver.active-strategy = keep-majority
                 split-brain-resolver.stable-after = 5s
+                # A downed node ends its actor system (EngineNode.Ended then says it was not asked to).
                 run-coordinated-shutdown-when-down = on
                 singleton {
                   hand-over-retry-interval = 100ms
@@ -91,6 +99,9 @@ public static class EngineConfig
             .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig());
     }
+
+    private static string JoinGiveUp(EngineOptions options) =>
+        options.SeedNodes.Count == 0 ? "off" : $"{(int)Math.Ceiling(options.JoinTimeout.TotalSeconds) + 2}s";
 
     // A HOCON quoted string (JSON escaping is valid HOCON).
     private static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);

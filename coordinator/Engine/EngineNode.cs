@@ -53,11 +53,15 @@ public sealed class EngineNode : IAsyncDisposable
                 pool = system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps), ActorNames.WorkerPool);
                 var settings = ClusterShardingSettings.Create(system).WithRole(EngineRoles.Coordinator);
                 var localPool = pool;
+                // Live shards never move when a coordinator joins (NoRebalanceAllocation says why); a shard handed
+                // over on a graceful leave tells its step entities' waiters to ask again at once (StepEntity.HandOff).
                 steps = await sharding.StartAsync(ActorNames.StepShard,
-                    key => StepEntity.Props(key, records, localPool, options.Timings), settings, extractor);
+                    key => StepEntity.Props(key, records, localPool, options.Timings, StepEntity.NewAttemptBase()), settings, extractor,
+                    new NoRebalanceAllocation(), StepEntity.HandOff.Instance);
                 var stepRegion = steps;
                 builds = await sharding.StartAsync(ActorNames.BuildShard,
-                    id => BuildEntity.Props(id, stepRegion, options.Timings), settings, extractor);
+                    id => BuildEntity.Props(id, stepRegion, options.Timings), settings, extractor,
+                    new NoRebalanceAllocation(), PoisonPill.Instance);
             }
             else
             {
@@ -152,18 +156,17 @@ public sealed class EngineNode : IAsyncDisposable
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-        var watcher = System.ActorOf(BuildWatcher.Props(events.Writer));
         IActorRef? provider = null;
         if (secrets.Count > 0)
         {
             provider = System.ActorOf(SecretProvider.Props(start.BuildId, secrets), "secrets-" + start.BuildId);
             start = new StartBuild(start) { SecretProvider = Akka.Serialization.Serialization.SerializedActorPath(provider) };
         }
-        await using var onCancel = cancellationToken.Register(() =>
-            Builds.Tell(new CancelBuildCommand { BuildId = start.BuildId, Reason = "canceled" }, watcher));
+        // The watcher sends the build and keeps it going if its entity is lost (see BuildWatcher).
+        var watcher = System.ActorOf(BuildWatcher.Props(start, Builds, events.Writer, Timings));
+        await using var onCancel = cancellationToken.Register(() => watcher.Tell(new BuildWatcher.Cancel("canceled")));
         try
         {
-            Builds.Tell(start, watcher);
             await foreach (var message in events.Reader.ReadAllAsync(CancellationToken.None))
             {
                 yield return message;

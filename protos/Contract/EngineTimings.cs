@@ -12,8 +12,14 @@ public sealed record EngineTimings
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>A step entity with no waiters and no running step stops itself after this long.</summary>
     public TimeSpan StepIdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
-    /// <summary>A build re-sends its request for a step it has heard nothing of for this long.</summary>
-    public TimeSpan BuildReaskInterval { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>A build re-sends its request for a step it has heard nothing of for this long. Two heartbeat intervals:
+    /// a running step is never this silent, so a re-ask means its entity was lost (a coordinator died or left) or the
+    /// step still waits for a slot (answered at once with a heartbeat). Short, so a build on a surviving coordinator
+    /// resumes within seconds of the dead one being downed.</summary>
+    public TimeSpan BuildReaskInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>A step entity keeps the result of a run it did not dispatch (its dispatcher was lost) this long for a
+    /// build that asks for the key: the key covers the definition, so the result is as good as a record.</summary>
+    public TimeSpan OrphanResultKeep { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>How long a worker waits for a build's secrets.</summary>
     public TimeSpan SecretsTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using BuildFarm.Cache;
 using BuildFarm.Protos;
@@ -356,16 +357,38 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         return false;
     }
 
+    /// <summary>
+    /// Where news of a run goes: the step shard region (a proxy on a worker-only node), which routes it by cache key to
+    /// whichever entity holds the key now — a fixed actor path would die with its coordinator or its shard's move.
+    /// Without sharding on this node (unit tests of this actor) the path the pool named.
+    /// </summary>
     private IActorRef ResolveReplyTo(string path)
     {
+        if (StepRegion() is { } region) return region;
         var system = (ExtendedActorSystem)Context.System;
         return string.IsNullOrEmpty(path) ? Sender : system.Provider.ResolveActorRef(path);
     }
 
-    /// <summary>Forwards output lines to the step entity as they come (Tell is safe from any thread).</summary>
+    private IActorRef? _stepRegion;
+
+    private IActorRef? StepRegion()
+    {
+        if (_stepRegion is not null) return _stepRegion;
+        try
+        {
+            _stepRegion = ClusterSharding.Get(Context.System).ShardRegion(ActorNames.StepShard);
+        }
+        catch (ArgumentException)
+        {
+            // The step region (or its proxy) is not started on this node.
+        }
+        return _stepRegion;
+    }
+
+    /// <summary>Forwards output lines to the step entity as they come (Tell is safe from any thread), by cache key.</summary>
     private sealed class ActorStepOutput(IActorRef replyTo, string cacheKey, int attempt) : IStepOutput
     {
         public void Write(int stream, string line) =>
-            replyTo.Tell(new StepLog { CacheKey = cacheKey, Stream = stream, Attempt = attempt, Data = ByteString.CopyFromUtf8(line + "\n") });
+            replyTo.Tell(new StepLog { CacheKey = cacheKey, Stream = stream, Attempt = attempt, Data = ByteString.CopyFromUtf8(line + "\n") }, ActorRefs.NoSender);
     }
 }

@@ -60,9 +60,10 @@ public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
         build.Tell(OneStep("b2", "/ctx/b2", ""), TestActor);
         var first = steps.ExpectMsg<RequestStep>();
 
-        // The step entity was lost: nothing comes back. The build asks again, with the same request.
+        // The step entity was lost: nothing comes back. The build asks again, with the same request marked as a re-ask.
         var again = steps.ExpectMsg<RequestStep>(TimeSpan.FromSeconds(3));
-        Assert.Equal(first, again);
+        Assert.True(again.Reask);
+        Assert.Equal(new RequestStep(first) { Reask = true }, again);
 
         steps.Reply(new StepCompleted { Result = new StepResult { CacheKey = Key, EmptyLayer = true } });
         FishForMessage(m => m is BuildFinished { Success: true }, TimeSpan.FromSeconds(3));
@@ -112,5 +113,48 @@ public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
 
         var withdraw = steps.ExpectMsg<WithdrawStep>();
         Assert.Equal(("b5", Key), (withdraw.BuildId, withdraw.CacheKey));
+    }
+
+    [Fact]
+    public void Every_start_is_answered_with_an_accept_so_the_watcher_can_watch_the_entity()
+    {
+        var steps = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b6", steps.Ref, Fast));
+
+        build.Tell(OneStep("b6", "/ctx/b6", ""), TestActor);
+        Assert.Equal("b6", ExpectMsg<BuildAccepted>().BuildId);
+        Assert.Equal(build, LastSender);
+        steps.ExpectMsg<RequestStep>();
+
+        // The watcher lost track and sends the build again: the same entity takes it, no step is asked for twice.
+        build.Tell(new StartBuild(OneStep("b6", "/ctx/b6", "")) { Resumed = true }, TestActor);
+        ExpectMsg<BuildAccepted>();
+        steps.ExpectNoMsg(TimeSpan.FromMilliseconds(150));
+    }
+
+    [Fact]
+    public void A_resumed_build_asks_for_its_steps_as_re_asks()
+    {
+        var steps = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b7", steps.Ref, Fast));
+
+        build.Tell(new StartBuild(OneStep("b7", "/ctx/b7", "")) { Resumed = true }, TestActor);
+
+        Assert.True(steps.ExpectMsg<RequestStep>().Reask);
+    }
+
+    [Fact]
+    public void A_step_handed_over_to_another_node_is_asked_for_again_at_once()
+    {
+        var steps = CreateTestProbe();
+        var slow = new EngineTimings { BuildReaskInterval = TimeSpan.FromMinutes(1) };
+        var build = Sys.ActorOf(BuildEntity.Props("b8", steps.Ref, slow));
+        build.Tell(OneStep("b8", "/ctx/b8", ""), TestActor);
+        var first = steps.ExpectMsg<RequestStep>();
+
+        build.Tell(new StepHandedOff { CacheKey = Key }, steps.Ref);
+
+        var again = steps.ExpectMsg<RequestStep>(TimeSpan.FromSeconds(1));
+        Assert.Equal((first.Definition, true), (again.Definition, again.Reask));
     }
 }

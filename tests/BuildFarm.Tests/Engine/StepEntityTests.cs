@@ -35,6 +35,8 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
 
     private static string Key(char c) => "sha256:" + new string(c, 64);
 
+    private static string FreshKey() => "sha256:" + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N");
+
     private static StepDefinition Definition(string key) => new() { CacheKey = key, Run = new RunOp { Args = { "true" } } };
 
     /// <summary>A build's request: its own context folder and its own secret provider.</summary>
@@ -337,6 +339,119 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         entity.Tell(Request(key, "b1"), TestActor);
 
         Assert.Equal("b1", pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(3)).Inputs.BuildId);
+    }
+
+    [Fact]
+    public async Task A_rebuilt_entity_joins_a_run_it_did_not_dispatch_instead_of_running_the_step_again()
+    {
+        var key = FreshKey();
+        var pool = CreateTestProbe();
+        var worker = CreateTestProbe();
+        var build = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+
+        // The worker's news reaches the key's new entity through the region: a run dispatched by the lost one.
+        entity.Tell(new StepHeartbeat { CacheKey = key, Worker = "w1", Attempt = 7_001 }, worker.Ref);
+        entity.Tell(Request(key, "b1"), build.Ref);
+
+        Assert.Equal("w1", build.FishForMessage<StepStarted>(_ => true).Worker);
+        entity.Tell(new StepHeartbeat { CacheKey = key, Worker = "w1", Attempt = 7_001 }, worker.Ref);
+        entity.Tell(new StepCompleted { Attempt = 7_001, Result = Result(key) }, worker.Ref);
+        Assert.False(build.FishForMessage<StepCompleted>(_ => true).Cached);
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // never dispatched
+        Assert.NotNull(await _records.FindAsync(key, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_result_of_a_run_nobody_here_dispatched_is_kept_and_answers_the_next_build()
+    {
+        var key = FreshKey();
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+
+        entity.Tell(new StepCompleted { Attempt = 9_001, Result = Result(key) }, CreateTestProbe().Ref);
+        Thread.Sleep(Fast.StepIdleTimeout * 2); // kept past the idle timeout: nobody has asked yet
+        entity.Tell(Request(key, "b1"), TestActor);
+
+        Assert.Equal(2_000, ExpectMsg<StepCompleted>().Result.CompletedUnixMs);
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.NotNull(await _records.FindAsync(key, CancellationToken.None)); // saved with the asking build's definition
+    }
+
+    [Fact]
+    public void A_re_ask_gives_a_run_going_on_elsewhere_a_heartbeat_to_speak_up_before_dispatching()
+    {
+        var key = FreshKey();
+        var pool = CreateTestProbe();
+        var build = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+
+        entity.Tell(new RequestStep(Request(key, "b1")) { Reask = true }, build.Ref);
+        pool.ExpectNoMsg(Fast.HeartbeatInterval / 2);
+        entity.Tell(new StepHeartbeat { CacheKey = key, Worker = "w9", Attempt = 5_003 }, CreateTestProbe().Ref);
+
+        Assert.Equal("w9", build.FishForMessage<StepStarted>(_ => true).Worker);
+        pool.ExpectNoMsg(Fast.HeartbeatInterval * 3);
+    }
+
+    [Fact]
+    public void A_re_ask_with_no_run_anywhere_is_dispatched_after_one_heartbeat_interval()
+    {
+        var key = FreshKey();
+        var pool = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+
+        entity.Tell(new RequestStep(Request(key, "b1")) { Reask = true }, TestActor);
+
+        Assert.Equal("b1", pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(2)).Inputs.BuildId);
+    }
+
+    [Fact]
+    public void A_result_of_an_earlier_run_arriving_while_the_own_dispatch_waits_completes_the_step_and_cancels_the_own()
+    {
+        var key = FreshKey();
+        var pool = CreateTestProbe();
+        var build = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+        entity.Tell(Request(key, "b1"), build.Ref);
+        pool.ExpectMsg<DispatchStep>();
+
+        entity.Tell(new StepCompleted { Attempt = 3_001, Result = Result(key) }, CreateTestProbe().Ref);
+
+        build.FishForMessage(m => m is StepCompleted);
+        pool.ExpectMsg<CancelExecution>(c => c.CacheKey == key);
+    }
+
+    [Fact]
+    public void A_hand_off_tells_the_waiters_to_ask_again_and_stops_the_entity()
+    {
+        var key = FreshKey();
+        var pool = CreateTestProbe();
+        var build = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+        Watch(entity);
+        entity.Tell(Request(key, "b1", noCache: true), build.Ref);
+        pool.ExpectMsg<DispatchStep>();
+
+        entity.Tell(StepEntity.HandOff.Instance);
+
+        Assert.Equal(key, build.FishForMessage<StepHandedOff>(_ => true).CacheKey);
+        ExpectTerminated(entity);
+        pool.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the run goes on; the next incarnation joins it
+    }
+
+    [Fact]
+    public void Attempts_of_a_new_incarnation_start_at_its_own_base()
+    {
+        var key = FreshKey();
+        var pool = CreateTestProbe();
+        var entity = Sys.ActorOf(StepEntity.Props(key, _records, pool.Ref, Fast, attemptBase: 4_096));
+
+        entity.Tell(Request(key, "b1", noCache: true), TestActor);
+
+        Assert.Equal(4_097, pool.ExpectMsg<DispatchStep>().Attempt);
+        var random = StepEntity.NewAttemptBase();
+        Assert.True(random > 0 && random % 1024 == 0, $"{random}: room for 1023 attempts above it");
     }
 
     private sealed class StoreThatNeverAnswers : IStepRecordStore
