@@ -114,6 +114,8 @@ class Farm:
         p = subprocess.Popen(["dotnet", self.dll] + args, env=dict(self.env, BUILDFARM_HOME=home), stdout=out,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.nodes.append((name, p, path))
+        with open(os.path.join(os.path.dirname(self.root), "pids"), "a") as f:  # the shell wrapper's trap ends them too
+            f.write(f"{p.pid}\n")
         return p, path
 
     def _ready(self, p, path, prefix, timeout=90):
@@ -256,7 +258,10 @@ def scaling_rows(ctx, s3, logdir, repeats):
 def buildkit_fanout(ctx, logdir, context, dockerfiles):
     """The same 24 builds at once on one dockerd; RUNs executed, counted by the RUNs in their cache mount."""
     from builders import BuildKit
-    bk = BuildKit(ctx["tmp"], logdir, ctx["procs"]) if "buildkit" not in ctx else ctx["buildkit"]
+    # its own dockerd (data root under its own folder): bench.py's daemon, if any, keeps its state
+    bk_tmp = os.path.join(ctx["tmp"], "cluster-buildkit")
+    os.makedirs(bk_tmp, exist_ok=True)
+    bk = BuildKit(bk_tmp, logdir, ctx["procs"])
     if not bk.available:
         return {"not_measured": bk.reason}
     bk.reset()
@@ -365,7 +370,8 @@ def run(ctx):
         return [{"scenario": "cluster: 1 coordinator + N workers; CI fan-out", "phase": "cold", "not_measured": reason}]
     logdir = ctx.get("logdir") or os.path.join(ctx["tmp"], "cluster-logs")
     os.makedirs(logdir, exist_ok=True)
-    if "procs" not in ctx:
+    own_procs = "procs" not in ctx
+    if own_procs:
         ctx = dict(ctx, procs=infra.Procs(ctx["tmp"]))
     s3 = S3(ctx["tmp"])
     try:
@@ -377,6 +383,8 @@ def run(ctx):
         rows += fanout_rows(ctx, s3, logdir)
     finally:
         s3.stop()
+        if own_procs:
+            ctx["procs"].stop_all()
     rows[0]["markdown"] = markdown(rows)  # bench.py prints this section as is
     return rows
 
