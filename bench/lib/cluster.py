@@ -389,6 +389,19 @@ def run(ctx):
     return rows
 
 
+def push_busybox(registry, tmp):
+    """Only the busybox base (every scenario here uses it; bench.py's push_bases also makes a Debian one)."""
+    def rootfs():
+        d = os.path.join(tmp, "busybox-rootfs")
+        shutil.rmtree(d, ignore_errors=True)
+        infra.busybox_rootfs(d)
+        return d
+    os.makedirs(infra.CACHE, exist_ok=True)
+    layout = infra.oci_layout("busybox", rootfs, ["sh"], ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+    sh(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--format", "v2s2", f"oci:{layout}:latest",
+        f"docker://{registry.addr}/busybox:latest"], timeout=600)
+
+
 def main():
     """Only the cluster rows (bench/cluster.sh): registry with the base images, dockerd, the S3 server."""
     import argparse
@@ -406,7 +419,7 @@ def main():
     try:
         registry = infra.Registry(procs, tmp)
         registry.start()
-        infra.push_bases(registry, tmp)
+        push_busybox(registry, tmp)
         rows = run({"repo": REPO, "tmp": tmp, "registry": registry, "procs": procs, "logdir": logdir,
                     "quick": args.quick, "repeats": args.repeats})
     finally:
