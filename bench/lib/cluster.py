@@ -7,14 +7,15 @@
   - CI fan-out: 24 concurrent submissions of the 6 Dockerfiles of scenarios/fanout (4 each; they share their
     base stages) to 1 coordinator + 3 workers, against BuildKit building the same 24 at once on one dockerd:
     total wall time until all 24 are done, and the work done (BuildFarm: steps executed, summed from the workers'
-    own counters, `buildfarm workers --format json`; BuildKit: RUNs executed, counted by the RUNs themselves
-    in a cache mount) against the distinct steps.
+    own counters, `buildfarm workers --format json`; both: RUNs executed, each execution printing a fresh UUID)
+    against the distinct steps.
 
 The store is the real S3 server (scripts/s3-server.sh, radosgw memstore); the nodes share one remoting
 certificate (BUILDFARM_REMOTING_CERT). bench.py calls run(ctx); `bench/cluster.sh` runs only these rows and
 writes bench/results/<date>-cluster.md (+ .json). A number is always a measurement; a row that could not be
 measured says why.
 """
+import base64
 import datetime
 import json
 import os
@@ -163,13 +164,13 @@ class Farm:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def client_build(dll, api, ctx, dockerfile, logpath, home):
+def client_build(dll, api, ctx, dockerfile, logpath, home, progress="plain"):
     """One `buildfarm build --server`: (seconds, exit code, its output)."""
     env = dict(os.environ, BUILDFARM_HOME=home, CI="true", DOTNET_CLI_TELEMETRY_OPTOUT="1", DOTNET_NOLOGO="1")
     env.pop("BUILDFARM_CACHE", None)
     t0 = time.monotonic()
     try:
-        p = subprocess.run(["dotnet", dll, "build", "--progress", "plain", "--server", api, "-f", dockerfile, ctx],
+        p = subprocess.run(["dotnet", dll, "build", "--progress", progress, "--server", api, "-f", dockerfile, ctx],
                            env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
         rc, out = p.returncode, p.stdout + p.stderr
     except subprocess.TimeoutExpired as e:
@@ -195,11 +196,40 @@ def concurrently(jobs):
     return time.monotonic() - t0, results
 
 
-STEP_NAME = re.compile(r"^#\d+ (\[.*)$", re.M)
+RAN = re.compile(r"ran (\S+) ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+
+
+def run_executions(outputs):
+    """RUNs that really executed: each prints `ran NAME UUID` (a fresh UUID per execution); a RUN whose output
+    several builds show counts once. Reads plain progress and `--progress rawjson` (logs in base64)."""
+    seen = set()
+    for out in outputs:
+        for line in out.splitlines():
+            if line.startswith("{"):
+                try:
+                    e = json.loads(line)
+                    line = base64.b64decode(e.get("log", "")).decode(errors="replace") if e.get("kind") == "LOG" else ""
+                except ValueError:
+                    continue
+            seen.update(m.group(2) for m in RAN.finditer(line))
+    return len(seen)
 
 
 def distinct_steps(outputs):
-    return {m.group(1).strip() for out in outputs for m in STEP_NAME.finditer(out)}
+    """{cache key: step name} of every step that finished (ran or cached) in `--progress rawjson` outputs: names
+    repeat across Dockerfiles for different steps (`COPY --from=build /app /app`), keys do not."""
+    steps = {}
+    for out in outputs:
+        for line in out.splitlines():
+            if not line.startswith("{"):
+                continue
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("kind") in ("COMPLETED", "CACHED") and e.get("stepId"):
+                steps[e["stepId"]] = e.get("name", "")
+    return steps
 
 
 def scenario_context(name, tmp, registry, quick):
@@ -280,17 +310,8 @@ def buildkit_fanout(ctx, logdir, context, dockerfiles):
     jobs = [job(i, dockerfiles[i % len(dockerfiles)]) for i in range(FANOUT_KINDS * FANOUT_COPIES)]
     wall, results = concurrently(jobs)
     failed = sum(1 for _, rc in results if rc != 0)
-    # read the count: one more build that prints the cache mount (never cached)
-    counter = os.path.join(context, "Dockerfile.count")
-    with open(counter, "w") as f:
-        f.write(f"FROM {ctx['registry'].addr}/busybox:latest\n"
-                "RUN --mount=type=cache,id=fanout-count,target=/count echo COUNT $(wc -l < /count/runs) "
-                "&& sort /count/runs | uniq -c\n")
-    p = subprocess.run([bk.docker, "build", "--no-cache", "--network=none", "--progress=plain", "-f", counter, context],
-                       env=bk.env, capture_output=True, text=True, timeout=300)
-    m = re.search(r"COUNT (\d+)", p.stdout + p.stderr)
-    return {"seconds": wall, "failed": failed, "runs_executed": int(m.group(1)) if m else None,
-            "version": bk.version()}
+    runs = run_executions([open(os.path.join(logdir, f"cluster-fanout-buildkit-{i:02d}.log")).read() for i in range(len(jobs))])
+    return {"seconds": wall, "failed": failed, "runs_executed": runs, "version": bk.version()}
 
 
 def fanout_rows(ctx, s3, logdir):
@@ -306,12 +327,13 @@ def fanout_rows(ctx, s3, logdir):
         def job(i):
             return lambda: client_build(dll, farm.api, context, dockerfiles[i % len(dockerfiles)],
                                         os.path.join(logdir, f"cluster-fanout-buildfarm-{i:02d}.log"),
-                                        os.path.join(farm.root, f"client-{i}"))
+                                        os.path.join(farm.root, f"client-{i}"), progress="rawjson")
         wall, results = concurrently([job(i) for i in range(n)])
-        outputs = [out for _, _, out in results]
+        steps = distinct_steps([out for _, _, out in results])
         row["buildfarm"] = {"seconds": wall, "failed": sum(1 for _, rc, _ in results if rc != 0),
-                            "steps_executed": farm.steps_executed(), "distinct_steps": len(distinct_steps(outputs)),
-                            "distinct_run_steps": len([s for s in distinct_steps(outputs) if "] RUN " in s])}
+                            "steps_executed": farm.steps_executed(), "distinct_steps": len(steps),
+                            "runs_executed": run_executions([out for _, _, out in results]),
+                            "distinct_run_steps": len([n for n in steps.values() if "] RUN " in n])}
         log(f"cluster fan-out BuildFarm: {row['buildfarm']}")
     except Exception as e:  # noqa: BLE001
         row["buildfarm"] = {"error": str(e)[:400]}
@@ -354,7 +376,8 @@ def markdown(rows):
               + (f"{r['ratio']:.2f}×" if r.get("ratio") else "—") + " |",
               f"| failed builds | {cell(bf, 'failed')} | {cell(bk, 'failed')} | |",
               f"| steps executed (workers' counters) | {cell(bf, 'steps_executed')} | — | |",
-              f"| RUN steps executed (cache-mount count) | — | {cell(bk, 'runs_executed')} | |",
+              f"| RUN executions (distinct `ran NAME UUID` lines in the logs) | {cell(bf, 'runs_executed')} | "
+              f"{cell(bk, 'runs_executed')} | |",
               f"| distinct steps / distinct RUN steps | {cell(bf, 'distinct_steps')} / {cell(bf, 'distinct_run_steps')} | "
               f"— / {cell(bf, 'distinct_run_steps')} | |", ""]
     for r in rows:
@@ -379,8 +402,9 @@ def run(ctx):
     except RuntimeError as e:
         return [{"scenario": "cluster", "phase": "cold", "not_measured": f"scripts/s3-server.sh start failed: {e}"}]
     try:
-        rows = scaling_rows(ctx, s3, logdir, ctx.get("repeats", 1))
-        rows += fanout_rows(ctx, s3, logdir)
+        only = ctx.get("only") or "scaling,fanout"
+        rows = scaling_rows(ctx, s3, logdir, ctx.get("repeats", 1)) if "scaling" in only else []
+        rows += fanout_rows(ctx, s3, logdir) if "fanout" in only else []
     finally:
         s3.stop()
         if own_procs:
@@ -409,6 +433,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--only", default="scaling,fanout", help="scaling, fanout or both (comma-separated)")
     args = ap.parse_args()
     tmp = os.environ.get("BENCH_TMP") or __import__("tempfile").mkdtemp(prefix="bfcluster.")
     logdir = os.path.join(infra.CACHE, "logs", "cluster-" + datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S"))
@@ -421,7 +446,7 @@ def main():
         registry.start()
         push_busybox(registry, tmp)
         rows = run({"repo": REPO, "tmp": tmp, "registry": registry, "procs": procs, "logdir": logdir,
-                    "quick": args.quick, "repeats": args.repeats})
+                    "quick": args.quick, "repeats": args.repeats, "only": args.only})
     finally:
         procs.stop_all()
         unmount_under(tmp)
