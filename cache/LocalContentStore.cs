@@ -77,7 +77,8 @@ public sealed class LocalContentStore : IContentStore
     internal async Task<(string Path, Digest Digest)> WriteTempAsync(Stream content, Digest? expected, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(IngestDirectory);
-        var temp = Path.Combine(IngestDirectory, $"{Guid.NewGuid():N}.tmp");
+        // The writer's pid in the name: a restarted process can tell a dead writer's leftover from a live write.
+        var temp = Path.Combine(IngestDirectory, $"{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
         try
         {
             using var hashing = new HashingReadStream(content, expected, null, Location);
@@ -139,6 +140,23 @@ public sealed class LocalContentStore : IContentStore
         var removed = 0;
         foreach (var file in new DirectoryInfo(IngestDirectory).EnumerateFiles())
             if (file.LastWriteTimeUtc < DateTime.UtcNow - olderThan) { TryDelete(file.FullName); removed++; }
+        return removed;
+    }
+
+    /// <summary>Removes the temp files of writers that no longer run (named <c>{pid}-…</c>), whatever their age; for a
+    /// process starting on a folder it owns. Returns how many were removed.</summary>
+    public int RemoveDeadWritersIngest()
+    {
+        if (!Directory.Exists(IngestDirectory)) return 0;
+        var removed = 0;
+        foreach (var file in new DirectoryInfo(IngestDirectory).EnumerateFiles())
+        {
+            var dash = file.Name.IndexOf('-');
+            if (dash <= 0 || !int.TryParse(file.Name.AsSpan(0, dash), System.Globalization.NumberStyles.None, null, out var pid)) continue;
+            if (pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}")) continue;
+            TryDelete(file.FullName);
+            removed++;
+        }
         return removed;
     }
 

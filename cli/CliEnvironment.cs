@@ -9,7 +9,9 @@ namespace BuildFarm.Cli;
 /// BUILDFARM_HOME (state folder, default ~/.buildfarm), BUILDFARM_TRACE=1 (phase timings on stderr),
 /// SOURCE_DATE_EPOCH (layer timestamps), BUILDFARM_CACHE / BUILDFARM_CACHE_NAMESPACE / AWS_REGION /
 /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the cache store), DOCKER_CONFIG (registry credentials, default
-/// ~/.docker), CI (plain progress). Variables a user names on the command line (<c>--build-arg NAME</c>,
+/// ~/.docker), CI (plain progress), BUILDFARM_REMOTING_CERT / BUILDFARM_REMOTING_CERT_PASSWORD (a farm's shared remoting
+/// certificate), and the hosts' settings BUILDFARM_SEEDS, BUILDFARM_SLOTS, ... (<see cref="Hosting.FarmSettingsLoader"/>
+/// reads them from this snapshot through <see cref="VariablesStartingWith"/>). Variables a user names on the command line (<c>--build-arg NAME</c>,
 /// <c>--secret env=NAME</c>, <c>run -e NAME</c>) are looked up in the same snapshot through <see cref="Variable"/>.
 /// </summary>
 public sealed class CliEnvironment

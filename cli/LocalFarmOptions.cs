@@ -16,6 +16,10 @@ public sealed record LocalFarmOptions(bool PublishContexts = false, long WorkerB
     /// <summary>Entitlements builds may ask for (serve: only those given with --allow-insecure-entitlement).</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Coordinator.Builds.Entitlements.Known;
 
+    /// <summary>Extracted layer snapshots the worker keeps (<c>--snapshot-cache-mb</c>); null: the worker's own default.
+    /// Handed to the snapshotter once it takes a cap (StepExecutorOptions.SnapshotCacheBytes, branch caches).</summary>
+    public long? SnapshotCacheBytes { get; init; }
+
     /// <summary>Steps the worker runs at once (<c>--slots</c>).</summary>
     public int WorkerSlots { get; init; } = Math.Max(2, Environment.ProcessorCount);
 

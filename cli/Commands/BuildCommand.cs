@@ -77,8 +77,9 @@ public static class BuildCommand
                         throw new UsageException($"--allow {entitlement}: unknown entitlement (known: {string.Join(", ", Coordinator.Builds.Entitlements.Known)})");
                     spec.Entitlements.Add(entitlement);
                 }
-                if (parse.GetValue(server) is not null && limits.AnyGiven(parse))
-                    throw new UsageException("--run-pids-limit, --run-memory and --run-cpus set the embedded worker's limits; a server's worker takes them from `buildfarm serve`");
+                // asked of whichever worker runs the RUN steps (a server's clamps them to its own); embedded, they are its worker's too
+                if (limits.Asked(parse) is { } asked)
+                    spec.RunLimits = Worker.Execution.RunLimitsMessage.FromAsked(asked);
                 var runLimits = limits.Parse(parse);
                 var progressMode = parse.GetValue(quiet) ? "quiet" : parse.GetValue(progress)!;
                 invocation = new BuildInvocation(spec, contextDir, dockerfilePath, progressMode,

@@ -15,6 +15,7 @@ public sealed record BuildInvocation(
     IReadOnlyList<string> NoCacheFilter,
     CliEnvironment Environment)
 {
-    /// <summary>cgroup limits of RUN steps on the embedded worker (a server's worker has its own).</summary>
+    /// <summary>cgroup limits of RUN steps on the embedded worker (a server's worker has its own; the build's asks are in
+    /// <see cref="BuildSpec.RunLimits"/>).</summary>
     public Worker.Execution.ContainerLimits RunLimits { get; init; } = Worker.Execution.ContainerLimits.Default;
 }

@@ -34,6 +34,7 @@ public static class HostCommand
                     RunLimits = role == HostRole.Coordinator ? Worker.Execution.ContainerLimits.Default : limits.Parse(parse),
                     EntitlementsAllowed = allowed,
                     WorkerSlots = settings.Slots,
+                    SnapshotCacheBytes = settings.SnapshotCacheBytes,
                     // A worker of its own shares the store with other machines: read it through the local cache.
                     StoreIsShared = role == HostRole.Worker,
                 };

@@ -4,7 +4,8 @@ using BuildFarm.Worker.Execution;
 
 namespace BuildFarm.Cli.Commands;
 
-/// <summary>The cgroup limits of RUN steps on this process's worker: <c>--run-pids-limit</c>, <c>--run-memory</c>, <c>--run-cpus</c>.</summary>
+/// <summary>The cgroup limits of RUN steps: <c>--run-pids-limit</c>, <c>--run-memory</c>, <c>--run-cpus</c>. On <c>serve</c>
+/// they are the server's worker's limits; on <c>build</c> they travel with the build (and set the embedded worker's).</summary>
 public sealed class RunLimitOptions
 {
     public Option<long?> Pids { get; } = new("--run-pids-limit") { Description = "Most processes a RUN step may have at once (default 4096)" };
@@ -28,6 +29,20 @@ public sealed class RunLimitOptions
             limits = limits with { Cpus = cpus is >= 0.01 and <= 4096 ? cpus : throw new UsageException($"--run-cpus {cpus}: expected a number of cores from 0.01") };
         try { return limits.Validated(); }
         catch (ArgumentException e) { throw new UsageException($"--run-memory {parse.GetValue(Memory)}: {e.Message}"); } // pids and cpus were checked above
+    }
+
+    /// <summary>Only the limits given on the command line (none: null), checked as <see cref="Parse"/> does: what a build
+    /// asks of the worker that runs its RUN steps, which keeps them at or below its own.</summary>
+    public ContainerLimits? Asked(ParseResult parse)
+    {
+        if (!AnyGiven(parse)) return null;
+        var limits = Parse(parse);
+        return new ContainerLimits
+        {
+            Pids = parse.GetValue(Pids) is not null ? limits.Pids : null,
+            MemoryBytes = limits.MemoryBytes,
+            Cpus = limits.Cpus,
+        };
     }
 
     private static long ParseBytes(string text)

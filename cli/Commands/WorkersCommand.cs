@@ -32,7 +32,8 @@ public static class WorkersCommand
             }
             catch (RpcException e)
             {
-                await Console.Error.WriteLineAsync($"ERROR: {address}: {e.Status.Detail} ({e.StatusCode})");
+                var what = e.StatusCode == Grpc.Core.StatusCode.Unavailable ? "no coordinator answers there: " : "";
+                await Console.Error.WriteLineAsync($"ERROR: {address}: {what}{e.Status.Detail} ({e.StatusCode})");
                 return 1;
             }
             catch (UriFormatException)

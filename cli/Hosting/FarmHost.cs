@@ -31,6 +31,8 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         if (settings.Seeds.Count > 0 && !environment.FarmRemotingCertificate)
             throw new SettingsException(
                 "a node that joins seeds needs the farm's shared remoting certificate: set BUILDFARM_REMOTING_CERT to the same PKCS#12 file (with its key) on every node");
+        if (settings.RemotingPort != 0 && await PortProbe.AnswersAsync(settings.Hostname, settings.RemotingPort, cancellationToken))
+            throw new SettingsException($"--remoting-port {settings.RemotingPort}: another process already listens on {settings.Hostname}:{settings.RemotingPort}");
         var roles = role switch
         {
             HostRole.Coordinator => new[] { EngineRoles.Coordinator },
@@ -56,6 +58,8 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         var endpoint = role == HostRole.Worker ? settings.HealthListen : settings.Listen;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A failed start (address in use) is reported as one line below, not as the host's logged stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
         builder.Services.AddGrpcHealthChecks().AddCheck("engine", health);

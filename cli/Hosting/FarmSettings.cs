@@ -36,6 +36,6 @@ public sealed record FarmSettings
     public required long WorkerCacheBytes { get; init; }
     public required long ContextCacheBytes { get; init; }
 
-    /// <summary>The worker's extracted-layer snapshots kept for reuse; null: no limit.</summary>
+    /// <summary>The worker's extracted-layer snapshots kept for reuse; null: the worker's built-in limit.</summary>
     public long? SnapshotCacheBytes { get; init; }
 }

@@ -26,7 +26,7 @@ public sealed class HostFlags
             Add("slots", "Steps this worker runs at once (default: the processor count)");
             Add("worker-cache-mb", "Size of the worker's local blob cache in front of the shared store, in MiB (default 8192)");
             Add("context-cache-mb", "Build contexts the worker keeps materialized for reuse, in MiB (default 2048)");
-            Add("snapshot-cache-mb", "Extracted layer snapshots the worker keeps for reuse, in MiB (default: no limit)");
+            Add("snapshot-cache-mb", "Extracted layer snapshots the worker keeps for reuse, in MiB (default: the worker's built-in limit)");
         }
         if (role == HostRole.Worker)
             Add("health-listen", "Address of the worker's gRPC health service (IP:PORT; default 127.0.0.1:0 = any free port, printed)");

@@ -100,6 +100,8 @@ public sealed class BuildRunner(
         }
 
         trace.Mark("resolve bases");
+        if (RunLimitsCheck.Problem(spec.RunLimits) is { } badLimit)
+            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = badLimit };
         if (Entitlements.FirstDenied(plan, spec.Entitlements, EntitlementsAllowed) is var (denied, deniedStep))
         {
             return new BuildOutcome
@@ -177,6 +179,8 @@ public sealed class BuildRunner(
             BuildId = Guid.NewGuid().ToString("N"),
             Graph = graph,
             Context = contextRef,
+            // asks, not orders: each worker clamps them to its own limits; never in a cache key (see CacheKeyInputs)
+            RunLimits = spec.RunLimits,
         };
         // Values stay in this process (the build's secret provider); the graph carries references only.
         var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);

@@ -274,6 +274,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             Context = _start.Context,
             SecretProvider = _start.SecretProvider,
             StepIdentity = node.StepIdentity,
+            RunLimits = _start.RunLimits,
             Secrets = { node.Secrets },
             ParentLayers = { LayersOf(node.Parent) },
         };

@@ -87,7 +87,8 @@ public sealed class EngineNode : IAsyncDisposable
         {
             await cluster.JoinSeedNodesAsync(options.SeedNodes.Select(Address.Parse), timeout.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        // Akka ends a canceled join with its own ClusterJoinFailedException, not an OperationCanceledException.
+        catch (Exception e) when (e is OperationCanceledException or ClusterJoinFailedException && !cancellationToken.IsCancellationRequested)
         {
             throw new EngineJoinException(
                 $"could not join the cluster within {options.JoinTimeout.TotalSeconds:0} s: no answer from seed {string.Join(", ", options.SeedNodes)}");
@@ -116,6 +117,20 @@ public sealed class EngineNode : IAsyncDisposable
     public async Task LeaveAsync(TimeSpan drain, CancellationToken cancellationToken)
     {
         _endRequested = true;
+        // A worker on this node stops admitting and finishes or hands back its steps while the node is still a member,
+        // so the step entities hear of every step before the node goes.
+        IActorRef? worker = null;
+        try { worker = await System.ActorSelection("/user/" + ActorNames.Worker).ResolveOne(TimeSpan.FromSeconds(3), cancellationToken); }
+        catch (ActorNotFoundException) { } // no worker role here
+        if (worker is not null)
+        {
+            try
+            {
+                await worker.Ask<WorkerDrained>(new DrainWorker { DrainMs = (long)drain.TotalMilliseconds },
+                    drain + TimeSpan.FromSeconds(10), cancellationToken);
+            }
+            catch (AskTimeoutException) { } // leave anyway: the pools report its steps UNAVAILABLE when the node goes
+        }
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
     }
 

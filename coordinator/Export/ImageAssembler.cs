@@ -114,7 +114,7 @@ public sealed class ImageAssembler(IContentStore store)
     {
         StepKind.Run => "RUN " + string.Join(' ', step.RunArgs ?? []) + " # buildkit",
         StepKind.Copy or StepKind.Add => step.SourceText + " # buildkit",
-        _ => step.SourceText,
+        _ => step.CreatedBy ?? step.SourceText,
     };
 
     // Docker's layer media types name the same bytes; an OCI manifest must use the OCI names.

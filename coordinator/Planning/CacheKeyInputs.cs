@@ -7,6 +7,11 @@ namespace BuildFarm.Coordinator.Planning;
 /// Everything that can change a step's result, and nothing else (README.md, "How a build goes"). The key is
 /// <c>sha256:&lt;hex&gt;</c> of <see cref="ToCanonicalJson"/>. Maps are encoded with sorted keys, so insertion order never
 /// matters. Secret values and cache-mount contents have no field here: they cannot reach a key.
+/// Nor do a build's RUN cgroup limits (pids, memory, CPU; protos RunLimits, per build in StepInputs): a limit decides
+/// whether a step finishes, not what a finished step writes, and only finished steps are recorded. So builds asking
+/// different limits share one record and one run (the run uses the limits of the build whose inputs it took). BuildKit
+/// differs here by accident rather than design: it hashes an ExecOp's whole Meta, so `buildx --ulimit` lands in its
+/// key (it strips the per-build proxy env from that same hash), while its worker's own limits never do.
 /// </summary>
 public sealed record CacheKeyInputs
 {

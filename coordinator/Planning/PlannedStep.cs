@@ -20,6 +20,10 @@ public sealed record PlannedStep
     /// <summary>The instruction as written (for people).</summary>
     public required string SourceText { get; init; }
 
+    /// <summary>The image history's created_by when BuildKit writes something else than <see cref="SourceText"/> there
+    /// (WORKDIR: the resolved path); null for the usual text.</summary>
+    public string? CreatedBy { get; init; }
+
     /// <summary>The canonical expanded instruction that goes into the key (e.g. RUN with its final argv).</summary>
     public required string Instruction { get; init; }
 

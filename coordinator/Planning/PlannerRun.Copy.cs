@@ -26,9 +26,9 @@ internal sealed partial class PlannerRun
         if (copy.From.Length > 0)
         {
             // ONBUILD triggers were not seen when the stage graph was built: resolve their --from now.
-            var reference = _fromReferences.TryGetValue(copy, out var known)
-                ? known
-                : ResolveReference(ExpandWith(copy.From, GlobalEnvironment(), location), location, allowIndex: true);
+            var reference = _fromReferences.TryGetValue(copy, out var known) ? known : ResolveCopyFrom(copy);
+            if (reference.StageIndex is { } from && from >= state.Index)
+                throw Error($"cannot copy from stage \"{copy.From}\", it needs to be defined before current stage \"{state.DisplayName}\"", location);
             sources.Add(ToSource(reference, location));
         }
         else if (expanded.SourcePaths.Count > 0)

@@ -65,11 +65,16 @@ internal sealed partial class PlannerRun
             case WorkdirInstruction workdir:
             {
                 var expanded = (WorkdirInstruction)workdir.Expand(word);
-                var path = expanded.Path.StartsWith('/') ? GoPath.Clean(expanded.Path) : GoPath.Join("/", config.WorkingDir, expanded.Path);
+                // BuildKit's NormalizeWorkdir: an absolute path is kept as written (a trailing slash too), a relative one is
+                // joined with the current WORKDIR (and so cleaned)
+                var path = expanded.Path.StartsWith('/') ? expanded.Path : GoPath.Join("/", config.WorkingDir, expanded.Path);
                 // BuildKit makes the directory at WORKDIR time (mkdir -p, owned by the USER of that moment): a step of its
                 // own, so an image whose WORKDIR no RUN follows still has it. "/" always exists: config only.
-                ConfigStep(state, instruction, expanded with { Path = path }, "WORKDIR " + Json([path]), config with { WorkingDir = path },
-                    path == "/" ? StepKind.Config : StepKind.Workdir);
+                var next = config with { WorkingDir = path };
+                state.Config = next;
+                // its history entry names the resolved path ("WORKDIR rel" after /srv records "WORKDIR /srv/rel")
+                AddStep(state, NextStep(state, GoPath.Clean(path) == "/" ? StepKind.Config : StepKind.Workdir, instruction,
+                    expanded with { Path = path }, "WORKDIR " + Json([path]), next) with { CreatedBy = "WORKDIR " + path });
                 return true;
             }
 

@@ -114,7 +114,6 @@ internal sealed partial class PlannerRun
 
     private void CollectDependencies()
     {
-        var env = GlobalEnvironment();
         foreach (var stage in dockerfile.Stages)
         {
             var state = _stages[stage.Index];
@@ -123,7 +122,7 @@ internal sealed partial class PlannerRun
                 switch (instruction)
                 {
                     case CopyInstruction { From.Length: > 0 } copy:
-                        var reference = ResolveReference(ExpandWith(copy.From, env, copy.Location), copy.Location, allowIndex: true);
+                        var reference = ResolveCopyFrom(copy);
                         _fromReferences[copy] = reference;
                         AddDependency(state, reference, copy);
                         break;
@@ -157,6 +156,17 @@ internal sealed partial class PlannerRun
                 return field[(eq + 1)..];
         }
         return "";
+    }
+
+    // --from is taken as written: BuildKit (dockerd 26.1's and v0.24) expands no variable there, not even a global
+    // ARG, and then refuses "${SRC}" as an image name. A stage named there must come before the stage that names it;
+    // that is checked when the stage is planned (BuildKit: when it is dispatched), so an unreached stage may name a later one.
+    private StageReference ResolveCopyFrom(CopyInstruction copy)
+    {
+        var reference = ResolveReference(copy.From, copy.Location, allowIndex: true);
+        if (!reference.IsStage && copy.From != ScratchName && ImageNameCheck.Problem(copy.From) is { } problem)
+            throw Error($"failed to parse stage name \"{copy.From}\": {problem}", copy.Location);
+        return reference;
     }
 
     private StageReference ResolveReference(string text, SourceLocation location, bool allowIndex)

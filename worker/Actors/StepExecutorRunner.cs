@@ -18,7 +18,7 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
 {
     private readonly Lock _gate = new();
     private readonly HashSet<Task> _inFlight = [];
-    // The blob cache and contexts have no running total: their folders are scanned in the background, at most once per interval.
+    // Materialized contexts have no running total: their folder is scanned in the background, at most once per interval.
     private static readonly TimeSpan ScanInterval = TimeSpan.FromSeconds(10);
     private long _folderBytes;
     private long _scannedAtMs = long.MinValue / 2;
@@ -27,22 +27,21 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
     public LocalCacheUsage LocalCache(int maxLayers)
     {
         ScanFoldersWhenStale();
-        var layers = executor.LocalLayers;
-        return new LocalCacheUsage(layers.Bytes + Interlocked.Read(ref _folderBytes), layers.MostRecent(maxLayers));
+        var layers = executor.LocalLayers().Take(maxLayers).Select(d => d.ToString()).ToList();
+        return new LocalCacheUsage(executor.LocalBytes + Interlocked.Read(ref _folderBytes), layers);
     }
 
     private void ScanFoldersWhenStale()
     {
-        if (executor.BlobCache is null && contexts is null) return;
+        if (contexts is null) return;
         if (Environment.TickCount64 - Interlocked.Read(ref _scannedAtMs) < (long)ScanInterval.TotalMilliseconds) return;
         if (Interlocked.Exchange(ref _scanning, 1) == 1) return;
         _ = Task.Run(async () =>
         {
             try
             {
-                var bytes = executor.BlobCache is { } blobs ? await blobs.LocalSizeAsync() : 0;
-                bytes += contexts?.SizeOnDisk() ?? 0;
-                Interlocked.Exchange(ref _folderBytes, bytes);
+                await Task.Yield();
+                Interlocked.Exchange(ref _folderBytes, contexts.SizeOnDisk());
             }
             catch (IOException) { } // a folder changed under the scan: the next one counts it
             catch (UnauthorizedAccessException) { }
@@ -130,6 +129,7 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
         User = definition.User is { Length: > 0 } user ? user : null,
         WorkingDirectory = definition.WorkingDir is { Length: > 0 } wd ? wd : "/",
         SourceDateEpoch = long.TryParse(definition.SourceDateEpoch, out var epoch) ? DateTimeOffset.FromUnixTimeSeconds(epoch) : null,
+        Limits = RunLimitsMessage.ToAsked(inputs.RunLimits),
     };
 
     // Resolved lazily by the executor: a step that reads no context never fetches it.

@@ -14,6 +14,19 @@ public sealed record ContainerLimits
 
     public static ContainerLimits Default { get; } = new();
 
+    /// <summary>This worker's limits (the ceiling) with a build's asks applied: each limit the build gives is kept when it
+    /// is lower, never raised above the worker's; one it leaves out (null) stays the worker's.</summary>
+    public ContainerLimits Clamp(ContainerLimits? asked) => asked is null ? this : new ContainerLimits
+    {
+        Pids = Lower(Pids, asked.Pids),
+        MemoryBytes = Lower(MemoryBytes, asked.MemoryBytes),
+        Cpus = Lower(Cpus, asked.Cpus),
+    };
+
+    // null is unlimited: any given limit is lower
+    private static T? Lower<T>(T? ceiling, T? asked) where T : struct, IComparable<T> =>
+        asked is not { } a ? ceiling : ceiling is not { } c ? a : a.CompareTo(c) < 0 ? a : c;
+
     /// <summary>Throws naming the limit when one makes no sense (a zero limit would stop every step).</summary>
     public ContainerLimits Validated()
     {

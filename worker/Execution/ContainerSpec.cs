@@ -14,6 +14,7 @@ public sealed record ContainerSpec
     public IReadOnlyList<ContainerMount> Mounts { get; init; } = [];
     /// <summary>RUN --security=insecure: all capabilities, no seccomp, no masked paths (only with the entitlement).</summary>
     public bool Privileged { get; init; }
-    /// <summary>This step's cgroup limits; null takes the executor's (<see cref="RuncOptions.Limits"/>).</summary>
+    /// <summary>The cgroup limits the step's build asks for; the executor's (<see cref="RuncOptions.Limits"/>) are the
+    /// ceiling (<see cref="ContainerLimits.Clamp"/>); null takes the executor's.</summary>
     public ContainerLimits? Limits { get; init; }
 }

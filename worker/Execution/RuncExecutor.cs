@@ -74,7 +74,7 @@ public sealed partial class RuncExecutor : IExecutor
         try
         {
             Native.LinuxNative.MountOrThrow("tmpfs", bundle, "tmpfs", Native.LinuxNative.MsNosuid | Native.LinuxNative.MsNodev, "mode=0700,size=64m");
-            var config = RuntimeConfig.Build(spec, (spec.Limits ?? options.Limits).Validated(), $"{options.CgroupParent}/{id}");
+            var config = RuntimeConfig.Build(spec, options.Limits.Clamp(spec.Limits).Validated(), $"{options.CgroupParent}/{id}");
             if (!spec.HostNetwork && File.Exists(options.NsenterPath) && File.Exists(options.IpPath))
                 config["hooks"] = LoopbackHook();
             var configPath = Path.Combine(bundle, "config.json");

@@ -10,7 +10,7 @@ public sealed record RuncOptions(string StateRoot, string BundleRoot)
     public string NsenterPath { get; init; } = "/usr/bin/nsenter";
     public string IpPath { get; init; } = "/sbin/ip";
 
-    /// <summary>cgroup limits of every step this executor runs (a step's own <see cref="ContainerSpec.Limits"/> wins).</summary>
+    /// <summary>cgroup limits of every step this executor runs (a step's own <see cref="ContainerSpec.Limits"/> may lower them, never raise them).</summary>
     public ContainerLimits Limits { get; init; } = ContainerLimits.Default;
 
     /// <summary>The cgroup parent of steps' cgroups (one per container, named after it; runc removes it on delete).</summary>

@@ -69,7 +69,9 @@ public sealed class FileCopier(ArchiveExtractor archives)
                 try
                 {
                     await archives.ExtractAsync(physical, temp, cancellationToken);
-                    await CopyTreeAsync(spec, destinationRoot, temp, targetDir, "", sourceIsContext: false, cancellationToken);
+                    // BuildKit (dockerd 26.1's, the conformance golden) keeps the owners the archive records: --chown
+                    // applies to the destination directory it creates, not to what the archive holds
+                    await CopyTreeAsync(spec with { Owner = null }, destinationRoot, temp, targetDir, "", sourceIsContext: false, cancellationToken);
                 }
                 finally { TreeRemover.Remove(temp); }
                 continue;

@@ -30,6 +30,9 @@ public sealed class ActiveSnapshot : IAsyncDisposable
     /// and sealing computes the upper directory by comparing the two.</summary>
     internal string? CopiedFrom { get; }
 
+    /// <summary>The leases on the chain's layers, released with the snapshot: no prune removes them meanwhile.</summary>
+    internal IReadOnlyList<IDisposable> Leases { get; set; } = [];
+
     internal bool TryMarkReleased() => Interlocked.Exchange(ref _released, 1) == 0;
 
     public ValueTask DisposeAsync() => _release(this);

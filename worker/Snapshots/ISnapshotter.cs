@@ -9,8 +9,11 @@ public interface ISnapshotter
     /// <summary>Whether the layer is already extracted here (schedulers prefer a worker that has the parent).</summary>
     bool HasLayer(BuildFarm.Oci.Digest diffId);
 
-    /// <summary>The extracted layers (most recently used first) and their bytes, read without touching the disk.</summary>
-    LayerUsage Usage { get; }
+    /// <summary>Bytes of the extracted layers held here (a running total: cheap to ask often).</summary>
+    long LocalBytes => 0;
+
+    /// <summary>The diff ids of the extracted layers held here, most recently used first (for scheduling).</summary>
+    IReadOnlyList<BuildFarm.Oci.Digest> LayersByRecentUse() => [];
 
     /// <summary>Deletes unused extracted layers, least recently used first, down to <paramref name="maxBytes"/>;
     /// returns the bytes freed.</summary>

@@ -15,6 +15,8 @@ namespace BuildFarm.Worker.Snapshots;
 /// <c>lowerdir+</c> per layer with the new mount API (Linux 6.8+), else in one mount(2) option string, which the
 /// short links help fit in one page. Chains that still do not fit (or exceed 500 layers) are flattened by copying. Mounts live in <c>{root}/mnt/{pid}-{n}</c>, so a restarted worker can unmount
 /// whatever a crashed process left behind.
+/// Extracted layers are a size-capped LRU cache (<see cref="SnapshotterOptions.CapacityBytes"/>): past the cap, the least
+/// recently used layers that no mount leases are removed, and extracted again from the blob store when next needed.
 /// </summary>
 public sealed class OverlaySnapshotter : ISnapshotter
 {
@@ -23,8 +25,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
     private readonly SnapshotterOptions _options;
     private readonly string _layers, _links, _mounts, _empty, _emptyBelow;
     private int _counter;
-    private int _mounting;
     private readonly SemaphoreSlim _pruneGate = new(1, 1);
+    private readonly LayerIndex _index;
 
     public OverlaySnapshotter(IContentStore store, ILayerUnpacker unpacker, SnapshotterOptions options)
     {
@@ -38,23 +40,16 @@ public sealed class OverlaySnapshotter : ISnapshotter
         _emptyBelow = Path.Combine(options.Root, "empty2");
         foreach (var dir in new[] { _layers, _links, _mounts, _empty, _emptyBelow }) Directory.CreateDirectory(dir);
         RecoverFromCrashedProcesses();
-        SeedUsage();
+        _index = new LayerIndex(_layers);
+        _index.Rescan();
     }
 
-    /// <summary>The extracted layers and their bytes, kept as layers come and go (for the worker's status).</summary>
-    public LayerUsage Usage { get; } = new();
+    /// <summary>Bytes of regular files in the extracted layers held here (a running total: no scan).</summary>
+    public long LocalBytes => _index.Bytes;
 
-    // One scan at start; from then on extraction, commit and prune keep the usage current.
-    private void SeedUsage()
-    {
-        foreach (var dir in ExtractedLayerDirectories().OrderBy(d => File.GetLastWriteTimeUtc(d + ".lock")))
-            Usage.Used(DiffIdOf(dir), ReadSize(dir));
-    }
-
-    private IEnumerable<string> ExtractedLayerDirectories() => Directory.EnumerateDirectories(_layers)
-        .Where(d => Path.GetFileName(d) is { Length: 64 } name && name.All(char.IsAsciiHexDigitLower));
-
-    private static string DiffIdOf(string layerDirectory) => "sha256:" + Path.GetFileName(layerDirectory);
+    /// <summary>The diff ids of the layers held here, most recently used first.</summary>
+    public IReadOnlyList<Digest> LayersByRecentUse() =>
+        _index.ByRecentUse().Select(hex => Digest.Parse("sha256:" + hex)).ToList();
 
     public Task<ActiveSnapshot> PrepareAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken) =>
         MountAsync(chain, writable: true, cancellationToken);
@@ -64,7 +59,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     public bool HasLayer(Digest diffId) => Directory.Exists(LayerDirectory(diffId));
 
-    /// <summary>The folder of an extracted layer (overlay form), extracting it first when needed.</summary>
+    /// <summary>The folder of an extracted layer (overlay form), extracting it first when needed. Not leased: a prune
+    /// may remove it later (mounts lease their layers).</summary>
     public async Task<string> EnsureLayerAsync(LayerRef layer, CancellationToken cancellationToken)
     {
         var dir = LayerDirectory(layer.DiffId);
@@ -89,6 +85,35 @@ public sealed class OverlaySnapshotter : ISnapshotter
         return MarkUsed(dir);
     }
 
+    /// <summary>Extracts a layer when needed and leases it: no prune (here or in another process sharing the root)
+    /// removes it until the lease is disposed.</summary>
+    private async Task<LayerLease> AcquireLayerAsync(LayerRef layer, CancellationToken cancellationToken)
+    {
+        var dir = LayerDirectory(layer.DiffId);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var lease = _index.TryLease(layer.DiffId.Hex);
+            if (lease is not null)
+            {
+                if (Directory.Exists(dir))
+                {
+                    MarkUsed(dir);
+                    return lease;
+                }
+                lease.Dispose();
+            }
+            else if (Directory.Exists(dir)) await Task.Delay(20, cancellationToken); // being pruned elsewhere: let it finish
+            await EnsureLayerAsync(layer, cancellationToken);
+        }
+    }
+
+    /// <summary>Prunes down to the configured capacity when the layers held exceed it.</summary>
+    private async Task PruneToCapacityAsync(CancellationToken cancellationToken)
+    {
+        if (_index.Bytes > _options.CapacityBytes) await PruneAsync(_options.CapacityBytes, cancellationToken);
+    }
+
     public Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken)
     {
         if (snapshot.CopiedFrom is { } lower)
@@ -101,16 +126,15 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     /// <summary>
     /// Deletes extracted layers, least recently used first, until they take at most <paramref name="maxBytes"/>.
-    /// A layer that any overlay mount on this machine uses (any process: read from the mount table) or whose lock
-    /// another process holds is kept; mounts being prepared in this process finish first. (Another process that found
-    /// a layer but has not mounted it yet is not visible: prune while that worker is idle.) Returns the bytes freed.
+    /// Kept: layers leased by a mount of this process or of another process sharing the root (their lock is held
+    /// shared), layers being extracted (lock held exclusively), and layers any overlay mount on this machine stacks
+    /// (the mount table). Returns the bytes freed.
     /// </summary>
     public async Task<long> PruneAsync(long maxBytes, CancellationToken cancellationToken)
     {
         await _pruneGate.WaitAsync(cancellationToken);
         try
         {
-            while (Volatile.Read(ref _mounting) > 0) await Task.Delay(10, cancellationToken);
             return PruneUnguarded(maxBytes, cancellationToken);
         }
         finally
@@ -121,24 +145,26 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     private long PruneUnguarded(long maxBytes, CancellationToken cancellationToken)
     {
-        var layers = ExtractedLayerDirectories()
-            .Select(d => (Dir: d, Size: ReadSize(d), Used: File.GetLastWriteTimeUtc(d + ".lock")))
-            .OrderBy(l => l.Used)
-            .ToList();
-        var total = layers.Sum(l => l.Size);
+        _index.Rescan(); // layers other processes sharing the root added or removed
+        HashSet<string>? mounted = null;
         long freed = 0;
-        foreach (var (dir, size, _) in layers)
+        foreach (var (hex, size) in _index.UnleasedLeastRecentlyUsedFirst())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (total - freed <= maxBytes) break;
-            using var held = FileLock.TryAcquire(dir + ".lock");
-            if (held is null || LayersInUse().Contains(dir)) continue;
-            var doomed = $"{dir}.del-{Environment.ProcessId}-{Guid.NewGuid():N}";
-            Directory.Move(dir, doomed);
-            File.Delete(ShortLinkOfDirectory(dir));
-            File.Delete(dir + ".size");
-            Usage.Removed(DiffIdOf(dir));
-            TreeRemover.Remove(doomed);
+            if (_index.Bytes <= maxBytes) break;
+            var dir = Path.Combine(_layers, hex);
+            // Exclusive: fails while any process leases (shared) or extracts it; a lease asked for meanwhile waits.
+            using (var held = FileLock.TryAcquire(dir + ".lock"))
+            {
+                if (held is null || _index.IsLeased(hex) || (mounted ??= LayersInUse()).Contains(dir)) continue;
+                var doomed = $"{dir}.del-{Environment.ProcessId}-{Guid.NewGuid():N}";
+                try { Directory.Move(dir, doomed); }
+                catch (DirectoryNotFoundException) { _index.Forget(hex); continue; } // pruned by another process
+                _index.Forget(hex);
+                File.Delete(ShortLinkOfDirectory(dir));
+                File.Delete(dir + ".size");
+                TreeRemover.Remove(doomed); // named .del-{pid}-…: a crash here is finished by the next start
+            }
             freed += size;
         }
         return freed;
@@ -156,27 +182,22 @@ public sealed class OverlaySnapshotter : ISnapshotter
         return used;
     }
 
+    /// <summary>Records a use of a layer: in the index, and as the lock file's mtime (the order pruning follows after a restart).</summary>
     private string MarkUsed(string dir)
     {
         var marker = dir + ".lock";
         try
         {
-            if (!File.Exists(marker)) File.Create(marker).Dispose();
+            if (!File.Exists(marker)) new FileStream(marker, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite).Dispose();
             File.SetLastWriteTimeUtc(marker, DateTime.UtcNow);
         }
         catch (IOException) { } // only a hint for pruning
-        var diffId = DiffIdOf(dir);
-        Usage.Used(diffId, Usage.Contains(diffId) ? 0 : ReadSize(dir));
+        _index.Used(Path.GetFileName(dir), dir);
         return dir;
     }
 
     private static void WriteSize(string tree, string layerDirectory) =>
         File.WriteAllText(layerDirectory + ".size", TreeSize(tree).ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    private static long ReadSize(string layerDirectory) =>
-        File.Exists(layerDirectory + ".size") && long.TryParse(File.ReadAllText(layerDirectory + ".size"), out var size)
-            ? size
-            : TreeSize(layerDirectory);
 
     // lstat-only: a step's upper directory may hold symlinks to anywhere on the host (`ln -s / /x`).
     private static long TreeSize(string tree) => FileTree.RegularFileBytes(tree);
@@ -186,7 +207,9 @@ public sealed class OverlaySnapshotter : ISnapshotter
     public long? LocalLayerBytes(Digest diffId)
     {
         var dir = LayerDirectory(diffId);
-        return Directory.Exists(dir) ? ReadSize(dir) : null;
+        if (_index.SizeOfHeld(diffId.Hex) is { } known && Directory.Exists(dir)) return known;
+        try { return Directory.Exists(dir) ? LayerIndex.SizeOf(dir) : null; }
+        catch (IOException) { return null; } // pruned meanwhile
     }
 
     private string ShortLinkOfDirectory(string dir) => Path.Combine(_links, Path.GetFileName(dir)[..12]);
@@ -196,33 +219,46 @@ public sealed class OverlaySnapshotter : ISnapshotter
         if (snapshot.UpperPath is null) throw new InvalidOperationException("a read-only view has no changes to commit");
         await SealAsync(snapshot, cancellationToken);
         var dir = LayerDirectory(layer.DiffId);
-        using (await FileLock.AcquireAsync(dir + ".lock", cancellationToken))
+        // Held already (often: every `RUN true` gives the one empty layer): keep that one. Not locking then matters, as
+        // running steps that stack it hold its lock shared until they end.
+        if (!Directory.Exists(dir))
         {
-            // The upper directory is already in overlay form: it can serve as this layer's lowerdir as it is.
-            if (!Directory.Exists(dir))
+            using (await FileLock.AcquireAsync(dir + ".lock", cancellationToken))
             {
-                WriteSize(snapshot.UpperPath, dir);
-                Directory.Move(snapshot.UpperPath, dir);
+                // The upper directory is already in overlay form: it can serve as this layer's lowerdir as it is.
+                if (!Directory.Exists(dir))
+                {
+                    WriteSize(snapshot.UpperPath, dir);
+                    Directory.Move(snapshot.UpperPath, dir);
+                }
             }
         }
-        EnsureShortLink(layer.DiffId, dir);
-        MarkUsed(dir);
+        if (Directory.Exists(dir))
+        {
+            EnsureShortLink(layer.DiffId, dir);
+            MarkUsed(dir);
+        }
         await snapshot.DisposeAsync();
+        await PruneToCapacityAsync(cancellationToken);
     }
 
     private async Task<ActiveSnapshot> MountAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)
     {
-        // Between finding a layer extracted and mounting it, nothing shows the layer in use: hold pruning off.
-        await _pruneGate.WaitAsync(cancellationToken);
-        Interlocked.Increment(ref _mounting);
-        _pruneGate.Release();
+        // The chain's layers are leased from before they are found (or extracted) until the snapshot is released, so no
+        // prune removes a layer between finding it and mounting it, nor under a running step.
+        var leases = new List<LayerLease>();
         try
         {
-            return await MountUnguardedAsync(chain, writable, cancellationToken);
+            foreach (var layer in chain.DistinctBy(l => l.DiffId)) leases.Add(await AcquireLayerAsync(layer, cancellationToken));
+            await PruneToCapacityAsync(cancellationToken);
+            var snapshot = await MountUnguardedAsync(chain, writable, cancellationToken);
+            snapshot.Leases = leases;
+            return snapshot;
         }
-        finally
+        catch
         {
-            Interlocked.Decrement(ref _mounting);
+            foreach (var lease in leases) lease.Dispose();
+            throw;
         }
     }
 
@@ -401,8 +437,15 @@ public sealed class OverlaySnapshotter : ISnapshotter
     private ValueTask ReleaseAsync(ActiveSnapshot snapshot)
     {
         if (!snapshot.TryMarkReleased()) return ValueTask.CompletedTask;
-        Unmount(snapshot.RootPath);
-        TreeRemover.Remove(snapshot.WorkingPath);
+        try
+        {
+            Unmount(snapshot.RootPath);
+            TreeRemover.Remove(snapshot.WorkingPath);
+        }
+        finally
+        {
+            foreach (var lease in snapshot.Leases) lease.Dispose();
+        }
         return ValueTask.CompletedTask;
     }
 

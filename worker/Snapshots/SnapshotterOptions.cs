@@ -4,6 +4,13 @@ namespace BuildFarm.Worker.Snapshots;
 /// options (one path per layer) must fit in one page.</summary>
 public sealed record SnapshotterOptions(string Root)
 {
+    /// <summary>Extracted layers kept (bytes of their regular files); past it the least recently used layers no mount
+    /// uses are removed, and extracted again from the blob store when next needed. A soft cap: leased layers stay.</summary>
+    public long CapacityBytes { get; init; } = DefaultCapacityBytes;
+
+    /// <summary>16 GiB.</summary>
+    public const long DefaultCapacityBytes = 16L << 30;
+
     /// <summary>Longest overlay option string we pass to mount(2); the kernel takes one page.</summary>
     public int MaxMountOptionsLength { get; init; } = 4000;
 

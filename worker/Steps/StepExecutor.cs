@@ -14,7 +14,7 @@ namespace BuildFarm.Worker.Steps;
 /// </summary>
 public sealed class StepExecutor(
     ISnapshotter snapshotter, IExecutor executor, LayerDiffer differ, FileCopier copier, UrlFetcher urls,
-    CacheMountStore caches, StepExecutorOptions options)
+    CacheMountStore caches, StepExecutorOptions options, CachingContentStore? blobCache = null)
 {
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     // without what dead processes left there: RUN helper files, secret tmpfs mounts, bind-mount overlays, layer tars
@@ -25,23 +25,25 @@ public sealed class StepExecutor(
     {
         var root = options.Root;
         return new StepExecutor(
-            new OverlaySnapshotter(store, new OciLayerUnpacker(), new SnapshotterOptions(Path.Combine(root, "s"))),
+            new OverlaySnapshotter(store, new OciLayerUnpacker(),
+                new SnapshotterOptions(Path.Combine(root, "s")) { CapacityBytes = options.SnapshotCacheBytes }),
             new RuncExecutor(new RuncOptions(Path.Combine(root, "runc"), Path.Combine(root, "bundles")) { Limits = options.Limits }),
             new LayerDiffer(store, Path.Combine(root, "tmp")),
             new FileCopier(new ArchiveExtractor()),
             new UrlFetcher(http ?? new HttpClient()),
             new CacheMountStore(Path.Combine(root, "cache-mounts")),
-            options) { BlobCache = store as CachingContentStore };
+            options,
+            store as CachingContentStore);
     }
-
-    /// <summary>The worker-local blob cache the executor reads layers through, when it has one (a remote shared store).</summary>
-    public CachingContentStore? BlobCache { get; private init; }
-
-    /// <summary>The layers this worker holds extracted and their bytes (kept current; reading costs no disk access).</summary>
-    public LayerUsage LocalLayers => snapshotter.Usage;
 
     /// <summary>Whether this worker already holds the layer extracted (a step on top of it starts without pulling it).</summary>
     public bool HasLocalLayer(Digest diffId) => snapshotter.HasLayer(diffId);
+
+    /// <summary>Bytes this worker holds locally: its blob cache and its extracted layers (running totals: cheap).</summary>
+    public long LocalBytes => (blobCache?.LocalBytes ?? 0) + snapshotter.LocalBytes;
+
+    /// <summary>The diff ids of the layers this worker holds extracted, most recently used first.</summary>
+    public IReadOnlyList<Digest> LocalLayers() => snapshotter.LayersByRecentUse();
 
     /// <summary>Keeps this worker's extracted layers under <paramref name="maxBytes"/> (least recently used go first;
     /// layers under a running step stay). Returns the bytes freed.</summary>
@@ -111,7 +113,7 @@ public sealed class StepExecutor(
             var spec = new ContainerSpec
             {
                 Rootfs = rootfs, Args = args, Env = env, WorkingDirectory = workdir, User = user,
-                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure,
+                HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure, Limits = request.Limits,
             };
             var exitCode = await executor.RunAsync(spec, lines, cancellationToken);
             if (exitCode != 0) return new StepResult(null, null, exitCode, lines.Snapshot());

@@ -7,6 +7,10 @@ public sealed record StepExecutorOptions(string Root)
     /// <summary>How many trailing output lines of each stream (stdout, stderr) a result keeps.</summary>
     public int LastOutputLines { get; init; } = 20;
 
+    /// <summary>Extracted layers (snapshots) this worker keeps; past it the least recently used ones that no running step
+    /// mounts are removed, and extracted again from the blob cache when next needed. Default 16 GiB.</summary>
+    public long SnapshotCacheBytes { get; init; } = Snapshots.SnapshotterOptions.DefaultCapacityBytes;
+
     /// <summary>cgroup limits (pids, memory, CPU) of every RUN step on this worker.</summary>
     public Execution.ContainerLimits Limits { get; init; } = Execution.ContainerLimits.Default;
 }

@@ -25,6 +25,9 @@ public sealed record StepRequest
     public string? User { get; init; }
     public string WorkingDirectory { get; init; } = "/";
     public LayerCompression Compression { get; init; } = LayerCompression.Gzip;
+    /// <summary>The cgroup limits the step's build asks for (RUN only); the worker clamps them to its own. Not part of the
+    /// cache key: a deduped step runs with the limits of the build whose inputs the run uses.</summary>
+    public Execution.ContainerLimits? Limits { get; init; }
     /// <summary>SOURCE_DATE_EPOCH: timestamps newer than it are clamped, making layers reproducible.</summary>
     public DateTimeOffset? SourceDateEpoch { get; init; }
 }

@@ -20,11 +20,12 @@ public sealed record BuildOutcome(IReadOnlyList<string>? Lines, string? Error)
     public void WriteGolden(string path, string provenance) =>
         File.WriteAllLines(path, [$"# made by {provenance}; regenerate with scripts/conformance-goldens.sh", .. ToLines()]);
 
-    /// <summary>Empty when the two agree: same lines, or both refused the build (the messages are shown, not compared:
-    /// each builder words its errors its own way).</summary>
+    /// <summary>Empty when the two agree: same lines, or both refused the build with the same message (users search for
+    /// BuildKit's wording, and a refusal with another cause is another behaviour).</summary>
     public IReadOnlyList<string> DifferencesFrom(BuildOutcome expected)
     {
-        if (Error is not null && expected.Error is not null) return [];
+        if (Error is not null && expected.Error is not null)
+            return Error == expected.Error ? [] : ["  buildkit refuses: " + expected.Error, "  we refuse:       " + Error];
         if (Error is not null) return [$"BuildKit builds it; we fail: {Error}"];
         if (expected.Error is not null) return [$"BuildKit refuses it ({expected.Error}); we build it"];
         var ours = Lines!.ToHashSet(StringComparer.Ordinal);

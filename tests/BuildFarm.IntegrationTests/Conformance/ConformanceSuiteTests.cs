@@ -95,7 +95,8 @@ public sealed class ConformanceSuiteTests(BusyboxFixture busybox, ITestOutputHel
         if (build.ExitCode != 0)
         {
             var error = build.Stderr.Split('\n').LastOrDefault(l => l.StartsWith("ERROR", StringComparison.Ordinal)) ?? build.Stderr.Trim().Split('\n').Last();
-            return BuildOutcome.Failed(error);
+            // the same trimming as BuildKitPeer's: the message, without the prefix each CLI puts before it
+            return BuildOutcome.Failed(error.Replace("ERROR: ", "", StringComparison.Ordinal).Replace("failed to solve: ", "", StringComparison.Ordinal).Trim());
         }
         return BuildOutcome.Image(await ImageTreeNormalizer.NormalizeArchiveAsync(archive, baseTree, ct));
     }

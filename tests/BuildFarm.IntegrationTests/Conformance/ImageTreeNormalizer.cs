@@ -10,7 +10,7 @@ namespace BuildFarm.IntegrationTests.Conformance;
 
 /// <summary>
 /// Turns a Docker archive (ours or BuildKit's <c>docker save</c>) into canonical lines: the image config fields a user
-/// sees, the history count, and the final file tree (path, type, mode, uid:gid, size, content sha256, link target,
+/// sees, the history count and WORKDIR's history entries, and the final file tree (path, type, mode, uid:gid, size, content sha256, link target,
 /// hard-link group). Entries equal to the base tree (the busybox rootfs) are left out and base entries the image
 /// removed are listed as deleted, so goldens stay small and do not depend on the busybox version.
 /// </summary>
@@ -87,6 +87,10 @@ public static class ImageTreeNormalizer
         });
         yield return "config OnBuild " + Json(c.OnBuild is { Count: > 0 } ? c.OnBuild : null);
         yield return $"history {image.History?.Count ?? 0}";
+        // WORKDIR's entry names the resolved path in BuildKit (WORKDIR rel after /srv records "WORKDIR /srv/rel")
+        foreach (var entry in image.History ?? [])
+            if (entry.CreatedBy is { } createdBy && createdBy.StartsWith("WORKDIR ", StringComparison.Ordinal))
+                yield return "history " + createdBy;
     }
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value);

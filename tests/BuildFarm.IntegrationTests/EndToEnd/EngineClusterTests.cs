@@ -251,4 +251,144 @@ public sealed class EngineClusterTests : IAsyncLifetime
             if (survivorRunner is not null) await survivorRunner.DrainAsync(TimeSpan.FromSeconds(10));
         }
     }
+
+    /// <summary>scratch + ADD rootfs.tar, then two RUNs in a row, each a little work marked with the build's salt.</summary>
+    private static BuildGraph ChainGraph(string add, string salt)
+    {
+        var first = Key(add, $"RUN echo one-{salt} > /one && sleep 0.5");
+        var second = Key(first, $"RUN echo two-{salt} > /two && sleep 0.5");
+        return new BuildGraph
+        {
+            FinalNode = 3,
+            Nodes =
+            {
+                new GraphNode { Index = 0, IsBase = true, Parent = -1 },
+                new GraphNode
+                {
+                    Index = 1, Parent = 0, DisplayName = "ADD", Location = "Dockerfile:2",
+                    Definition = new StepDefinition { CacheKey = add, Add = new AddOp { Copy = new CopyOp { Sources = { "rootfs.tar" }, Destination = "/" }, Unpack = true } },
+                },
+                new GraphNode
+                {
+                    Index = 2, Parent = 1, DisplayName = "RUN one", Location = "Dockerfile:3",
+                    Definition = new StepDefinition { CacheKey = first, Run = new RunOp { Args = { $"echo one-{salt} > /one && sleep 0.5" } } },
+                },
+                new GraphNode
+                {
+                    Index = 3, Parent = 2, DisplayName = "RUN two", Location = "Dockerfile:4",
+                    Definition = new StepDefinition { CacheKey = second, Run = new RunOp { Args = { $"echo two-{salt} > /two && sleep 0.5" } } },
+                },
+            },
+        };
+    }
+
+    private async Task<BuildFinished> RunOnAsync(EngineNode node, BuildGraph graph, string buildId)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        BuildFinished? finished = null;
+        await foreach (var message in node.RunBuildAsync(new StartBuild { BuildId = buildId, Graph = graph, Context = Context },
+                           new Dictionary<string, byte[]>(), timeout.Token))
+            if (message is BuildFinished f) finished = f;
+        Assert.NotNull(finished);
+        return finished;
+    }
+
+    [Fact]
+    public async Task A_worker_with_one_slot_never_runs_two_steps_at_once_with_two_coordinators()
+    {
+        await using var first = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Coordinator] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var seed = Akka.Cluster.Cluster.Get(first.System).SelfAddress.ToString();
+        await using var second = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Coordinator], SeedNodes = [seed] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        await using var workerNode = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var real = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "one-slot"))));
+        var runner = new ConcurrencyRecordingRunner(real);
+        workerNode.System.ActorOf(WorkerActor.Props(runner, "one-slot", slots: 1), ActorNames.Worker);
+        foreach (var coordinator in new[] { first, second }) // both pools know the worker before anything is dispatched
+            await WaitUntilAsync(async () => (await coordinator.ListWorkersAsync(CancellationToken.None)).Count == 1);
+
+        // Four builds, two through each coordinator; the step entities (and so the pools that dispatch) spread over both.
+        var add = Key("scratch", "ADD rootfs.tar / " + Guid.NewGuid().ToString("N")[..8]);
+        var builds = Enumerable.Range(0, 4)
+            .Select(i => RunOnAsync(i % 2 == 0 ? first : second, ChainGraph(add, $"{i}-{Guid.NewGuid():N}"), $"one-slot-{i}"))
+            .ToList();
+        var finished = await Task.WhenAll(builds);
+
+        Assert.All(finished, f => Assert.True(f.Success, f.Error));
+        Assert.Equal(1, runner.MostAtOnce);
+        // Exactly once, counted by the worker itself: one ADD shared by all four, two RUNs each.
+        Assert.Equal(9, runner.Runs);
+        foreach (var coordinator in new[] { first, second })
+            await WaitUntilAsync(async () => Assert.Single(await coordinator.ListWorkersAsync(CancellationToken.None)) is { StepsExecuted: 9, Running: 0 });
+        await real.DrainAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_worker_node_that_leaves_hands_back_its_running_step_and_another_worker_finishes_it()
+    {
+        await using var coordinator = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Coordinator] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var seed = Akka.Cluster.Cluster.Get(coordinator.System).SelfAddress.ToString();
+        var leaving = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+            new CacheStepRecordStore(_cache), CancellationToken.None);
+        var leavingRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "leaving"))));
+        leaving.System.ActorOf(WorkerActor.Props(leavingRunner, "leaving", slots: 1), ActorNames.Worker);
+
+        var add = Key("scratch", "ADD rootfs.tar /");
+        var salt = Guid.NewGuid().ToString("N")[..8];
+        var graph = ChainGraph(add, salt);
+        graph.Nodes[2].Definition.Run.Args[0] = $"sleep 15 && echo {salt} > /done";
+        graph.FinalNode = 2;
+        graph.Nodes.RemoveAt(3);
+
+        EngineNode? survivor = null;
+        StepExecutorRunner? survivorRunner = null;
+        BuildFinished? finished = null;
+        var leaveTook = TimeSpan.Zero;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await foreach (var message in coordinator.RunBuildAsync(new StartBuild { BuildId = "leaving-worker", Graph = graph, Context = Context },
+                               new Dictionary<string, byte[]>(), timeout.Token))
+            {
+                if (message is BuildProgress { Event: { Kind: ProgressEvent.Types.Kind.Started, Index: 2 } } && survivor is null)
+                {
+                    survivor = await EngineNode.StartAsync(new EngineOptions { Roles = [EngineRoles.Worker], SeedNodes = [seed] },
+                        new CacheStepRecordStore(_cache), CancellationToken.None);
+                    survivorRunner = new StepExecutorRunner(StepExecutor.Create(_cache.Blobs, new StepExecutorOptions(Path.Combine(_root, "survivor"))));
+                    survivor.System.ActorOf(WorkerActor.Props(survivorRunner, "survivor", slots: 1), ActorNames.Worker);
+                    // The RUN sleeps 15 s: a drain of 1 s cancels it and hands it back instead of waiting.
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    await leaving.LeaveAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+                    leaveTook = clock.Elapsed;
+                }
+                if (message is BuildFinished f) finished = f;
+            }
+
+            Assert.NotNull(finished);
+            Assert.True(finished.Success, finished.Error);
+            Assert.Equal("survivor", finished.Outcomes.Single(o => o.Index == 2).Result.Worker);
+            Assert.InRange(leaveTook, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(12));
+            Assert.True((await leaving.Ended).Requested);
+        }
+        finally
+        {
+            await leaving.DisposeAsync();
+            await leavingRunner.DrainAsync(TimeSpan.FromSeconds(10));
+            if (survivor is not null) await survivor.DisposeAsync();
+            if (survivorRunner is not null) await survivorRunner.DrainAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition did not hold within 20 s");
+            await Task.Delay(100);
+        }
+    }
 }

@@ -92,6 +92,42 @@ public sealed class SnapshotterTests(WorkerFixture worker)
     }
 
     [Fact]
+    public async Task Usage_follows_extraction_use_and_prune_and_a_restarted_snapshotter_finds_it_again()
+    {
+        var root = NewRoot();
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        var source = Path.Combine(root, "src");
+        var layers = new List<LayerRef>();
+        foreach (var name in new[] { "a", "b" })
+        {
+            Directory.CreateDirectory(source);
+            File.WriteAllText(Path.Combine(source, name), new string('x', 10_000));
+            layers.Add(await worker.AddLayerFromDirectoryAsync(source));
+            Directory.Delete(source, recursive: true);
+        }
+        string a = layers[0].DiffId.ToString(), b = layers[1].DiffId.ToString();
+
+        await snapshotter.EnsureLayerAsync(layers[0], CancellationToken.None);
+        await snapshotter.EnsureLayerAsync(layers[1], CancellationToken.None);
+        Assert.Equal(20_000L, snapshotter.LocalBytes);
+        Assert.Equal([b, a], Recent(snapshotter, 10));
+        await snapshotter.EnsureLayerAsync(layers[0], CancellationToken.None); // used again: first
+        Assert.Equal([a, b], Recent(snapshotter, 10));
+        Assert.Equal([a], Recent(snapshotter, 1));
+
+        var restarted = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(root));
+        Assert.Equal(20_000L, restarted.LocalBytes);
+        Assert.Equal(2, Recent(restarted, 10).Count);
+
+        await restarted.PruneAsync(0, CancellationToken.None);
+        Assert.Equal(0L, restarted.LocalBytes);
+        Assert.Empty(Recent(restarted, 10));
+    }
+
+    private static List<string> Recent(OverlaySnapshotter snapshotter, int max) =>
+        snapshotter.LayersByRecentUse().Take(max).Select(d => d.ToString()).ToList();
+
+    [Fact]
     public async Task Chain_too_long_for_one_mount_is_flattened_with_whiteouts_applied()
     {
         var one = await worker.RunAsync("echo 1 > /one && echo gone > /gone");

@@ -45,4 +45,31 @@ public sealed class RunLimitOptionsTests
 
         Assert.StartsWith(message, Assert.Throws<UsageException>(() => options.Parse(parse)).Message);
     }
+
+    [Fact]
+    public void Build_asks_only_the_limits_given()
+    {
+        var (options, parse) = Parse("--run-memory", "512m");
+
+        var asked = options.Asked(parse);
+
+        Assert.NotNull(asked);
+        Assert.Null(asked.Pids); // the default 4096 is the worker's, not an ask
+        Assert.Equal(512L << 20, asked.MemoryBytes);
+        Assert.Null(options.Asked(Parse().Parse));
+    }
+
+    [Theory]
+    [InlineData(0L, null, null, "--run-pids-limit 0")]
+    [InlineData(null, 1024L, null, "--run-memory 1024")]
+    [InlineData(null, null, 0.0, "--run-cpus 0")]
+    public void Server_refuses_a_bad_asked_limit_naming_it(long? pids, long? memory, double? cpus, string message)
+    {
+        var limits = new BuildFarm.Protos.V1.RunLimits();
+        if (pids is { } p) limits.Pids = p;
+        if (memory is { } m) limits.MemoryBytes = m;
+        if (cpus is { } c) limits.Cpus = c;
+
+        Assert.StartsWith(message, BuildFarm.Coordinator.Builds.RunLimitsCheck.Problem(limits));
+    }
 }

@@ -241,12 +241,23 @@ public class DockerfilePlannerTests
     }
 
     [Fact]
-    public void A_stage_copied_from_by_name_is_planned_before_an_earlier_stage_that_needs_it()
+    public void Copy_from_a_stage_defined_later_is_refused_with_buildkits_message()
     {
-        var plan = Plan("FROM scratch AS app\nCOPY --from=tools /bin/tool /tool\nFROM scratch AS tools\nRUN build-tool\n", target: "app");
-        var copy = Step(plan, "COPY --from=tools /bin/tool /tool");
-        Assert.Equal(["s1.1"], copy.DependsOn);
-        Assert.True(plan.Steps.ToList().FindIndex(s => s.Id == "s1.1") < plan.Steps.ToList().FindIndex(s => s.Id == copy.Id));
+        // BuildKit (dockerd 26.1, checked with the conformance peer) refuses it when it builds the stage that names it
+        var error = Assert.Throws<DockerfileException>(() =>
+            Plan("FROM scratch AS app\nCOPY --from=tools /bin/tool /tool\nFROM scratch AS tools\nRUN build-tool\n", target: "app"));
+
+        Assert.Equal("cannot copy from stage \"tools\", it needs to be defined before current stage \"app\"", error.Reason);
+        Assert.Equal(2, error.Line);
+    }
+
+    [Fact]
+    public void Copy_from_is_taken_as_written_and_a_variable_there_is_no_image_name()
+    {
+        var error = Assert.Throws<DockerfileException>(() =>
+            Plan("ARG SRC=a\nFROM scratch AS a\nFROM scratch\nCOPY --from=${SRC} /f /g\n"));
+
+        Assert.Equal("failed to parse stage name \"${SRC}\": invalid reference format: repository name (library/${SRC}) must be lowercase", error.Reason);
     }
 
     [Fact]
