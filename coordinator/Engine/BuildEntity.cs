@@ -25,6 +25,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
     private readonly EngineTimings _timings;
     private readonly Dictionary<string, RequestStep> _requests = [];
     private readonly Dictionary<string, DateTime> _lastHeard = [];
+    private readonly Dictionary<string, DateTime> _lastAsked = [];
     private readonly Dictionary<int, GraphNode> _nodes = [];
     private readonly Dictionary<int, NodeOutcome> _done = [];
     private readonly Dictionary<int, List<LayerRef>> _layers = [];
@@ -176,8 +177,11 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             var now = DateTime.UtcNow;
             foreach (var (key, request) in _requests)
             {
+                // Silent for the interval: ask again, and keep asking every fifth of it until the step is heard of
+                // (a re-ask sent while the entity's dead node is not yet removed is lost).
                 if (now - _lastHeard[key] < _timings.BuildReaskInterval) continue;
-                _lastHeard[key] = now;
+                if (_lastAsked.TryGetValue(key, out var asked) && now - asked < ReaskCheckInterval) continue;
+                _lastAsked[key] = now;
                 _steps.Tell(Reasked(request));
             }
         });
@@ -194,7 +198,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
     private static RequestStep Reasked(RequestStep request) => request.Reask ? request : new RequestStep(request) { Reask = true };
 
     private TimeSpan ReaskCheckInterval =>
-        TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _timings.BuildReaskInterval.Ticks / 4));
+        TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _timings.BuildReaskInterval.Ticks / 5));
 
     private void Heard(string cacheKey)
     {
@@ -205,6 +209,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
     {
         _requests.Remove(cacheKey);
         _lastHeard.Remove(cacheKey);
+        _lastAsked.Remove(cacheKey);
         return _inFlight.Remove(cacheKey, out indexes!);
     }
 
@@ -282,11 +287,18 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             inputs.Stages.Add(new StageLayers { Name = input.Name, Layers = { LayersOf(input.Node) } });
         _inFlight[key] = [node.Index];
         var noCache = _graph.NoCache || _graph.NoCacheFilter.Contains(node.StageName);
-        var request = new RequestStep { Definition = node.Definition, Inputs = inputs, NoCache = noCache, Reask = _resumed };
+        var request = new RequestStep { Definition = node.Definition, Inputs = inputs, NoCache = noCache, Reask = MayRunAlready(node) };
         _requests[key] = request;
         _lastHeard[key] = DateTime.UtcNow;
         _steps.Tell(request);
     }
+
+    /// <summary>In a resumed build, a step whose inputs all came from records may have been running when the build's
+    /// entity was lost; one that waited for a step this incarnation ran cannot have been, and needs no re-ask grace.</summary>
+    private bool MayRunAlready(GraphNode node) =>
+        _resumed && FromRecords(node.Parent) && node.Inputs.All(i => FromRecords(i.Node));
+
+    private bool FromRecords(int index) => index < 0 || (_done.TryGetValue(index, out var outcome) && outcome.Cached);
 
     private IReadOnlyList<LayerRef> LayersOf(int index) =>
         index >= 0 && _layers.TryGetValue(index, out var layers) ? layers : [];
@@ -298,6 +310,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
     {
         _requests.Clear();
         _lastHeard.Clear();
+        _lastAsked.Clear();
         foreach (var key in _inFlight.Keys)
             _steps.Tell(new WithdrawStep { CacheKey = key, BuildId = _buildId });
         _inFlight.Clear();

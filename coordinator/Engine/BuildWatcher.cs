@@ -12,7 +12,8 @@ namespace BuildFarm.Coordinator.Engine;
 /// entity is lost. It death-watches the entity that accepted the build; when that entity dies before the build ended
 /// (its node was downed, or its shard moved on a graceful leave) it sends the StartBuild again, marked resumed: the new
 /// entity rebuilds from the step records and joins the runs still going. A StartBuild nobody accepted is sent again
-/// after <see cref="EngineTimings.BuildReaskInterval"/>. A cancel that no entity confirms within that interval ends the
+/// every fifth of <see cref="EngineTimings.BuildReaskInterval"/> (the first one after a loss often meets a shard whose
+/// dead home is not yet removed, and is lost). A cancel that no entity confirms within that interval ends the
 /// build here, so a canceled build always ends.
 /// </summary>
 public sealed class BuildWatcher : ReceiveActor, IWithTimers
@@ -63,8 +64,8 @@ public sealed class BuildWatcher : ReceiveActor, IWithTimers
         });
         Receive<CheckAccepted>(_ =>
         {
-            if (_finished || _entity is not null || DateTime.UtcNow - _sentAt < _timings.BuildReaskInterval) return;
-            _log.Warning("build {0}: no coordinator accepted it within {1:0} s; sending it again", _start.BuildId, _timings.BuildReaskInterval.TotalSeconds);
+            if (_finished || _entity is not null || DateTime.UtcNow - _sentAt < CheckInterval) return;
+            _log.Info("build {0}: no coordinator accepted it yet; sending it again", _start.BuildId);
             Send(resumed: true);
         });
         Receive<Cancel>(c =>
@@ -95,7 +96,7 @@ public sealed class BuildWatcher : ReceiveActor, IWithTimers
     }
 
     private TimeSpan CheckInterval =>
-        TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _timings.BuildReaskInterval.Ticks / 4));
+        TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _timings.BuildReaskInterval.Ticks / 5));
 
     private void Send(bool resumed)
     {

@@ -52,15 +52,17 @@ public static class EngineConfig
                 retry-unsuccessful-join-after = 1s
                 # Besides StartAsync's own timeout: a node that never joined stops itself instead of retrying forever.
                 shutdown-after-unsuccessful-join-seed-nodes = {{JoinGiveUp(options)}}
-                # A dead coordinator is unreachable after ~4 s (1 s heartbeats, 3 s pause), downed by the majority once
-                # that view is stable for 5 s, removed and its shards restarted elsewhere ~1 s later: ~10 s in all.
+                # A dead coordinator is unreachable after ~5 s (1 s heartbeats, 3 s pause), downed by the majority once
+                # that view is stable for 4 s, and its shards restart elsewhere after the removal margin (SBR takes
+                # stable-after: the downed side has stopped itself by then, so no key ever has two live entities):
+                # ~14 s from the kill to a survivor serving again.
                 failure-detector {
                   heartbeat-interval = 1s
                   acceptable-heartbeat-pause = 3s
                 }
                 downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
                 split-brain-resolver.active-strategy = keep-majority
-                split-brain-resolver.stable-after = 5s
+                split-brain-resolver.stable-after = 4s
                 # A downed node ends its actor system (EngineNode.Ended then says it was not asked to).
                 run-coordinated-shutdown-when-down = on
                 singleton {

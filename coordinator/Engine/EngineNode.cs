@@ -39,6 +39,11 @@ public sealed class EngineNode : IAsyncDisposable
         try
         {
             var cluster = Cluster.Get(system);
+            // The pool exists before this node is Up: workers register with it the moment they see the node join,
+            // and a registration sent to a pool not yet started would be lost.
+            IActorRef? pool = options.Roles.Contains(EngineRoles.Coordinator)
+                ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps), ActorNames.WorkerPool)
+                : null;
             if (options.SeedNodes.Count == 0)
                 await cluster.JoinAsync(cluster.SelfAddress, cancellationToken);
             else
@@ -47,10 +52,8 @@ public sealed class EngineNode : IAsyncDisposable
             var sharding = ClusterSharding.Get(system);
             var extractor = new EngineMessageExtractor(MaxShards);
             IActorRef builds, steps;
-            IActorRef? pool = null;
-            if (options.Roles.Contains(EngineRoles.Coordinator))
+            if (pool is not null)
             {
-                pool = system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps), ActorNames.WorkerPool);
                 var settings = ClusterShardingSettings.Create(system).WithRole(EngineRoles.Coordinator);
                 var localPool = pool;
                 // Live shards never move when a coordinator joins (NoRebalanceAllocation says why); a shard handed
@@ -87,9 +90,9 @@ public sealed class EngineNode : IAsyncDisposable
         {
             await cluster.JoinSeedNodesAsync(options.SeedNodes.Select(Address.Parse), timeout.Token);
         }
-        // Akka ends a canceled join with its own ClusterJoinFailedException, not an OperationCanceledException.
-        catch (Exception e) when (e is OperationCanceledException or ClusterJoinFailedException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is ClusterJoinFailedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // Either our timeout, or the cluster's own give-up (shutdown-after-unsuccessful-join-seed-nodes): one message.
             throw new EngineJoinException(
                 $"could not join the cluster within {options.JoinTimeout.TotalSeconds:0} s: no answer from seed {string.Join(", ", options.SeedNodes)}");
         }

@@ -98,6 +98,14 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
 
     protected override void PreStart() => _misses = new MissExplanations(_records, Self, Timers, _log);
 
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        // Every completion is acknowledged, whatever this entity makes of it: the worker stops sending it again.
+        if (message is StepCompleted c && !Sender.IsNobody())
+            Sender.Tell(new StepCompletionReceived { CacheKey = _cacheKey, Attempt = c.Attempt });
+        return base.AroundReceive(receive, message);
+    }
+
     private void BecomeIdle()
     {
         _runDefinition = null;

@@ -54,6 +54,8 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private readonly Dictionary<Address, PoolLink> _pools = [];
     private readonly List<IActorRef> _drainWaiters = [];
     private readonly Cluster _cluster = Cluster.Get(Context.System);
+    // Completions not yet acknowledged by a step entity: sent again with each heartbeat for a while.
+    private readonly Dictionary<(string Key, int Attempt), (IActorRef ReplyTo, StepCompleted Completed, DateTime Since)> _unacknowledged = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _stepsExecuted;
     private bool _draining;
@@ -89,7 +91,9 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
             foreach (var (key, execution) in _running)
                 execution.ReplyTo.Tell(new StepHeartbeat { CacheKey = key, Worker = _workerId, Attempt = execution.Attempt });
             BroadcastStatus();
+            ResendUnacknowledged();
         });
+        Receive<StepCompletionReceived>(a => _unacknowledged.Remove((a.CacheKey, a.Attempt)));
         Receive<RunSucceeded>(s => Complete(s.CacheKey, attempt => new StepCompleted { Result = s.Result, Cached = false, Attempt = attempt }));
         Receive<RunFaulted>(f => Complete(f.CacheKey, attempt => ToFailure(f.CacheKey, f.Error, attempt)));
         Receive<DrainWorker>(Drain);
@@ -317,12 +321,27 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     {
         if (!_running.Remove(cacheKey, out var execution)) return;
         execution.Cancel.Dispose();
-        execution.ReplyTo.Tell(outcome(execution.Attempt));
+        var message = outcome(execution.Attempt);
+        execution.ReplyTo.Tell(message);
+        if (message is StepCompleted completed)
+            _unacknowledged[(cacheKey, execution.Attempt)] = (execution.ReplyTo, completed, DateTime.UtcNow);
         foreach (var pool in execution.Pools) pool.Tell(new WorkerSlotFreed { WorkerId = _workerId, CacheKey = cacheKey });
         BroadcastStatus();
         if (!_draining) return;
         _finishedWhileDraining++;
         if (_running.Count == 0 && _drainWaiters.Count > 0) HandBackAndFinishDrain();
+    }
+
+    /// <summary>A completion sent while the key's coordinator was dead but not yet removed went nowhere: sent again
+    /// (by key, to whoever holds it now) until acknowledged, for up to twice the heartbeat timeout.</summary>
+    private void ResendUnacknowledged()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var (id, (replyTo, completed, since)) in _unacknowledged.ToList())
+        {
+            if (now - since > _timings.HeartbeatTimeout * 2) _unacknowledged.Remove(id);
+            else replyTo.Tell(completed);
+        }
     }
 
     private StepFailed ToFailure(string cacheKey, Exception error, int attempt)

@@ -185,17 +185,25 @@ public sealed class EngineChurnTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_coordinator_killed_mid_build_that_held_the_builds_entities_does_not_stop_the_build()
+    public async Task A_coordinator_killed_mid_build_that_held_the_builds_entities_does_not_stop_the_build() =>
+        await KillTheHolderMidStepAsync(sleepSeconds: 25);
+
+    [Fact]
+    public async Task A_step_that_completes_while_its_dead_coordinator_is_not_yet_removed_is_not_run_again() =>
+        await KillTheHolderMidStepAsync(sleepSeconds: 4); // done ~4 s after the kill; the node is removed ~14 s after
+
+    private async Task KillTheHolderMidStepAsync(int sleepSeconds)
     {
         var api = await StartNodeAsync(EngineRoles.Coordinator, seed: null);
         var doomed = await StartNodeAsync(EngineRoles.Coordinator, Seed(api), Abrupt);
         await StartWorkerNodeAsync(Seed(api));
-        var (graph, buildId) = await PlaceOnAsync(doomed, api, sleepSeconds: 25);
+        var (graph, buildId) = await PlaceOnAsync(doomed, api, sleepSeconds);
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         var killedAt = TimeSpan.Zero;
 
         var finished = await RunAsync(api, graph, Context, buildId, async e =>
         {
+            _output.WriteLine($"{stopwatch.Elapsed.TotalSeconds:0.0} s: {e.Kind} step {e.Index}");
             if (e is not { Kind: ProgressEvent.Types.Kind.Started, Index: 2 } || killedAt != TimeSpan.Zero) return;
             killedAt = stopwatch.Elapsed;
             await doomed.System.Terminate(); // no leave: the others find out from the failure detector
@@ -203,6 +211,7 @@ public sealed class EngineChurnTests : IAsyncLifetime
 
         _output.WriteLine($"killed at {killedAt.TotalSeconds:0.0} s, build ended at {stopwatch.Elapsed.TotalSeconds:0.0} s");
         Assert.True(finished.Success, finished.Error);
+        Assert.True(stopwatch.Elapsed - killedAt < TimeSpan.FromSeconds(sleepSeconds + 25), "the build took too long to resume");
         AssertEachStepRanOnce(graph);
     }
 
@@ -218,6 +227,7 @@ public sealed class EngineChurnTests : IAsyncLifetime
 
         var finished = await RunAsync(api, graph, Context, buildId, async e =>
         {
+            _output.WriteLine($"{stopwatch.Elapsed.TotalSeconds:0.0} s: {e.Kind} step {e.Index}");
             if (e is not { Kind: ProgressEvent.Types.Kind.Started, Index: 2 } || leftAt != TimeSpan.Zero) return;
             await leaving.LeaveAsync(TimeSpan.FromSeconds(5), CancellationToken.None);
             leftAt = stopwatch.Elapsed;

@@ -80,7 +80,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         second.ExpectMsg<StepStarted>(); // a late joiner learns the step already runs
         pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
-        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, ActorRefs.NoSender); // from the worker, through the region
         first.FishForMessage(m => m is StepCompleted { Cached: false });
         second.FishForMessage(m => m is StepCompleted { Cached: false });
     }
@@ -168,7 +168,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         var entity = Entity(key, pool.Ref);
         entity.Tell(Request(key, "first"), TestActor);
         Assert.Equal("first", pool.ExpectMsg<DispatchStep>().Inputs.BuildId);
-        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, ActorRefs.NoSender); // from the worker, through the region
         FishForMessage(m => m is StepCompleted);
         Assert.NotNull(await _records.FindAsync(key, CancellationToken.None));
 
@@ -195,7 +195,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
             Thread.Sleep(Fast.HeartbeatInterval);
             entity.Tell(new StepHeartbeat { CacheKey = key, Worker = "w", Attempt = 1 }, pool.Ref);
         }
-        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, ActorRefs.NoSender); // from the worker, through the region
 
         FishForMessage(m => m is StepCompleted { Cached: false });
         pool.ExpectNoMsg(TimeSpan.FromMilliseconds(50)); // never re-dispatched
@@ -304,7 +304,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         entity.Tell(new StepFailed { CacheKey = key, Message = "worker left", ErrorClass = ErrorClass.Unavailable, Attempt = 1 }, pool.Ref);
         pool.ExpectMsg<DispatchStep>(d => d.Attempt == 2);
 
-        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, ActorRefs.NoSender); // from the worker, through the region
         build.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // a late result of attempt 1 is not the result of attempt 2
     }
 
@@ -324,7 +324,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
 
         Assert.Equal("w1", build.FishForMessage<StepHeartbeat>(_ => true).Worker);
         pool.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, ActorRefs.NoSender); // from the worker, through the region
         build.FishForMessage(m => m is StepCompleted);
         build.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // one answer, not one per request
     }
@@ -438,6 +438,25 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         Assert.Equal(key, build.FishForMessage<StepHandedOff>(_ => true).CacheKey);
         ExpectTerminated(entity);
         pool.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the run goes on; the next incarnation joins it
+    }
+
+    [Fact]
+    public void Every_completion_is_acknowledged_to_the_worker_that_sent_it_even_a_stale_one()
+    {
+        var key = FreshKey();
+        var pool = CreateTestProbe();
+        var worker = CreateTestProbe();
+        var entity = Entity(key, pool.Ref, Fast);
+        entity.Tell(Request(key, "b1", noCache: true), TestActor);
+        var attempt = pool.ExpectMsg<DispatchStep>().Attempt;
+
+        entity.Tell(new StepCompleted { Attempt = attempt, Result = Result(key) }, worker.Ref);
+        Assert.Equal((key, attempt), worker.ExpectMsg<StepCompletionReceived>() is var a ? (a.CacheKey, a.Attempt) : default);
+        FishForMessage(m => m is StepCompleted);
+
+        entity.Tell(new StepCompleted { Attempt = attempt, Result = Result(key) }, worker.Ref); // sent again: its ack was lost
+        Assert.Equal(attempt, worker.ExpectMsg<StepCompletionReceived>().Attempt);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the build heard the result once
     }
 
     [Fact]

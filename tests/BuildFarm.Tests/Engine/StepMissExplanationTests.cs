@@ -134,7 +134,7 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
 
         entity.Tell(Request(spec), TestActor);
         pool.ExpectMsg<DispatchStep>();
-        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, ActorRefs.NoSender); // from the worker, through the region
 
         var completed = ExpectMsg<StepCompleted>();
         Assert.False(completed.Cached);
@@ -170,7 +170,7 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
         entity.Tell(Request(spec), TestActor);
         pool.ExpectMsg<DispatchStep>();
 
-        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } }, ActorRefs.NoSender); // from the worker, through the region
         ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         slow.Release.SetResult();
 
@@ -187,7 +187,7 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
         entity.Tell(Request(spec), TestActor);
         pool.ExpectMsg<DispatchStep>();
 
-        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, pool.Ref);
+        entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, ActorRefs.NoSender); // from the worker, through the region
 
         ExpectMsg<StepCompleted>(TimeSpan.FromSeconds(3));
     }

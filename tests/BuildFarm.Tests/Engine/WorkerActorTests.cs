@@ -47,6 +47,23 @@ public sealed class WorkerActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_completion_is_sent_again_until_a_step_entity_acknowledges_it()
+    {
+        var runner = new GatedRunner();
+        runner.Release.SetResult();
+        var worker = Sys.ActorOf(WorkerActor.Props(runner, "w1", 1, Fast));
+        var entity = CreateTestProbe();
+        worker.Tell(Execute("k4", entity.Ref, attempt: 5), TestActor);
+        entity.FishForMessage<StepCompleted>(_ => true);
+
+        // The first one went to a coordinator that died: it comes again with the heartbeats until someone answers.
+        Assert.Equal(5, entity.FishForMessage<StepCompleted>(_ => true, TimeSpan.FromSeconds(2)).Attempt);
+        worker.Tell(new StepCompletionReceived { CacheKey = "k4", Attempt = 5 }, entity.Ref);
+        entity.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m); // one already on its way may still arrive
+        entity.ExpectNoMsg(TimeSpan.FromMilliseconds(400));
+    }
+
+    [Fact]
     public void A_user_error_is_reported_as_such_with_its_exit_code()
     {
         var runner = new GatedRunner { Failure = new StepRunFailedException("exit code: 3", 3) };
