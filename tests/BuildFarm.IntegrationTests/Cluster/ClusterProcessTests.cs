@@ -246,17 +246,21 @@ public sealed class ClusterProcessTests(S3ServerFixture s3, BusyboxFixture busyb
         Assert.InRange(most, 0, 1);
     }
 
-    [Fact]
-    public async Task A_worker_pointed_at_a_seed_that_does_not_answer_exits_non_zero_naming_the_seed_within_the_join_timeout()
+    [Theory]
+    [InlineData(FarmRole.Worker)]
+    [InlineData(FarmRole.Coordinator)]
+    public async Task A_node_pointed_at_a_seed_that_does_not_answer_exits_non_zero_naming_the_seed_within_the_join_timeout(FarmRole role)
     {
         await using var cluster = await StartAsync(coordinators: 0, workers: 0);
         var seed = $"127.0.0.1:{ClusterProcesses.FreePort()}"; // nothing listens there
-        var worker = cluster.LaunchWorker(seed, "--join-timeout", "5");
+        var node = role == FarmRole.Worker
+            ? cluster.LaunchWorker(seed, "--join-timeout", "5")
+            : cluster.LaunchCoordinator(seed, "--join-timeout", "5");
 
-        var exit = await worker.Process.WaitForExitAsync(TimeSpan.FromSeconds(5 + 10));
+        var exit = await node.Process.WaitForExitAsync(TimeSpan.FromSeconds(5 + 10));
 
-        Assert.True(exit is not null, $"the worker still runs {worker.Process.Started.Elapsed.TotalSeconds:0} s after start:\n{worker.Process.Transcript}");
+        Assert.True(exit is not null, $"the {role} still runs {node.Process.Started.Elapsed.TotalSeconds:0} s after start:\n{node.Process.Transcript}");
         Assert.NotEqual(0, exit);
-        Assert.Contains(seed, worker.Process.Stderr);
+        Assert.Contains(seed, node.Process.Stderr);
     }
 }

@@ -81,13 +81,18 @@ public sealed class ClusterProcesses : IAsyncDisposable
     /// <summary>Starts a coordinator (the first one is the seed that joins itself) and waits for its ready line.</summary>
     public async Task<FarmNode> AddCoordinatorAsync(CancellationToken cancellationToken)
     {
-        var seeds = Seeds;
-        string[] args = ["coordinator", "--listen", $"127.0.0.1:{FreePort()}", "--hostname", "127.0.0.1",
-            "--remoting-port", FreePort().ToString(), "--join-timeout", "30"];
-        if (seeds.Length > 0) args = [.. args, "--seeds", seeds];
-        var node = Launch(FarmRole.Coordinator, $"coordinator-{Interlocked.Increment(ref _coordinatorCount) - 1}", args);
+        var node = LaunchCoordinator(Seeds, "--join-timeout", "30");
         await node.WaitForReadyAsync(ReadyTimeout, cancellationToken);
         return node;
+    }
+
+    /// <summary>Starts a coordinator pointed at <paramref name="seeds"/> (none: it is the first seed) without waiting for it.</summary>
+    public FarmNode LaunchCoordinator(string seeds, params string[] extra)
+    {
+        string[] args = ["coordinator", "--listen", $"127.0.0.1:{FreePort()}", "--hostname", "127.0.0.1",
+            "--remoting-port", FreePort().ToString(), .. extra];
+        if (seeds.Length > 0) args = [.. args, "--seeds", seeds];
+        return Launch(FarmRole.Coordinator, $"coordinator-{Interlocked.Increment(ref _coordinatorCount) - 1}", args);
     }
 
     /// <summary>Starts a worker with an empty home of its own and waits for its ready line.</summary>
