@@ -1,5 +1,3 @@
-using BuildFarm.IntegrationTests.EndToEnd;
-
 namespace BuildFarm.IntegrationTests.Cluster;
 
 /// <summary>A <c>buildfarm build --server</c> client process in flight: its output can be watched while it runs.</summary>
