@@ -334,7 +334,9 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
         L.append("")
 
     L += ["## Cluster (one coordinator + several workers, concurrent identical submissions)", ""]
-    for row in extras.get("cluster", []):
+    rendered = [row["markdown"] for row in extras.get("cluster", []) if "markdown" in row]
+    L += rendered  # cluster.py renders its measured rows itself (tables)
+    for row in extras.get("cluster", []) if not rendered else []:
         if "not_measured" in row:
             L.append(f"- {row['scenario']}: not measured: {row['not_measured']}")
         else:
@@ -483,7 +485,8 @@ def main():
                 log(f"bare runc run: median {median(bare):.3f}s")
             except RuntimeError as e:
                 bare = str(e)
-        extras = {"cluster": cluster.run({"repo": REPO, "tmp": tmp, "registry": registry})}
+        extras = {"cluster": cluster.run({"repo": REPO, "tmp": tmp, "registry": registry, "logdir": logdir,
+                                           "quick": args.quick})}
         bf = next((b for b in builders if b.key == "buildfarm"), None)
         if bf is not None:
             extras["s3"] = s3_rows(run, bf, registry)
