@@ -280,6 +280,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             SecretProvider = _start.SecretProvider,
             StepIdentity = node.StepIdentity,
             RunLimits = _start.RunLimits,
+            Team = _start.Team,
             Secrets = { node.Secrets },
             ParentLayers = { LayersOf(node.Parent) },
         };
