@@ -16,7 +16,7 @@ namespace BuildFarm.Coordinator.Api;
 /// and streams progress back. Closing the stream or sending Cancel cancels the build.
 /// <c>ListWorkers</c> answers from the engine's worker pool.
 /// </summary>
-public sealed class BuildGrpcService(Task<EngineNode> engine, BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
+public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
     : BuildService.BuildServiceBase
 {
     public override async Task Build(IAsyncStreamReader<BuildRequest> requestStream, IServerStreamWriter<BuildResponse> responseStream, ServerCallContext context)
