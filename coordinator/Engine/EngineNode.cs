@@ -42,7 +42,7 @@ public sealed class EngineNode : IAsyncDisposable
             // The pool exists before this node is Up: workers register with it the moment they see the node join,
             // and a registration sent to a pool not yet started would be lost.
             IActorRef? pool = options.Roles.Contains(EngineRoles.Coordinator)
-                ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps), ActorNames.WorkerPool)
+                ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps, options.Timings.NoWorkerTimeout), ActorNames.WorkerPool)
                 : null;
             if (options.SeedNodes.Count == 0)
                 await cluster.JoinAsync(cluster.SelfAddress, cancellationToken);

@@ -41,14 +41,39 @@ public sealed class WorkerPool : ReceiveActor
         public bool Runs(string key) => Running.ContainsKey(key) || Reported.Contains(key);
     }
 
+    private sealed record CheckStarved : INoSerializationVerificationNeeded;
+
     private readonly int _maxQueued;
+    private readonly TimeSpan _noWorkerTimeout;
+    // Since when this pool has known no worker at all (from its start, or since the last one left).
+    private DateTime? _noWorkerSince = DateTime.UtcNow;
+    private ICancelable? _starvedCheck;
     private readonly Dictionary<IActorRef, WorkerState> _workers = [];
     private readonly LinkedList<Pending> _queue = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public WorkerPool(int maxQueued)
+    public WorkerPool(int maxQueued, TimeSpan noWorkerTimeout)
     {
         _maxQueued = maxQueued;
+        _noWorkerTimeout = noWorkerTimeout;
+
+        // A farm with no worker must not hold builds for ever: past the timeout, queued steps fail with a clear line.
+        Receive<CheckStarved>(_ =>
+        {
+            if (_workers.Count > 0 || _noWorkerSince is not { } since || DateTime.UtcNow - since < _noWorkerTimeout) return;
+            while (_queue.First is { } starved)
+            {
+                _queue.RemoveFirst();
+                starved.Value.ReplyTo.Tell(new StepFailed
+                {
+                    CacheKey = starved.Value.CacheKey,
+                    Message = $"no worker is in the farm: the step waited {_noWorkerTimeout.TotalSeconds:0} s for one (is a `buildfarm worker` running and joined?)",
+                    ErrorClass = ErrorClass.Unavailable,
+                    RetriesExhausted = true,
+                    Attempt = starved.Value.Dispatch.Attempt,
+                });
+            }
+        });
 
         Receive<RegisterWorker>(r =>
         {
@@ -155,6 +180,7 @@ public sealed class WorkerPool : ReceiveActor
         Receive<Terminated>(t =>
         {
             if (!_workers.Remove(t.ActorRef, out var gone)) return;
+            if (_workers.Count == 0) _noWorkerSince = DateTime.UtcNow;
             _log.Warning("worker {0} left with {1} running steps", gone.Id, gone.Running.Count);
             foreach (var pending in gone.Running.Values)
                 pending.ReplyTo.Tell(new StepFailed
@@ -173,6 +199,7 @@ public sealed class WorkerPool : ReceiveActor
         if (_workers.TryGetValue(actor, out var known)) return known;
         var worker = new WorkerState(actor, id, Math.Max(1, slots));
         _workers[actor] = worker;
+        _noWorkerSince = null;
         Context.Watch(actor);
         _log.Info("worker {0} registered with {1} slots", id, slots);
         return worker;
@@ -210,5 +237,14 @@ public sealed class WorkerPool : ReceiveActor
         return index < 0 ? null : open[index];
     }
 
-    public static Props Props(int maxQueued) => Akka.Actor.Props.Create(() => new WorkerPool(maxQueued));
+    protected override void PreStart()
+    {
+        var every = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _noWorkerTimeout.Ticks / 10));
+        _starvedCheck = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(every, every, Self, new CheckStarved(), Self);
+    }
+
+    protected override void PostStop() => _starvedCheck?.Cancel();
+
+    public static Props Props(int maxQueued, TimeSpan? noWorkerTimeout = null) =>
+        Akka.Actor.Props.Create(() => new WorkerPool(maxQueued, noWorkerTimeout ?? EngineTimings.Default.NoWorkerTimeout));
 }

@@ -20,6 +20,8 @@ public sealed record EngineTimings
     /// <summary>A step entity keeps the result of a run it did not dispatch (its dispatcher was lost) this long for a
     /// build that asks for the key: the key covers the definition, so the result is as good as a record.</summary>
     public TimeSpan OrphanResultKeep { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>A step queued in a pool that has known no worker for this long fails (the farm has no worker to run it).</summary>
+    public TimeSpan NoWorkerTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>How long a worker waits for a build's secrets.</summary>
     public TimeSpan SecretsTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -24,6 +24,33 @@ public class WorkerPoolTests : Akka.TestKit.Xunit2.TestKit
         new() { WorkerId = id, Slots = slots, RunningKeys = { running } };
 
     [Fact]
+    public void A_step_queued_in_a_farm_without_workers_fails_after_the_no_worker_timeout_naming_why()
+    {
+        var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 10, noWorkerTimeout: TimeSpan.FromMilliseconds(500)));
+
+        pool.Tell(Dispatch("k1"), TestActor);
+
+        var failed = ExpectMsg<StepFailed>(TimeSpan.FromSeconds(5));
+        Assert.Equal("k1", failed.CacheKey);
+        Assert.True(failed.RetriesExhausted);
+        Assert.Contains("no worker is in the farm", failed.Message);
+    }
+
+    [Fact]
+    public void A_step_queued_while_a_worker_is_known_is_not_failed_for_want_of_workers()
+    {
+        var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 10, noWorkerTimeout: TimeSpan.FromMilliseconds(300)));
+        var worker = CreateTestProbe();
+        Register(pool, worker, "w1", 1);
+        pool.Tell(Dispatch("k1"), TestActor);
+        worker.ExpectMsg<ExecuteStep>();
+
+        pool.Tell(Dispatch("k2"), TestActor); // waits for the busy worker's slot
+
+        ExpectNoMsg(TimeSpan.FromSeconds(1.5));
+    }
+
+    [Fact]
     public void Registration_is_acknowledged()
     {
         var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 10));
