@@ -141,6 +141,8 @@ public sealed class CachingContentStore : IContentStore
         Task fetch;
         lock (_gate)
         {
+            // A fetch that finished between the caller's local miss and now has recorded the blob before leaving _fetches.
+            if (_index.ContainsKey(digest)) return;
             if (!_fetches.TryGetValue(digest, out fetch!))
             {
                 fetch = Task.Run(() => FetchAsync(digest), CancellationToken.None);
