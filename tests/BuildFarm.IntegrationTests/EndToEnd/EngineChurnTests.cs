@@ -76,45 +76,13 @@ public sealed class EngineChurnTests : IAsyncLifetime
 
     private static string Seed(EngineNode node) => Akka.Cluster.Cluster.Get(node.System).SelfAddress.ToString();
 
-    private static string Key(string parent, string instruction) => new CacheKeyInputs
-    {
-        Platform = "linux/amd64",
-        Parent = parent == "scratch" ? CacheKeyParent.Scratch : CacheKeyParent.Step(parent),
-        Instruction = instruction,
-    }.ComputeKey();
 
     private ContextRef Context => new() { LocalDir = Path.GetDirectoryName(_busybox.TarPath)! };
 
     /// <summary>scratch + ADD rootfs.tar, then one RUN that sleeps (the step churn happens during), then a second RUN.</summary>
-    private static BuildGraph Graph(string salt, int sleepSeconds)
-    {
-        var add = Key("scratch", "ADD rootfs.tar /");
-        var slow = Key(add, $"RUN sleep {sleepSeconds} {salt}");
-        var after = Key(slow, $"RUN echo after {salt}");
-        return new BuildGraph
-        {
-            FinalNode = 3,
-            Nodes =
-            {
-                new GraphNode { Index = 0, IsBase = true, Parent = -1 },
-                new GraphNode
-                {
-                    Index = 1, Parent = 0, DisplayName = "ADD", Location = "Dockerfile:2",
-                    Definition = new StepDefinition { CacheKey = add, Add = new AddOp { Copy = new CopyOp { Sources = { "rootfs.tar" }, Destination = "/" }, Unpack = true } },
-                },
-                new GraphNode
-                {
-                    Index = 2, Parent = 1, DisplayName = "RUN slow", Location = "Dockerfile:3",
-                    Definition = new StepDefinition { CacheKey = slow, Run = new RunOp { Args = { $"sleep {sleepSeconds} && echo {salt} > /slow" } } },
-                },
-                new GraphNode
-                {
-                    Index = 3, Parent = 2, DisplayName = "RUN after", Location = "Dockerfile:4",
-                    Definition = new StepDefinition { CacheKey = after, Run = new RunOp { Args = { $"echo after-{salt} > /after" } } },
-                },
-            },
-        };
-    }
+    private static BuildGraph Graph(string salt, int sleepSeconds) => BusyboxChainGraph.Of(BusyboxChainGraph.AddKey,
+        ("RUN slow", $"RUN sleep {sleepSeconds} {salt}", $"sleep {sleepSeconds} && echo {salt} > /slow"),
+        ("RUN after", $"RUN echo after {salt}", $"echo after-{salt} > /after"));
 
     private static string SlowKey(BuildGraph graph) => graph.Nodes[2].Definition.CacheKey;
 

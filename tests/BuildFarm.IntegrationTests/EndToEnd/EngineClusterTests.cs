@@ -41,12 +41,7 @@ public sealed class EngineClusterTests : IAsyncLifetime
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    private static string Key(string parent, string instruction) => new CacheKeyInputs
-    {
-        Platform = "linux/amd64",
-        Parent = parent == "scratch" ? CacheKeyParent.Scratch : CacheKeyParent.Step(parent),
-        Instruction = instruction,
-    }.ComputeKey();
+    private static string Key(string parent, string instruction) => BusyboxChainGraph.Key(parent, instruction);
 
     private ContextRef Context => new() { LocalDir = Path.GetDirectoryName(_busybox.TarPath)! };
 
@@ -253,34 +248,9 @@ public sealed class EngineClusterTests : IAsyncLifetime
     }
 
     /// <summary>scratch + ADD rootfs.tar, then two RUNs in a row, each a little work marked with the build's salt.</summary>
-    private static BuildGraph ChainGraph(string add, string salt)
-    {
-        var first = Key(add, $"RUN echo one-{salt} > /one && sleep 0.5");
-        var second = Key(first, $"RUN echo two-{salt} > /two && sleep 0.5");
-        return new BuildGraph
-        {
-            FinalNode = 3,
-            Nodes =
-            {
-                new GraphNode { Index = 0, IsBase = true, Parent = -1 },
-                new GraphNode
-                {
-                    Index = 1, Parent = 0, DisplayName = "ADD", Location = "Dockerfile:2",
-                    Definition = new StepDefinition { CacheKey = add, Add = new AddOp { Copy = new CopyOp { Sources = { "rootfs.tar" }, Destination = "/" }, Unpack = true } },
-                },
-                new GraphNode
-                {
-                    Index = 2, Parent = 1, DisplayName = "RUN one", Location = "Dockerfile:3",
-                    Definition = new StepDefinition { CacheKey = first, Run = new RunOp { Args = { $"echo one-{salt} > /one && sleep 0.5" } } },
-                },
-                new GraphNode
-                {
-                    Index = 3, Parent = 2, DisplayName = "RUN two", Location = "Dockerfile:4",
-                    Definition = new StepDefinition { CacheKey = second, Run = new RunOp { Args = { $"echo two-{salt} > /two && sleep 0.5" } } },
-                },
-            },
-        };
-    }
+    private static BuildGraph ChainGraph(string add, string salt) => BusyboxChainGraph.Of(add,
+        ("RUN one", $"RUN echo one-{salt} > /one && sleep 0.5", $"echo one-{salt} > /one && sleep 0.5"),
+        ("RUN two", $"RUN echo two-{salt} > /two && sleep 0.5", $"echo two-{salt} > /two && sleep 0.5"));
 
     private async Task<BuildFinished> RunOnAsync(EngineNode node, BuildGraph graph, string buildId)
     {
