@@ -24,11 +24,23 @@ public static class EmbeddedBuild
             return await RemoteBuild.RunAsync(invocation, server, cancellationToken);
         var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi);
         BuildOutcome outcome;
+        // dest=- (stdout, as buildx): the exporter writes a temp file that goes to stdout once the build succeeded.
+        var spec = invocation.Spec.Clone();
+        var stdoutFile = Path.Combine(Path.GetTempPath(), $"buildfarm-stdout-{Environment.ProcessId}-{Guid.NewGuid():N}.tar");
+        var toStdout = spec.Outputs.Where(o => o.Attrs.GetValueOrDefault("dest") == "-").ToList();
+        foreach (var output in toStdout) output.Attrs["dest"] = stdoutFile;
         try
         {
+            if (toStdout.Count > 1) throw new InvalidOperationException("only one --output can write to stdout (dest=-)");
             await using var farm = await LocalFarm.StartAsync(invocation.Environment, new EngineOptions(),
                 LocalFarmOptions.Embedded with { RunLimits = invocation.RunLimits }, cancellationToken);
-            outcome = await farm.Runner.RunAsync(invocation.Spec, invocation.ContextDir, invocation.NoCacheFilter, printer.OnEvent, cancellationToken);
+            outcome = await farm.Runner.RunAsync(spec, invocation.ContextDir, invocation.NoCacheFilter, printer.OnEvent, cancellationToken);
+            if (outcome.Success && toStdout.Count > 0)
+            {
+                await using var file = File.OpenRead(stdoutFile);
+                await using var stdout = Console.OpenStandardOutput();
+                await file.CopyToAsync(stdout, cancellationToken);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -43,6 +55,10 @@ public static class EmbeddedBuild
                 ErrorClass = errorClass,
                 Error = errorClass == ErrorClass.Internal ? $"internal error: {e.GetType().Name}: {e.Message}" : e.Message,
             };
+        }
+        finally
+        {
+            File.Delete(stdoutFile);
         }
         printer.Finish();
         return await ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);

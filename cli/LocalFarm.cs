@@ -30,6 +30,8 @@ public sealed class LocalFarm : IAsyncDisposable
     public BuildFarmHome Home { get; }
     public string Scratch { get; }
     public IContentStore Store => _cache.Blobs;
+    /// <summary>The store and its step records (what <c>rmi</c> must not delete from under the build cache).</summary>
+    public SharedCache Cache => _cache;
 
     /// <summary>The engine node; it starts on the thread pool while the caller plans and hashes the context.</summary>
     public Task<EngineNode> Engine { get; }

@@ -36,16 +36,24 @@ public static class RemoteBuild
         {
             outcome = new BuildOutcome { Error = $"{server}: {e.Status.Detail} ({e.StatusCode})" };
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Oci.Layers.UnsafeLayerPathException)
+        {
+            // An output that could not be brought here (written, checked or unpacked) fails the build, naming why.
+            outcome = new BuildOutcome { Error = $"failed to export: {e.Message}" };
+        }
         printer.Finish();
         return await EmbeddedBuild.ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);
     }
 
     private static async Task<BuildOutcome> BuildAsync(BuildInvocation invocation, string server, ProgressPrinter printer, CancellationToken cancellationToken)
     {
-        using var channel = GrpcChannel.ForAddress(server.Contains("://") ? server : "http://" + server);
+        using var channel = ServerChannel.Open(server);
         var client = new BuildService.BuildServiceClient(channel);
         using var call = client.Build(cancellationToken: cancellationToken);
-        await call.RequestStream.WriteAsync(new BuildRequest { Spec = invocation.Spec }, cancellationToken);
+        var spec = invocation.Spec.Clone();
+        // The farm pushes with these for this build only; a served build has no other credentials to push with.
+        spec.RegistryLogins.AddRange(PushLogins(spec, invocation.Environment));
+        await call.RequestStream.WriteAsync(new BuildRequest { Spec = spec }, cancellationToken);
 
         var matcher = await IgnoreFileLocator.LoadAsync(invocation.ContextDir, invocation.DockerfilePath, cancellationToken);
         var entries = ContextWalker.Walk(invocation.ContextDir, matcher, cancellationToken);
@@ -80,6 +88,15 @@ public static class RemoteBuild
                     break;
                 case BuildResponse.MessageOneofCase.Result:
                     await call.RequestStream.CompleteAsync();
+                    var download = new ExportDownload(client, server);
+                    foreach (var export in response.Result.Exports)
+                    {
+                        if (export.OutputIndex < 0 || export.OutputIndex >= spec.Outputs.Count)
+                            return new BuildOutcome { Error = $"{server} sent export {export.Id} for output {export.OutputIndex}, which this build did not ask for" };
+                        var output = spec.Outputs[export.OutputIndex];
+                        await download.SaveAsync(export, output, cancellationToken);
+                        printer.Info($"exporting {output.Type} to {output.Attrs["dest"]} done ({export.Size} bytes)");
+                    }
                     return new BuildOutcome
                     {
                         Success = true,
@@ -105,6 +122,30 @@ public static class RemoteBuild
             }
         }
         return new BuildOutcome { Error = $"{server} ended the build without a result" };
+    }
+
+    /// <summary>The client's docker-config credentials for each registry this build pushes to (tags or output names).</summary>
+    private static IEnumerable<RegistryLogin> PushLogins(BuildSpec spec, CliEnvironment environment)
+    {
+        var names = new List<string>();
+        if (spec.Push) names.AddRange(spec.Tags);
+        foreach (var output in spec.Outputs.Where(o => o.Type == "registry" || (o.Type == "image" && o.Attrs.GetValueOrDefault("push") == "true")))
+            names.AddRange(output.Attrs.TryGetValue("name", out var n) ? n.Split(',', StringSplitOptions.RemoveEmptyEntries) : spec.Tags);
+        var registries = names.Select(n => Oci.Registry.ImageReference.TryParse(n, out var r, out _) ? r.Registry : null)
+            .OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (registries.Count == 0) yield break;
+        var credentials = Oci.Registry.DockerConfigCredentialProvider.FromDirectory(environment.DockerConfigDirectory);
+        foreach (var registry in registries)
+        {
+            if (credentials.Find(registry) is not { } credential) continue;
+            yield return new RegistryLogin
+            {
+                Registry = registry,
+                Username = credential.Username,
+                Password = credential.Password,
+                IdentityToken = credential.IdentityToken ?? "",
+            };
+        }
     }
 
     /// <summary>Answers the server's challenge for blobs it already has: HMAC-SHA256(nonce, content) per digest.</summary>

@@ -52,7 +52,9 @@ public static class BuildArguments
         if (type is "oci" or "docker" or "local" or "tar" && !fields.ContainsKey("dest"))
             throw new UsageException($"--output type={type} needs dest=PATH");
         if (fields.TryGetValue("dest", out var dest))
-            fields["dest"] = dest == "-" ? throw new UsageException("output to stdout is not supported") : Path.GetFullPath(dest);
+            fields["dest"] = dest != "-" ? Path.GetFullPath(dest)
+                : type is "oci" or "docker" or "tar" ? dest // stdout, as buildx
+                : throw new UsageException($"--output type={type}: dest=- (stdout) is only for tar, oci and docker");
         var spec = new OutputSpec { Type = type };
         foreach (var (k, v) in fields) spec.Attrs[k] = v;
         return spec;

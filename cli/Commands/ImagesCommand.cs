@@ -1,9 +1,11 @@
 using System.CommandLine;
 using BuildFarm.Coordinator.Images;
+using BuildFarm.Protos.V1;
 
 namespace BuildFarm.Cli.Commands;
 
-/// <summary><c>buildfarm images</c>: the images of this machine by name (like <c>docker images</c>); the ID is the config digest.</summary>
+/// <summary><c>buildfarm images</c>: the images of this machine by name (like <c>docker images</c>); the ID is the config digest.
+/// With <c>--server</c>, the images of that server's store.</summary>
 public static class ImagesCommand
 {
     public static Command Create(CliEnvironment environment)
@@ -11,11 +13,27 @@ public static class ImagesCommand
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Only show image IDs" };
         var noTrunc = new Option<bool>("--no-trunc") { Description = "Don't truncate output" };
         var digests = new Option<bool>("--digests") { Description = "Show digests" };
-        var command = new Command("images", "List images in the local store") { quiet, noTrunc, digests };
+        var server = new Option<string?>("--server") { Description = "List the images of a buildfarm server (HOST:PORT)" };
+        var command = new Command("images", "List images in the local store") { quiet, noTrunc, digests, server };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var store = new LocalImageStore(environment.Home.Images);
-            var images = await store.ListAsync(cancellationToken);
+            IReadOnlyList<LocalImage> images;
+            if (parse.GetValue(server) is { } address)
+            {
+                try
+                {
+                    images = await ListOnServerAsync(address, cancellationToken);
+                }
+                catch (Exception e) when (ServerChannel.Describe(address, e) is { } message)
+                {
+                    await Console.Error.WriteLineAsync(message);
+                    return 1;
+                }
+            }
+            else
+            {
+                images = await new LocalImageStore(environment.Home.Images).ListAsync(cancellationToken);
+            }
             var full = parse.GetValue(noTrunc);
             string Id(LocalImage i) => full ? i.ConfigDigest : i.ShortId;
             if (parse.GetValue(quiet))
@@ -40,6 +58,21 @@ public static class ImagesCommand
             return 0;
         });
         return command;
+    }
+
+    private static async Task<IReadOnlyList<LocalImage>> ListOnServerAsync(string address, CancellationToken cancellationToken)
+    {
+        using var channel = ServerChannel.Open(address);
+        var response = await new BuildService.BuildServiceClient(channel)
+            .ListImagesAsync(new ListImagesRequest(), deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: cancellationToken);
+        return [.. response.Images.Select(i => new LocalImage
+        {
+            Name = i.Name,
+            ManifestDigest = i.ManifestDigest,
+            ConfigDigest = i.ConfigDigest,
+            Size = i.Size,
+            Created = DateTimeOffset.FromUnixTimeMilliseconds(i.CreatedUnixMs),
+        })];
     }
 
     private static string Ago(DateTimeOffset created)

@@ -2,13 +2,14 @@ using System.CommandLine;
 using BuildFarm.Cache;
 using BuildFarm.Cli.Containers;
 using BuildFarm.Coordinator.Images;
+using BuildFarm.Protos.V1;
+using Grpc.Core;
 
 namespace BuildFarm.Cli.Commands;
 
 /// <summary>
-/// <c>buildfarm rmi IMAGE...</c>, as docker: removing one of several names only untags; removing the last name deletes
-/// the image's blobs that no other named image and no step record (the build cache) still uses. An ID with several
-/// names, or an image a kept container uses, is refused without <c>--force</c> (which untags but keeps a container's image).
+/// <c>buildfarm rmi IMAGE...</c>, as docker (<see cref="ImageRemoval"/>): untag, and delete the blobs of an image whose last
+/// name went. A kept container's image stays whole. With <c>--server</c>, on that server's image store.
 /// </summary>
 public static class RmiCommand
 {
@@ -16,52 +17,62 @@ public static class RmiCommand
     {
         var names = new Argument<string[]>("IMAGE") { Description = "Image names or IDs to remove", Arity = ArgumentArity.OneOrMore };
         var force = new Option<bool>("--force", "-f") { Description = "Remove an image ID with several names (untags them all)" };
-        var command = new Command("rmi", "Remove one or more images from the local store") { names, force };
+        var server = new Option<string?>("--server") { Description = "Remove from a buildfarm server's image store (HOST:PORT)" };
+        var command = new Command("rmi", "Remove one or more images from the local store") { names, force, server };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var store = new LocalImageStore(environment.Home.Images);
-            using var cache = ContentStoreFactory.Open(environment.Store);
-            var remover = new ImageRemover(cache, store);
-            var containers = new ContainerStore(environment.Home.Containers);
+            var results = parse.GetValue(server) is { } address
+                ? await RemoveOnServerAsync(address, parse.GetValue(names)!, parse.GetValue(force), cancellationToken)
+                : await RemoveHereAsync(environment, parse.GetValue(names)!, parse.GetValue(force), cancellationToken);
+            if (results is null) return 1;
             var exit = 0;
-            foreach (var name in parse.GetValue(names)!)
+            foreach (var result in results)
             {
-                var image = await store.FindAsync(name, cancellationToken);
-                if (image is null)
+                if (result.Error is { } error)
                 {
-                    await Console.Error.WriteLineAsync($"Error response: No such image: {name}");
+                    await Console.Error.WriteLineAsync($"Error response: {error}");
                     exit = 1;
                     continue;
                 }
-                var byName = !name.StartsWith("sha256:", StringComparison.Ordinal) && image.Name == LocalImageStore.Normalize(name);
-                var all = await store.NamesOfAsync(image.ConfigDigest, cancellationToken);
-                if (!byName && all.Count > 1 && !parse.GetValue(force))
-                {
-                    await Console.Error.WriteLineAsync($"Error response: conflict: unable to delete {image.ShortId} (must be forced) - image is referenced in multiple repositories");
-                    exit = 1;
-                    continue;
-                }
-                // A kept container's image stays whole (docker refuses too): diff and commit read it.
-                var users = (await containers.ListAsync(cancellationToken)).Where(c => c.ImageId == image.ConfigDigest).ToList();
-                var lastName = byName ? all.Count == 1 : true;
-                if (lastName && users.Count > 0 && !parse.GetValue(force))
-                {
-                    await Console.Error.WriteLineAsync($"Error response: conflict: unable to remove {name} (must force) - container {users[0].ShortId} ({users[0].Name}) is using its referenced image {image.ShortId}");
-                    exit = 1;
-                    continue;
-                }
-                foreach (var untag in byName ? [image] : all)
-                {
-                    await store.RemoveAsync(untag.Name, cancellationToken);
-                    Console.WriteLine($"Untagged: {untag.Name}");
-                }
-                if ((await store.NamesOfAsync(image.ConfigDigest, cancellationToken)).Count > 0 || users.Count > 0) continue;
-                Console.WriteLine($"Deleted: {image.ConfigDigest}");
-                foreach (var blob in await remover.DeleteUnusedAsync(image, cancellationToken))
-                    if (blob.ToString() != image.ConfigDigest) Console.WriteLine($"Deleted: {blob}");
+                foreach (var name in result.Untagged) Console.WriteLine($"Untagged: {name}");
+                foreach (var blob in result.Deleted) Console.WriteLine($"Deleted: {blob}");
             }
             return exit;
         });
         return command;
+    }
+
+    private static async Task<IReadOnlyList<ImageRemovalResult>> RemoveHereAsync(CliEnvironment environment, string[] names, bool force,
+        CancellationToken cancellationToken)
+    {
+        var store = new LocalImageStore(environment.Home.Images);
+        using var cache = ContentStoreFactory.Open(environment.Store);
+        var removal = new ImageRemoval(new ImageRemover(cache, store), store);
+        var containers = new ContainerStore(environment.Home.Containers);
+        // A kept container's image stays whole (docker refuses too): diff and commit read it.
+        async Task<string?> UsedBy(LocalImage image, CancellationToken ct) =>
+            (await containers.ListAsync(ct)).FirstOrDefault(c => c.ImageId == image.ConfigDigest) is { } c ? $"container {c.ShortId} ({c.Name})" : null;
+        var results = new List<ImageRemovalResult>();
+        foreach (var name in names)
+            results.Add(await removal.RemoveAsync(name, force, UsedBy, cancellationToken));
+        return results;
+    }
+
+    private static async Task<IReadOnlyList<ImageRemovalResult>?> RemoveOnServerAsync(string address, string[] names, bool force,
+        CancellationToken cancellationToken)
+    {
+        var request = new RemoveImagesRequest { Names = { names }, Force = force };
+        try
+        {
+            using var channel = ServerChannel.Open(address);
+            var response = await new BuildService.BuildServiceClient(channel)
+                .RemoveImagesAsync(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: cancellationToken);
+            return [.. response.Results.Select(r => new ImageRemovalResult([.. r.Untagged], [.. r.Deleted], r.Error.Length > 0 ? r.Error : null))];
+        }
+        catch (Exception e) when (ServerChannel.Describe(address, e) is { } message)
+        {
+            await Console.Error.WriteLineAsync(message);
+            return null;
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using BuildFarm.Coordinator.Api;
+using BuildFarm.Coordinator.Images;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Protos;
 using Microsoft.AspNetCore.Builder;
@@ -65,7 +66,10 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
         builder.Services.AddGrpcHealthChecks().AddCheck("engine", health);
         if (farm.IsCoordinator)
-            builder.Services.AddSingleton(new BuildGrpcService(farm.Engine, farm.Runner, farm.Store, farm.Images, farm.Scratch));
+            builder.Services.AddSingleton(new BuildGrpcService(farm.Engine, farm.Runner, farm.Store, farm.Images, farm.Scratch)
+            {
+                Remover = new ImageRemover(farm.Cache, farm.Images),
+            });
         await using var app = builder.Build();
         if (farm.IsCoordinator) app.MapGrpcService<BuildGrpcService>();
         app.MapGrpcHealthChecksService();

@@ -25,8 +25,6 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         var spec = await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Spec, cancellationToken) is { } first
             ? first.Spec
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message must be the build spec"));
-        if (spec.Outputs.Any(o => o.Type is "oci" or "docker" or "local" or "tar"))
-            throw new RpcException(new Status(StatusCode.Unimplemented, "file outputs (oci, docker, local) are written by embedded builds only; push or keep the image on the server"));
         var manifest = (await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Manifest, cancellationToken))?.Manifest
                        ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "the context manifest must follow the spec"));
 
@@ -36,6 +34,8 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // After the upload, the only thing the client may still say is Cancel (or hang up).
         var watch = WatchForCancelAsync(requestStream, cancel);
+        var exportIds = new Dictionary<int, string>();
+        var delivered = false;
         try
         {
             try
@@ -51,8 +51,22 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
             // context's Dockerfile, and messages keep only the file name.
             var served = spec.Clone();
             served.DockerfilePath = Path.Combine(contextDir, Path.GetFileName(spec.DockerfilePath is { Length: > 0 } p ? p : "Dockerfile"));
-            var outcome = await runner.RunAsync(served, contextDir, [], writer.Write, cancel.Token);
+            // The credentials leave the spec here: only this build's push sees them, through the provider.
+            var logins = new ClientRegistryLogins(served.RegistryLogins);
+            served.RegistryLogins.Clear();
+            exportIds = RedirectFileOutputs(served);
+            BuildOutcome outcome;
+            try
+            {
+                outcome = await runner.RunAsync(served, contextDir, [], writer.Write, logins, cancel.Token);
+            }
+            catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or InvalidOperationException or IOException)
+            {
+                // An output the farm could not write (a push refused, no tag to push to) is the build's error, told to its client.
+                outcome = new BuildOutcome { Error = e.Message, ErrorClass = e is InvalidOperationException ? Protos.Cluster.ErrorClass.UserError : ErrorClasses.Of(e) };
+            }
             await writer.FlushAsync();
+            IReadOnlyList<ExportFile> exports = outcome.Success ? await KeepExportsAsync(exportIds, cancel.Token) : [];
             var response = outcome.Success
                 ? new BuildResponse
                 {
@@ -63,6 +77,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                         ImageNames = { outcome.ImageNames },
                         StepsExecuted = outcome.StepsExecuted,
                         StepsCached = outcome.StepsCached,
+                        Exports = { exports },
                     },
                 }
                 : new BuildResponse
@@ -78,9 +93,11 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                     },
                 };
             await responseStream.WriteAsync(response, CancellationToken.None);
+            delivered = outcome.Success;
         }
         finally
         {
+            if (!delivered) DropExports(exportIds);
             await cancel.CancelAsync();
             await watch;
             if (Directory.Exists(contextDir)) Directory.Delete(contextDir, recursive: true);

@@ -7,6 +7,7 @@ using BuildFarm.Coordinator.Export;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Coordinator.Planning;
 using BuildFarm.Oci;
+using BuildFarm.Oci.Registry;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Protos.V1;
 
@@ -30,8 +31,14 @@ public sealed class BuildRunner(
     /// engine runs for the user who asks, so it allows every one.</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Entitlements.Known;
 
+    public Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
+        Action<ProgressEvent> progress, CancellationToken cancellationToken) =>
+        RunAsync(spec, contextDirectory, noCacheFilter, progress, null, cancellationToken);
+
+    /// <param name="pushCredentials">When set, the build pushes with these credentials only (a served build: its client's,
+    /// for this build alone) instead of this host's registry client.</param>
     public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
-        Action<ProgressEvent> progress, CancellationToken cancellationToken)
+        Action<ProgressEvent> progress, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var trace = new PhaseTrace(traceOutput);
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
@@ -130,7 +137,8 @@ public sealed class BuildRunner(
         {
             try
             {
-                return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, trace, cancellationToken);
+                return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, trace, pushCredentials,
+                    cancellationToken);
             }
             catch (BlobNotFoundException e) when (attempt == 1)
             {
@@ -171,7 +179,7 @@ public sealed class BuildRunner(
 
     private async Task<BuildOutcome> RunGraphAndExportAsync(BuildSpec spec, BuildPlan plan, BuildGraph graph, ContextRef contextRef,
         Dictionary<string, ResolvedImage> resolved, EngineNode engine, Platform platform, Action<ProgressEvent> progress, PhaseTrace trace,
-        CancellationToken cancellationToken)
+        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         BuildFinished? finished = null;
         var start = new StartBuild
@@ -208,7 +216,7 @@ public sealed class BuildRunner(
         var epoch = long.TryParse(spec.SourceDateEpoch, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : (DateTimeOffset?)null;
         var image = await new ImageAssembler(store).AssembleAsync(plan, finished, resolved, spec.Labels, epoch, platform, cancellationToken);
         var names = spec.Tags.ToList();
-        await WriteOutputsAsync(spec, image, names, progress, cancellationToken);
+        await WriteOutputsAsync(spec, image, names, progress, pushCredentials, cancellationToken);
         foreach (var name in names)
         {
             await images.TagAsync(new LocalImage
@@ -235,7 +243,7 @@ public sealed class BuildRunner(
     }
 
     private async Task WriteOutputsAsync(BuildSpec spec, ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress,
-        CancellationToken cancellationToken)
+        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var push = spec.Push;
         foreach (var output in spec.Outputs)
@@ -258,22 +266,36 @@ public sealed class BuildRunner(
                     await outputs.WriteLocalAsync(image, dest, cancellationToken);
                     what = $"copying files to {dest}";
                     break;
+                case "tar":
+                    await outputs.WriteFilesystemTarAsync(image, dest, cancellationToken);
+                    what = $"sending tarball {dest}";
+                    break;
                 case "image" or "registry":
                     if (output.Type == "registry" || output.Attrs.GetValueOrDefault("push") == "true")
-                        await PushAsync(image, outputNames, progress, cancellationToken);
+                        await PushAsync(image, outputNames, progress, pushCredentials, cancellationToken);
                     continue;
                 default:
                     throw new InvalidOperationException($"output type {output.Type} is not supported");
             }
             progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "export " + output.Type, Name = what, StartedUnixMs = started, CompletedUnixMs = Now() });
         }
-        if (push) await PushAsync(image, names, progress, cancellationToken);
+        if (push) await PushAsync(image, names, progress, pushCredentials, cancellationToken);
     }
 
-    private async Task PushAsync(ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress, CancellationToken cancellationToken)
+    private async Task PushAsync(ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress,
+        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var started = Now();
-        await outputs.PushAsync(image, names, cancellationToken);
+        if (pushCredentials is null)
+        {
+            await outputs.PushAsync(image, names, cancellationToken);
+        }
+        else
+        {
+            // A client of its own for this push: the credentials die with it, and no other build's push can use them.
+            using var client = new RegistryClient(new RegistryClientOptions { Credentials = pushCredentials });
+            await outputs.PushAsync(image, names, client, cancellationToken);
+        }
         progress(new ProgressEvent
         {
             Kind = ProgressEvent.Types.Kind.Info,

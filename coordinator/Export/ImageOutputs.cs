@@ -8,7 +8,8 @@ using BuildFarm.Oci.Registry;
 
 namespace BuildFarm.Coordinator.Export;
 
-/// <summary>Writes an assembled image where <c>--output</c>/<c>--push</c> ask: OCI archive, Docker archive, a folder, registries.</summary>
+/// <summary>Writes an assembled image where <c>--output</c>/<c>--push</c> ask: OCI archive, Docker archive, a folder, a tar of
+/// the filesystem, registries.</summary>
 public sealed class ImageOutputs(IContentStore store, string scratch, Func<RegistryClient> registry)
 {
     /// <summary>An OCI image layout as a tar (<c>skopeo inspect oci-archive:FILE</c>); each tag becomes a ref name.</summary>
@@ -68,8 +69,32 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
         }
     }
 
+    /// <summary>
+    /// The image's filesystem as one tar (<c>type=tar</c>, as buildx): the layers applied in a scratch folder, then written
+    /// in sorted order with their owners, modes, times, links and xattrs (a served <c>type=local</c> travels this way).
+    /// </summary>
+    public async Task WriteFilesystemTarAsync(ExportedImage image, string destination, CancellationToken cancellationToken)
+    {
+        var dir = NewScratchDirectory("rootfs");
+        try
+        {
+            await WriteLocalAsync(image, dir, cancellationToken);
+            var entries = DirectoryLayerSource.Read(dir, WhiteoutTranslation.None, cancellationToken);
+            await WriteAtomicallyAsync(destination, stream => new LayerTarWriter().WriteAsync(entries, stream, cancellationToken), cancellationToken);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>Pushes blobs then the manifest to every name; returns the digests the registries acknowledged.</summary>
-    public async Task<IReadOnlyList<Descriptor>> PushAsync(ExportedImage image, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<Descriptor>> PushAsync(ExportedImage image, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
+        PushAsync(image, names, registry(), cancellationToken);
+
+    /// <summary>Pushes with the given client (a served build's own, holding only the credentials its client sent).</summary>
+    public async Task<IReadOnlyList<Descriptor>> PushAsync(ExportedImage image, IReadOnlyList<string> names, RegistryClient client,
+        CancellationToken cancellationToken)
     {
         if (names.Count == 0) throw new InvalidOperationException("--push needs at least one -t NAME to push to");
         var dir = NewScratchDirectory("push");
@@ -77,7 +102,6 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
         {
             var layout = await StageLayoutAsync(image, dir, [], cancellationToken);
             var top = await layout.ResolveAsync(null, cancellationToken);
-            var client = registry();
             var pushed = new List<Descriptor>();
             foreach (var name in names)
                 pushed.Add(await ImageCopier.PushAsync(client, layout, top, ImageReference.Parse(name), null, cancellationToken));
