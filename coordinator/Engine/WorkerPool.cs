@@ -53,6 +53,9 @@ public sealed class WorkerPool : ReceiveActor
     private readonly FarmMetrics? _metrics;
     private readonly Dictionary<IActorRef, WorkerState> _workers = [];
     private readonly LinkedList<Pending> _queue = new();
+    /// <summary>When each team last had a step placed (a sequence number): equal teams take turns.</summary>
+    private readonly Dictionary<string, long> _lastServed = new(StringComparer.Ordinal);
+    private long _served;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public WorkerPool(int maxQueued, TeamQuotas quotas, FarmMetrics? metrics)
@@ -200,6 +203,7 @@ public sealed class WorkerPool : ReceiveActor
             if (worker is null) break;
             _queue.Remove(next);
             worker.Running[pending.CacheKey] = pending;
+            _lastServed[pending.Team] = ++_served;
             _metrics?.RecordQueueWait(pending.Team, Stopwatch.GetElapsedTime(pending.QueuedAt));
             worker.Actor.Tell(new ExecuteStep
             {
@@ -213,7 +217,8 @@ public sealed class WorkerPool : ReceiveActor
     }
 
     /// <summary>The oldest queued step of the team with the fewest steps running here, among teams below their quota
-    /// (ties: the team whose step has waited longest); null when every team with queued steps is at its quota.</summary>
+    /// (ties: the team served least recently, so equal teams take turns); null when every team with queued steps is at
+    /// its quota.</summary>
     private LinkedListNode<Pending>? NextFair()
     {
         if (_queue.First is null) return null;
@@ -227,10 +232,14 @@ public sealed class WorkerPool : ReceiveActor
             if (!seen.Add(team)) continue;
             var count = running.GetValueOrDefault(team);
             if (_quotas.LimitOf(team) is { } limit && count >= limit) continue;
-            if (best is null || count < bestRunning) (best, bestRunning) = (node, count);
+            if (best is null || count < bestRunning
+                || count == bestRunning && LastServed(team) < LastServed(best.Value.Team))
+                (best, bestRunning) = (node, count);
         }
         return best;
     }
+
+    private long LastServed(string team) => _lastServed.GetValueOrDefault(team, -1);
 
     private Dictionary<string, int> RunningPerTeam()
     {
