@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xunit.Abstractions;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Planning;
@@ -18,7 +19,7 @@ namespace BuildFarm.IntegrationTests.EndToEnd;
 /// 2-core machine more than scheduling.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
-public sealed class TeamQuotaTests(BusyboxFixture busybox) : IAsyncLifetime
+public sealed class TeamQuotaTests(BusyboxFixture busybox, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _root = Directory.CreateTempSubdirectory("bfq").FullName;
     private SharedCache _cache = null!;
@@ -111,6 +112,7 @@ public sealed class TeamQuotaTests(BusyboxFixture busybox) : IAsyncLifetime
         Assert.True(single.Finished.Success, single.Finished.Error);
         Assert.All(all, o => Assert.True(o.Finished.Success, o.Finished.Error + string.Join('\n', o.Finished.LogTail)));
         var halfDone = all.Select(o => o.At).Order().ElementAt(9);
+        output.WriteLine($"b finished at {single.At.TotalSeconds:0.0} s; a's 10th build at {halfDone.TotalSeconds:0.0} s, its last at {all.Max(o => o.At).TotalSeconds:0.0} s");
         Assert.True(single.At < halfDone, $"B finished at {single.At}, A's 10th build at {halfDone}");
         // Never more than 2 of A's RUN steps at once, on a worker with 4 slots.
         var runs = all.Select(o => o.Run!).ToList();
