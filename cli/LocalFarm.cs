@@ -2,6 +2,7 @@ using BuildFarm.Cache;
 using BuildFarm.Coordinator.Builds;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Images;
+using BuildFarm.Coordinator.Telemetry;
 using BuildFarm.Protos;
 
 namespace BuildFarm.Cli;
@@ -60,10 +61,11 @@ public sealed class LocalFarm : IAsyncDisposable
         CoordinatorPart? coordinator = null;
         try
         {
-            var worker = options.Roles.Contains(EngineRoles.Worker) ? new WorkerPart(home, environment.Store, cache.Blobs, farmOptions) : null;
+            IContentStore blobs = farmOptions.Telemetry is { } telemetry ? new MeteredContentStore(cache.Blobs, telemetry.Metrics) : cache.Blobs;
+            var worker = options.Roles.Contains(EngineRoles.Worker) ? new WorkerPart(home, environment.Store, blobs, farmOptions) : null;
             var engineStarted = new TaskCompletionSource<EngineNode>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (options.Roles.Contains(EngineRoles.Coordinator))
-                coordinator = new CoordinatorPart(environment, farmOptions, cache.Blobs, engineStarted.Task, scratch);
+                coordinator = new CoordinatorPart(environment, farmOptions, blobs, engineStarted.Task, scratch);
             // The cluster starts on the thread pool while the caller plans and hashes the context; the build
             // waits for it only when it has a step graph to hand over.
             _ = Task.Run(async () =>

@@ -25,4 +25,7 @@ public sealed record LocalFarmOptions(bool PublishContexts = false, long WorkerB
     /// <summary>The store is shared by the nodes of a farm (a worker host): the worker reads it through its local blob
     /// cache even when it is a folder, which may be a network mount. False: a folder store is this machine's own.</summary>
     public bool StoreIsShared { get; init; }
+
+    /// <summary>Metrics and traces of this process (hosts with --metrics-listen or --otlp-endpoint); null: none.</summary>
+    public Coordinator.Telemetry.FarmTelemetry? Telemetry { get; init; }
 }

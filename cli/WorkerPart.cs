@@ -27,7 +27,11 @@ public sealed class WorkerPart
         if (options.SnapshotCacheBytes is { } snapshotCap) executorOptions = executorOptions with { SnapshotCacheBytes = snapshotCap };
         _runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, executorOptions), contexts);
         Slots = options.WorkerSlots;
+        _metered = options.Telemetry is { } telemetry ? new MeteredStepRunner(_runner, telemetry.Metrics) : _runner;
     }
+
+    /// <summary>What the worker actor runs steps through: the runner, counted when the host records metrics.</summary>
+    private readonly IStepRunner _metered;
 
     /// <summary>How this worker names itself to the pool (and in <c>buildfarm workers</c>).</summary>
     public string Id { get; } = $"{Environment.MachineName}/{Environment.ProcessId}";
@@ -36,7 +40,7 @@ public sealed class WorkerPart
 
     /// <summary>Starts the worker actor on a started engine node: it registers its slots with every coordinator.</summary>
     public void Attach(EngineNode node, EngineTimings timings) =>
-        node.System.ActorOf(WorkerActor.Props(_runner, Id, Slots, timings), ActorNames.Worker);
+        node.System.ActorOf(WorkerActor.Props(_metered, Id, Slots, timings), ActorNames.Worker);
 
     /// <summary>Waits for running steps to unwind (containers killed, mounts released) before the process may exit.</summary>
     public Task DrainAsync(TimeSpan timeout) => _runner.DrainAsync(timeout);

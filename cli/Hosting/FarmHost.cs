@@ -2,6 +2,7 @@ using System.Net;
 using BuildFarm.Coordinator.Api;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Coordinator.Engine;
+using BuildFarm.Coordinator.Telemetry;
 using BuildFarm.Protos;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -11,6 +12,10 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace BuildFarm.Cli.Hosting;
 
@@ -41,9 +46,14 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             HostRole.Worker => [EngineRoles.Worker],
             _ => [EngineRoles.Coordinator, EngineRoles.Worker],
         };
+        // Metrics and traces exist only when something reads them.
+        using var telemetry = settings.MetricsListen is not null || settings.OtlpEndpoint is not null ? new FarmTelemetry() : null;
+        if (telemetry is not null) farmOptions = farmOptions with { Telemetry = telemetry };
         var engineOptions = new EngineOptions
         {
             Roles = roles,
+            Quotas = settings.Quotas,
+            Telemetry = telemetry,
             Hostname = settings.Hostname,
             Port = settings.RemotingPort,
             SeedNodes = settings.Seeds,
@@ -62,7 +72,13 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // A failed start (address in use) is reported as one line below, not as the host's logged stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(endpoint, o => o.Protocols = HttpProtocols.Http2);
+            // Prometheus scrapes over HTTP/1.1, on an address of its own.
+            if (settings.MetricsListen is { } metrics) k.Listen(metrics, o => o.Protocols = HttpProtocols.Http1);
+        });
+        if (telemetry is not null) AddTelemetry(builder.Services);
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
         builder.Services.AddGrpcHealthChecks().AddCheck("engine", health);
         if (farm.IsCoordinator)
@@ -73,6 +89,9 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         await using var app = builder.Build();
         if (farm.IsCoordinator) app.MapGrpcService<BuildGrpcService>();
         app.MapGrpcHealthChecksService();
+        if (settings.MetricsListen is { Port: var metricsPort })
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(context =>
+                context.Connection.LocalPort == metricsPort && context.Request.Path == "/metrics");
         try
         {
             await app.StartAsync(cancellationToken);
@@ -80,7 +99,9 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         catch (IOException e)
         {
             var flag = role == HostRole.Worker ? "--health-listen" : "--listen";
-            throw new SettingsException($"{flag} {endpoint}: cannot listen there: {e.Message}");
+            throw new SettingsException(settings.MetricsListen is { } metrics
+                ? $"{flag} {endpoint} or --metrics-listen {metrics}: cannot listen there: {e.Message}"
+                : $"{flag} {endpoint}: cannot listen there: {e.Message}");
         }
         var bound = BoundEndpoint(app, endpoint);
 
@@ -118,6 +139,22 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         await farm.LeaveAsync(Drain, CancellationToken.None);
         await app.StopAsync(CancellationToken.None);
         return 0;
+    }
+
+    /// <summary>Prometheus reads the farm's meter; the OTLP exporter sends the build traces (batched, flushed at exit).</summary>
+    private void AddTelemetry(IServiceCollection services)
+    {
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("buildfarm-" + RoleName, serviceInstanceId: $"{Environment.MachineName}/{Environment.ProcessId}"));
+        if (settings.MetricsListen is not null)
+            otel.WithMetrics(m => m.AddMeter(FarmMetrics.MeterName).AddPrometheusExporter());
+        if (settings.OtlpEndpoint is { } otlp)
+            otel.WithTracing(t => t.AddSource(FarmTelemetry.SourceName).AddOtlpExporter(o =>
+            {
+                o.Endpoint = otlp;
+                o.Protocol = OtlpExportProtocol.Grpc;
+                o.BatchExportProcessorOptions.ScheduledDelayMilliseconds = 1000; // a build's trace shows up within a second
+            }));
     }
 
     private string RoleName => role switch { HostRole.Coordinator => "coordinator", HostRole.Worker => "worker", _ => "server" };

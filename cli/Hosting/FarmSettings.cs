@@ -1,4 +1,5 @@
 using System.Net;
+using BuildFarm.Coordinator.Engine;
 
 namespace BuildFarm.Cli.Hosting;
 
@@ -6,7 +7,8 @@ namespace BuildFarm.Cli.Hosting;
 /// The settings of one host process, validated: flags over BUILDFARM_* variables over the JSON config file over the
 /// defaults of its role (see <see cref="FarmSettingsLoader"/>). The keys are the flag names: <c>listen</c>,
 /// <c>hostname</c>, <c>public-hostname</c>, <c>remoting-port</c>, <c>seeds</c>, <c>join-timeout</c>, <c>slots</c>,
-/// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>.
+/// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>, <c>metrics-listen</c>,
+/// <c>otlp-endpoint</c>, <c>quotas</c> (JSON object or <c>team=N,...</c>) and <c>team-quota</c> (the flag's form of it).
 /// </summary>
 public sealed record FarmSettings
 {
@@ -35,6 +37,15 @@ public sealed record FarmSettings
 
     public required long WorkerCacheBytes { get; init; }
     public required long ContextCacheBytes { get; init; }
+
+    /// <summary>Where Prometheus scrapes this host's metrics (<c>http://IP:PORT/metrics</c>); null: no metrics endpoint.</summary>
+    public IPEndPoint? MetricsListen { get; init; }
+
+    /// <summary>The OTLP (gRPC) collector that receives build traces; null: traces are not exported.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary>Running steps per team in this coordinator's worker pool.</summary>
+    public TeamQuotas Quotas { get; init; } = TeamQuotas.Unlimited;
 
     /// <summary>The worker's extracted-layer snapshots kept for reuse; null: the snapshotter's default (16 GiB).</summary>
     public long? SnapshotCacheBytes { get; init; }

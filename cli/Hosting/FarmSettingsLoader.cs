@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using BuildFarm.Coordinator.Engine;
 using Microsoft.Extensions.Configuration;
 
 namespace BuildFarm.Cli.Hosting;
@@ -18,8 +19,14 @@ public sealed class FarmSettingsLoader
     public static IReadOnlyList<string> Keys { get; } =
     [
         "listen", "hostname", "public-hostname", "remoting-port", "seeds", "join-timeout", "slots", "health-listen",
-        "worker-cache-mb", "context-cache-mb", "snapshot-cache-mb",
+        "worker-cache-mb", "context-cache-mb", "snapshot-cache-mb", "metrics-listen", "otlp-endpoint", "quotas", "team-quota",
     ];
+
+    /// <summary>In <c>quotas</c>: the limit of every team not listed.</summary>
+    public const string DefaultTeam = "*";
+
+    /// <summary>In <c>quotas</c>: builds without a team (local, unauthenticated API); unlimited unless given.</summary>
+    public const string LocalTeam = "@local";
 
     private readonly IConfigurationRoot _configuration;
     private readonly string? _file;
@@ -34,6 +41,10 @@ public sealed class FarmSettingsLoader
     /// <param name="configFile">--config, when given: it must exist.</param>
     public static FarmSettings Load(CliEnvironment environment, HostRole role, IReadOnlyDictionary<string, string> flags, string? configFile)
     {
+        // The OpenTelemetry convention, below this farm's own settings.
+        if (environment.Variable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp && !flags.ContainsKey("otlp-endpoint")
+            && environment.Variable(EnvironmentPrefix + "OTLP_ENDPOINT") is null)
+            flags = new Dictionary<string, string>(flags) { ["otlp-endpoint"] = otlp };
         var file = configFile is not null ? Path.GetFullPath(configFile) : Path.Combine(environment.Home.Root, "farm.json");
         if (configFile is not null && !File.Exists(file))
             throw new SettingsException($"--config {configFile}: no such file");
@@ -86,7 +97,60 @@ public sealed class FarmSettingsLoader
         WorkerCacheBytes = MiB("worker-cache-mb", 8192) ?? 8192L << 20,
         ContextCacheBytes = MiB("context-cache-mb", 2048) ?? 2048L << 20,
         SnapshotCacheBytes = MiB("snapshot-cache-mb", null),
+        MetricsListen = MetricsEndpoint(),
+        OtlpEndpoint = Otlp(),
+        Quotas = Quotas(),
     };
+
+    private IPEndPoint? MetricsEndpoint()
+    {
+        if (Raw("metrics-listen") is null) return null;
+        var endpoint = Endpoint("metrics-listen", "");
+        return endpoint.Port != 0
+            ? endpoint
+            : throw new SettingsException($"{Source("metrics-listen", Raw("metrics-listen")!)}: needs a fixed port (Prometheus scrapes a known address)");
+    }
+
+    private Uri? Otlp()
+    {
+        if (Raw("otlp-endpoint") is not { } value) return null;
+        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+            ? uri
+            : throw new SettingsException($"{Source("otlp-endpoint", value)}: expected the collector's http:// or https:// address (OTLP over gRPC, e.g. http://127.0.0.1:4317)");
+    }
+
+    /// <summary><c>quotas</c> (a JSON object, or <c>team=N,...</c> text) then <c>--team-quota</c> entries over it.</summary>
+    private TeamQuotas Quotas()
+    {
+        var limits = new Dictionary<string, int>(StringComparer.Ordinal);
+        var section = _configuration.GetSection("quotas");
+        if (section.Value is { } text) ParseQuotas("quotas", text, limits);
+        else
+            foreach (var child in section.GetChildren())
+                limits[child.Key] = QuotaValue("quotas", child.Key, child.Value ?? "", $"{child.Key}: {child.Value}");
+        if (Raw("team-quota") is { } flag) ParseQuotas("team-quota", flag, limits);
+        if (limits.Count == 0) return TeamQuotas.Unlimited;
+        int? fallback = limits.Remove(DefaultTeam, out var d) ? d : null;
+        if (limits.Remove(LocalTeam, out var local)) limits[""] = local;
+        return new TeamQuotas { Limits = limits, Default = fallback };
+    }
+
+    private void ParseQuotas(string key, string text, Dictionary<string, int> limits)
+    {
+        foreach (var entry in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = entry.IndexOf('=');
+            if (equals <= 0)
+                throw new SettingsException($"{Source(key, text)}: \"{entry}\" is not TEAM=N (TEAM: a team name, {DefaultTeam} for every other team, {LocalTeam} for builds without a team)");
+            var team = entry[..equals].Trim();
+            limits[team] = QuotaValue(key, team, entry[(equals + 1)..].Trim(), text);
+        }
+    }
+
+    private int QuotaValue(string key, string team, string value, string whole) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit is >= 1 and <= 100_000
+            ? limit
+            : throw new SettingsException($"{Source(key, whole)}: the quota of team {team} must be a number of running steps from 1 to 100000, not \"{value}\"");
 
     /// <summary>"--slots 0", "BUILDFARM_SLOTS=0" or "/etc/farm.json: slots 0": the value as the user wrote it, where.</summary>
     private string Source(string key, string value)

@@ -28,6 +28,12 @@ public sealed class HostFlags
             Add("context-cache-mb", "Build contexts the worker keeps materialized for reuse, in MiB (default 2048)");
             Add("snapshot-cache-mb", "Extracted layer snapshots the worker keeps for reuse, in MiB (default 16384)");
         }
+        Add("metrics-listen", "Address of the Prometheus metrics endpoint, http://IP:PORT/metrics (default: none)");
+        if (role != HostRole.Worker)
+        {
+            Add("otlp-endpoint", "OTLP/gRPC collector that receives a trace per build (default OTEL_EXPORTER_OTLP_ENDPOINT; none: no traces)");
+            Add("team-quota", "Running steps per team: TEAM=N, comma-separated; * for every team not listed, @local for builds without a team (default: unlimited)");
+        }
         if (role == HostRole.Worker)
             Add("health-listen", "Address of the worker's gRPC health service (IP:PORT; default 127.0.0.1:0 = any free port, printed)");
     }

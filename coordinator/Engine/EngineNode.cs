@@ -5,6 +5,7 @@ using Akka.Actor.Setup;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Remote.Transport.DotNetty;
+using BuildFarm.Coordinator.Telemetry;
 using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 
@@ -28,6 +29,8 @@ public sealed class EngineNode : IAsyncDisposable
 
     public ActorSystem System { get; }
     public EngineTimings Timings { get; private init; } = EngineTimings.Default;
+    /// <summary>Metrics and traces of this node's builds; null: not recorded.</summary>
+    public FarmTelemetry? Telemetry { get; private init; }
     public IActorRef Builds { get; }
     public IActorRef Steps { get; }
     /// <summary>The worker pool of this node, when it has the coordinator role.</summary>
@@ -42,7 +45,7 @@ public sealed class EngineNode : IAsyncDisposable
             // The pool exists before this node is Up: workers register with it the moment they see the node join,
             // and a registration sent to a pool not yet started would be lost.
             IActorRef? pool = options.Roles.Contains(EngineRoles.Coordinator)
-                ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps, options.Timings.NoWorkerTimeout), ActorNames.WorkerPool)
+                ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps, options.Quotas, options.Telemetry?.Metrics, options.Timings.NoWorkerTimeout), ActorNames.WorkerPool)
                 : null;
             if (options.SeedNodes.Count == 0)
                 await cluster.JoinAsync(cluster.SelfAddress, cancellationToken);
@@ -71,7 +74,7 @@ public sealed class EngineNode : IAsyncDisposable
                 steps = await sharding.StartProxyAsync(ActorNames.StepShard, EngineRoles.Coordinator, extractor);
                 builds = await sharding.StartProxyAsync(ActorNames.BuildShard, EngineRoles.Coordinator, extractor);
             }
-            var node = new EngineNode(system, builds, steps, pool) { Timings = options.Timings };
+            var node = new EngineNode(system, builds, steps, pool) { Timings = options.Timings, Telemetry = options.Telemetry };
             node.WatchEnd(cluster);
             return node;
         }
@@ -184,16 +187,21 @@ public sealed class EngineNode : IAsyncDisposable
         // The watcher sends the build and keeps it going if its entity is lost (see BuildWatcher).
         var watcher = System.ActorOf(BuildWatcher.Props(start, Builds, events.Writer, Timings));
         await using var onCancel = cancellationToken.Register(() => watcher.Tell(new BuildWatcher.Cancel("canceled")));
+        var trace = Telemetry is { } telemetry ? new BuildTrace(telemetry, start) : null;
+        BuildFinished? finished = null;
         try
         {
             await foreach (var message in events.Reader.ReadAllAsync(CancellationToken.None))
             {
+                if (message is BuildProgress progress) trace?.Observe(progress.Event);
+                if (message is BuildFinished f) finished = f;
                 yield return message;
                 if (message is BuildFinished) yield break;
             }
         }
         finally
         {
+            trace?.Finish(finished);
             System.Stop(watcher);
             if (provider is not null) System.Stop(provider);
         }

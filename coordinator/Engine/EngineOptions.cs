@@ -1,3 +1,4 @@
+using BuildFarm.Coordinator.Telemetry;
 using BuildFarm.Protos;
 
 namespace BuildFarm.Coordinator.Engine;
@@ -17,6 +18,10 @@ public sealed record EngineOptions
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Steps waiting for a worker slot beyond this are rejected with RESOURCE_EXHAUSTED.</summary>
     public int MaxQueuedSteps { get; init; } = 10_000;
+    /// <summary>Per-team limits of running steps in this node's worker pool.</summary>
+    public TeamQuotas Quotas { get; init; } = TeamQuotas.Unlimited;
+    /// <summary>Where the pool and builds report metrics and traces; null: nowhere.</summary>
+    public FarmTelemetry? Telemetry { get; init; }
     public string LogLevel { get; init; } = "WARNING";
     /// <summary>Heartbeats, idle stop, re-ask: the engine's liveness clock.</summary>
     public EngineTimings Timings { get; init; } = EngineTimings.Default;

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using BuildFarm.Coordinator.Telemetry;
 using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 
@@ -12,12 +14,17 @@ namespace BuildFarm.Coordinator.Engine;
 /// step back at the front and sends that worker nothing until its next status.
 /// A worker that dies is forgotten and each step entity whose step it held hears of it (an UNAVAILABLE failure of
 /// that attempt): the entity, not the pool, decides whether to dispatch again.
+/// Fairness: the next step to place is the oldest queued step of the team with the fewest steps running through this
+/// pool, among teams below their <see cref="TeamQuotas"/> limit; a team at its limit waits while others go ahead.
+/// A step several builds wait on arrives here once (its entity dedupes), so it counts once, for the team whose inputs
+/// its run uses. The limit is per pool: with N coordinator nodes a team may run up to N times its quota.
 /// </summary>
 public sealed class WorkerPool : ReceiveActor
 {
-    private sealed record Pending(DispatchStep Dispatch, IActorRef ReplyTo)
+    private sealed record Pending(DispatchStep Dispatch, IActorRef ReplyTo, long QueuedAt)
     {
         public string CacheKey => Dispatch.Definition.CacheKey;
+        public string Team => Dispatch.Inputs?.Team ?? "";
     }
 
     private sealed class WorkerState(IActorRef actor, string id, int slots)
@@ -48,13 +55,20 @@ public sealed class WorkerPool : ReceiveActor
     // Since when this pool has known no worker at all (from its start, or since the last one left).
     private DateTime? _noWorkerSince = DateTime.UtcNow;
     private ICancelable? _starvedCheck;
+    private readonly TeamQuotas _quotas;
+    private readonly FarmMetrics? _metrics;
     private readonly Dictionary<IActorRef, WorkerState> _workers = [];
     private readonly LinkedList<Pending> _queue = new();
+    /// <summary>When each team last had a step placed (a sequence number): equal teams take turns.</summary>
+    private readonly Dictionary<string, long> _lastServed = new(StringComparer.Ordinal);
+    private long _served;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public WorkerPool(int maxQueued, TimeSpan noWorkerTimeout)
+    public WorkerPool(int maxQueued, TeamQuotas quotas, FarmMetrics? metrics, TimeSpan noWorkerTimeout)
     {
         _maxQueued = maxQueued;
+        _quotas = quotas;
+        _metrics = metrics;
         _noWorkerTimeout = noWorkerTimeout;
 
         // A farm with no worker must not hold builds for ever: past the timeout, queued steps fail with a clear line.
@@ -136,7 +150,7 @@ public sealed class WorkerPool : ReceiveActor
                 _queue.Remove(node);
                 break;
             }
-            _queue.AddLast(new Pending(d, Sender));
+            _queue.AddLast(new Pending(d, Sender, Stopwatch.GetTimestamp()));
             TryDispatch();
         });
 
@@ -171,6 +185,7 @@ public sealed class WorkerPool : ReceiveActor
                 {
                     CacheKey = c.CacheKey, Message = "canceled", ErrorClass = ErrorClass.Canceled, Attempt = node.Value.Dispatch.Attempt,
                 });
+                Publish();
                 return;
             }
             foreach (var worker in _workers.Values.Where(w => w.Running.ContainsKey(c.CacheKey)))
@@ -207,21 +222,69 @@ public sealed class WorkerPool : ReceiveActor
 
     private void TryDispatch()
     {
-        while (_queue.First is { } next)
+        while (NextFair() is { } next)
         {
-            var dispatch = next.Value.Dispatch;
-            var worker = RunningElsewhere(next.Value.CacheKey, dispatch.AvoidWorkers) ?? Choose(dispatch);
-            if (worker is null) return;
-            _queue.RemoveFirst();
-            worker.Running[next.Value.CacheKey] = next.Value;
+            var pending = next.Value;
+            var dispatch = pending.Dispatch;
+            var worker = RunningElsewhere(pending.CacheKey, dispatch.AvoidWorkers) ?? Choose(dispatch);
+            if (worker is null) break;
+            _queue.Remove(next);
+            worker.Running[pending.CacheKey] = pending;
+            _lastServed[pending.Team] = ++_served;
+            _metrics?.RecordQueueWait(pending.Team, Stopwatch.GetElapsedTime(pending.QueuedAt));
             worker.Actor.Tell(new ExecuteStep
             {
                 Definition = dispatch.Definition,
                 Inputs = dispatch.Inputs,
                 Attempt = dispatch.Attempt,
-                ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(next.Value.ReplyTo),
+                ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(pending.ReplyTo),
             }, Self);
         }
+        Publish();
+    }
+
+    /// <summary>The oldest queued step of the team with the fewest steps running here, among teams below their quota
+    /// (ties: the team served least recently, so equal teams take turns); null when every team with queued steps is at
+    /// its quota.</summary>
+    private LinkedListNode<Pending>? NextFair()
+    {
+        if (_queue.First is null) return null;
+        var running = RunningPerTeam();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        LinkedListNode<Pending>? best = null;
+        var bestRunning = 0;
+        for (var node = _queue.First; node is not null; node = node.Next)
+        {
+            var team = node.Value.Team;
+            if (!seen.Add(team)) continue;
+            var count = running.GetValueOrDefault(team);
+            if (_quotas.LimitOf(team) is { } limit && count >= limit) continue;
+            if (best is null || count < bestRunning
+                || count == bestRunning && LastServed(team) < LastServed(best.Value.Team))
+                (best, bestRunning) = (node, count);
+        }
+        return best;
+    }
+
+    private long LastServed(string team) => _lastServed.GetValueOrDefault(team, -1);
+
+    private Dictionary<string, int> RunningPerTeam()
+    {
+        var running = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var worker in _workers.Values)
+        foreach (var pending in worker.Running.Values)
+            running[pending.Team] = running.GetValueOrDefault(pending.Team) + 1;
+        return running;
+    }
+
+    /// <summary>Hands the metrics a fresh snapshot (they are read on scrape, from another thread).</summary>
+    private void Publish()
+    {
+        if (_metrics is null) return;
+        var queued = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var pending in _queue) queued[pending.Team] = queued.GetValueOrDefault(pending.Team) + 1;
+        _metrics.PublishPool(new PoolSnapshot(RunningPerTeam(), queued,
+            [.. _workers.Values.Select(w => new WorkerSlots(w.Id, w.Slots, Math.Min(w.Slots, w.Busy)))]));
     }
 
     /// <summary>A worker already executing the key (sent by any pool) attaches the dispatch to that execution instead of a
@@ -245,6 +308,7 @@ public sealed class WorkerPool : ReceiveActor
 
     protected override void PostStop() => _starvedCheck?.Cancel();
 
-    public static Props Props(int maxQueued, TimeSpan? noWorkerTimeout = null) =>
-        Akka.Actor.Props.Create(() => new WorkerPool(maxQueued, noWorkerTimeout ?? EngineTimings.Default.NoWorkerTimeout));
+    public static Props Props(int maxQueued, TeamQuotas? quotas = null, FarmMetrics? metrics = null, TimeSpan? noWorkerTimeout = null) =>
+        Akka.Actor.Props.Create(() => new WorkerPool(maxQueued, quotas ?? TeamQuotas.Unlimited, metrics,
+            noWorkerTimeout ?? EngineTimings.Default.NoWorkerTimeout));
 }
