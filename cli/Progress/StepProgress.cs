@@ -22,8 +22,6 @@ public sealed class StepProgress(string name, int order)
     /// <summary>The step's own duration once it ended (from the event's timestamps).</summary>
     public double? Seconds { get; set; }
 
-    public string? Error { get; set; }
-
     public IReadOnlyCollection<string> LastLines => _lastLines;
 
     /// <summary>Adds log bytes; a line counts once its newline arrives (the tail shows as is until then).</summary>

@@ -71,7 +71,6 @@ public sealed class TtyProgress
                 case ProgressEvent.Types.Kind.Failed:
                     step.FlushLog();
                     step.Status = StepStatus.Failed;
-                    step.Error = e.Error;
                     step.Seconds = e.CompletedUnixMs > 0 && e.StartedUnixMs > 0
                         ? Math.Max(0, e.CompletedUnixMs - e.StartedUnixMs) / 1000.0
                         : Elapsed(step.StartedTicks);
@@ -164,8 +163,6 @@ public sealed class TtyProgress
                 if (step.Status is StepStatus.Running or StepStatus.Failed)
                     foreach (var log in step.LastLines)
                         lines.Add(new Text(Clip($" => => # {log}", width), style));
-                if (step.Status == StepStatus.Failed && !string.IsNullOrEmpty(step.Error))
-                    lines.Add(new Text(Clip($" => => ERROR: {step.Error}", width), style));
             }
             return new Rows(lines);
         }
