@@ -25,6 +25,9 @@ public sealed record ContentStoreOptions
     public string? AccessKey { get; init; }
     public string? SecretKey { get; init; }
 
+    /// <summary>S3: the session token of temporary credentials (AWS_SESSION_TOKEN, a profile's aws_session_token).</summary>
+    public string? SessionToken { get; init; }
+
     /// <summary>Null: the one shared cache. A name: a separate cache (key prefix <c>ns/&lt;name&gt;/</c>) for a team that must not share.</summary>
     public string? Namespace { get; init; }
 
@@ -71,7 +74,7 @@ public sealed record ContentStoreOptions
 
     /// <summary>Parses a store spec: <c>local</c>, <c>local:/path</c>, an absolute path, or
     /// <c>s3://bucket?endpoint=http://host:port&amp;region=r&amp;namespace=team&amp;timeout=60</c>
-    /// (<c>endpoint</c> may also come as <c>s3://bucket@http://host:port</c>).</summary>
+    /// (<c>endpoint</c> may also come as <c>s3://bucket@http://host:port</c>, or be left to the environment: <c>s3://bucket</c>).</summary>
     public static ContentStoreOptions Parse(string spec)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
@@ -109,7 +112,7 @@ public sealed record ContentStoreOptions
             };
         }
         if (string.IsNullOrEmpty(options.Bucket)) throw new FormatException($"invalid cache store spec '{spec}': no bucket");
-        if (string.IsNullOrEmpty(options.Endpoint)) throw new FormatException($"invalid cache store spec '{spec}': no endpoint (s3://bucket?endpoint=http://host:port)");
+        // No endpoint in the spec: the CLI takes it from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL; S3Connection refuses none.
         return options;
     }
 
