@@ -62,6 +62,9 @@ public sealed record ContentStoreOptions
     /// <summary>S3: where uploads of unseekable streams are spooled (to learn size and digest before sending).</summary>
     public string? SpoolDirectory { get; init; }
 
+    /// <summary>What a log or a message may show: never the keys nor the session token (a record would print them all).</summary>
+    public override string ToString() => Describe();
+
     /// <summary>Where the endpoint and bucket or folder are, for messages.</summary>
     public string Describe() => Kind == ContentStoreKind.S3
         ? $"s3 {Endpoint} bucket {Bucket}{(Namespace is null ? "" : $" namespace {Namespace}")}"

@@ -10,7 +10,7 @@ namespace BuildFarm.Cli;
 /// SOURCE_DATE_EPOCH (layer timestamps), BUILDFARM_CACHE / BUILDFARM_CACHE_NAMESPACE and the AWS conventions
 /// (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_REGION,
 /// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: see <see cref="StoreOptions"/>) for the cache store, DOCKER_CONFIG (registry credentials, default
-/// ~/.docker), CI (plain progress), BUILDFARM_REMOTING_CERT / BUILDFARM_REMOTING_CERT_PASSWORD (a farm's shared remoting
+/// ~/.docker), CI (plain progress), NO_COLOR (tty progress without colors), HOME, BUILDFARM_REMOTING_CERT / BUILDFARM_REMOTING_CERT_PASSWORD (a farm's shared remoting
 /// certificate), and the hosts' settings BUILDFARM_SEEDS, BUILDFARM_SLOTS, ... (<see cref="Hosting.FarmSettingsLoader"/>
 /// reads them from this snapshot through <see cref="VariablesStartingWith"/>). Variables a user names on the command line (<c>--build-arg NAME</c>,
 /// <c>--secret env=NAME</c>, <c>run -e NAME</c>) are looked up in the same snapshot through <see cref="Variable"/>.
@@ -32,6 +32,7 @@ public sealed class CliEnvironment
         SourceDateEpoch = Variable("SOURCE_DATE_EPOCH") ?? "";
         DockerConfigDirectory = Variable("DOCKER_CONFIG") is { Length: > 0 } docker ? docker : Path.Combine(userHome, ".docker");
         IsCi = Variable("CI") is { Length: > 0 };
+        NoColor = Variable("NO_COLOR") is { Length: > 0 };
         Store = StoreOptions(Variable("BUILDFARM_CACHE"));
     }
 
@@ -52,6 +53,9 @@ public sealed class CliEnvironment
     public string SourceDateEpoch { get; }
     public string DockerConfigDirectory { get; }
     public bool IsCi { get; }
+
+    /// <summary>NO_COLOR (no-color.org): the tty progress draws without colors.</summary>
+    public bool NoColor { get; }
 
     /// <summary>The cache store: BUILDFARM_CACHE (a spec; default the local folder under <see cref="Home"/>) with its
     /// namespace, region and credentials filled from the environment.</summary>

@@ -19,7 +19,8 @@ public sealed class ProgressPrinter
     /// <param name="mode">auto, tty, plain, rawjson or quiet.</param>
     /// <param name="ci">CI is set: auto means plain even on a terminal.</param>
     /// <param name="outputIsTerminal">Null: whether the process's stderr is a terminal.</param>
-    public ProgressPrinter(TextWriter output, string mode, bool ci, bool? outputIsTerminal = null)
+    /// <param name="color">False (NO_COLOR): the tty view draws without colors.</param>
+    public ProgressPrinter(TextWriter output, string mode, bool ci, bool? outputIsTerminal = null, bool color = true)
     {
         _out = output;
         _mode = mode switch
@@ -28,7 +29,7 @@ public sealed class ProgressPrinter
             "tty" or "plain" or "rawjson" or "quiet" => mode,
             _ => throw new ArgumentException($"--progress {mode}: expected auto, tty, plain, rawjson or quiet"),
         };
-        if (_mode == "tty") _tty = new TtyProgress(output);
+        if (_mode == "tty") _tty = new TtyProgress(output, color);
         else if (_mode == "plain") _plain = new PlainProgressWriter(output);
     }
 

@@ -23,14 +23,14 @@ public sealed class TtyProgress
     private readonly Task _display;
     private bool _finished;
 
-    public TtyProgress(TextWriter output)
+    public TtyProgress(TextWriter output, bool color = true)
     {
         _output = output;
         _console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(output),
             Ansi = AnsiSupport.Yes,
-            ColorSystem = ColorSystemSupport.Standard,
+            ColorSystem = color ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.Yes,
             // CliEnvironment is the one reader of the environment: Spectre gets none of it.
             EnvironmentVariables = new Dictionary<string, string>(),

@@ -108,4 +108,18 @@ public sealed class AwsStoreSettingsTests : IDisposable
         var e = Assert.Throws<ArgumentException>(() => ContentStoreFactory.Open(store));
         Assert.Contains("AWS_ENDPOINT_URL", e.Message);
     }
+
+    [Fact]
+    public void Store_options_never_print_their_keys_or_session_token()
+    {
+        var store = CliEnvironment.From(new Hashtable
+        {
+            ["HOME"] = _dir.Path, ["BUILDFARM_CACHE"] = "s3://b?endpoint=http://h:1",
+            ["AWS_ACCESS_KEY_ID"] = "AKSHOWN", ["AWS_SECRET_ACCESS_KEY"] = "s3cr3t", ["AWS_SESSION_TOKEN"] = "t0ken",
+        }).Store;
+        var printed = $"{store}";
+        Assert.Contains("http://h:1", printed);
+        Assert.DoesNotContain("s3cr3t", printed);
+        Assert.DoesNotContain("t0ken", printed);
+    }
 }
