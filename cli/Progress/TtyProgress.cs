@@ -35,8 +35,10 @@ public sealed class TtyProgress
             // CliEnvironment is the one reader of the environment: Spectre gets none of it.
             EnvironmentVariables = new Dictionary<string, string>(),
         });
+        // The live region is cropped to the terminal's height (the newest lines kept); when the build ends it is cleared
+        // and the whole last frame is written below what came before, so every step stays in the scrollback, as buildx.
         _display = Task.Run(() => _console.Live(new Text(""))
-            .AutoClear(false)
+            .AutoClear(true)
             .Overflow(VerticalOverflow.Ellipsis)
             .Cropping(VerticalOverflowCropping.Top)
             .StartAsync(RefreshAsync));
@@ -97,13 +99,24 @@ public sealed class TtyProgress
         }
     }
 
-    /// <summary>Draws the last frame and stops redrawing; what is written afterwards goes below it.</summary>
+    /// <summary>Stops redrawing and writes the whole last frame; what is written afterwards goes below it.</summary>
     public void Finish()
     {
+        lock (_gate)
+        {
+            if (_finished) return;
+            _finished = true;
+        }
         _stop.Cancel();
         // The display task ends within one refresh interval; a console that no longer accepts writes must not hang the CLI.
         _display.Wait(TimeSpan.FromSeconds(5));
-        lock (_gate) _finished = true;
+        lock (_gate)
+        {
+            // Nothing runs any more: every step is collapsed unless it failed.
+            foreach (var step in _steps.Values.Where(s => s.Status is StepStatus.Running or StepStatus.Waiting)) step.Status = StepStatus.Done;
+        }
+        _console.Write(Render(final: true));
+        _output.Flush();
     }
 
     private async Task RefreshAsync(LiveDisplayContext context)
@@ -115,13 +128,6 @@ public sealed class TtyProgress
             try { await Task.Delay(RefreshInterval, _stop.Token); }
             catch (OperationCanceledException) { break; }
         }
-        lock (_gate)
-        {
-            // The last frame: nothing runs any more, so every step is collapsed unless it failed.
-            foreach (var step in _steps.Values.Where(s => s.Status is StepStatus.Running or StepStatus.Waiting)) step.Status = StepStatus.Done;
-        }
-        context.UpdateTarget(Render(final: true));
-        context.Refresh();
     }
 
     private StepProgress Step(ProgressEvent e)

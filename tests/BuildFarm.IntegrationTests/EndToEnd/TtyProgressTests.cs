@@ -50,6 +50,25 @@ public sealed class TtyProgressTests(BusyboxFixture busybox) : IDisposable
         Assert.Contains(" => => # about-to-fail", final);
     }
 
+    [Fact]
+    public async Task Tty_progress_taller_than_the_terminal_leaves_every_finished_step_in_the_scrollback()
+    {
+        var runs = string.Concat(Enumerable.Range(1, 12).Select(i => $"RUN echo step-{i}\n"));
+        var context = _scratch.Context("ctx", $"FROM scratch\nADD rootfs.tar /\n{runs}");
+        await using var terminal = await TmuxTerminal.StartAsync(
+            $"env -u CI BUILDFARM_HOME='{_scratch.Home}' dotnet '{BuildFarmCli.CommandPath}' build --progress tty '{context}'; echo \"BUILD-EXIT=$?\"",
+            columns: 120, rows: 10);
+
+        await terminal.WaitForScreenAsync(s => s.Contains("BUILD-EXIT="), TimeSpan.FromMinutes(3), "the end of the build");
+        var all = await terminal.HistoryAsync();
+        Assert.Contains("BUILD-EXIT=0", all);
+        for (var i = 1; i <= 12; i++)
+            Assert.Matches($@" => \[stage-0 {i + 2}/14\] RUN echo step-{i} +\d+\.\ds", all);
+        // One full last frame: its header once, followed by the result lines.
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(all, @"\(\d+/\d+\) FINISHED"));
+        Assert.Matches(@"RUN echo step-12 +\d+\.\ds\r?\n => writing image sha256:", all);
+    }
+
     private static double RunningSeconds(string screen)
     {
         var m = System.Text.RegularExpressions.Regex.Match(screen, @" => \[stage-0 3/4\] RUN echo warming-up[^\n]*? (\d+\.\d)s");

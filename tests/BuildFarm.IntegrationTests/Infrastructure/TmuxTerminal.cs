@@ -23,6 +23,9 @@ public sealed class TmuxTerminal : IAsyncDisposable
 
     public Task<string> ScreenAsync() => TmuxAsync("capture-pane", "-p", "-J");
 
+    /// <summary>The screen and everything that scrolled off it.</summary>
+    public Task<string> HistoryAsync() => TmuxAsync("capture-pane", "-p", "-J", "-S", "-");
+
     /// <summary>Reads the screen until <paramref name="done"/> holds for it; fails with the last screen after <paramref name="timeout"/>.</summary>
     public async Task<string> WaitForScreenAsync(Func<string, bool> done, TimeSpan timeout, string what)
     {
