@@ -8,7 +8,7 @@ namespace BuildFarm.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class TmuxTerminal : IAsyncDisposable
 {
-    private readonly string _socket = $"bf-test-{Guid.NewGuid():N}";
+    private readonly string _socket = Path.Combine(Path.GetTempPath(), $"bf-tmux-{Guid.NewGuid():N}.sock");
 
     private TmuxTerminal() { }
 
@@ -44,12 +44,13 @@ public sealed class TmuxTerminal : IAsyncDisposable
     {
         try { await TmuxAsync("kill-server"); }
         catch (InvalidOperationException) { } // already gone
+        File.Delete(_socket); // tmux leaves its socket file behind
     }
 
     private async Task<string> TmuxAsync(params string[] args)
     {
         var start = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("-L");
+        start.ArgumentList.Add("-S");
         start.ArgumentList.Add(_socket);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
