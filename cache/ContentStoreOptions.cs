@@ -25,6 +25,9 @@ public sealed record ContentStoreOptions
     public string? AccessKey { get; init; }
     public string? SecretKey { get; init; }
 
+    /// <summary>S3: the session token of temporary credentials (AWS_SESSION_TOKEN, a profile's aws_session_token).</summary>
+    public string? SessionToken { get; init; }
+
     /// <summary>Null: the one shared cache. A name: a separate cache (key prefix <c>ns/&lt;name&gt;/</c>) for a team that must not share.</summary>
     public string? Namespace { get; init; }
 
@@ -59,6 +62,9 @@ public sealed record ContentStoreOptions
     /// <summary>S3: where uploads of unseekable streams are spooled (to learn size and digest before sending).</summary>
     public string? SpoolDirectory { get; init; }
 
+    /// <summary>What a log or a message may show: never the keys nor the session token (a record would print them all).</summary>
+    public override string ToString() => Describe();
+
     /// <summary>Where the endpoint and bucket or folder are, for messages.</summary>
     public string Describe() => Kind == ContentStoreKind.S3
         ? $"s3 {Endpoint} bucket {Bucket}{(Namespace is null ? "" : $" namespace {Namespace}")}"
@@ -71,7 +77,7 @@ public sealed record ContentStoreOptions
 
     /// <summary>Parses a store spec: <c>local</c>, <c>local:/path</c>, an absolute path, or
     /// <c>s3://bucket?endpoint=http://host:port&amp;region=r&amp;namespace=team&amp;timeout=60</c>
-    /// (<c>endpoint</c> may also come as <c>s3://bucket@http://host:port</c>).</summary>
+    /// (<c>endpoint</c> may also come as <c>s3://bucket@http://host:port</c>, or be left to the environment: <c>s3://bucket</c>).</summary>
     public static ContentStoreOptions Parse(string spec)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
@@ -109,7 +115,7 @@ public sealed record ContentStoreOptions
             };
         }
         if (string.IsNullOrEmpty(options.Bucket)) throw new FormatException($"invalid cache store spec '{spec}': no bucket");
-        if (string.IsNullOrEmpty(options.Endpoint)) throw new FormatException($"invalid cache store spec '{spec}': no endpoint (s3://bucket?endpoint=http://host:port)");
+        // No endpoint in the spec: the CLI takes it from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL; S3Connection refuses none.
         return options;
     }
 

@@ -16,10 +16,12 @@ public sealed class S3Connection : IDisposable
     public S3Connection(ContentStoreOptions options)
     {
         if (options.Kind != ContentStoreKind.S3) throw new ArgumentException("not an S3 store spec", nameof(options));
+        if (string.IsNullOrEmpty(options.Endpoint))
+            throw new ArgumentException($"no S3 endpoint for bucket {options.Bucket}: give s3://{options.Bucket}?endpoint=http(s)://host:port, or set AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL");
         if (!Uri.TryCreate(options.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
             throw new ArgumentException($"invalid S3 endpoint '{options.Endpoint}': expected http(s)://host:port");
         if (string.IsNullOrEmpty(options.AccessKey) || string.IsNullOrEmpty(options.SecretKey))
-            throw new ArgumentException($"no S3 credentials for {endpoint}: set AccessKey/SecretKey (the CLI reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
+            throw new ArgumentException($"no S3 credentials for {endpoint}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials");
         Options = options;
         Endpoint = endpoint;
         Bucket = options.Bucket;
@@ -36,6 +38,7 @@ public sealed class S3Connection : IDisposable
             .WithSSL(endpoint.Scheme == "https")
             .WithRegion(options.Region)
             .WithCredentials(options.AccessKey, options.SecretKey)
+            .WithSessionToken(options.SessionToken ?? "")
             .WithHttpClient(_http)
             .Build();
         Resilience = new StoreResilience(Location, options);

@@ -7,9 +7,10 @@ namespace BuildFarm.Cli;
 /// The process environment, read once when the command starts; the only place BuildFarm reads environment variables.
 /// Library projects (cache, coordinator, worker, oci) get what they need from it as options:
 /// BUILDFARM_HOME (state folder, default ~/.buildfarm), BUILDFARM_TRACE=1 (phase timings on stderr),
-/// SOURCE_DATE_EPOCH (layer timestamps), BUILDFARM_CACHE / BUILDFARM_CACHE_NAMESPACE / AWS_REGION /
-/// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the cache store), DOCKER_CONFIG (registry credentials, default
-/// ~/.docker), CI (plain progress), BUILDFARM_REMOTING_CERT / BUILDFARM_REMOTING_CERT_PASSWORD (a farm's shared remoting
+/// SOURCE_DATE_EPOCH (layer timestamps), BUILDFARM_CACHE / BUILDFARM_CACHE_NAMESPACE and the AWS conventions
+/// (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_REGION,
+/// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: see <see cref="StoreOptions"/>) for the cache store, DOCKER_CONFIG (registry credentials, default
+/// ~/.docker), CI (plain progress), NO_COLOR (tty progress without colors), HOME, BUILDFARM_REMOTING_CERT / BUILDFARM_REMOTING_CERT_PASSWORD (a farm's shared remoting
 /// certificate), and the hosts' settings BUILDFARM_SEEDS, BUILDFARM_SLOTS, ... (<see cref="Hosting.FarmSettingsLoader"/>
 /// reads them from this snapshot through <see cref="VariablesStartingWith"/>). Variables a user names on the command line (<c>--build-arg NAME</c>,
 /// <c>--secret env=NAME</c>, <c>run -e NAME</c>) are looked up in the same snapshot through <see cref="Variable"/>.
@@ -17,11 +18,13 @@ namespace BuildFarm.Cli;
 public sealed class CliEnvironment
 {
     private readonly IReadOnlyDictionary<string, string> _variables;
+    private readonly string _userHome;
 
     private CliEnvironment(IReadOnlyDictionary<string, string> variables)
     {
         _variables = variables;
-        var userHome = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        // HOME from the same snapshot (the table a test or host passes), the account's home folder when unset.
+        var userHome = _userHome = Variable("HOME") is { Length: > 0 } home0 ? home0 : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         Home = new BuildFarmHome(Path.GetFullPath(Variable("BUILDFARM_HOME") is { Length: > 0 } home && !string.IsNullOrWhiteSpace(home)
             ? home
             : Path.Combine(userHome, ".buildfarm")));
@@ -29,6 +32,7 @@ public sealed class CliEnvironment
         SourceDateEpoch = Variable("SOURCE_DATE_EPOCH") ?? "";
         DockerConfigDirectory = Variable("DOCKER_CONFIG") is { Length: > 0 } docker ? docker : Path.Combine(userHome, ".docker");
         IsCi = Variable("CI") is { Length: > 0 };
+        NoColor = Variable("NO_COLOR") is { Length: > 0 };
         Store = StoreOptions(Variable("BUILDFARM_CACHE"));
     }
 
@@ -49,6 +53,9 @@ public sealed class CliEnvironment
     public string SourceDateEpoch { get; }
     public string DockerConfigDirectory { get; }
     public bool IsCi { get; }
+
+    /// <summary>NO_COLOR (no-color.org): the tty progress draws without colors.</summary>
+    public bool NoColor { get; }
 
     /// <summary>The cache store: BUILDFARM_CACHE (a spec; default the local folder under <see cref="Home"/>) with its
     /// namespace, region and credentials filled from the environment.</summary>
@@ -76,19 +83,47 @@ public sealed class CliEnvironment
     /// <summary>A variable a user named on the command line; null when unset.</summary>
     public string? Variable(string name) => _variables.GetValueOrDefault(name);
 
-    /// <summary>The store a <c>--cache</c> spec names (null: BUILDFARM_CACHE), completed from the environment like the default.</summary>
+    /// <summary>The store a <c>--cache</c> spec names (null: BUILDFARM_CACHE), completed from the environment like the
+    /// default. What the spec says wins; an S3 store's missing settings come by the AWS conventions: the endpoint from
+    /// AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else the profile's endpoint_url; the region from AWS_REGION, else
+    /// AWS_DEFAULT_REGION, else the profile's; the credentials from AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
+    /// (+ AWS_SESSION_TOKEN), else the profile's. The profile is AWS_PROFILE (default <c>default</c>) in
+    /// AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials) and AWS_CONFIG_FILE (default ~/.aws/config).</summary>
     public ContentStoreOptions StoreOptions(string? spec)
     {
         var options = string.IsNullOrEmpty(spec) ? new ContentStoreOptions() : ContentStoreOptions.Parse(spec);
         if (options.Kind == ContentStoreKind.Local && string.IsNullOrEmpty(options.Path))
             options = options with { Path = Home.Cache };
         if (Variable("BUILDFARM_CACHE_NAMESPACE") is { Length: > 0 } ns) options = options with { Namespace = ns };
-        if (options.Kind == ContentStoreKind.S3 && Variable("AWS_REGION") is { Length: > 0 } region && spec?.Contains("region=") != true)
-            options = options with { Region = region };
+        return options.Kind == ContentStoreKind.S3 ? WithAwsSettings(options, spec ?? "") : options;
+    }
+
+    private ContentStoreOptions WithAwsSettings(ContentStoreOptions options, string spec)
+    {
+        var aws = Path.Combine(_userHome, ".aws");
+        var profile = AwsProfile.Load(
+            Variable("AWS_PROFILE") is { Length: > 0 } named ? named : "default",
+            named: Variable("AWS_PROFILE") is { Length: > 0 },
+            ExpandHome(Variable("AWS_SHARED_CREDENTIALS_FILE")) ?? Path.Combine(aws, "credentials"),
+            ExpandHome(Variable("AWS_CONFIG_FILE")) ?? Path.Combine(aws, "config"));
+        var endpoint = options.Endpoint is { Length: > 0 } given ? given
+            : NonEmpty("AWS_ENDPOINT_URL_S3") ?? NonEmpty("AWS_ENDPOINT_URL") ?? profile.EndpointUrl;
+        var region = spec.Contains("region=", StringComparison.Ordinal) ? options.Region
+            : NonEmpty("AWS_REGION") ?? NonEmpty("AWS_DEFAULT_REGION") ?? profile.Region ?? options.Region;
+        // As the AWS SDKs: keys in the environment are used as a pair, with their own session token, before any profile.
+        var fromEnvironment = NonEmpty("AWS_ACCESS_KEY_ID") is not null && NonEmpty("AWS_SECRET_ACCESS_KEY") is not null;
         return options with
         {
-            AccessKey = options.AccessKey ?? Variable("AWS_ACCESS_KEY_ID"),
-            SecretKey = options.SecretKey ?? Variable("AWS_SECRET_ACCESS_KEY"),
+            Endpoint = endpoint,
+            Region = region,
+            AccessKey = options.AccessKey ?? (fromEnvironment ? NonEmpty("AWS_ACCESS_KEY_ID") : profile.AccessKeyId),
+            SecretKey = options.SecretKey ?? (fromEnvironment ? NonEmpty("AWS_SECRET_ACCESS_KEY") : profile.SecretAccessKey),
+            SessionToken = options.SessionToken ?? (fromEnvironment ? NonEmpty("AWS_SESSION_TOKEN") : profile.SessionToken),
         };
     }
+
+    private string? NonEmpty(string name) => Variable(name) is { Length: > 0 } value ? value : null;
+
+    private string? ExpandHome(string? path) => path is null or "" ? null
+        : path == "~" || path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(_userHome, path[1..].TrimStart('/')) : path;
 }

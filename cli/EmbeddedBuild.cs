@@ -22,7 +22,7 @@ public static class EmbeddedBuild
     {
         if (invocation.Server is { } server)
             return await RemoteBuild.RunAsync(invocation, server, cancellationToken);
-        var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi);
+        var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi, color: !invocation.Environment.NoColor);
         BuildOutcome outcome;
         // dest=- (stdout, as buildx): the exporter writes a temp file that goes to stdout once the build succeeded.
         var spec = invocation.Spec.Clone();

@@ -22,7 +22,7 @@ public static class RemoteBuild
 
     public static async Task<int> RunAsync(BuildInvocation invocation, string server, CancellationToken cancellationToken)
     {
-        var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi);
+        var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi, color: !invocation.Environment.NoColor);
         BuildOutcome outcome;
         try
         {

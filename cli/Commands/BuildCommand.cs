@@ -18,7 +18,7 @@ public static class BuildCommand
         var noCacheFilter = new Option<string[]>("--no-cache-filter") { Description = "Do not cache the specified stages" };
         var pull = new Option<bool>("--pull") { Description = "Always attempt to pull all referenced images" };
         var labels = new Option<string[]>("--label") { Description = "Set metadata for an image (K=V)" };
-        var progress = new Option<string>("--progress") { Description = "Set type of progress output (auto, tty, plain, quiet)", DefaultValueFactory = _ => "auto" };
+        var progress = new Option<string>("--progress") { Description = "Set type of progress output (auto, tty, plain, rawjson, quiet); auto: tty when stderr is a terminal and CI is unset", DefaultValueFactory = _ => "auto" };
         progress.AcceptOnlyFromAmong("auto", "tty", "plain", "quiet", "rawjson");
         var outputs = new Option<string[]>("--output", "-o") { Description = "Output destination (type=oci|docker|local|image,dest=PATH; a bare PATH means type=local)" };
         var push = new Option<bool>("--push") { Description = "Push the image to every --tag name (shorthand for --output=type=image,push=true)" };

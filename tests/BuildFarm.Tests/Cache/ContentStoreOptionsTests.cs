@@ -16,8 +16,14 @@ public class ContentStoreOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(5), o.OperationTimeout);
     }
 
+    [Fact]
+    public void An_s3_spec_may_leave_the_endpoint_to_the_environment()
+    {
+        var o = ContentStoreOptions.Parse("s3://bucket");
+        Assert.Equal((ContentStoreKind.S3, "bucket", null), (o.Kind, o.Bucket, o.Endpoint));
+    }
+
     [Theory]
-    [InlineData("s3://bucket")]
     [InlineData("s3://?endpoint=http://x:1")]
     [InlineData("s3://b?endpoint=http://x:1&colour=blue")]
     [InlineData("ftp://somewhere")]
