@@ -17,6 +17,9 @@ want bzip2 bzip2
 want xz xz-utils
 want htpasswd apache2-utils
 want ip iproute2
+# a real terminal for the tty progress tests; openssl for deploy/local/cluster.sh's farm certificate
+want tmux tmux
+want openssl openssl
 # dockerd for the docker interop tests (a private daemon each test run starts and stops itself)
 want dockerd docker.io
 if [ ${#need[@]} -gt 0 ]; then
