@@ -30,8 +30,13 @@ public sealed class BuildRunner(
     /// engine runs for the user who asks, so it allows every one.</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Entitlements.Known;
 
+    public Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
+        Action<ProgressEvent> progress, CancellationToken cancellationToken) =>
+        RunAsync(spec, contextDirectory, noCacheFilter, progress, BuildTicket.Local(), cancellationToken);
+
+    /// <param name="ticket">The build's id (the one its caller can Watch or Cancel) and its team.</param>
     public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
-        Action<ProgressEvent> progress, CancellationToken cancellationToken)
+        Action<ProgressEvent> progress, BuildTicket ticket, CancellationToken cancellationToken)
     {
         var trace = new PhaseTrace(traceOutput);
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
@@ -130,7 +135,7 @@ public sealed class BuildRunner(
         {
             try
             {
-                return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, trace, cancellationToken);
+                return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, ticket, trace, cancellationToken);
             }
             catch (BlobNotFoundException e) when (attempt == 1)
             {
@@ -170,13 +175,14 @@ public sealed class BuildRunner(
     }
 
     private async Task<BuildOutcome> RunGraphAndExportAsync(BuildSpec spec, BuildPlan plan, BuildGraph graph, ContextRef contextRef,
-        Dictionary<string, ResolvedImage> resolved, EngineNode engine, Platform platform, Action<ProgressEvent> progress, PhaseTrace trace,
-        CancellationToken cancellationToken)
+        Dictionary<string, ResolvedImage> resolved, EngineNode engine, Platform platform, Action<ProgressEvent> progress, BuildTicket ticket,
+        PhaseTrace trace, CancellationToken cancellationToken)
     {
         BuildFinished? finished = null;
         var start = new StartBuild
         {
-            BuildId = Guid.NewGuid().ToString("N"),
+            BuildId = ticket.BuildId,
+            Team = ticket.Team,
             Graph = graph,
             Context = contextRef,
             // asks, not orders: each worker clamps them to its own limits; never in a cache key (see CacheKeyInputs)
