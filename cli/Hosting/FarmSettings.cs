@@ -6,7 +6,8 @@ namespace BuildFarm.Cli.Hosting;
 /// The settings of one host process, validated: flags over BUILDFARM_* variables over the JSON config file over the
 /// defaults of its role (see <see cref="FarmSettingsLoader"/>). The keys are the flag names: <c>listen</c>,
 /// <c>hostname</c>, <c>public-hostname</c>, <c>remoting-port</c>, <c>seeds</c>, <c>join-timeout</c>, <c>slots</c>,
-/// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>.
+/// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>, <c>tokens</c>,
+/// <c>tls-cert</c>, <c>tls-key</c>.
 /// </summary>
 public sealed record FarmSettings
 {
@@ -38,4 +39,14 @@ public sealed record FarmSettings
 
     /// <summary>The worker's extracted-layer snapshots kept for reuse; null: the snapshotter's default (16 GiB).</summary>
     public long? SnapshotCacheBytes { get; init; }
+
+    /// <summary>The coordinator's tokens file (<c>TOKEN TEAM [admin]</c> per line); null: the API is open to any caller.</summary>
+    public string? TokensFile { get; init; }
+
+    /// <summary>The API's TLS certificate: a PEM file (with <see cref="TlsKey"/>) or a PKCS#12 file (.p12/.pfx, key
+    /// inside; BUILDFARM_TLS_CERT_PASSWORD opens it); null: plain HTTP/2.</summary>
+    public string? TlsCertificate { get; init; }
+
+    /// <summary>The PEM private key of <see cref="TlsCertificate"/>.</summary>
+    public string? TlsKey { get; init; }
 }
