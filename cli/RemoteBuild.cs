@@ -6,7 +6,7 @@ using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Protos.V1;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
+using BuildFarm.Cli.Remote;
 using BuildFarm.Coordinator.Builds;
 using BuildFarm.Coordinator.Context;
 
@@ -24,27 +24,67 @@ public static class RemoteBuild
     {
         var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi);
         BuildOutcome outcome;
+        RemoteEndpoint endpoint;
         try
         {
-            outcome = await BuildAsync(invocation, server, printer, cancellationToken);
+            endpoint = new RemoteEndpoint(server, invocation.Remote);
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"ERROR: {e.Message}");
+            return 1;
+        }
+        using var _ = endpoint;
+        var started = new BuildStarted();
+        try
+        {
+            outcome = await BuildAsync(invocation, endpoint, started, printer, cancellationToken);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
         {
+            // Dropping the call alone leaves the build running for a client that re-attaches: say Cancel.
+            if (started.Id is { } id) await CancelQuietlyAsync(endpoint, id);
             outcome = new BuildOutcome { Canceled = true, Error = "canceled" };
         }
         catch (RpcException e)
         {
-            outcome = new BuildOutcome { Error = $"{server}: {e.Status.Detail} ({e.StatusCode})" };
+            var hint = started.Id is { } id && e.StatusCode is StatusCode.Unavailable or StatusCode.Internal
+                ? $"; the build may still run: buildfarm watch {id} --server {server}"
+                : "";
+            outcome = new BuildOutcome { Error = endpoint.Describe(e) + hint };
         }
         printer.Finish();
         return await EmbeddedBuild.ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);
     }
 
-    private static async Task<BuildOutcome> BuildAsync(BuildInvocation invocation, string server, ProgressPrinter printer, CancellationToken cancellationToken)
+    /// <summary>The build's id once the farm told it (its first message).</summary>
+    private sealed class BuildStarted
     {
-        using var channel = GrpcChannel.ForAddress(server.Contains("://") ? server : "http://" + server);
-        var client = new BuildService.BuildServiceClient(channel);
-        using var call = client.Build(cancellationToken: cancellationToken);
+        public string? Id { get; set; }
+    }
+
+    private static async Task CancelQuietlyAsync(RemoteEndpoint endpoint, string id)
+    {
+        try
+        {
+            await endpoint.Client.CancelAsync(new CancelRequest { BuildId = id, Reason = "the client was interrupted" },
+                deadline: DateTime.UtcNow.AddSeconds(5));
+        }
+        catch (RpcException)
+        {
+            // the farm will cancel it anyway once nobody watches it
+        }
+    }
+
+    private static async Task<BuildOutcome> BuildAsync(BuildInvocation invocation, RemoteEndpoint endpoint, BuildStarted started,
+        ProgressPrinter printer, CancellationToken cancellationToken)
+    {
+        var server = endpoint.Server;
+        using var call = endpoint.Client.Build(cancellationToken: cancellationToken);
+        // Nothing is sent before the farm accepts the call (token checked) and names the build.
+        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.MessageCase != BuildResponse.MessageOneofCase.Accepted)
+            return new BuildOutcome { Error = $"{server} did not accept the build (an older server, or not a buildfarm API)" };
+        started.Id = call.ResponseStream.Current.Accepted.BuildId;
         await call.RequestStream.WriteAsync(new BuildRequest { Spec = invocation.Spec }, cancellationToken);
 
         var matcher = await IgnoreFileLocator.LoadAsync(invocation.ContextDir, invocation.DockerfilePath, cancellationToken);
