@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Xunit.Abstractions;
 
 namespace BuildFarm.IntegrationTests.EndToEnd;
 
 /// <summary>A farm with a tokens file and TLS: who may build, and each team seeing, watching and canceling only its own builds.</summary>
 [Collection(EndToEndCollection.Name)]
-public sealed class ServeIdentityTests(BusyboxFixture busybox) : IDisposable
+public sealed class ServeIdentityTests(BusyboxFixture busybox, ITestOutputHelper output) : IDisposable
 {
     private const string TeamA = "team-a-token-0123456789";
     private const string TeamB = "team-b-token-0123456789";
@@ -91,11 +92,13 @@ public sealed class ServeIdentityTests(BusyboxFixture busybox) : IDisposable
             Assert.Contains("Unauthenticated", refused.Stderr);
             Assert.False(proxy.SentToServer(marker), $"the Dockerfile or the context reached the server ({proxy.BytesToServer} bytes)");
             Assert.True(proxy.BytesToServer < 2048, $"{proxy.BytesToServer} bytes reached the server: more than a connection preface and headers");
+            output.WriteLine($"token {(token is null ? "none" : "unknown")}: {proxy.BytesToServer} bytes reached the server");
         }
 
         proxy.Reset();
         var accepted = await Client(TeamA).BuildAsync("--server", proxy.Address, context);
         Assert.True(accepted.ExitCode == 0, accepted.ToString());
+        output.WriteLine($"token known: {proxy.BytesToServer} bytes reached the server");
         // The same relay does carry the context once the token is known: the counts above are real.
         Assert.True(proxy.SentToServer(marker));
         Assert.True(proxy.BytesToServer > new FileInfo(Path.Combine(context, "rootfs.tar")).Length);
@@ -202,7 +205,7 @@ public sealed class ServeIdentityTests(BusyboxFixture busybox) : IDisposable
 
         Assert.True(trusted.ExitCode == 0, trusted.ToString());
         Assert.Equal(1, wrong.ExitCode);
-        Assert.Contains($"ERROR: {address}: TLS: the server's certificate (CN=farm coordinator) is not signed by a CA in --tlscacert {stranger.CaPem}", wrong.Stderr);
+        Assert.Contains($"{address}: TLS: the server's certificate (CN=farm coordinator) is not signed by a CA in --tlscacert {stranger.CaPem}", wrong.Stderr);
         Assert.True(listed.ExitCode == 0, listed.ToString());
     }
 
