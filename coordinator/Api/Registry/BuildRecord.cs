@@ -174,7 +174,7 @@ public sealed class BuildRecord
         {
             if (_watchers.Count > 0 || _final is not null) return;
         }
-        Cancel($"no client watched it for {_orphanGrace.TotalSeconds:0} s");
+        Cancel($"no client watched it for {_orphanGrace.TotalSeconds:0.#} s");
     }
 
     /// <summary>One watcher's channel; disposing it detaches the watcher.</summary>
