@@ -46,22 +46,88 @@ public static class RemoteBuild
             if (started.Id is { } id) await CancelQuietlyAsync(endpoint, id);
             outcome = new BuildOutcome { Canceled = true, Error = "canceled" };
         }
+        catch (RpcException e) when (started is { Id: not null, ContextSent: true } && Lost(e) && !cancellationToken.IsCancellationRequested)
+        {
+            outcome = await ReattachAsync(endpoint, started, printer, cancellationToken)
+                      ?? new BuildOutcome { Error = $"{endpoint.Describe(e)}; the build may still run: buildfarm watch {started.Id} --server {server}" };
+        }
         catch (RpcException e)
         {
-            var hint = started.Id is { } id && e.StatusCode is StatusCode.Unavailable or StatusCode.Internal
-                ? $"; the build may still run: buildfarm watch {id} --server {server}"
-                : "";
-            outcome = new BuildOutcome { Error = endpoint.Describe(e) + hint };
+            outcome = new BuildOutcome { Error = endpoint.Describe(e) };
         }
         printer.Finish();
         return await EmbeddedBuild.ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);
     }
 
-    /// <summary>The build's id once the farm told it (its first message).</summary>
+    /// <summary>The build's id once the farm told it (its first message), whether the farm has its whole context, and how
+    /// many progress events were printed (a re-attached Watch replays from the start: those are skipped).</summary>
     private sealed class BuildStarted
     {
         public string? Id { get; set; }
+        public bool ContextSent { get; set; }
+        public int Seen { get; set; }
     }
+
+    private static bool Lost(RpcException e) => e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted;
+
+    /// <summary>
+    /// The connection dropped after the farm had the whole context: the build goes on there, so follow it with Watch
+    /// (a few tries, a second apart and more), printing only the events not printed yet. Null when it cannot.
+    /// </summary>
+    private static async Task<BuildOutcome?> ReattachAsync(RemoteEndpoint endpoint, BuildStarted started, ProgressPrinter printer,
+        CancellationToken cancellationToken)
+    {
+        await Console.Error.WriteLineAsync($"lost the connection to {endpoint.Server}: re-attaching to build {started.Id}");
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            try
+            {
+                using var call = endpoint.Client.Watch(new WatchRequest { BuildId = started.Id, FromStart = true }, cancellationToken: cancellationToken);
+                var skip = started.Seen;
+                await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
+                {
+                    if (response.MessageCase == BuildResponse.MessageOneofCase.Progress)
+                    {
+                        if (skip > 0) { skip--; continue; }
+                        printer.OnEvent(response.Progress);
+                        started.Seen++;
+                    }
+                    else if (response.MessageCase is BuildResponse.MessageOneofCase.Result or BuildResponse.MessageOneofCase.Error)
+                    {
+                        return OutcomeOf(response);
+                    }
+                }
+            }
+            catch (RpcException e) when (Lost(e) && !cancellationToken.IsCancellationRequested)
+            {
+                // not back yet: try again
+            }
+        }
+        return null;
+    }
+
+    private static BuildOutcome OutcomeOf(BuildResponse response) => response.MessageCase == BuildResponse.MessageOneofCase.Result
+        ? new BuildOutcome
+        {
+            Success = true,
+            ManifestDigest = response.Result.ManifestDigest,
+            ConfigDigest = response.Result.ConfigDigest,
+            ImageNames = [.. response.Result.ImageNames],
+            StepsExecuted = response.Result.StepsExecuted,
+            StepsCached = response.Result.StepsCached,
+        }
+        : new BuildOutcome
+        {
+            Canceled = ErrorClassNames.Parse(response.Error.ErrorClass) == Protos.Cluster.ErrorClass.Canceled
+                       || response.Error.Message == "canceled",
+            ErrorClass = ErrorClassNames.Parse(response.Error.ErrorClass),
+            Error = response.Error.Message,
+            ErrorLocation = response.Error.Location,
+            ErrorInstruction = response.Error.Instruction,
+            LogTail = [.. response.Error.LogTail],
+            ExitCode = response.Error.ExitCode,
+        };
 
     private static async Task CancelQuietlyAsync(RemoteEndpoint endpoint, string id)
     {
@@ -114,34 +180,15 @@ public static class RemoteBuild
                         await SendFileAsync(call.RequestStream, digest, pathOf[digest], cancellationToken);
                     if (response.Missing.Prove.Count > 0)
                         await SendProofsAsync(call.RequestStream, response.Missing, pathOf, cancellationToken);
+                    started.ContextSent = true;
                     break;
                 case BuildResponse.MessageOneofCase.Progress:
                     printer.OnEvent(response.Progress);
+                    started.Seen++;
                     break;
-                case BuildResponse.MessageOneofCase.Result:
+                case BuildResponse.MessageOneofCase.Result or BuildResponse.MessageOneofCase.Error:
                     await call.RequestStream.CompleteAsync();
-                    return new BuildOutcome
-                    {
-                        Success = true,
-                        ManifestDigest = response.Result.ManifestDigest,
-                        ConfigDigest = response.Result.ConfigDigest,
-                        ImageNames = [.. response.Result.ImageNames],
-                        StepsExecuted = response.Result.StepsExecuted,
-                        StepsCached = response.Result.StepsCached,
-                    };
-                case BuildResponse.MessageOneofCase.Error:
-                    await call.RequestStream.CompleteAsync();
-                    return new BuildOutcome
-                    {
-                        Canceled = ErrorClassNames.Parse(response.Error.ErrorClass) == Protos.Cluster.ErrorClass.Canceled
-                                   || response.Error.Message == "canceled",
-                        ErrorClass = ErrorClassNames.Parse(response.Error.ErrorClass),
-                        Error = response.Error.Message,
-                        ErrorLocation = response.Error.Location,
-                        ErrorInstruction = response.Error.Instruction,
-                        LogTail = [.. response.Error.LogTail],
-                        ExitCode = response.Error.ExitCode,
-                    };
+                    return OutcomeOf(response);
             }
         }
         return new BuildOutcome { Error = $"{server} ended the build without a result" };

@@ -42,6 +42,8 @@ public sealed class RemoteEndpoint : IDisposable
             if (authorities.Count == 0) throw new UsageException($"--tlscacert {_caFile}: no PEM certificate in it");
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => Trust(authorities, certificate, errors);
         }
+        if (options.Token is not null && address.Scheme == "http" && !address.IsLoopback)
+            Console.Error.WriteLine($"WARNING: the token goes to {address.Host} in clear text over http://; use https:// (--tls-cert on the coordinator)");
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 64 << 20 });
         var token = options.Token;
         Invoker = token is null
@@ -67,7 +69,6 @@ public sealed class RemoteEndpoint : IDisposable
         var what = e.StatusCode switch
         {
             StatusCode.Unavailable => "no coordinator answers there: ",
-            StatusCode.Unauthenticated => "the farm refused the token: ",
             _ => "",
         };
         return $"{Server}: {what}{e.Status.Detail} ({e.StatusCode})";

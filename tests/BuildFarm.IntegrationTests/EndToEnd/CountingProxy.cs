@@ -12,6 +12,7 @@ public sealed class CountingProxy : IAsyncDisposable
     private readonly MemoryStream _toServer = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
+    private readonly List<TcpClient> _open = [];
 
     public CountingProxy(IPEndPoint target)
     {
@@ -33,6 +34,16 @@ public sealed class CountingProxy : IAsyncDisposable
 
     public void Reset() { lock (_toServer) _toServer.SetLength(0); }
 
+    /// <summary>Cuts every connection relayed so far, as a network that fails would; new ones are relayed again.</summary>
+    public void DropConnections()
+    {
+        lock (_open)
+        {
+            foreach (var client in _open) client.Client.Close(0);
+            _open.Clear();
+        }
+    }
+
     private async Task AcceptAsync()
     {
         try
@@ -49,6 +60,7 @@ public sealed class CountingProxy : IAsyncDisposable
     private async Task RelayAsync(TcpClient client)
     {
         using var _ = client;
+        lock (_open) _open.Add(client);
         using var server = new TcpClient();
         await server.ConnectAsync(_target, _stop.Token);
         var up = CopyAsync(client.GetStream(), server.GetStream(), record: true);

@@ -187,6 +187,30 @@ public sealed class ServeIdentityTests(BusyboxFixture busybox, ITestOutputHelper
     }
 
     [Fact]
+    public async Task A_build_whose_connection_drops_re_attaches_by_itself_and_prints_each_event_once()
+    {
+        var (server, port) = await ServeAsync("--tokens", TokensFile());
+        await using var host = server;
+        await using var proxy = new CountingProxy(new IPEndPoint(IPAddress.Loopback, port));
+        var client = Client(TeamA);
+        var context = _scratch.Context("drop", "FROM scratch\nADD rootfs.tar /\nRUN echo before-drop && sleep 4 && echo after-drop\n");
+        using var build = client.Start("build", "--progress", "plain", "--server", proxy.Address, context);
+        build.StandardInput.Close();
+        var stderr = build.StandardError.ReadToEndAsync();
+        var running = await RunningAsync(client, $"127.0.0.1:{port}");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        proxy.DropConnections();
+
+        Assert.Equal(0, await ExitAsync(build, TimeSpan.FromSeconds(60)));
+        var output = await stderr;
+        Assert.Contains($"re-attaching to build {running.Id}", output);
+        Assert.Equal(1, output.Split('\n').Count(l => l.Contains("before-drop", StringComparison.Ordinal) && !l.Contains("RUN", StringComparison.Ordinal)));
+        Assert.Contains("after-drop", output);
+        Assert.Equal("succeeded", (await BuildsAsync(client, $"127.0.0.1:{port}")).Single().State);
+    }
+
+    [Fact]
     public async Task Tls_with_the_farm_ca_works_and_a_wrong_ca_fails_with_a_line_naming_it()
     {
         var tls = TlsFiles.Write(Path.Combine(_scratch.Root, "tls"), "farm");
