@@ -27,6 +27,9 @@ public sealed class ApiSecurity
         {
             try { TokenFile.Open(tokens, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance); }
             catch (TokenTableException e) { throw new SettingsException("--tokens " + e.Message); }
+            // As ssh does with a private key: a tokens file others can read is worth saying so, once, at start.
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(tokens) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0)
+                Console.Error.WriteLine($"WARNING: --tokens {tokens}: other users can read it (chmod 600)");
         }
         return new ApiSecurity(settings.TokensFile, settings.TlsCertificate is { } cert ? LoadCertificate(cert, settings.TlsKey, environment) : null);
     }

@@ -1,4 +1,6 @@
 using System.Collections;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using BuildFarm.Cli;
 using BuildFarm.Cli.Commands;
 using BuildFarm.Cli.Hosting;
@@ -71,5 +73,38 @@ public sealed class ApiSecuritySettingsTests : IDisposable
 
         var e = Assert.Throws<UsageException>(() => ClientConfig.Load(path));
         Assert.Equal($"{path}: unknown key \"tokn\" (known: token, tlscacert)", e.Message);
+    }
+
+    private string Pkcs12(string password)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = new CertificateRequest("CN=api", key, HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var path = Path.Combine(_home, "api.p12");
+        File.WriteAllBytes(path, certificate.Export(X509ContentType.Pkcs12, password));
+        return path;
+    }
+
+    [Fact]
+    public void A_pkcs12_certificate_opens_with_BUILDFARM_TLS_CERT_PASSWORD()
+    {
+        var path = Pkcs12("s3cret");
+        var settings = FarmSettingsLoader.Load(Environment(), HostRole.Coordinator, new Dictionary<string, string> { ["tls-cert"] = path }, null);
+
+        var security = ApiSecurity.Load(settings, Environment(("BUILDFARM_TLS_CERT_PASSWORD", "s3cret")));
+
+        Assert.True(security.Certificate!.HasPrivateKey);
+        Assert.Equal("auth open tls on", security.ReadyWords);
+    }
+
+    [Fact]
+    public void A_pkcs12_certificate_with_the_wrong_password_is_refused_naming_it()
+    {
+        var path = Pkcs12("s3cret");
+        var settings = FarmSettingsLoader.Load(Environment(), HostRole.Coordinator, new Dictionary<string, string> { ["tls-cert"] = path }, null);
+
+        var e = Assert.Throws<SettingsException>(() => ApiSecurity.Load(settings, Environment(("BUILDFARM_TLS_CERT_PASSWORD", "wrong"))));
+
+        Assert.StartsWith($"--tls-cert {path}: cannot load the certificate: ", e.Message);
     }
 }
