@@ -11,7 +11,8 @@ namespace BuildFarm.Cli;
 /// (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_REGION,
 /// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: see <see cref="StoreOptions"/>) for the cache store, DOCKER_CONFIG (registry credentials, default
 /// ~/.docker), CI (plain progress), NO_COLOR (tty progress without colors), HOME, BUILDFARM_REMOTING_CERT / BUILDFARM_REMOTING_CERT_PASSWORD (a farm's shared remoting
-/// certificate), and the hosts' settings BUILDFARM_SEEDS, BUILDFARM_SLOTS, ... (<see cref="Hosting.FarmSettingsLoader"/>
+/// certificate), BUILDFARM_TLS_CERT_PASSWORD (a host's PKCS#12 API certificate), BUILDFARM_TOKEN and
+/// BUILDFARM_TLS_CA (a client's token and CA for a farm), and the hosts' settings BUILDFARM_SEEDS, BUILDFARM_SLOTS, ... (<see cref="Hosting.FarmSettingsLoader"/>
 /// reads them from this snapshot through <see cref="VariablesStartingWith"/>). Variables a user names on the command line (<c>--build-arg NAME</c>,
 /// <c>--secret env=NAME</c>, <c>run -e NAME</c>) are looked up in the same snapshot through <see cref="Variable"/>.
 /// </summary>
@@ -49,6 +50,15 @@ public sealed class CliEnvironment
     public bool FarmRemotingCertificate => Variable("BUILDFARM_REMOTING_CERT") is { Length: > 0 };
 
     public string? RemotingCertificatePassword => Variable("BUILDFARM_REMOTING_CERT_PASSWORD");
+
+    /// <summary>BUILDFARM_TLS_CERT_PASSWORD: opens a host's PKCS#12 API certificate (<c>--tls-cert FILE.p12</c>).</summary>
+    public string? TlsCertificatePassword => Variable("BUILDFARM_TLS_CERT_PASSWORD");
+
+    /// <summary>BUILDFARM_TOKEN: the client's bearer token for a farm (below <c>--token</c>, above the config file).</summary>
+    public string? Token => Variable("BUILDFARM_TOKEN") is { Length: > 0 } token ? token : null;
+
+    /// <summary>BUILDFARM_TLS_CA: the PEM file of the CA(s) a client trusts for a farm's TLS certificate (below <c>--tlscacert</c>).</summary>
+    public string? TlsCa => Variable("BUILDFARM_TLS_CA") is { Length: > 0 } ca ? ca : null;
     public bool Trace { get; }
     public string SourceDateEpoch { get; }
     public string DockerConfigDirectory { get; }

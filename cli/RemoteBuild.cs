@@ -6,7 +6,7 @@ using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Protos.V1;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
+using BuildFarm.Cli.Remote;
 using BuildFarm.Coordinator.Builds;
 using BuildFarm.Coordinator.Context;
 
@@ -24,17 +24,36 @@ public static class RemoteBuild
     {
         var printer = new ProgressPrinter(Console.Error, invocation.Progress, invocation.Environment.IsCi, color: !invocation.Environment.NoColor);
         BuildOutcome outcome;
+        RemoteEndpoint endpoint;
         try
         {
-            outcome = await BuildAsync(invocation, server, printer, cancellationToken);
+            endpoint = new RemoteEndpoint(server, invocation.Remote);
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"ERROR: {e.Message}");
+            return 1;
+        }
+        using var _ = endpoint;
+        var started = new BuildStarted();
+        try
+        {
+            outcome = await BuildAsync(invocation, endpoint, started, printer, cancellationToken);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
         {
+            // Dropping the call alone leaves the build running for a client that re-attaches: say Cancel.
+            if (started.Id is { } id) await CancelQuietlyAsync(endpoint, id);
             outcome = new BuildOutcome { Canceled = true, Error = "canceled" };
+        }
+        catch (RpcException e) when (started is { Id: not null, ContextSent: true } && Lost(e) && !cancellationToken.IsCancellationRequested)
+        {
+            outcome = await ReattachAsync(endpoint, invocation.Spec, started, printer, cancellationToken)
+                      ?? new BuildOutcome { Error = $"{endpoint.Describe(e)}; the build may still run: buildfarm watch {started.Id} --server {server}" };
         }
         catch (RpcException e)
         {
-            outcome = new BuildOutcome { Error = $"{server}: {e.Status.Detail} ({e.StatusCode})" };
+            outcome = new BuildOutcome { Error = endpoint.Describe(e) };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Oci.Layers.UnsafeLayerPathException)
         {
@@ -45,11 +64,141 @@ public static class RemoteBuild
         return await EmbeddedBuild.ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);
     }
 
-    private static async Task<BuildOutcome> BuildAsync(BuildInvocation invocation, string server, ProgressPrinter printer, CancellationToken cancellationToken)
+    /// <summary>The build's id once the farm told it (its first message), whether the farm has its whole context, and how
+    /// many progress events were printed (a re-attached Watch replays from the start: those are skipped).</summary>
+    private sealed class BuildStarted
     {
-        using var channel = ServerChannel.Open(server);
-        var client = new BuildService.BuildServiceClient(channel);
-        using var call = client.Build(cancellationToken: cancellationToken);
+        public string? Id { get; set; }
+        public bool ContextSent { get; set; }
+        public int Seen { get; set; }
+    }
+
+    private static bool Lost(RpcException e) => e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted;
+
+    /// <summary>
+    /// The connection dropped after the farm had the whole context: the build goes on there, so follow it with Watch
+    /// (a few tries, a second apart and more), printing only the events not printed yet. Null when it cannot.
+    /// </summary>
+    private static async Task<BuildOutcome?> ReattachAsync(RemoteEndpoint endpoint, BuildSpec spec, BuildStarted started,
+        ProgressPrinter printer, CancellationToken cancellationToken)
+    {
+        await Console.Error.WriteLineAsync($"lost the connection to {endpoint.Server}: re-attaching to build {started.Id}");
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            try
+            {
+                using var call = endpoint.Client.Watch(new WatchRequest { BuildId = started.Id, FromStart = true }, cancellationToken: cancellationToken);
+                var skip = started.Seen;
+                await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
+                {
+                    if (response.MessageCase == BuildResponse.MessageOneofCase.Progress)
+                    {
+                        if (skip > 0) { skip--; continue; }
+                        printer.OnEvent(response.Progress);
+                        started.Seen++;
+                    }
+                    else if (response.MessageCase is BuildResponse.MessageOneofCase.Result or BuildResponse.MessageOneofCase.Error)
+                    {
+                        return await FinishAsync(endpoint, spec, response, printer, cancellationToken);
+                    }
+                }
+            }
+            catch (RpcException e) when (Lost(e) && !cancellationToken.IsCancellationRequested)
+            {
+                // not back yet: try again
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The build's outcome; on success its file outputs are first brought here from the farm (ReadExport).</summary>
+    private static async Task<BuildOutcome> FinishAsync(RemoteEndpoint endpoint, BuildSpec spec, BuildResponse response, ProgressPrinter printer,
+        CancellationToken cancellationToken)
+    {
+        if (response.MessageCase == BuildResponse.MessageOneofCase.Result)
+        {
+            var download = new ExportDownload(endpoint.Client, endpoint.Server);
+            foreach (var export in response.Result.Exports)
+            {
+                if (export.OutputIndex < 0 || export.OutputIndex >= spec.Outputs.Count)
+                    return new BuildOutcome { Error = $"{endpoint.Server} sent export {export.Id} for output {export.OutputIndex}, which this build did not ask for" };
+                var output = spec.Outputs[export.OutputIndex];
+                await download.SaveAsync(export, output, cancellationToken);
+                printer.Info($"exporting {output.Type} to {output.Attrs["dest"]} done ({export.Size} bytes)");
+            }
+        }
+        return OutcomeOf(response);
+    }
+
+    /// <summary>The client's docker-config credentials for each registry this build pushes to (tags or output names).</summary>
+    private static IEnumerable<RegistryLogin> PushLogins(BuildSpec spec, CliEnvironment environment)
+    {
+        var names = new List<string>();
+        if (spec.Push) names.AddRange(spec.Tags);
+        foreach (var output in spec.Outputs.Where(o => o.Type == "registry" || (o.Type == "image" && o.Attrs.GetValueOrDefault("push") == "true")))
+            names.AddRange(output.Attrs.TryGetValue("name", out var n) ? n.Split(',', StringSplitOptions.RemoveEmptyEntries) : spec.Tags);
+        var registries = names.Select(n => Oci.Registry.ImageReference.TryParse(n, out var r, out _) ? r.Registry : null)
+            .OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (registries.Count == 0) yield break;
+        var credentials = Oci.Registry.DockerConfigCredentialProvider.FromDirectory(environment.DockerConfigDirectory);
+        foreach (var registry in registries)
+        {
+            if (credentials.Find(registry) is not { } credential) continue;
+            yield return new RegistryLogin
+            {
+                Registry = registry,
+                Username = credential.Username,
+                Password = credential.Password,
+                IdentityToken = credential.IdentityToken ?? "",
+            };
+        }
+    }
+
+    private static BuildOutcome OutcomeOf(BuildResponse response) => response.MessageCase == BuildResponse.MessageOneofCase.Result
+        ? new BuildOutcome
+        {
+            Success = true,
+            ManifestDigest = response.Result.ManifestDigest,
+            ConfigDigest = response.Result.ConfigDigest,
+            ImageNames = [.. response.Result.ImageNames],
+            StepsExecuted = response.Result.StepsExecuted,
+            StepsCached = response.Result.StepsCached,
+        }
+        : new BuildOutcome
+        {
+            Canceled = ErrorClassNames.Parse(response.Error.ErrorClass) == Protos.Cluster.ErrorClass.Canceled
+                       || response.Error.Message == "canceled",
+            ErrorClass = ErrorClassNames.Parse(response.Error.ErrorClass),
+            Error = response.Error.Message,
+            ErrorLocation = response.Error.Location,
+            ErrorInstruction = response.Error.Instruction,
+            LogTail = [.. response.Error.LogTail],
+            ExitCode = response.Error.ExitCode,
+        };
+
+    private static async Task CancelQuietlyAsync(RemoteEndpoint endpoint, string id)
+    {
+        try
+        {
+            await endpoint.Client.CancelAsync(new CancelRequest { BuildId = id, Reason = "the client was interrupted" },
+                deadline: DateTime.UtcNow.AddSeconds(5));
+        }
+        catch (RpcException)
+        {
+            // the farm will cancel it anyway once nobody watches it
+        }
+    }
+
+    private static async Task<BuildOutcome> BuildAsync(BuildInvocation invocation, RemoteEndpoint endpoint, BuildStarted started,
+        ProgressPrinter printer, CancellationToken cancellationToken)
+    {
+        var server = endpoint.Server;
+        using var call = endpoint.Client.Build(cancellationToken: cancellationToken);
+        // Nothing is sent before the farm accepts the call (token checked) and names the build.
+        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.MessageCase != BuildResponse.MessageOneofCase.Accepted)
+            return new BuildOutcome { Error = $"{server} did not accept the build (an older server, or not a buildfarm API)" };
+        started.Id = call.ResponseStream.Current.Accepted.BuildId;
         var spec = invocation.Spec.Clone();
         // The farm pushes with these for this build only; a served build has no other credentials to push with.
         spec.RegistryLogins.AddRange(PushLogins(spec, invocation.Environment));
@@ -82,70 +231,18 @@ public static class RemoteBuild
                         await SendFileAsync(call.RequestStream, digest, pathOf[digest], cancellationToken);
                     if (response.Missing.Prove.Count > 0)
                         await SendProofsAsync(call.RequestStream, response.Missing, pathOf, cancellationToken);
+                    started.ContextSent = true;
                     break;
                 case BuildResponse.MessageOneofCase.Progress:
                     printer.OnEvent(response.Progress);
+                    started.Seen++;
                     break;
-                case BuildResponse.MessageOneofCase.Result:
+                case BuildResponse.MessageOneofCase.Result or BuildResponse.MessageOneofCase.Error:
                     await call.RequestStream.CompleteAsync();
-                    var download = new ExportDownload(client, server);
-                    foreach (var export in response.Result.Exports)
-                    {
-                        if (export.OutputIndex < 0 || export.OutputIndex >= spec.Outputs.Count)
-                            return new BuildOutcome { Error = $"{server} sent export {export.Id} for output {export.OutputIndex}, which this build did not ask for" };
-                        var output = spec.Outputs[export.OutputIndex];
-                        await download.SaveAsync(export, output, cancellationToken);
-                        printer.Info($"exporting {output.Type} to {output.Attrs["dest"]} done ({export.Size} bytes)");
-                    }
-                    return new BuildOutcome
-                    {
-                        Success = true,
-                        ManifestDigest = response.Result.ManifestDigest,
-                        ConfigDigest = response.Result.ConfigDigest,
-                        ImageNames = [.. response.Result.ImageNames],
-                        StepsExecuted = response.Result.StepsExecuted,
-                        StepsCached = response.Result.StepsCached,
-                    };
-                case BuildResponse.MessageOneofCase.Error:
-                    await call.RequestStream.CompleteAsync();
-                    return new BuildOutcome
-                    {
-                        Canceled = ErrorClassNames.Parse(response.Error.ErrorClass) == Protos.Cluster.ErrorClass.Canceled
-                                   || response.Error.Message == "canceled",
-                        ErrorClass = ErrorClassNames.Parse(response.Error.ErrorClass),
-                        Error = response.Error.Message,
-                        ErrorLocation = response.Error.Location,
-                        ErrorInstruction = response.Error.Instruction,
-                        LogTail = [.. response.Error.LogTail],
-                        ExitCode = response.Error.ExitCode,
-                    };
+                    return await FinishAsync(endpoint, spec, response, printer, cancellationToken);
             }
         }
         return new BuildOutcome { Error = $"{server} ended the build without a result" };
-    }
-
-    /// <summary>The client's docker-config credentials for each registry this build pushes to (tags or output names).</summary>
-    private static IEnumerable<RegistryLogin> PushLogins(BuildSpec spec, CliEnvironment environment)
-    {
-        var names = new List<string>();
-        if (spec.Push) names.AddRange(spec.Tags);
-        foreach (var output in spec.Outputs.Where(o => o.Type == "registry" || (o.Type == "image" && o.Attrs.GetValueOrDefault("push") == "true")))
-            names.AddRange(output.Attrs.TryGetValue("name", out var n) ? n.Split(',', StringSplitOptions.RemoveEmptyEntries) : spec.Tags);
-        var registries = names.Select(n => Oci.Registry.ImageReference.TryParse(n, out var r, out _) ? r.Registry : null)
-            .OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        if (registries.Count == 0) yield break;
-        var credentials = Oci.Registry.DockerConfigCredentialProvider.FromDirectory(environment.DockerConfigDirectory);
-        foreach (var registry in registries)
-        {
-            if (credentials.Find(registry) is not { } credential) continue;
-            yield return new RegistryLogin
-            {
-                Registry = registry,
-                Username = credential.Username,
-                Password = credential.Password,
-                IdentityToken = credential.IdentityToken ?? "",
-            };
-        }
     }
 
     /// <summary>Answers the server's challenge for blobs it already has: HMAC-SHA256(nonce, content) per digest.</summary>

@@ -27,9 +27,10 @@ public static class BuildCommand
         var metadataFile = new Option<string?>("--metadata-file") { Description = "Write build result metadata to a file" };
         var platform = new Option<string?>("--platform") { Description = "Set target platform for build (linux/amd64)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
-        var server = new Option<string?>("--server") { Description = "Address of a buildfarm server (default: run embedded in this process)" };
+        var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
         var limits = new RunLimitOptions();
+        var remote = new Remote.RemoteOptions();
 
         var command = new Command("build", "Start a build (like docker buildx build)")
         {
@@ -37,6 +38,7 @@ public static class BuildCommand
             iidFile, metadataFile, platform, quiet, server, allow,
         };
         foreach (var option in limits.All) command.Options.Add(option);
+        foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             BuildInvocation invocation;
@@ -63,6 +65,7 @@ public static class BuildCommand
                     SourceDateEpoch = environment.SourceDateEpoch,
                 };
                 spec.Tags.AddRange(parse.GetValue(tags) ?? []);
+                spec.NoCacheFilter.AddRange(parse.GetValue(noCacheFilter) ?? []);
                 foreach (var (k, v) in BuildArguments.ParseBuildArgs(parse.GetValue(buildArgs) ?? [], environment))
                     spec.BuildArgs[k] = v;
                 foreach (var (k, v) in BuildArguments.ParseKeyValues(parse.GetValue(labels) ?? [], "--label"))
@@ -84,7 +87,11 @@ public static class BuildCommand
                 var progressMode = parse.GetValue(quiet) ? "quiet" : parse.GetValue(progress)!;
                 invocation = new BuildInvocation(spec, contextDir, dockerfilePath, progressMode,
                     parse.GetValue(iidFile), parse.GetValue(metadataFile), parse.GetValue(quiet), parse.GetValue(server),
-                    parse.GetValue(noCacheFilter) ?? [], environment) { RunLimits = runLimits };
+                    parse.GetValue(noCacheFilter) ?? [], environment)
+                {
+                    RunLimits = runLimits,
+                    Remote = parse.GetValue(server) is null ? Remote.RemoteEndpointOptions.None : remote.Resolve(parse, environment),
+                };
             }
             catch (UsageException e)
             {

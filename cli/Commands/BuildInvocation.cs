@@ -1,3 +1,4 @@
+using BuildFarm.Cli.Remote;
 using BuildFarm.Protos.V1;
 
 namespace BuildFarm.Cli.Commands;
@@ -18,4 +19,7 @@ public sealed record BuildInvocation(
     /// <summary>cgroup limits of RUN steps on the embedded worker (a server's worker has its own; the build's asks are in
     /// <see cref="BuildSpec.RunLimits"/>).</summary>
     public Worker.Execution.ContainerLimits RunLimits { get; init; } = Worker.Execution.ContainerLimits.Default;
+
+    /// <summary>With <see cref="Server"/>: the token and the CA file for the farm.</summary>
+    public RemoteEndpointOptions Remote { get; init; } = RemoteEndpointOptions.None;
 }

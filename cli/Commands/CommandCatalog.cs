@@ -29,7 +29,10 @@ public static class CommandCatalog
         yield return ServeCommand.Create(environment);
         yield return CoordinatorCommand.Create(environment);
         yield return WorkerCommand.Create(environment);
-        yield return WorkersCommand.Create();
+        yield return WorkersCommand.Create(environment);
+        yield return BuildsCommand.Create(environment);
+        yield return WatchCommand.Create(environment);
+        yield return CancelCommand.Create(environment);
         yield return CacheCommand.Create(environment);
     }
 }

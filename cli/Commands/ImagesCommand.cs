@@ -1,5 +1,7 @@
 using System.CommandLine;
+using BuildFarm.Cli.Remote;
 using BuildFarm.Coordinator.Images;
+using Grpc.Core;
 using BuildFarm.Protos.V1;
 
 namespace BuildFarm.Cli.Commands;
@@ -14,19 +16,32 @@ public static class ImagesCommand
         var noTrunc = new Option<bool>("--no-trunc") { Description = "Don't truncate output" };
         var digests = new Option<bool>("--digests") { Description = "Show digests" };
         var server = new Option<string?>("--server") { Description = "List the images of a buildfarm server (HOST:PORT)" };
+        var remote = new RemoteOptions();
         var command = new Command("images", "List images in the local store") { quiet, noTrunc, digests, server };
+        foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             IReadOnlyList<LocalImage> images;
             if (parse.GetValue(server) is { } address)
             {
+                RemoteEndpoint endpoint;
                 try
                 {
-                    images = await ListOnServerAsync(address, cancellationToken);
+                    endpoint = new RemoteEndpoint(address, remote.Resolve(parse, environment));
                 }
-                catch (Exception e) when (ServerChannel.Describe(address, e) is { } message)
+                catch (UsageException e)
                 {
-                    await Console.Error.WriteLineAsync(message);
+                    await Console.Error.WriteLineAsync($"ERROR: {e.Message}");
+                    return 1;
+                }
+                using var _ = endpoint;
+                try
+                {
+                    images = await ListOnServerAsync(endpoint, cancellationToken);
+                }
+                catch (RpcException e)
+                {
+                    await Console.Error.WriteLineAsync($"ERROR: {endpoint.Describe(e)}");
                     return 1;
                 }
             }
@@ -60,11 +75,9 @@ public static class ImagesCommand
         return command;
     }
 
-    private static async Task<IReadOnlyList<LocalImage>> ListOnServerAsync(string address, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<LocalImage>> ListOnServerAsync(RemoteEndpoint endpoint, CancellationToken cancellationToken)
     {
-        using var channel = ServerChannel.Open(address);
-        var response = await new BuildService.BuildServiceClient(channel)
-            .ListImagesAsync(new ListImagesRequest(), deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: cancellationToken);
+        var response = await endpoint.Client.ListImagesAsync(new ListImagesRequest(), deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: cancellationToken);
         return [.. response.Images.Select(i => new LocalImage
         {
             Name = i.Name,

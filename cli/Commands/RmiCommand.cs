@@ -1,6 +1,7 @@
 using System.CommandLine;
 using BuildFarm.Cache;
 using BuildFarm.Cli.Containers;
+using BuildFarm.Cli.Remote;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Protos.V1;
 using Grpc.Core;
@@ -18,11 +19,13 @@ public static class RmiCommand
         var names = new Argument<string[]>("IMAGE") { Description = "Image names or IDs to remove", Arity = ArgumentArity.OneOrMore };
         var force = new Option<bool>("--force", "-f") { Description = "Remove an image ID with several names (untags them all)" };
         var server = new Option<string?>("--server") { Description = "Remove from a buildfarm server's image store (HOST:PORT)" };
+        var remote = new RemoteOptions();
         var command = new Command("rmi", "Remove one or more images from the local store") { names, force, server };
+        foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var results = parse.GetValue(server) is { } address
-                ? await RemoveOnServerAsync(address, parse.GetValue(names)!, parse.GetValue(force), cancellationToken)
+                ? await RemoveOnServerAsync(address, remote, parse, environment, parse.GetValue(names)!, parse.GetValue(force), cancellationToken)
                 : await RemoveHereAsync(environment, parse.GetValue(names)!, parse.GetValue(force), cancellationToken);
             if (results is null) return 1;
             var exit = 0;
@@ -58,20 +61,29 @@ public static class RmiCommand
         return results;
     }
 
-    private static async Task<IReadOnlyList<ImageRemovalResult>?> RemoveOnServerAsync(string address, string[] names, bool force,
-        CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<ImageRemovalResult>?> RemoveOnServerAsync(string address, RemoteOptions remote, ParseResult parse,
+        CliEnvironment environment, string[] names, bool force, CancellationToken cancellationToken)
     {
         var request = new RemoveImagesRequest { Names = { names }, Force = force };
+        RemoteEndpoint endpoint;
         try
         {
-            using var channel = ServerChannel.Open(address);
-            var response = await new BuildService.BuildServiceClient(channel)
-                .RemoveImagesAsync(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: cancellationToken);
+            endpoint = new RemoteEndpoint(address, remote.Resolve(parse, environment));
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"ERROR: {e.Message}");
+            return null;
+        }
+        using var _ = endpoint;
+        try
+        {
+            var response = await endpoint.Client.RemoveImagesAsync(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: cancellationToken);
             return [.. response.Results.Select(r => new ImageRemovalResult([.. r.Untagged], [.. r.Deleted], r.Error.Length > 0 ? r.Error : null))];
         }
-        catch (Exception e) when (ServerChannel.Describe(address, e) is { } message)
+        catch (RpcException e)
         {
-            await Console.Error.WriteLineAsync(message);
+            await Console.Error.WriteLineAsync($"ERROR: {endpoint.Describe(e)}");
             return null;
         }
     }

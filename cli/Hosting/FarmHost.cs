@@ -1,6 +1,7 @@
 using System.Net;
 using BuildFarm.Coordinator.Api;
 using BuildFarm.Coordinator.Images;
+using BuildFarm.Coordinator.Api.Identity;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Telemetry;
 using BuildFarm.Protos;
@@ -63,6 +64,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
                 ? $"akka.remote.dot-netty.tcp.public-hostname = \"{publicHost}\""
                 : "",
         };
+        var security = role == HostRole.Worker ? null : ApiSecurity.Load(settings, environment);
         await using var farm = await LocalFarm.StartAsync(environment, engineOptions, farmOptions, cancellationToken);
 
         // The endpoint answers health checks (NOT_SERVING) while the node is still joining.
@@ -74,21 +76,32 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(endpoint, o => o.Protocols = HttpProtocols.Http2);
+            k.Listen(endpoint, o =>
+            {
+                o.Protocols = HttpProtocols.Http2;
+                if (security?.Certificate is { } certificate) o.UseHttps(certificate);
+            });
             // Prometheus scrapes over HTTP/1.1, on an address of its own.
             if (settings.MetricsListen is { } metrics) k.Listen(metrics, o => o.Protocols = HttpProtocols.Http1);
         });
         if (telemetry is not null) AddTelemetry(builder.Services);
-        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
+        // Health stays open (probes carry no token); the Build API goes through the token check.
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20)
+            .AddServiceOptions<BuildGrpcService>(o => o.Interceptors.Add<TokenInterceptor>());
         builder.Services.AddGrpcHealthChecks().AddCheck("engine", health);
+        builder.Services.AddGrpcReflection();
         if (farm.IsCoordinator)
+        {
             builder.Services.AddSingleton(new BuildGrpcService(farm.Engine, farm.Runner, farm.Store, farm.Images, farm.Scratch)
             {
                 Remover = new ImageRemover(farm.Cache, farm.Images),
             });
+            builder.Services.AddSingleton(services => security!.Interceptor(services.GetRequiredService<ILoggerFactory>()));
+        }
         await using var app = builder.Build();
         if (farm.IsCoordinator) app.MapGrpcService<BuildGrpcService>();
         app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
         if (settings.MetricsListen is { Port: var metricsPort })
             app.UseOpenTelemetryPrometheusScrapingEndpoint(context =>
                 context.Connection.LocalPort == metricsPort && context.Request.Path == "/metrics");
@@ -122,7 +135,10 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             return 0; // asked to stop before it joined: nothing to leave
         }
         health.Up();
-        Console.WriteLine(ReadyLine(farm, node, bound));
+        // The ready line says "auth open" in any case; beyond loopback an open API is worth a warning of its own.
+        if (security is { TokensFile: null } && !IPAddress.IsLoopback(bound.Address))
+            await Console.Error.WriteLineAsync("WARNING: no tokens file: any caller that reaches the API may build, watch and cancel (--tokens FILE)");
+        Console.WriteLine(ReadyLine(farm, node, bound, security));
 
         // SIGTERM/SIGINT reach both the command's token and the web host's lifetime: either one means leave.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
@@ -159,15 +175,16 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
 
     private string RoleName => role switch { HostRole.Coordinator => "coordinator", HostRole.Worker => "worker", _ => "server" };
 
-    private string ReadyLine(LocalFarm farm, EngineNode node, IPEndPoint bound)
+    private string ReadyLine(LocalFarm farm, EngineNode node, IPEndPoint bound, ApiSecurity? security)
     {
+        var guard = security is null ? "" : " " + security.ReadyWords;
         var remoting = Akka.Cluster.Cluster.Get(node.System).SelfAddress.ToString();
         return role switch
         {
-            HostRole.Coordinator => $"buildfarm coordinator ready: api {bound} remoting {remoting}",
+            HostRole.Coordinator => $"buildfarm coordinator ready: api {bound} remoting {remoting}{guard}",
             HostRole.Worker => $"buildfarm worker ready: id {farm.Worker!.Id} slots {farm.Worker.Slots} health {bound} remoting {remoting}",
             // serve's line as before its split (scripts and tests wait for "serving on").
-            _ => $"buildfarm serving on {bound} (store {farm.Home.Root}) remoting {remoting}",
+            _ => $"buildfarm serving on {bound} (store {farm.Home.Root}) remoting {remoting}{guard}",
         };
     }
 

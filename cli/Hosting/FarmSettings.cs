@@ -8,7 +8,8 @@ namespace BuildFarm.Cli.Hosting;
 /// defaults of its role (see <see cref="FarmSettingsLoader"/>). The keys are the flag names: <c>listen</c>,
 /// <c>hostname</c>, <c>public-hostname</c>, <c>remoting-port</c>, <c>seeds</c>, <c>join-timeout</c>, <c>slots</c>,
 /// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>, <c>metrics-listen</c>,
-/// <c>otlp-endpoint</c>, <c>quotas</c> (JSON object or <c>team=N,...</c>) and <c>team-quota</c> (the flag's form of it).
+/// <c>otlp-endpoint</c>, <c>quotas</c> (JSON object or <c>team=N,...</c>), <c>team-quota</c> (the flag's form of it),
+/// <c>tokens</c>, <c>tls-cert</c>, <c>tls-key</c>.
 /// </summary>
 public sealed record FarmSettings
 {
@@ -49,4 +50,14 @@ public sealed record FarmSettings
 
     /// <summary>The worker's extracted-layer snapshots kept for reuse; null: the snapshotter's default (16 GiB).</summary>
     public long? SnapshotCacheBytes { get; init; }
+
+    /// <summary>The coordinator's tokens file (<c>TOKEN TEAM [admin]</c> per line); null: the API is open to any caller.</summary>
+    public string? TokensFile { get; init; }
+
+    /// <summary>The API's TLS certificate: a PEM file (with <see cref="TlsKey"/>) or a PKCS#12 file (.p12/.pfx, key
+    /// inside; BUILDFARM_TLS_CERT_PASSWORD opens it); null: plain HTTP/2.</summary>
+    public string? TlsCertificate { get; init; }
+
+    /// <summary>The PEM private key of <see cref="TlsCertificate"/>.</summary>
+    public string? TlsKey { get; init; }
 }

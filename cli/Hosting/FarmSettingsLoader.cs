@@ -20,6 +20,7 @@ public sealed class FarmSettingsLoader
     [
         "listen", "hostname", "public-hostname", "remoting-port", "seeds", "join-timeout", "slots", "health-listen",
         "worker-cache-mb", "context-cache-mb", "snapshot-cache-mb", "metrics-listen", "otlp-endpoint", "quotas", "team-quota",
+        "tokens", "tls-cert", "tls-key",
     ];
 
     /// <summary>In <c>quotas</c>: the limit of every team not listed.</summary>
@@ -100,6 +101,9 @@ public sealed class FarmSettingsLoader
         MetricsListen = MetricsEndpoint(),
         OtlpEndpoint = Otlp(),
         Quotas = Quotas(),
+        TokensFile = ExistingFile("tokens"),
+        TlsCertificate = ExistingFile("tls-cert"),
+        TlsKey = TlsKey(),
     };
 
     private IPEndPoint? MetricsEndpoint()
@@ -151,6 +155,31 @@ public sealed class FarmSettingsLoader
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit is >= 1 and <= 100_000
             ? limit
             : throw new SettingsException($"{Source(key, whole)}: the quota of team {team} must be a number of running steps from 1 to 100000, not \"{value}\"");
+
+
+    private string? ExistingFile(string key)
+    {
+        if (Raw(key) is not { Length: > 0 } value) return null;
+        // Relative names in the config file are taken from the file's folder, as a user reading it would expect.
+        var full = _file is not null && !Path.IsPathRooted(value) && Source(key, value).StartsWith(_file, StringComparison.Ordinal)
+            ? Path.GetFullPath(Path.Combine(Path.GetDirectoryName(_file)!, value))
+            : Path.GetFullPath(value);
+        return File.Exists(full) ? full : throw new SettingsException($"{Source(key, value)}: no such file");
+    }
+
+    private string? TlsKey()
+    {
+        var key = ExistingFile("tls-key");
+        var cert = Raw("tls-cert");
+        if (key is not null && cert is null)
+            throw new SettingsException($"{Source("tls-key", Raw("tls-key")!)}: a key without --tls-cert");
+        if (key is null && cert is not null && !IsPkcs12(cert))
+            throw new SettingsException($"{Source("tls-cert", cert)}: a PEM certificate needs its key (--tls-key FILE); or give a .p12/.pfx file");
+        return key;
+    }
+
+    internal static bool IsPkcs12(string path) =>
+        path.EndsWith(".p12", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>"--slots 0", "BUILDFARM_SLOTS=0" or "/etc/farm.json: slots 0": the value as the user wrote it, where.</summary>
     private string Source(string key, string value)

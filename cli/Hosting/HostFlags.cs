@@ -14,6 +14,12 @@ public sealed class HostFlags
     {
         if (role != HostRole.Worker)
             Add("listen", "Address of the gRPC Build API and health service (IP:PORT; default 127.0.0.1:8740)");
+        if (role != HostRole.Worker)
+        {
+            Add("tokens", "Tokens file of the Build API: \"TOKEN TEAM\" or \"TOKEN TEAM admin\" per line, re-read when it changes (default: none, the API is open)");
+            Add("tls-cert", "TLS certificate of the Build API: a PEM file (with --tls-key) or a PKCS#12 .p12/.pfx (default: plain HTTP/2)");
+            Add("tls-key", "PEM private key of --tls-cert");
+        }
         Add("hostname", "Address Akka remoting binds to (default 127.0.0.1)");
         Add("public-hostname", "Address other nodes reach this one at, when it differs from --hostname");
         Add("remoting-port", role == HostRole.Coordinator

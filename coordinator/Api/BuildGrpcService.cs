@@ -6,6 +6,8 @@ using Grpc.Core;
 using BuildFarm.Coordinator.Builds;
 using BuildFarm.Coordinator.Context;
 using BuildFarm.Coordinator.Engine;
+using BuildFarm.Coordinator.Api.Identity;
+using BuildFarm.Coordinator.Api.Registry;
 
 namespace BuildFarm.Coordinator.Api;
 
@@ -13,7 +15,8 @@ namespace BuildFarm.Coordinator.Api;
 /// The public Build API: the client sends the spec and a manifest of its context (path, mode, size, sha256); the
 /// server asks only for the blobs its content store lacks (and a proof of possession for those it has), rebuilds the
 /// context from the store (<see cref="UploadedContextWriter"/>), runs the build
-/// and streams progress back. Closing the stream or sending Cancel cancels the build.
+/// and streams progress back. Its first message is the build's id; sending Cancel cancels the build, and a client
+/// that drops the call may re-attach with Watch (the build is canceled when nobody watches it for a grace period).
 /// <c>ListWorkers</c> answers from the engine's worker pool.
 /// </summary>
 public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
@@ -22,31 +25,58 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
     public override async Task Build(IAsyncStreamReader<BuildRequest> requestStream, IServerStreamWriter<BuildResponse> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
+        var caller = TokenInterceptor.CallerOf(context);
+        var ticket = new BuildTicket(BuildTicket.NewId(), caller.Team);
+        // The id comes first, before the client sends anything: it can Watch or Cancel the build by it if it loses the call.
+        await responseStream.WriteAsync(new BuildResponse { Accepted = new BuildHandle { BuildId = ticket.BuildId, Team = caller.Team } }, cancellationToken);
         var spec = await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Spec, cancellationToken) is { } first
             ? first.Spec
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message must be the build spec"));
+        if (spec.Outputs.Any(o => o.Type is "oci" or "docker" or "local" or "tar"))
+            throw new RpcException(new Status(StatusCode.Unimplemented, "file outputs (oci, docker, local) are written by embedded builds only; push or keep the image on the server"));
         var manifest = (await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Manifest, cancellationToken))?.Manifest
                        ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "the context manifest must follow the spec"));
 
-        var servable = await new ContextReceiver(store, scratch).ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
-
+        var record = Builds.Register(ticket, [.. spec.Tags]);
         var contextDir = Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12]);
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // After the upload, the only thing the client may still say is Cancel (or hang up).
-        var watch = WatchForCancelAsync(requestStream, cancel);
-        var exportIds = new Dictionary<int, string>();
-        var delivered = false;
         try
         {
-            try
+            var servable = await new ContextReceiver(store, scratch).ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
+            await new UploadedContextWriter(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            if (Directory.Exists(contextDir)) Directory.Delete(contextDir, recursive: true);
+            var (code, message) = e switch
             {
-                await new UploadedContextWriter(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
-            }
-            catch (ContextEntryException e)
+                ContextEntryException c => (c.Denied ? StatusCode.PermissionDenied : StatusCode.InvalidArgument, c.Message),
+                RpcException r => (r.StatusCode, r.Status.Detail),
+                OperationCanceledException => (StatusCode.Cancelled, "the client went away while sending its context"),
+                _ => (StatusCode.Internal, "receiving the context: " + e.Message),
+            };
+            record.Finish(new BuildResponse
             {
-                throw new RpcException(new Status(e.Denied ? StatusCode.PermissionDenied : StatusCode.InvalidArgument, e.Message));
-            }
-            var writer = new ProgressWriter(responseStream);
+                Error = new BuildError { Message = message, ErrorClass = code == StatusCode.Cancelled ? "canceled" : "user_error" },
+            }, DateTimeOffset.UtcNow);
+            if (e is RpcException or OperationCanceledException) throw;
+            throw new RpcException(new Status(code, message));
+        }
+
+        record.Running();
+        // The build runs on its own: this call only streams its events, so a client that drops can re-attach with Watch.
+        _ = RunRecordedAsync(record, ticket, spec, contextDir);
+        using var subscription = record.Subscribe(fromStart: true);
+        var watch = WatchForCancelAsync(requestStream, record, cancellationToken);
+        await StreamEventsAsync(record, subscription, responseStream, cancellationToken);
+        await watch;
+    }
+
+    private async Task RunRecordedAsync(BuildRecord record, BuildTicket ticket, BuildSpec spec, string contextDir)
+    {
+        var exportIds = new Dictionary<int, string>();
+        var kept = false;
+        try
+        {
             // The client's Dockerfile path means nothing on this host: its ignore file is looked up beside the
             // context's Dockerfile, and messages keep only the file name.
             var served = spec.Clone();
@@ -58,16 +88,18 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
             BuildOutcome outcome;
             try
             {
-                outcome = await runner.RunAsync(served, contextDir, [], writer.Write, logins, cancel.Token);
+                outcome = await runner.RunAsync(served, contextDir, [.. spec.NoCacheFilter],
+                    e => record.Append(new BuildResponse { Progress = e }), ticket, logins, record.Canceled);
             }
             catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or InvalidOperationException or IOException)
             {
                 // An output the farm could not write (a push refused, no tag to push to) is the build's error, told to its client.
                 outcome = new BuildOutcome { Error = e.Message, ErrorClass = e is InvalidOperationException ? Protos.Cluster.ErrorClass.UserError : ErrorClasses.Of(e) };
             }
-            await writer.FlushAsync();
-            IReadOnlyList<ExportFile> exports = outcome.Success ? await KeepExportsAsync(exportIds, cancel.Token) : [];
-            var response = outcome.Success
+            // Kept for the client to read (ReadExport) until it releases them or they expire.
+            IReadOnlyList<ExportFile> exports = outcome.Success ? await KeepExportsAsync(exportIds, record.Canceled) : [];
+            kept = outcome.Success;
+            record.Finish(outcome.Success
                 ? new BuildResponse
                 {
                     Result = new BuildResult
@@ -84,23 +116,32 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                 {
                     Error = new BuildError
                     {
-                        Message = outcome.Canceled ? "canceled" : outcome.Error,
+                        Message = outcome.Canceled ? (record.CancelReason is { } why ? "canceled: " + why : "canceled") : outcome.Error,
                         Location = outcome.ErrorLocation,
                         Instruction = outcome.ErrorInstruction,
                         LogTail = { outcome.LogTail },
                         ExitCode = outcome.ExitCode,
-                        ErrorClass = ErrorClassNames.Of(outcome.ErrorClass),
+                        ErrorClass = outcome.Canceled ? "canceled" : ErrorClassNames.Of(outcome.ErrorClass),
                     },
-                };
-            await responseStream.WriteAsync(response, CancellationToken.None);
-            delivered = outcome.Success;
+                }, DateTimeOffset.UtcNow);
+        }
+        catch (Exception e)
+        {
+            // Nobody awaits this task: whatever happens must end the record, or its watchers would wait forever.
+            record.Finish(new BuildResponse
+            {
+                Error = new BuildError
+                {
+                    Message = e is OperationCanceledException ? "canceled" : "internal error: " + e.Message,
+                    ErrorClass = e is OperationCanceledException ? "canceled" : "internal",
+                },
+            }, DateTimeOffset.UtcNow);
         }
         finally
         {
-            if (!delivered) DropExports(exportIds);
-            await cancel.CancelAsync();
-            await watch;
-            if (Directory.Exists(contextDir)) Directory.Delete(contextDir, recursive: true);
+            if (!kept) DropExports(exportIds);
+            try { if (Directory.Exists(contextDir)) Directory.Delete(contextDir, recursive: true); }
+            catch (IOException) { } // a scratch folder left behind is swept with the scratch dir, never worth failing a build
         }
     }
 
@@ -148,49 +189,22 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         return response;
     }
 
-    private static async Task WatchForCancelAsync(IAsyncStreamReader<BuildRequest> requests, CancellationTokenSource cancel)
+    /// <summary>After the upload the client may still send Cancel; closing its side or dropping the call does not cancel
+    /// (it may re-attach with Watch: see <see cref="BuildRecord"/>'s orphan grace).</summary>
+    private static async Task WatchForCancelAsync(IAsyncStreamReader<BuildRequest> requests, BuildRecord record, CancellationToken cancellationToken)
     {
         try
         {
-            while (await requests.MoveNext(cancel.Token))
-                if (requests.Current.MessageCase == BuildRequest.MessageOneofCase.Cancel) break;
-            // Cancel, or the client closed its side: either way nobody wants the result any more.
-            await cancel.CancelAsync();
+            while (await requests.MoveNext(cancellationToken))
+            {
+                if (requests.Current.MessageCase != BuildRequest.MessageOneofCase.Cancel) continue;
+                record.Cancel(requests.Current.Cancel.Reason is { Length: > 0 } reason ? reason : "the client sent Cancel");
+                return;
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or InvalidOperationException)
         {
-            await cancel.CancelAsync();
-        }
-    }
-
-    /// <summary>Serializes progress writes: gRPC allows one pending write per stream, events come from actor threads.</summary>
-    private sealed class ProgressWriter
-    {
-        private readonly System.Threading.Channels.Channel<ProgressEvent> _events = System.Threading.Channels.Channel.CreateUnbounded<ProgressEvent>();
-        private readonly IServerStreamWriter<BuildResponse> _stream;
-        private readonly Task _pump;
-
-        public ProgressWriter(IServerStreamWriter<BuildResponse> stream)
-        {
-            _stream = stream;
-            _pump = PumpAsync();
-        }
-
-        public void Write(ProgressEvent e) => _events.Writer.TryWrite(e);
-
-        public async Task FlushAsync()
-        {
-            _events.Writer.TryComplete();
-            await _pump;
-        }
-
-        private async Task PumpAsync()
-        {
-            await foreach (var e in _events.Reader.ReadAllAsync())
-            {
-                try { await _stream.WriteAsync(new BuildResponse { Progress = e }); }
-                catch (InvalidOperationException) { return; } // the call ended
-            }
+            // the call ended: the build goes on for a while, for a client that re-attaches
         }
     }
 }

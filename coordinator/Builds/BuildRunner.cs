@@ -33,12 +33,13 @@ public sealed class BuildRunner(
 
     public Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken) =>
-        RunAsync(spec, contextDirectory, noCacheFilter, progress, null, cancellationToken);
+        RunAsync(spec, contextDirectory, noCacheFilter, progress, BuildTicket.Local(), null, cancellationToken);
 
+    /// <param name="ticket">The build's id (the one its caller can Watch or Cancel) and its team.</param>
     /// <param name="pushCredentials">When set, the build pushes with these credentials only (a served build: its client's,
     /// for this build alone) instead of this host's registry client.</param>
     public async Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
-        Action<ProgressEvent> progress, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
+        Action<ProgressEvent> progress, BuildTicket ticket, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var trace = new PhaseTrace(traceOutput);
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
@@ -137,8 +138,8 @@ public sealed class BuildRunner(
         {
             try
             {
-                return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, trace, pushCredentials,
-                    cancellationToken);
+                return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, ticket, trace,
+                    pushCredentials, cancellationToken);
             }
             catch (BlobNotFoundException e) when (attempt == 1)
             {
@@ -178,13 +179,14 @@ public sealed class BuildRunner(
     }
 
     private async Task<BuildOutcome> RunGraphAndExportAsync(BuildSpec spec, BuildPlan plan, BuildGraph graph, ContextRef contextRef,
-        Dictionary<string, ResolvedImage> resolved, EngineNode engine, Platform platform, Action<ProgressEvent> progress, PhaseTrace trace,
-        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
+        Dictionary<string, ResolvedImage> resolved, EngineNode engine, Platform platform, Action<ProgressEvent> progress, BuildTicket ticket,
+        PhaseTrace trace, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         BuildFinished? finished = null;
         var start = new StartBuild
         {
-            BuildId = Guid.NewGuid().ToString("N"),
+            BuildId = ticket.BuildId,
+            Team = ticket.Team,
             Graph = graph,
             Context = contextRef,
             // asks, not orders: each worker clamps them to its own limits; never in a cache key (see CacheKeyInputs)

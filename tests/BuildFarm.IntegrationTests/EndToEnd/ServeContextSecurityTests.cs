@@ -101,7 +101,7 @@ public sealed class ServeContextSecurityTests(BusyboxFixture busybox) : IDisposa
         Path = path, Mode = 0x8000 | 0b110_100_100, Size = content.Length, Sha256 = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content)),
     };
 
-    /// <summary>Speaks the Build protocol by hand: spec, manifest, the asked-for upload of <paramref name="content"/>,
+    /// <summary>Speaks the Build protocol by hand: the server's Accepted, spec, manifest, the asked-for upload of <paramref name="content"/>,
     /// then <paramref name="proof"/>(nonce) for each digest to prove (no proofs message at all when null).</summary>
     private static async Task<BuildResponse> HostileBuildAsync(string address, byte[] content, ContextEntry[] entries, bool upload, Func<byte[], byte[]>? proof,
         bool answersChallenges = true)
@@ -110,6 +110,9 @@ public sealed class ServeContextSecurityTests(BusyboxFixture busybox) : IDisposa
         var client = new BuildService.BuildServiceClient(channel);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         using var call = client.Build(cancellationToken: timeout.Token);
+        // The server speaks first: the build's id.
+        Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
+        Assert.Equal(BuildResponse.MessageOneofCase.Accepted, call.ResponseStream.Current.MessageCase);
         await call.RequestStream.WriteAsync(new BuildRequest
         {
             Spec = new BuildSpec { Dockerfile = ByteString.CopyFromUtf8("FROM scratch\nCOPY . /\n"), DockerfilePath = "Dockerfile" },

@@ -1,0 +1,62 @@
+using BuildFarm.Coordinator.Api.Identity;
+using BuildFarm.Coordinator.Builds;
+using Grpc.Core;
+
+namespace BuildFarm.Coordinator.Api.Registry;
+
+/// <summary>
+/// The builds this coordinator runs and ran recently (the newest <see cref="MaxRecent"/> finished ones, for at most
+/// <see cref="Retention"/>). It lives in the API process: a build is watched through the coordinator that took it.
+/// A build of another team is NOT_FOUND, exactly as an id that never existed: answering PERMISSION_DENIED would tell a
+/// stranger that the id is real (GitHub answers 404 for a private repository for the same reason).
+/// </summary>
+public sealed class BuildRegistry(TimeProvider time, TimeSpan orphanGrace)
+{
+    public const int MaxRecent = 200;
+    public static readonly TimeSpan Retention = TimeSpan.FromHours(6);
+
+    /// <summary>How long a running build whose every client went away waits for one to re-attach before it is canceled.</summary>
+    public static readonly TimeSpan DefaultOrphanGrace = TimeSpan.FromSeconds(60);
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, BuildRecord> _builds = new(StringComparer.Ordinal);
+
+    public BuildRecord Register(BuildTicket ticket, IReadOnlyList<string> tags)
+    {
+        var record = new BuildRecord(ticket.BuildId, ticket.Team, tags, time.GetUtcNow(), orphanGrace);
+        lock (_gate)
+        {
+            Prune();
+            _builds.Add(ticket.BuildId, record);
+        }
+        return record;
+    }
+
+    /// <summary>The build, when the caller's team may see it; NOT_FOUND otherwise (see the class remarks).</summary>
+    public BuildRecord Find(string buildId, Caller caller)
+    {
+        BuildRecord? record;
+        lock (_gate) _builds.TryGetValue(buildId, out record);
+        return record is not null && caller.Sees(record.Team)
+            ? record
+            : throw new RpcException(new Status(StatusCode.NotFound, $"no build {buildId} on this coordinator for team \"{caller.Team}\""));
+    }
+
+    /// <summary>Running and recent builds the caller may see, newest first.</summary>
+    public IReadOnlyList<BuildRecord> List(Caller caller)
+    {
+        lock (_gate)
+        {
+            Prune();
+            return [.. _builds.Values.Where(b => caller.Sees(b.Team)).OrderByDescending(b => b.Started)];
+        }
+    }
+
+    private void Prune()
+    {
+        var cutoff = time.GetUtcNow() - Retention;
+        var finished = _builds.Values.Where(b => b.Ended is not null).OrderByDescending(b => b.Ended).ToList();
+        foreach (var old in finished.Skip(MaxRecent).Concat(finished.Where(b => b.Ended < cutoff)))
+            _builds.Remove(old.Id);
+    }
+}

@@ -1,0 +1,10 @@
+namespace BuildFarm.Coordinator.Builds;
+
+/// <summary>Who a build is and whose: its id (chosen before it starts, so the caller can Watch or Cancel it) and the team
+/// the caller's token maps to (empty for a local build or an open server).</summary>
+public sealed record BuildTicket(string BuildId, string Team)
+{
+    public static BuildTicket Local() => new(NewId(), "");
+
+    public static string NewId() => Guid.NewGuid().ToString("N");
+}
