@@ -141,7 +141,7 @@ public sealed class ServeOutputsTests(BusyboxFixture busybox) : IDisposable
         var result = await Client("client").RunAsync("images", "--server", address);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains($"ERROR: {address}: no server answers there", result.Stderr);
+        Assert.Contains($"ERROR: {address}: no coordinator answers there", result.Stderr);
     }
 
     private BuildFarmCli Client(string name)
