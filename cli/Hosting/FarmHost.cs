@@ -29,7 +29,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        if (settings.Seeds.Count > 0 && !environment.FarmRemotingCertificate)
+        if ((settings.Seeds.Count > 0 || settings.Discovery != ClusterDiscovery.Seeds) && !environment.FarmRemotingCertificate)
             throw new SettingsException(
                 "a node that joins seeds needs the farm's shared remoting certificate: set BUILDFARM_REMOTING_CERT to the same PKCS#12 file (with its key) on every node");
         if (settings.RemotingPort != 0 && await PortProbe.AnswersAsync(settings.Hostname, settings.RemotingPort, cancellationToken))
@@ -48,9 +48,10 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             SeedNodes = settings.Seeds,
             JoinTimeout = settings.JoinTimeout,
             // The one remoting setting EngineOptions has no field for; the value was checked as a host name.
-            ExtraHocon = settings.PublicHostname is { } publicHost
-                ? $"akka.remote.dot-netty.tcp.public-hostname = \"{publicHost}\""
-                : "",
+            ExtraHocon = (settings.PublicHostname is { } publicHost
+                ? $"akka.remote.dot-netty.tcp.public-hostname = \"{publicHost}\"\n"
+                : "") + (settings.Discovery != ClusterDiscovery.Seeds ? ClusterBootstrapJoin.Hocon(settings, role) : ""),
+            Join = settings.Discovery != ClusterDiscovery.Seeds ? ClusterBootstrapJoin.JoinAsync : null,
         };
         await using var farm = await LocalFarm.StartAsync(environment, engineOptions, farmOptions, cancellationToken);
 

@@ -6,7 +6,8 @@ namespace BuildFarm.Cli.Hosting;
 /// The settings of one host process, validated: flags over BUILDFARM_* variables over the JSON config file over the
 /// defaults of its role (see <see cref="FarmSettingsLoader"/>). The keys are the flag names: <c>listen</c>,
 /// <c>hostname</c>, <c>public-hostname</c>, <c>remoting-port</c>, <c>seeds</c>, <c>join-timeout</c>, <c>slots</c>,
-/// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>.
+/// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>, and for cluster bootstrap
+/// <c>discovery</c>, <c>contact-points</c>, <c>pod-label-selector</c>, <c>management-port</c>, <c>required-contact-points</c>.
 /// </summary>
 public sealed record FarmSettings
 {
@@ -38,4 +39,19 @@ public sealed record FarmSettings
 
     /// <summary>The worker's extracted-layer snapshots kept for reuse; null: the snapshotter's default (16 GiB).</summary>
     public long? SnapshotCacheBytes { get; init; }
+
+    /// <summary>Seeds, or cluster bootstrap over config or Kubernetes API discovery.</summary>
+    public ClusterDiscovery Discovery { get; init; } = ClusterDiscovery.Seeds;
+
+    /// <summary>The coordinators' management endpoints (HOST:PORT) for <see cref="ClusterDiscovery.Config"/>.</summary>
+    public IReadOnlyList<string> ContactPoints { get; init; } = [];
+
+    /// <summary>The coordinator pods' labels for <see cref="ClusterDiscovery.Kubernetes"/>.</summary>
+    public string PodLabelSelector { get; init; } = FarmSettingsLoader.DefaultPodLabelSelector;
+
+    /// <summary>The Akka.Management HTTP port bootstrap probes (plain HTTP: keep it inside the cluster network).</summary>
+    public int ManagementPort { get; init; } = 8558;
+
+    /// <summary>Contact points bootstrap must see before it decides to form a cluster.</summary>
+    public int RequiredContactPoints { get; init; } = 1;
 }

@@ -28,6 +28,11 @@ public sealed class HostFlags
             Add("context-cache-mb", "Build contexts the worker keeps materialized for reuse, in MiB (default 2048)");
             Add("snapshot-cache-mb", "Extracted layer snapshots the worker keeps for reuse, in MiB (default 16384)");
         }
+        Add("discovery", "How to find the cluster: seeds (default), config (cluster bootstrap with --contact-points) or kubernetes (cluster bootstrap with the Kubernetes API)");
+        Add("contact-points", "With --discovery config: the coordinators' management endpoints (HOST:PORT, comma-separated)");
+        Add("pod-label-selector", $"With --discovery kubernetes: the coordinator pods' labels (default {FarmSettingsLoader.DefaultPodLabelSelector})");
+        Add("management-port", "With cluster bootstrap: the Akka.Management HTTP port (default 8558; plain HTTP, keep it inside the cluster network)");
+        Add("required-contact-points", "With cluster bootstrap: contact points to see before forming a cluster (default: all listed; kubernetes 1)");
         if (role == HostRole.Worker)
             Add("health-listen", "Address of the worker's gRPC health service (IP:PORT; default 127.0.0.1:0 = any free port, printed)");
     }
