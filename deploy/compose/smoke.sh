@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The compose project end to end on this machine, with its own dockerd (Debian's docker.io; stopped by its PID):
 #   builds the three images with `buildfarm build` (deploy/images/build.sh), loads them, brings the project up,
-#   submits a multi-stage build from the host (`buildfarm build --server`), `docker kill`s the worker running a step
-#   mid-build, checks the build still succeeds and its image runs, then brings the project down and checks that no
-#   container, volume or mount is left.
-# usage: deploy/compose/smoke.sh        env: SMOKE_PORT (published API port, default 18740), BUILDFARM_TAG (default dev)
+#   submits a multi-stage build from the host (`buildfarm build --server … --push` to a registry beside the
+#   coordinator), `docker kill`s the worker running a step mid-build, checks the build still succeeds and the image
+#   it pushed runs, then brings the project down and checks that no container, volume or mount is left.
+# usage: deploy/compose/smoke.sh
+# env: SMOKE_PORT (published API port, default 18740), SMOKE_REGISTRY_PORT (default 15000), BUILDFARM_TAG (default dev)
 # needs: root, docker.io (dockerd), docker-compose, debootstrap, runc, busybox-static, openssl
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,11 +20,13 @@ say() { echo "== $*"; }
 die() { echo "smoke.sh: FAILED: $*" >&2; exit 1; }
 for tool in dockerd docker docker-compose openssl; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
 
-compose() { docker-compose -p "$PROJECT" -f "$HERE/docker-compose.yml" --project-directory "$HERE" "$@"; }
+compose() { docker-compose -p "$PROJECT" --project-directory "$HERE" "$@"; }
+REGISTRY_PORT=${SMOKE_REGISTRY_PORT:-15000}
 cleanup() {
   local rc=$?
   if [ -n "$DOCKERD_PID" ]; then
-    compose down -v --timeout 30 >/dev/null 2>&1 || true
+    docker rm -f bfsmoke-registry >/dev/null 2>&1 || true
+    compose -f "$HERE/docker-compose.yml" -f "$WORK/smoke.override.yml" down -v --timeout 30 >/dev/null 2>&1 || true
     kill -TERM "$DOCKERD_PID" 2>/dev/null || true
     for _ in $(seq 1 200); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$DOCKERD_PID" 2>/dev/null && kill -KILL "$DOCKERD_PID" 2>/dev/null
@@ -53,8 +56,22 @@ for image in coordinator worker s3; do docker load -i "$REPO/deploy/images/out/$
 
 say "docker-compose up (S3, one coordinator on 127.0.0.1:$PORT, two workers)"
 "$HERE/init.sh"
+# For this test only: a registry the coordinator pushes the result to. Remote builds keep or push their image (file
+# outputs are written by embedded builds only), and a plain-HTTP registry must be on the coordinator's loopback: it
+# runs in the coordinator's network namespace (Debian's docker-registry binary, mounted into the coordinator image),
+# published to this host on 127.0.0.1:$REGISTRY_PORT.
+cat > "$WORK/smoke.override.yml" <<YAML
+version: "2.4"
+services:
+  coordinator:
+    ports: ["127.0.0.1:$REGISTRY_PORT:5000"]
+YAML
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: 0.0.0.0:5000\n' > "$WORK/registry.yml"
 start=$(date +%s)
-compose up -d 2>&1
+compose -f "$HERE/docker-compose.yml" -f "$WORK/smoke.override.yml" up -d 2>&1
+docker run -d --name bfsmoke-registry --network "container:${PROJECT}_coordinator_1" \
+  -v /usr/bin/docker-registry:/usr/local/bin/docker-registry:ro -v "$WORK/registry.yml:/etc/registry.yml:ro" \
+  --entrypoint /usr/local/bin/docker-registry "buildfarm/coordinator:$BUILDFARM_TAG" serve /etc/registry.yml >/dev/null
 for _ in $(seq 1 240); do
   [ "$("$BF" workers --server "127.0.0.1:$PORT" --format json 2>/dev/null | grep -c '"id"')" = 2 ] && break
   sleep 0.5
@@ -85,8 +102,8 @@ CMD ["sh", "-c", "cat /out/left /out/right"]
 DOCKERFILE
 NONCE=$(date +%s%N)
 start=$(date +%s)
-"$BF" build --server "127.0.0.1:$PORT" --progress plain --build-arg "NONCE=$NONCE" -t smoke/app:1 \
-  -o "type=docker,dest=$WORK/app.tar" "$CTX" >"$WORK/build.log" 2>&1 &
+"$BF" build --server "127.0.0.1:$PORT" --progress plain --build-arg "NONCE=$NONCE" -t "127.0.0.1:5000/smoke/app:$NONCE" --push \
+  "$CTX" >"$WORK/build.log" 2>&1 &
 BUILD=$!
 victim=""
 for _ in $(seq 1 120); do
@@ -103,19 +120,21 @@ docker kill "${PROJECT}_${victim}_1"
 wait "$BUILD" || { cat "$WORK/build.log"; die "the build failed after a worker was killed"; }
 grep -E "^#[0-9]+ \[|retry|again|worker|writing image|steps executed" "$WORK/build.log" | grep -v "^#[0-9]* [0-9.]* " || true
 echo "build succeeded in $(( $(date +%s) - start )) s"
-docker load -i "$WORK/app.tar"
-out=$(docker run --rm --network none smoke/app:1)
+say "docker pull the image the coordinator pushed"
+docker pull -q "127.0.0.1:$REGISTRY_PORT/smoke/app:$NONCE"
+out=$(docker run --rm --network none "127.0.0.1:$REGISTRY_PORT/smoke/app:$NONCE")
 echo "$out"
 [ "$out" = "$(printf 'left %s\nright %s' "$NONCE" "$NONCE")" ] || die "the image printed something else"
 
 say "docker-compose down -v"
-compose down -v --timeout 60 2>&1
+docker rm -f bfsmoke-registry >/dev/null
+compose -f "$HERE/docker-compose.yml" -f "$WORK/smoke.override.yml" down -v --timeout 60 2>&1
 left_containers=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")
 left_volumes=$(docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT")
 [ -z "$left_containers" ] || die "containers left: $left_containers"
 [ -z "$left_volumes" ] || die "volumes left: $left_volumes"
 echo "containers left: $(docker ps -aq | wc -l); volumes left: $(docker volume ls -q | wc -l); networks left: $(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" | wc -l)"
-docker rmi -f smoke/app:1 >/dev/null
+docker rmi -f "127.0.0.1:$REGISTRY_PORT/smoke/app:$NONCE" >/dev/null
 say "stop dockerd (pid $DOCKERD_PID)"
 kill -TERM "$DOCKERD_PID"
 for _ in $(seq 1 200); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
