@@ -1,23 +1,35 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Management.Dsl;
 using Akka.Management.Cluster.Bootstrap;
+using Akka.Management.Cluster.Bootstrap.ContactPoint;
+using Akka.Management.Dsl;
+using Microsoft.AspNetCore.Http;
+using Newtonsoft.Json;
 
 namespace BuildFarm.Cli.Hosting;
 
 /// <summary>
-/// Joining through Akka.Management cluster bootstrap: the node serves the management HTTP endpoint, asks the discovery
-/// for the coordinators' endpoints, and joins the cluster they report, or (coordinators only) forms it when none exists
-/// and it has the lowest address. Kubernetes and a local run take this same path; only the discovery differs.
+/// Joining through Akka.Management cluster bootstrap: the node asks the discovery for the coordinators' management
+/// endpoints, probes them, and joins the cluster they report, or (coordinators only) forms it when none exists and it
+/// has the lowest address. Kubernetes and a local run take this same path; only the discovery differs.
+/// The management endpoint (<c>GET /bootstrap/seed-nodes</c>) is served by the host's own Kestrel, not by
+/// AkkaManagement.Start(): Akka.Http.Shim 1.5.73 calls a Ceen.Httpd 0.9.9 method that 0.9.10, the only Ceen.Httpd on
+/// NuGet, no longer has (MissingMethodException at start). The answer is the library's own type and serializer.
 /// </summary>
-public static class ClusterBootstrapJoin
+public sealed class ClusterBootstrapJoin(FarmSettings settings, HostRole role)
 {
     /// <summary>The service name the contact points are looked up under (the coordinators).</summary>
     public const string ServiceName = "buildfarm-coordinator";
 
-    public static string Hocon(FarmSettings settings, HostRole role)
+    public const string SeedNodesPath = "/bootstrap/seed-nodes";
+
+    private readonly TaskCompletionSource<ActorSystem> _system = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The address other nodes probe this one at (what the discovery lists for it).</summary>
+    public Uri SelfContactPoint => new($"http://{settings.PublicHostname ?? settings.Hostname}:{settings.ManagementPort}/");
+
+    public string Hocon()
     {
-        var publicHost = settings.PublicHostname ?? settings.Hostname;
         var discovery = settings.Discovery switch
         {
             ClusterDiscovery.Config => $$"""
@@ -49,14 +61,13 @@ public static class ClusterBootstrapJoin
         };
         return $$"""
             akka.management.http {
-              hostname = {{Quote(publicHost)}}
+              hostname = {{Quote(settings.PublicHostname ?? settings.Hostname)}}
               port = {{settings.ManagementPort}}
-              bind-hostname = {{Quote(settings.Hostname)}}
-              bind-port = {{settings.ManagementPort}}
             }
             akka.management.cluster.bootstrap {
               # only coordinators form a cluster; a worker waits until one exists and joins it
               new-cluster-enabled = {{(role == HostRole.Worker ? "off" : "on")}}
+              contact-point.fallback-port = {{settings.ManagementPort}}
               contact-point-discovery {
                 service-name = {{ServiceName}}
                 required-contact-point-nr = {{settings.RequiredContactPoints}}
@@ -69,14 +80,42 @@ public static class ClusterBootstrapJoin
             """;
     }
 
-    /// <summary>Starts the management endpoint and the bootstrap, and completes once this node is Up.</summary>
-    public static async Task JoinAsync(ActorSystem system, CancellationToken cancellationToken)
+    /// <summary>Starts the bootstrap and completes once this node is Up.</summary>
+    public async Task JoinAsync(ActorSystem system, CancellationToken cancellationToken)
     {
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
-        await AkkaManagement.Get(system).Start();
-        await ClusterBootstrap.Get(system).Start();
+        var bootstrap = ClusterBootstrap.Get(system);
+        // Hands bootstrap its own contact point (what AkkaManagement.Start would do); the routes it returns are not used.
+        bootstrap.Routes(ManagementRouteProviderSettings.Create(SelfContactPoint, readOnly: true));
+        _system.TrySetResult(system);
+        await bootstrap.Start();
         await up.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>GET /bootstrap/seed-nodes: this node's view of the cluster, as HttpClusterBootstrapRoutes answers it.</summary>
+    public async Task SeedNodesAsync(HttpContext context)
+    {
+        if (!_system.Task.IsCompleted)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable; // the actor system is still starting
+            return;
+        }
+        var cluster = Cluster.Get(_system.Task.Result);
+        if (cluster.SelfMember.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Leaving or MemberStatus.Removed)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+        var state = cluster.State;
+        var members = state.Members
+            .Where(m => !state.Unreachable.Contains(m) && m.Status is MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Joining)
+            .Take(5)
+            .Select(m => new HttpBootstrapJsonProtocol.ClusterMember(m.UniqueAddress.Address, m.UniqueAddress.Uid, m.Status, m.Roles))
+            .ToList();
+        var json = JsonConvert.SerializeObject(new HttpBootstrapJsonProtocol.SeedNodes(cluster.SelfMember.UniqueAddress.Address, [.. members]));
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(json, context.RequestAborted);
     }
 
     // A HOCON quoted string (JSON escaping is valid HOCON).

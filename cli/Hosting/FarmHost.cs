@@ -40,6 +40,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             HostRole.Worker => [EngineRoles.Worker],
             _ => [EngineRoles.Coordinator, EngineRoles.Worker],
         };
+        var bootstrap = settings.Discovery != ClusterDiscovery.Seeds ? new ClusterBootstrapJoin(settings, role) : null;
         var engineOptions = new EngineOptions
         {
             Roles = roles,
@@ -50,8 +51,8 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             // The one remoting setting EngineOptions has no field for; the value was checked as a host name.
             ExtraHocon = (settings.PublicHostname is { } publicHost
                 ? $"akka.remote.dot-netty.tcp.public-hostname = \"{publicHost}\"\n"
-                : "") + (settings.Discovery != ClusterDiscovery.Seeds ? ClusterBootstrapJoin.Hocon(settings, role) : ""),
-            Join = settings.Discovery != ClusterDiscovery.Seeds ? ClusterBootstrapJoin.JoinAsync : null,
+                : "") + (bootstrap?.Hocon() ?? ""),
+            Join = bootstrap is null ? null : bootstrap.JoinAsync,
         };
         await using var farm = await LocalFarm.StartAsync(environment, engineOptions, farmOptions, cancellationToken);
 
@@ -62,7 +63,13 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // A failed start (address in use) is reported as one line below, not as the host's logged stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(endpoint, o => o.Protocols = HttpProtocols.Http2);
+            // cluster bootstrap's contact point, probed over HTTP/1.1 by the other nodes' bootstrap
+            if (bootstrap is not null)
+                k.Listen(ManagementEndpoint(), o => o.Protocols = HttpProtocols.Http1);
+        });
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
         builder.Services.AddGrpcHealthChecks().AddCheck("engine", health);
         if (farm.IsCoordinator)
@@ -70,6 +77,8 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         await using var app = builder.Build();
         if (farm.IsCoordinator) app.MapGrpcService<BuildGrpcService>();
         app.MapGrpcHealthChecksService();
+        if (bootstrap is not null)
+            app.MapGet(ClusterBootstrapJoin.SeedNodesPath, bootstrap.SeedNodesAsync).RequireHost($"*:{settings.ManagementPort}");
         try
         {
             await app.StartAsync(cancellationToken);
@@ -77,7 +86,8 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         catch (IOException e)
         {
             var flag = role == HostRole.Worker ? "--health-listen" : "--listen";
-            throw new SettingsException($"{flag} {endpoint}: cannot listen there: {e.Message}");
+            var also = bootstrap is null ? "" : $" (or --management-port {settings.ManagementPort})";
+            throw new SettingsException($"{flag} {endpoint}{also}: cannot listen there: {e.Message}");
         }
         var bound = BoundEndpoint(app, endpoint);
 
@@ -116,6 +126,10 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         await app.StopAsync(CancellationToken.None);
         return 0;
     }
+
+    // The management port on the remoting bind address (a host name binds every address).
+    private IPEndPoint ManagementEndpoint() =>
+        new(IPAddress.TryParse(settings.Hostname, out var ip) ? ip : IPAddress.Any, settings.ManagementPort);
 
     private string RoleName => role switch { HostRole.Coordinator => "coordinator", HostRole.Worker => "worker", _ => "server" };
 
