@@ -24,6 +24,7 @@ public sealed class ClusterBootstrapJoin(FarmSettings settings, HostRole role)
     public const string SeedNodesPath = "/bootstrap/seed-nodes";
 
     private readonly TaskCompletionSource<ActorSystem> _system = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _wasUp;
 
     /// <summary>The address other nodes probe this one at (what the discovery lists for it).</summary>
     public Uri SelfContactPoint => new($"http://{settings.PublicHostname ?? settings.Hostname}:{settings.ManagementPort}/");
@@ -84,7 +85,11 @@ public sealed class ClusterBootstrapJoin(FarmSettings settings, HostRole role)
     public async Task JoinAsync(ActorSystem system, CancellationToken cancellationToken)
     {
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
+        Cluster.Get(system).RegisterOnMemberUp(() =>
+        {
+            _wasUp = true;
+            up.TrySetResult();
+        });
         var bootstrap = ClusterBootstrap.Get(system);
         // Hands bootstrap its own contact point (what AkkaManagement.Start would do); the routes it returns are not used.
         bootstrap.Routes(ManagementRouteProviderSettings.Create(SelfContactPoint, readOnly: true));
@@ -102,7 +107,11 @@ public sealed class ClusterBootstrapJoin(FarmSettings settings, HostRole role)
             return;
         }
         var cluster = Cluster.Get(_system.Task.Result);
-        if (cluster.SelfMember.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Leaving or MemberStatus.Removed)
+        // Before it joins, a node's own member reads as Removed: it answers then with no seed nodes (that answer is what
+        // lets the lowest-addressed contact point form the cluster); once it was Up, Removed means gone.
+        var leaving = cluster.SelfMember.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Leaving
+                      || (cluster.SelfMember.Status == MemberStatus.Removed && _wasUp);
+        if (leaving)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;

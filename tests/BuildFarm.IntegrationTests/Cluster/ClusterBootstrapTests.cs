@@ -53,12 +53,14 @@ public sealed class ClusterBootstrapTests : IAsyncLifetime
 
     private static async Task<IReadOnlyList<string>> MembersSeenByAsync(int managementPort)
     {
-        // Akka.Management's bootstrap route: this node's view of the cluster (up to 5 members).
+        // The bootstrap route: this node's view of the cluster (up to 5 members), in Akka.Management's own JSON.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var json = await http.GetStringAsync($"http://127.0.0.1:{managementPort}/bootstrap/seed-nodes");
         using var document = JsonDocument.Parse(json);
-        var nodes = document.RootElement.EnumerateObject().First(p => p.Name.Equals("seedNodes", StringComparison.OrdinalIgnoreCase)).Value;
-        return [.. nodes.EnumerateArray().Select(n => n.EnumerateObject().First(p => p.Name.Equals("node", StringComparison.OrdinalIgnoreCase)).Value.ToString()).Order()];
+        return [.. document.RootElement.GetProperty("Nodes").EnumerateArray().Select(n => Address(n.GetProperty("Node"))).Order()];
+
+        static string Address(JsonElement a) =>
+            $"{a.GetProperty("Protocol").GetString()}://{a.GetProperty("System").GetString()}@{a.GetProperty("Host").GetString()}:{a.GetProperty("Port").GetInt32()}";
     }
 
     private string Transcripts() => string.Join("\n\n", _nodes.Select(n => $"=== {n.Name}\n{n.Process.Transcript}"));
