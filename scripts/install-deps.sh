@@ -20,6 +20,8 @@ want ip iproute2
 # a real terminal for the tty progress tests; openssl for deploy/local/cluster.sh's farm certificate
 want tmux tmux
 want openssl openssl
+# kubectl renders deploy/k8s's kustomization in the manifest tests
+want kubectl kubernetes-client
 # dockerd for the docker interop tests (a private daemon each test run starts and stops itself)
 want dockerd docker.io
 if [ ${#need[@]} -gt 0 ]; then

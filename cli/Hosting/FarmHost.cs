@@ -36,7 +36,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        if (settings.Seeds.Count > 0 && !environment.FarmRemotingCertificate)
+        if ((settings.Seeds.Count > 0 || settings.Discovery != ClusterDiscovery.Seeds) && !environment.FarmRemotingCertificate)
             throw new SettingsException(
                 "a node that joins seeds needs the farm's shared remoting certificate: set BUILDFARM_REMOTING_CERT to the same PKCS#12 file (with its key) on every node");
         if (settings.RemotingPort != 0 && await PortProbe.AnswersAsync(settings.Hostname, settings.RemotingPort, cancellationToken))
@@ -50,6 +50,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         // Metrics and traces exist only when something reads them.
         using var telemetry = settings.MetricsListen is not null || settings.OtlpEndpoint is not null ? new FarmTelemetry() : null;
         if (telemetry is not null) farmOptions = farmOptions with { Telemetry = telemetry };
+        var bootstrap = settings.Discovery != ClusterDiscovery.Seeds ? new ClusterBootstrapJoin(settings, role) : null;
         var engineOptions = new EngineOptions
         {
             Roles = roles,
@@ -60,9 +61,10 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             SeedNodes = settings.Seeds,
             JoinTimeout = settings.JoinTimeout,
             // The one remoting setting EngineOptions has no field for; the value was checked as a host name.
-            ExtraHocon = settings.PublicHostname is { } publicHost
-                ? $"akka.remote.dot-netty.tcp.public-hostname = \"{publicHost}\""
-                : "",
+            ExtraHocon = (settings.PublicHostname is { } publicHost
+                ? $"akka.remote.dot-netty.tcp.public-hostname = \"{publicHost}\"\n"
+                : "") + (bootstrap?.Hocon() ?? ""),
+            Join = bootstrap is null ? null : bootstrap.JoinAsync,
         };
         var security = role == HostRole.Worker ? null : ApiSecurity.Load(settings, environment);
         await using var farm = await LocalFarm.StartAsync(environment, engineOptions, farmOptions, cancellationToken);
@@ -83,6 +85,9 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             });
             // Prometheus scrapes over HTTP/1.1, on an address of its own.
             if (settings.MetricsListen is { } metrics) k.Listen(metrics, o => o.Protocols = HttpProtocols.Http1);
+            // cluster bootstrap's contact point, probed over HTTP/1.1 by the other nodes' bootstrap
+            if (bootstrap is not null)
+                k.Listen(ManagementEndpoint(), o => o.Protocols = HttpProtocols.Http1);
         });
         if (telemetry is not null) AddTelemetry(builder.Services);
         // Health stays open (probes carry no token); the Build API goes through the token check.
@@ -105,6 +110,8 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         if (settings.MetricsListen is { Port: var metricsPort })
             app.UseOpenTelemetryPrometheusScrapingEndpoint(context =>
                 context.Connection.LocalPort == metricsPort && context.Request.Path == "/metrics");
+        if (bootstrap is not null)
+            app.MapGet(ClusterBootstrapJoin.SeedNodesPath, bootstrap.SeedNodesAsync).RequireHost($"*:{settings.ManagementPort}");
         try
         {
             await app.StartAsync(cancellationToken);
@@ -112,9 +119,9 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         catch (IOException e)
         {
             var flag = role == HostRole.Worker ? "--health-listen" : "--listen";
-            throw new SettingsException(settings.MetricsListen is { } metrics
-                ? $"{flag} {endpoint} or --metrics-listen {metrics}: cannot listen there: {e.Message}"
-                : $"{flag} {endpoint}: cannot listen there: {e.Message}");
+            var also = (settings.MetricsListen is { } metrics ? $" or --metrics-listen {metrics}" : "")
+                       + (bootstrap is null ? "" : $" or --management-port {settings.ManagementPort}");
+            throw new SettingsException($"{flag} {endpoint}{also}: cannot listen there: {e.Message}");
         }
         var bound = BoundEndpoint(app, endpoint);
 
@@ -172,6 +179,10 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
                 o.BatchExportProcessorOptions.ScheduledDelayMilliseconds = 1000; // a build's trace shows up within a second
             }));
     }
+
+    // The management port on the remoting bind address (a host name binds every address).
+    private IPEndPoint ManagementEndpoint() =>
+        new(IPAddress.TryParse(settings.Hostname, out var ip) ? ip : IPAddress.Any, settings.ManagementPort);
 
     private string RoleName => role switch { HostRole.Coordinator => "coordinator", HostRole.Worker => "worker", _ => "server" };
 

@@ -9,7 +9,8 @@ namespace BuildFarm.Cli.Hosting;
 /// <c>hostname</c>, <c>public-hostname</c>, <c>remoting-port</c>, <c>seeds</c>, <c>join-timeout</c>, <c>slots</c>,
 /// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>, <c>metrics-listen</c>,
 /// <c>otlp-endpoint</c>, <c>quotas</c> (JSON object or <c>team=N,...</c>), <c>team-quota</c> (the flag's form of it),
-/// <c>tokens</c>, <c>tls-cert</c>, <c>tls-key</c>.
+/// <c>tokens</c>, <c>tls-cert</c>, <c>tls-key</c>, and for cluster bootstrap <c>discovery</c>, <c>contact-points</c>,
+/// <c>pod-label-selector</c>, <c>management-port</c>, <c>required-contact-points</c>.
 /// </summary>
 public sealed record FarmSettings
 {
@@ -60,4 +61,19 @@ public sealed record FarmSettings
 
     /// <summary>The PEM private key of <see cref="TlsCertificate"/>.</summary>
     public string? TlsKey { get; init; }
+
+    /// <summary>Seeds, or cluster bootstrap over config or Kubernetes API discovery.</summary>
+    public ClusterDiscovery Discovery { get; init; } = ClusterDiscovery.Seeds;
+
+    /// <summary>The coordinators' management endpoints (HOST:PORT) for <see cref="ClusterDiscovery.Config"/>.</summary>
+    public IReadOnlyList<string> ContactPoints { get; init; } = [];
+
+    /// <summary>The coordinator pods' labels for <see cref="ClusterDiscovery.Kubernetes"/>.</summary>
+    public string PodLabelSelector { get; init; } = FarmSettingsLoader.DefaultPodLabelSelector;
+
+    /// <summary>The Akka.Management HTTP port bootstrap probes (plain HTTP: keep it inside the cluster network).</summary>
+    public int ManagementPort { get; init; } = 8558;
+
+    /// <summary>Contact points bootstrap must see before it decides to form a cluster.</summary>
+    public int RequiredContactPoints { get; init; } = 1;
 }

@@ -21,7 +21,10 @@ public sealed class FarmSettingsLoader
         "listen", "hostname", "public-hostname", "remoting-port", "seeds", "join-timeout", "slots", "health-listen",
         "worker-cache-mb", "context-cache-mb", "snapshot-cache-mb", "metrics-listen", "otlp-endpoint", "quotas", "team-quota",
         "tokens", "tls-cert", "tls-key",
+        "discovery", "contact-points", "pod-label-selector", "management-port", "required-contact-points",
     ];
+
+    public const string DefaultPodLabelSelector = "app.kubernetes.io/name=buildfarm,app.kubernetes.io/component=coordinator";
 
     /// <summary>In <c>quotas</c>: the limit of every team not listed.</summary>
     public const string DefaultTeam = "*";
@@ -84,7 +87,61 @@ public sealed class FarmSettingsLoader
                 throw new SettingsException($"{_file}: unknown setting \"{key}\" (known: {string.Join(", ", Keys)})");
     }
 
-    private FarmSettings Bind(HostRole role) => new()
+    private FarmSettings Bind(HostRole role)
+    {
+        var settings = BindSeeds(role);
+        var discovery = Discovery();
+        var contactPoints = ContactPoints();
+        if (discovery == ClusterDiscovery.Seeds)
+        {
+            foreach (var key in new[] { "contact-points", "pod-label-selector", "required-contact-points" })
+                if (Raw(key) is { } value)
+                    throw new SettingsException($"{Source(key, value)}: only used with cluster bootstrap (discovery config or kubernetes)");
+            return settings;
+        }
+        if (settings.Seeds.Count > 0)
+            throw new SettingsException($"{Source("seeds", Raw("seeds") ?? "")}: a node joins through its seeds or through discovery {Raw("discovery")}, not both");
+        if (discovery == ClusterDiscovery.Config && contactPoints.Count == 0)
+            throw new SettingsException($"{Source("discovery", Raw("discovery")!)}: needs contact-points (the coordinators' management endpoints, HOST:PORT,...)");
+        if (discovery == ClusterDiscovery.Kubernetes && Raw("contact-points") is { } listed)
+            throw new SettingsException($"{Source("contact-points", listed)}: discovery kubernetes finds its contact points itself");
+        return settings with
+        {
+            Discovery = discovery,
+            ContactPoints = contactPoints,
+            PodLabelSelector = Raw("pod-label-selector") is { Length: > 0 } selector ? selector : DefaultPodLabelSelector,
+            ManagementPort = Port("management-port", 8558),
+            RequiredContactPoints = (int)Number("required-contact-points",
+                discovery == ClusterDiscovery.Config ? contactPoints.Count : 1, 1, 100, "a number of contact points from 1 to 100"),
+        };
+    }
+
+    private ClusterDiscovery Discovery() => Raw("discovery") switch
+    {
+        null or "" or "seeds" => ClusterDiscovery.Seeds,
+        "config" => ClusterDiscovery.Config,
+        "kubernetes" => ClusterDiscovery.Kubernetes,
+        var other => throw new SettingsException($"{Source("discovery", other)}: expected seeds, config or kubernetes"),
+    };
+
+    // HOST:PORT of a management endpoint; host names are fine (discovery returns what it is given).
+    private IReadOnlyList<string> ContactPoints()
+    {
+        var section = _configuration.GetSection("contact-points");
+        var values = section.Value is { } text
+            ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : section.GetChildren().Select(c => c.Value ?? "").ToArray();
+        foreach (var value in values)
+        {
+            var colon = value.LastIndexOf(':');
+            if (colon <= 0 || Uri.CheckHostName(value[..colon].Trim('[', ']')) == UriHostNameType.Unknown
+                || !int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+                throw new SettingsException($"{Source("contact-points", section.Value ?? value)}: contact point {value}: expected HOST:PORT with a port from 1 to 65535");
+        }
+        return values;
+    }
+
+    private FarmSettings BindSeeds(HostRole role) => new()
     {
         Listen = Endpoint("listen", "127.0.0.1:8740"),
         Hostname = Host("hostname") ?? "127.0.0.1",

@@ -40,6 +40,11 @@ public sealed class HostFlags
             Add("otlp-endpoint", "OTLP/gRPC collector that receives a trace per build (default OTEL_EXPORTER_OTLP_ENDPOINT; none: no traces)");
             Add("team-quota", "Running steps per team: TEAM=N, comma-separated; * for every team not listed, @local for builds without a team (default: unlimited)");
         }
+        Add("discovery", "How to find the cluster: seeds (default), config (cluster bootstrap with --contact-points) or kubernetes (cluster bootstrap with the Kubernetes API)");
+        Add("contact-points", "With --discovery config: the coordinators' management endpoints (HOST:PORT, comma-separated)");
+        Add("pod-label-selector", $"With --discovery kubernetes: the coordinator pods' labels (default {FarmSettingsLoader.DefaultPodLabelSelector})");
+        Add("management-port", "With cluster bootstrap: the Akka.Management HTTP port (default 8558; plain HTTP, keep it inside the cluster network)");
+        Add("required-contact-points", "With cluster bootstrap: contact points to see before forming a cluster (default: all listed; kubernetes 1)");
         if (role == HostRole.Worker)
             Add("health-listen", "Address of the worker's gRPC health service (IP:PORT; default 127.0.0.1:0 = any free port, printed)");
     }

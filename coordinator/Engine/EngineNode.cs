@@ -47,7 +47,9 @@ public sealed class EngineNode : IAsyncDisposable
             IActorRef? pool = options.Roles.Contains(EngineRoles.Coordinator)
                 ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps, options.Quotas, options.Telemetry?.Metrics, options.Timings.NoWorkerTimeout), ActorNames.WorkerPool)
                 : null;
-            if (options.SeedNodes.Count == 0)
+            if (options.Join is not null)
+                await JoinThroughAsync(system, options, cancellationToken);
+            else if (options.SeedNodes.Count == 0)
                 await cluster.JoinAsync(cluster.SelfAddress, cancellationToken);
             else
                 await JoinSeedsAsync(cluster, options, cancellationToken);
@@ -82,6 +84,21 @@ public sealed class EngineNode : IAsyncDisposable
         {
             await system.Terminate();
             throw;
+        }
+    }
+
+    private static async Task JoinThroughAsync(ActorSystem system, EngineOptions options, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.JoinTimeout);
+        try
+        {
+            await options.Join!(system, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new EngineJoinException(
+                $"could not join the cluster within {options.JoinTimeout.TotalSeconds:0} s through cluster bootstrap: no cluster found nor formed (check the discovery settings)");
         }
     }
 

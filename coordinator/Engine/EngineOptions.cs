@@ -1,4 +1,5 @@
 using BuildFarm.Coordinator.Telemetry;
+using Akka.Actor;
 using BuildFarm.Protos;
 
 namespace BuildFarm.Coordinator.Engine;
@@ -16,6 +17,9 @@ public sealed record EngineOptions
     /// <summary>How long a node with seeds tries to join before <see cref="EngineNode.StartAsync"/> gives up with an
     /// <see cref="EngineJoinException"/> naming the seeds.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>When set, the node joins through this instead of its seeds (cluster bootstrap: it finds the cluster, or
+    /// forms it, by service discovery); it completes once this node is Up. <see cref="JoinTimeout"/> bounds it too.</summary>
+    public Func<ActorSystem, CancellationToken, Task>? Join { get; init; }
     /// <summary>Steps waiting for a worker slot beyond this are rejected with RESOURCE_EXHAUSTED.</summary>
     public int MaxQueuedSteps { get; init; } = 10_000;
     /// <summary>Per-team limits of running steps in this node's worker pool.</summary>
