@@ -32,8 +32,6 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         var spec = await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Spec, cancellationToken) is { } first
             ? first.Spec
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message must be the build spec"));
-        if (spec.Outputs.Any(o => o.Type is "oci" or "docker" or "local" or "tar"))
-            throw new RpcException(new Status(StatusCode.Unimplemented, "file outputs (oci, docker, local) are written by embedded builds only; push or keep the image on the server"));
         var manifest = (await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Manifest, cancellationToken))?.Manifest
                        ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "the context manifest must follow the spec"));
 
