@@ -20,28 +20,27 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
     private readonly HashSet<Task> _inFlight = [];
     // Materialized contexts have no running total: their folder is scanned in the background, at most once per interval.
     private static readonly TimeSpan ScanInterval = TimeSpan.FromSeconds(10);
-    private long _folderBytes;
+    private long _contextBytes;
     private long _scannedAtMs = long.MinValue / 2;
     private int _scanning;
 
     public LocalCacheUsage LocalCache(int maxLayers)
     {
-        ScanFoldersWhenStale();
+        ScanContextsWhenStale();
         var layers = executor.LocalLayers().Take(maxLayers).Select(d => d.ToString()).ToList();
-        return new LocalCacheUsage(executor.LocalBytes + Interlocked.Read(ref _folderBytes), layers);
+        return new LocalCacheUsage(executor.LocalBytes + Interlocked.Read(ref _contextBytes), layers);
     }
 
-    private void ScanFoldersWhenStale()
+    private void ScanContextsWhenStale()
     {
         if (contexts is null) return;
         if (Environment.TickCount64 - Interlocked.Read(ref _scannedAtMs) < (long)ScanInterval.TotalMilliseconds) return;
         if (Interlocked.Exchange(ref _scanning, 1) == 1) return;
-        _ = Task.Run(async () =>
+        _ = Task.Run(() =>
         {
             try
             {
-                await Task.Yield();
-                Interlocked.Exchange(ref _folderBytes, contexts.SizeOnDisk());
+                Interlocked.Exchange(ref _contextBytes, contexts.SizeOnDisk());
             }
             catch (IOException) { } // a folder changed under the scan: the next one counts it
             catch (UnauthorizedAccessException) { }

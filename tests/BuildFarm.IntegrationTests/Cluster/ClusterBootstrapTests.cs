@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Text.Json;
 using BuildFarm.Cli.Hosting;
 using BuildFarm.Coordinator.Engine;
@@ -47,8 +48,8 @@ public sealed class ClusterBootstrapTests : IAsyncLifetime
     }
 
     private FarmNode LaunchCoordinator(string name, int managementPort, string contactPoints, params string[] extra) =>
-        Launch(FarmRole.Coordinator, name, ["coordinator", "--listen", $"127.0.0.1:{ClusterProcesses.FreePort()}", "--hostname", "127.0.0.1",
-            "--remoting-port", ClusterProcesses.FreePort().ToString(), "--discovery", "config", "--contact-points", contactPoints,
+        Launch(FarmRole.Coordinator, name, ["coordinator", "--listen", $"127.0.0.1:{FreeTcpPort.Next()}", "--hostname", "127.0.0.1",
+            "--remoting-port", FreeTcpPort.Next().ToString(), "--discovery", "config", "--contact-points", contactPoints,
             "--management-port", managementPort.ToString(), .. extra]);
 
     private static async Task<IReadOnlyList<string>> MembersSeenByAsync(int managementPort)
@@ -68,14 +69,14 @@ public sealed class ClusterBootstrapTests : IAsyncLifetime
     [Fact]
     public async Task Three_coordinators_and_a_worker_form_one_cluster_through_bootstrap_with_config_discovery()
     {
-        int[] ports = [ClusterProcesses.FreePort(), ClusterProcesses.FreePort(), ClusterProcesses.FreePort()];
+        int[] ports = [FreeTcpPort.Next(), FreeTcpPort.Next(), FreeTcpPort.Next()];
         var contactPoints = string.Join(',', ports.Select(p => $"127.0.0.1:{p}"));
 
         // All three at once, none named as a seed: bootstrap decides which one forms the cluster.
         var coordinators = ports.Select((port, i) => LaunchCoordinator($"coordinator-{i}", port, contactPoints)).ToList();
         var worker = Launch(FarmRole.Worker, "worker-0", "worker", "--hostname", "127.0.0.1", "--remoting-port", "0",
             "--health-listen", "127.0.0.1:0", "--slots", "1", "--discovery", "config", "--contact-points", contactPoints,
-            "--management-port", ClusterProcesses.FreePort().ToString());
+            "--management-port", FreeTcpPort.Next().ToString());
         try
         {
             await Task.WhenAll(coordinators.Select(c => c.WaitForReadyAsync(ReadyTimeout, CancellationToken.None)));
@@ -97,8 +98,8 @@ public sealed class ClusterBootstrapTests : IAsyncLifetime
     [Fact]
     public async Task A_coordinator_whose_contact_points_never_answer_exits_2_naming_bootstrap()
     {
-        var own = ClusterProcesses.FreePort();
-        var silent = ClusterProcesses.FreePort(); // nobody listens there: with every contact point required, no cluster forms
+        var own = FreeTcpPort.Next();
+        var silent = FreeTcpPort.Next(); // nobody listens there: with every contact point required, no cluster forms
         var node = LaunchCoordinator("coordinator-0", own, $"127.0.0.1:{own},127.0.0.1:{silent}", "--join-timeout", "8");
 
         var exit = await node.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));

@@ -252,7 +252,7 @@ public sealed class ClusterProcessTests(S3ServerFixture s3, BusyboxFixture busyb
     public async Task A_node_pointed_at_a_seed_that_does_not_answer_exits_non_zero_naming_the_seed_within_the_join_timeout(FarmRole role)
     {
         await using var cluster = await StartAsync(coordinators: 0, workers: 0);
-        var seed = $"127.0.0.1:{ClusterProcesses.FreePort()}"; // nothing listens there
+        var seed = $"127.0.0.1:{FreeTcpPort.Next()}"; // nothing listens there
         var node = role == FarmRole.Worker
             ? cluster.LaunchWorker(seed, "--join-timeout", "5")
             : cluster.LaunchCoordinator(seed, "--join-timeout", "5");

@@ -89,8 +89,8 @@ public sealed class ClusterProcesses : IAsyncDisposable
     /// <summary>Starts a coordinator pointed at <paramref name="seeds"/> (none: it is the first seed) without waiting for it.</summary>
     public FarmNode LaunchCoordinator(string seeds, params string[] extra)
     {
-        string[] args = ["coordinator", "--listen", $"127.0.0.1:{FreePort()}", "--hostname", "127.0.0.1",
-            "--remoting-port", FreePort().ToString(), .. extra];
+        string[] args = ["coordinator", "--listen", $"127.0.0.1:{FreeTcpPort.Next()}", "--hostname", "127.0.0.1",
+            "--remoting-port", FreeTcpPort.Next().ToString(), .. extra];
         if (seeds.Length > 0) args = [.. args, "--seeds", seeds];
         return Launch(FarmRole.Coordinator, $"coordinator-{Interlocked.Increment(ref _coordinatorCount) - 1}", args);
     }
@@ -209,13 +209,6 @@ public sealed class ClusterProcesses : IAsyncDisposable
     }
 
     private static string Tail(string text) => text.Length <= 6000 ? text : "…" + text[^6000..];
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Ends clients, then workers and coordinators (SIGKILL: a test that wanted a graceful stop did it itself),
     /// removes containers that killed workers left, unmounts everything under the homes and deletes the folder.</summary>

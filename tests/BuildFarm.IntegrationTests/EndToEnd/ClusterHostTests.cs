@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -17,27 +18,12 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
 
     public void Dispose() => _scratch.Dispose();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    /// <summary>A node of the test farm: its own home, the shared store and certificate.</summary>
-    private BuildFarmCli Node(string name)
-    {
-        var certificate = Path.Combine(_scratch.Root, "farm.p12");
-        if (!File.Exists(certificate)) FarmCertificate.Write(certificate);
-        var cli = new BuildFarmCli(Path.Combine(_scratch.Root, name));
-        cli.Environment["BUILDFARM_CACHE"] = Path.Combine(_scratch.Root, "store");
-        cli.Environment["BUILDFARM_REMOTING_CERT"] = certificate;
-        return cli;
-    }
+    private BuildFarmCli Node(string name) => TestFarmNode.Create(_scratch.Root, name);
 
     private async Task<(HostProcess Host, int Api, int Remoting)> StartCoordinatorAsync()
     {
-        var (api, remoting) = (FreePort(), FreePort());
+        var (api, remoting) = (FreeTcpPort.Next(), FreeTcpPort.Next());
         var host = HostProcess.Start(Node("coordinator"), "buildfarm coordinator ready:",
             "coordinator", "--listen", $"127.0.0.1:{api}", "--remoting-port", remoting.ToString());
         await host.ReadyAsync(Startup);
@@ -131,7 +117,7 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     [Fact]
     public async Task Workers_names_the_server_when_no_coordinator_answers_there()
     {
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
 
         var result = await _scratch.Cli.RunAsync("workers", "--server", $"127.0.0.1:{port}");
 
@@ -142,7 +128,7 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     [Fact]
     public async Task A_worker_whose_seed_does_not_answer_exits_2_naming_the_seed_within_the_join_timeout()
     {
-        var deadSeed = FreePort();
+        var deadSeed = FreeTcpPort.Next();
         var clock = Stopwatch.StartNew();
         await using var worker = HostProcess.Start(Node("worker"), "buildfarm worker ready:",
             "worker", "--seeds", $"127.0.0.1:{deadSeed}", "--join-timeout", "4");
@@ -158,9 +144,9 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     [Fact]
     public async Task A_worker_still_joining_answers_health_checks_NOT_SERVING()
     {
-        var healthPort = FreePort();
+        var healthPort = FreeTcpPort.Next();
         await using var worker = HostProcess.Start(Node("worker"), "buildfarm worker ready:",
-            "worker", "--seeds", $"127.0.0.1:{FreePort()}", "--join-timeout", "60", "--health-listen", $"127.0.0.1:{healthPort}");
+            "worker", "--seeds", $"127.0.0.1:{FreeTcpPort.Next()}", "--join-timeout", "60", "--health-listen", $"127.0.0.1:{healthPort}");
 
         HealthCheckResponse.Types.ServingStatus? status = null;
         var clock = Stopwatch.StartNew();
@@ -178,7 +164,7 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     {
         var (coordinator, api, remoting) = await StartCoordinatorAsync();
         await using var _ = coordinator;
-        var healthPort = FreePort();
+        var healthPort = FreeTcpPort.Next();
         await using var worker = await StartWorkerAsync(Node("worker"), remoting, "--health-listen", $"127.0.0.1:{healthPort}");
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await HealthAsync(api));
@@ -207,8 +193,8 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
     {
         // Split-brain resolution (keep-majority) keeps the side with the lowest address when both sides are one node:
         // the worker gets the higher port, so it is the one that downs itself.
-        var ports = new[] { FreePort(), FreePort() }.Order().ToArray();
-        var api = FreePort();
+        var ports = new[] { FreeTcpPort.Next(), FreeTcpPort.Next() }.Order().ToArray();
+        var api = FreeTcpPort.Next();
         await using var coordinator = HostProcess.Start(Node("coordinator"), "buildfarm coordinator ready:",
             "coordinator", "--listen", $"127.0.0.1:{api}", "--remoting-port", ports[0].ToString());
         await coordinator.ReadyAsync(Startup);
@@ -229,7 +215,7 @@ public sealed class ClusterHostTests(BusyboxFixture busybox) : IDisposable
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
 
-        var result = await Node("coordinator").RunAsync("coordinator", "--listen", $"127.0.0.1:{FreePort()}", "--remoting-port", port.ToString());
+        var result = await Node("coordinator").RunAsync("coordinator", "--listen", $"127.0.0.1:{FreeTcpPort.Next()}", "--remoting-port", port.ToString());
 
         Assert.Equal(1, result.ExitCode);
         Assert.Equal($"ERROR: --remoting-port {port}: another process already listens on 127.0.0.1:{port}", result.Stderr.Trim());

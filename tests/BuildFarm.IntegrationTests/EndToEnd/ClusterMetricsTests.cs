@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -15,22 +16,8 @@ public sealed partial class ClusterMetricsTests(BusyboxFixture busybox) : IDispo
 
     public void Dispose() => _scratch.Dispose();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    private BuildFarmCli Node(string name)
-    {
-        var certificate = Path.Combine(_scratch.Root, "farm.p12");
-        if (!File.Exists(certificate)) FarmCertificate.Write(certificate);
-        var cli = new BuildFarmCli(Path.Combine(_scratch.Root, name));
-        cli.Environment["BUILDFARM_CACHE"] = Path.Combine(_scratch.Root, "store");
-        cli.Environment["BUILDFARM_REMOTING_CERT"] = certificate;
-        return cli;
-    }
+    private BuildFarmCli Node(string name) => TestFarmNode.Create(_scratch.Root, name);
 
     [GeneratedRegex(@"^(?<name>[a-z_]+?)(_total)?(\{(?<labels>[^}]*)\})? (?<value>[0-9.eE+-]+)")]
     private static partial Regex Sample();
@@ -43,7 +30,7 @@ public sealed partial class ClusterMetricsTests(BusyboxFixture busybox) : IDispo
     [Fact]
     public async Task The_worker_and_the_coordinator_each_show_their_own_metrics()
     {
-        var (api, remoting, coordinatorMetrics, workerMetrics) = (FreePort(), FreePort(), FreePort(), FreePort());
+        var (api, remoting, coordinatorMetrics, workerMetrics) = (FreeTcpPort.Next(), FreeTcpPort.Next(), FreeTcpPort.Next(), FreeTcpPort.Next());
         await using var coordinator = HostProcess.Start(Node("coordinator"), "buildfarm coordinator ready:", "coordinator",
             "--listen", $"127.0.0.1:{api}", "--remoting-port", remoting.ToString(), "--metrics-listen", $"127.0.0.1:{coordinatorMetrics}",
             "--team-quota", "*=1");

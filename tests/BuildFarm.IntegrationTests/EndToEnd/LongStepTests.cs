@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Net;
 using System.Net.Sockets;
 
@@ -28,7 +29,7 @@ public sealed class LongStepTests(BusyboxFixture busybox) : IDisposable
     [Trait("Category", "Long")]
     public async Task A_step_of_150_seconds_completes_through_serve()
     {
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
         using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
         server.StandardInput.Close();
         var stderr = server.StandardError.ReadToEndAsync();
@@ -59,10 +60,4 @@ public sealed class LongStepTests(BusyboxFixture busybox) : IDisposable
         Assert.True(server.ExitCode == 0, await stderr);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

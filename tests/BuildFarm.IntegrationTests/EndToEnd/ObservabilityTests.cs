@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
@@ -15,12 +16,6 @@ public sealed partial class ObservabilityTests(BusyboxFixture busybox) : IDispos
 
     public void Dispose() => _scratch.Dispose();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static long Sum(string metrics, string name) =>
         metrics.Split('\n').Select(line => Sample().Match(line)).Where(m => m.Success && m.Groups["name"].Value == name)
@@ -36,7 +31,7 @@ public sealed partial class ObservabilityTests(BusyboxFixture busybox) : IDispos
     public async Task Metrics_count_executed_and_cached_steps_and_each_build_exports_one_span_per_step()
     {
         await using var receiver = await OtlpTraceReceiver.StartAsync();
-        var (api, metricsPort) = (FreePort(), FreePort());
+        var (api, metricsPort) = (FreeTcpPort.Next(), FreeTcpPort.Next());
         var server = HostProcess.Start(_scratch.Cli, "buildfarm serving on", "serve", "--listen", $"127.0.0.1:{api}",
             "--metrics-listen", $"127.0.0.1:{metricsPort}", "--otlp-endpoint", receiver.Endpoint.ToString());
         await using var _ = server;

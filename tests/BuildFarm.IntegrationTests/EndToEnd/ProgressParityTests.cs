@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -23,7 +24,7 @@ public sealed partial class ProgressParityTests(BusyboxFixture busybox) : IDispo
         var serverCli = new BuildFarmCli(Path.Combine(_scratch.Root, "server-home"));
         foreach (var cli in new[] { embedded, client, serverCli }) cli.Environment["SOURCE_DATE_EPOCH"] = "1700000000";
 
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
         using var server = serverCli.Start("serve", "--listen", $"127.0.0.1:{port}");
         server.StandardInput.Close();
         var serverErrors = server.StandardError.ReadToEndAsync();
@@ -89,12 +90,6 @@ public sealed partial class ProgressParityTests(BusyboxFixture busybox) : IDispo
             return $"{Field("kind")}|{Field("stepId")}|{Field("name")}|{Field("log")}|{Field("error")}|{Field("cacheMiss")}";
         }).Where(e => !e.Contains("|" + PublishedContext, StringComparison.Ordinal))];
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [GeneratedRegex(@"^#(\d+) (.*)$")]
     private static partial Regex StepLine();

@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -16,16 +17,10 @@ public sealed class ServeBuildControlTests(BusyboxFixture busybox) : IDisposable
 
     public void Dispose() => _scratch.Dispose();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private async Task<(HostProcess Server, string Address)> ServeAsync(params string[] args)
     {
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
         var server = HostProcess.Start(_scratch.Cli, "buildfarm serving on", ["serve", "--listen", $"127.0.0.1:{port}", .. args]);
         await server.ReadyAsync(TimeSpan.FromMinutes(1));
         return (server, $"127.0.0.1:{port}");

@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -32,7 +33,7 @@ public sealed partial class ServeContextThroughStoreTests(BusyboxFixture busybox
     {
         var context = _scratch.Context("ctx", Dockerfile, ("app/main.sh", "echo main\n"), ("note.txt", "a note\n"),
             ("secret.env", "TOKEN=do-not-ship\n"), (".dockerignore", "secret.env\n"));
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
         using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
         server.StandardInput.Close();
         var stderr = server.StandardError.ReadToEndAsync();
@@ -80,12 +81,6 @@ public sealed partial class ServeContextThroughStoreTests(BusyboxFixture busybox
         return [.. json.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()!)];
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [GeneratedRegex(@"publish build context (sha256:[0-9a-f]{64})")]
     private static partial Regex PublishedManifest();

@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -20,12 +21,6 @@ public sealed class ServeIdentityTests(BusyboxFixture busybox, ITestOutputHelper
 
     private sealed record BuildRow(string Id, string Team, string State, string? ManifestDigest, string? Error);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private string TokensFile()
     {
@@ -36,7 +31,7 @@ public sealed class ServeIdentityTests(BusyboxFixture busybox, ITestOutputHelper
 
     private async Task<(HostProcess Server, int Port)> ServeAsync(params string[] args)
     {
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
         var server = HostProcess.Start(_scratch.Cli, "buildfarm serving on", ["serve", "--listen", $"127.0.0.1:{port}", .. args]);
         await server.ReadyAsync(Ready);
         return (server, port);

@@ -137,7 +137,7 @@ public sealed class ServeOutputsTests(BusyboxFixture busybox) : IDisposable
     [Fact]
     public async Task Images_with_a_server_that_does_not_answer_names_the_address()
     {
-        var address = $"127.0.0.1:{FreePort()}";
+        var address = $"127.0.0.1:{FreeTcpPort.Next()}";
         var result = await Client("client").RunAsync("images", "--server", address);
 
         Assert.Equal(1, result.ExitCode);
@@ -176,7 +176,7 @@ public sealed class ServeOutputsTests(BusyboxFixture busybox) : IDisposable
         var home = Path.Combine(_scratch.Root, "server-home");
         var cli = new BuildFarmCli(home);
         cli.Environment["DOCKER_CONFIG"] = Path.Combine(_scratch.Root, "server-docker");
-        var address = $"127.0.0.1:{FreePort()}";
+        var address = $"127.0.0.1:{FreeTcpPort.Next()}";
         var host = HostProcess.Start(cli, "buildfarm serving on", "serve", "--listen", address);
         await host.ReadyAsync(TimeSpan.FromMinutes(1));
         return new Server(host, address, home);
@@ -205,10 +205,4 @@ public sealed class ServeOutputsTests(BusyboxFixture busybox) : IDisposable
         return (process.ExitCode, await stdout);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -38,7 +38,7 @@ public sealed class ServeS3ContextTests : IDisposable
             $"s3://buildfarm-test?endpoint={Uri.EscapeDataString(_s3.Endpoint)}&namespace=t{Guid.NewGuid():N}";
         _scratch.Cli.Environment["AWS_ACCESS_KEY_ID"] = S3ServerFixture.AccessKey;
         _scratch.Cli.Environment["AWS_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretKey;
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
         using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}", "--worker-cache-mb", "256");
         server.StandardInput.Close();
         var stderr = server.StandardError.ReadToEndAsync();
@@ -67,10 +67,4 @@ public sealed class ServeS3ContextTests : IDisposable
         Assert.True(await workerBlobs.ExistsAsync(scriptDigest), "the context file did not come through the worker's local blob cache");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

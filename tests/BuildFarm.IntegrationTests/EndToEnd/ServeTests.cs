@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Infrastructure;
 using System.Net;
 using System.Net.Sockets;
 
@@ -11,17 +12,11 @@ public sealed class ServeTests(BusyboxFixture busybox) : IDisposable
 
     public void Dispose() => _scratch.Dispose();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [Fact]
     public async Task A_build_sent_to_a_server_runs_there_and_a_second_one_is_all_cached()
     {
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
         using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
         server.StandardInput.Close();
         var stderr = server.StandardError.ReadToEndAsync();
@@ -59,7 +54,7 @@ public sealed class ServeTests(BusyboxFixture busybox) : IDisposable
     [Fact]
     public async Task Serve_refuses_a_cache_size_that_is_not_a_positive_number_naming_the_option()
     {
-        var result = await _scratch.Cli.RunAsync("serve", "--listen", $"127.0.0.1:{FreePort()}", "--context-cache-mb", "0");
+        var result = await _scratch.Cli.RunAsync("serve", "--listen", $"127.0.0.1:{FreeTcpPort.Next()}", "--context-cache-mb", "0");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("--context-cache-mb 0: expected a positive number of MiB", result.Stderr);
@@ -68,7 +63,7 @@ public sealed class ServeTests(BusyboxFixture busybox) : IDisposable
     [Fact]
     public async Task The_same_content_from_another_folder_with_no_cache_builds_with_its_own_context()
     {
-        var port = FreePort();
+        var port = FreeTcpPort.Next();
         using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
         server.StandardInput.Close();
         var stderr = server.StandardError.ReadToEndAsync();

@@ -24,7 +24,7 @@ public sealed class StoreOutageBuildTests(S3ServerFixture server, ITestOutputHel
     [Fact]
     public async Task Build_with_no_store_listening_fails_naming_the_endpoint_within_the_timeout()
     {
-        var endpoint = $"http://127.0.0.1:{FreePort()}"; // nothing listens: connection refused on every attempt
+        var endpoint = $"http://127.0.0.1:{FreeTcpPort.Next()}"; // nothing listens: connection refused on every attempt
         var (result, elapsed) = await BuildAgainstAsync(endpoint);
 
         Assert.NotEqual(0, result.ExitCode);
@@ -61,14 +61,5 @@ public sealed class StoreOutageBuildTests(S3ServerFixture server, ITestOutputHel
         var result = await cli.BuildAsync("-o", $"type=oci,dest={Path.Combine(_dir.Path, "out.tar")}", context);
         output.WriteLine($"build against {endpoint} ended in {clock.Elapsed.TotalSeconds:0.0} s with exit code {result.ExitCode}");
         return (result, clock.Elapsed);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

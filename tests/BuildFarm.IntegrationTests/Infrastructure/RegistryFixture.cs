@@ -113,7 +113,7 @@ public class RegistryFixture : IAsyncLifetime, IAsyncDisposable
         Exception? last = null;
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            Port = FreePort();
+            Port = FreeTcpPort.Next();
             var config = Path.Combine(WorkDirectory, "config.yml");
             await File.WriteAllTextAsync(config, ConfigYaml() + await AuthYamlAsync(cancellationToken), cancellationToken);
             try
@@ -212,10 +212,4 @@ public class RegistryFixture : IAsyncLifetime, IAsyncDisposable
         lock (_log) _log.AppendLine(line);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

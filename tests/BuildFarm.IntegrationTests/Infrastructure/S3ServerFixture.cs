@@ -15,9 +15,9 @@ public sealed class S3ServerFixture : IAsyncLifetime
 
     private readonly string _script = Path.Combine(FindRepositoryRoot(), "scripts", "s3-server.sh");
     private readonly string _stateDir = Path.Combine(Path.GetTempPath(), $"buildfarm-s3-{Guid.NewGuid():N}");
-    private readonly int _port = FreePort();
-    private readonly int _monPort = FreePort();
-    private readonly int _monV1Port = FreePort();
+    private readonly int _port = FreeTcpPort.Next();
+    private readonly int _monPort = FreeTcpPort.Next();
+    private readonly int _monV1Port = FreeTcpPort.Next();
 
     public string Endpoint => $"http://127.0.0.1:{_port}";
 
@@ -93,12 +93,6 @@ public sealed class S3ServerFixture : IAsyncLifetime
                 $"{_script} {verb} (S3 on {Endpoint}, state {_stateDir}) exited {process.ExitCode}: {await stdout}{await stderr}");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static string FindRepositoryRoot()
     {
