@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes what the compose project reads, once (an existing file is kept): .env with fresh S3 keys and the image
-# tag, and farm.p12, the PKCS#12 remoting certificate with its key (mode 0600) that every node presents and trusts.
+# tag; farm.p12, the PKCS#12 remoting certificate with its key (mode 0600) that every node presents and trusts; and
+# tokens, the coordinator's API tokens (mode 0600): one admin token (team ops) and one for team "dev".
 set -euo pipefail
 cd "$(dirname "$0")"
 die() { echo "init.sh: $*" >&2; exit 1; }
@@ -27,3 +28,14 @@ if [ ! -f farm.p12 ]; then
   chmod 600 farm.p12.tmp && mv farm.p12.tmp farm.p12
   echo "wrote $(pwd)/farm.p12"
 fi
+if [ ! -f tokens ]; then
+  (umask 077; cat > tokens.tmp <<TOKENS
+# TOKEN TEAM [admin] — the coordinator's API tokens (BUILDFARM_TOKENS); it re-reads this file when it changes.
+# Give each team or CI system its own line; an admin token sees every team's builds and may prune the cache.
+$(openssl rand -hex 24) ops admin
+$(openssl rand -hex 24) dev
+TOKENS
+  ) && mv tokens.tmp tokens
+  echo "wrote $(pwd)/tokens"
+fi
+echo "team dev's token: export BUILDFARM_TOKEN=\$(awk '\$2 == \"dev\" { print \$1 }' $(pwd)/tokens)"

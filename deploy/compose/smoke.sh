@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The compose project end to end on this machine, with its own dockerd (Debian's docker.io; stopped by its PID):
 #   builds the three images with `buildfarm build` (deploy/images/build.sh), loads them, brings the project up,
-#   submits a multi-stage build from the host (`buildfarm build --server … --push` to a registry beside the
-#   coordinator), `docker kill`s the worker running a step mid-build, checks the build still succeeds and the image
-#   it pushed runs, then brings the project down and checks that no container, volume or mount is left.
+#   checks a build without a token is refused, submits a multi-stage build from the host with team dev's token
+#   (`buildfarm build --server … --push` to a registry beside the coordinator), `docker kill`s the worker running a
+#   step mid-build, checks the build still succeeds and the image it pushed runs, reads the coordinator's Prometheus
+#   metrics, then brings the project down and checks that no container, volume or mount is left.
 # usage: deploy/compose/smoke.sh
 # env: SMOKE_PORT (published API port, default 18740), SMOKE_REGISTRY_PORT (default 15000), BUILDFARM_TAG (default dev)
 # needs: root, docker.io (dockerd), docker-compose, debootstrap, runc, busybox-static, openssl
@@ -55,10 +56,11 @@ echo "images built in $(( $(date +%s) - start )) s"
 for image in coordinator worker s3; do docker load -i "$REPO/deploy/images/out/$image.tar"; done
 
 say "docker-compose up (S3, one coordinator on 127.0.0.1:$PORT, two workers)"
-"$HERE/init.sh"
-# For this test only: a registry the coordinator pushes the result to. Remote builds keep or push their image (file
-# outputs are written by embedded builds only), and a plain-HTTP registry must be on the coordinator's loopback: it
-# runs in the coordinator's network namespace (Debian's docker-registry binary, mounted into the coordinator image),
+"$HERE/init.sh" | grep -v "^team dev's token"
+export BUILDFARM_TOKEN
+BUILDFARM_TOKEN=$(awk '$2 == "dev" { print $1 }' "$HERE/tokens")
+# For this test only: a registry the coordinator pushes the result to (a plain-HTTP registry must be on the
+# coordinator's loopback, where the farm allows http): it runs in the coordinator's network namespace (Debian's docker-registry binary, mounted into the coordinator image),
 # published to this host on 127.0.0.1:$REGISTRY_PORT.
 cat > "$WORK/smoke.override.yml" <<YAML
 version: "2.4"
@@ -80,7 +82,6 @@ done
 [ "$("$BF" workers --server "127.0.0.1:$PORT" --format json | grep -c '"id"')" = 2 ] || die "two workers did not join"
 echo "farm up in $(( $(date +%s) - start )) s"
 
-say "a multi-stage build from the host: buildfarm build --server 127.0.0.1:$PORT"
 CTX=$WORK/ctx
 mkdir -p "$CTX"
 "$REPO/scripts/make-busybox-rootfs.sh" "$CTX/rootfs.tar" >/dev/null
@@ -100,6 +101,14 @@ COPY --from=left /left /out/left
 COPY --from=right /right /out/right
 CMD ["sh", "-c", "cat /out/left /out/right"]
 DOCKERFILE
+say "a build without a token is refused before its context is sent"
+if BUILDFARM_TOKEN="" "$BF" build --server "127.0.0.1:$PORT" --progress plain "$CTX" >"$WORK/refused.log" 2>&1; then
+  cat "$WORK/refused.log"; die "a build without a token was accepted"
+fi
+tail -n 1 "$WORK/refused.log"
+grep -q "publish build context" "$WORK/refused.log" && die "the refused build published its context"
+
+say "a multi-stage build from the host as team dev: buildfarm build --server 127.0.0.1:$PORT"
 NONCE=$(date +%s%N)
 start=$(date +%s)
 "$BF" build --server "127.0.0.1:$PORT" --progress plain --build-arg "NONCE=$NONCE" -t "127.0.0.1:5000/smoke/app:$NONCE" --push \
@@ -125,6 +134,11 @@ docker pull -q "127.0.0.1:$REGISTRY_PORT/smoke/app:$NONCE"
 out=$(docker run --rm --network none "127.0.0.1:$REGISTRY_PORT/smoke/app:$NONCE")
 echo "$out"
 [ "$out" = "$(printf 'left %s\nright %s' "$NONCE" "$NONCE")" ] || die "the image printed something else"
+
+say "the coordinator's Prometheus metrics (inside the project network)"
+metrics=$(docker exec "${PROJECT}_coordinator_1" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464 && printf "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n" >&3 && cat <&3')
+grep -E "^buildfarm_(steps_cached|builds_running|pool_worker_slots)[^ ]* " <<<"$metrics" | head -n 6
+grep -qE "^buildfarm_pool_worker_slots" <<<"$metrics" || die "no worker slot gauge in the coordinator's metrics"
 
 say "docker-compose down -v"
 docker rm -f bfsmoke-registry >/dev/null

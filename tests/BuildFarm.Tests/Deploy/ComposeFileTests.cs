@@ -40,6 +40,36 @@ public sealed partial class ComposeFileTests : IDisposable
         }
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Init_writes_a_private_tokens_file_the_coordinator_accepts()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_home, "compose")).FullName;
+        File.Copy(DeployFolder.Path("compose", "init.sh"), Path.Combine(folder, "init.sh"));
+        var start = new System.Diagnostics.ProcessStartInfo("bash", [Path.Combine(folder, "init.sh")]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using (var init = System.Diagnostics.Process.Start(start)!)
+        {
+            var stderr = init.StandardError.ReadToEndAsync();
+            await init.StandardOutput.ReadToEndAsync();
+            await init.WaitForExitAsync();
+            Assert.True(init.ExitCode == 0, await stderr);
+        }
+
+        var tokens = Path.Combine(folder, "tokens");
+        var table = BuildFarm.Coordinator.Api.Identity.TokenTable.Parse(File.ReadAllText(tokens), tokens);
+        Assert.Equal(2, table.Count);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokens));
+        Assert.NotNull(Settings("coordinator", HostRole.Coordinator).TokensFile);
+    }
+
+    [Theory]
+    [InlineData("coordinator", HostRole.Coordinator)]
+    [InlineData("worker-1", HostRole.Worker)]
+    public void Every_node_serves_prometheus_metrics(string service, HostRole role)
+    {
+        Assert.NotNull(Settings(service, role).MetricsListen);
+    }
+
     [Theory]
     [InlineData("worker-1")]
     [InlineData("worker-2")]
@@ -69,6 +99,14 @@ public sealed partial class ComposeFileTests : IDisposable
                 $"{service}: {name} is not a variable the host reads");
         }
         table["BUILDFARM_HOME"] = _home;
+        if (table["BUILDFARM_TOKENS"] is string tokens)
+        {
+            // init.sh writes ./tokens beside the compose file: the host opens a stand-in where the bind mount would be
+            Assert.Contains($"./tokens:{tokens}:ro", Sequence(Service(service), "volumes"));
+            var standIn = Path.Combine(_home, "tokens");
+            File.WriteAllText(standIn, "0123456789abcdef0123456789abcdef dev\n");
+            table["BUILDFARM_TOKENS"] = standIn;
+        }
         var environment = CliEnvironment.From(table);
         Assert.Equal(BuildFarm.Cache.ContentStoreKind.S3, environment.Store.Kind);
         Assert.Contains(((string)table["BUILDFARM_REMOTING_CERT"]!), Sequence(Service(service), "volumes").Single(v => v.EndsWith(":ro", StringComparison.Ordinal) && v.Contains("farm.p12")));

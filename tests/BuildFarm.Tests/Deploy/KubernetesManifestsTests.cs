@@ -16,6 +16,7 @@ namespace BuildFarm.Tests.Deploy;
 public sealed partial class KubernetesManifestsTests : IDisposable
 {
     private const string PodIp = "10.42.0.7";
+    private const string StandInTokens = "0123456789abcdef0123456789abcdef ops admin\n";
     private readonly string _home = Directory.CreateTempSubdirectory("bf-k8s-").FullName;
     private readonly KubernetesManifests _manifests = KubernetesManifests.Load();
 
@@ -35,18 +36,21 @@ public sealed partial class KubernetesManifestsTests : IDisposable
     }
 
     [Fact]
-    public async Task Kustomize_renders_every_object_into_the_namespace_with_the_remoting_secret()
+    public async Task Kustomize_renders_every_object_into_the_namespace_with_the_generated_secrets()
     {
         var copy = Path.Combine(_home, "k8s");
         Directory.CreateDirectory(copy);
         foreach (var file in Directory.GetFiles(DeployFolder.Path("k8s"), "*.yaml")) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
         await File.WriteAllBytesAsync(Path.Combine(copy, "farm.p12"), [0x30, 0x82, 0x01, 0x00]);
+        await File.WriteAllTextAsync(Path.Combine(copy, "tokens"), StandInTokens);
 
         var rendered = KubernetesYaml.LoadAllFromString(await KubectlAsync("kustomize", copy), strict: true);
 
-        Assert.Equal(_manifests.Objects.Count + 1, rendered.Count);
+        Assert.Equal(_manifests.Objects.Count + 2, rendered.Count);
         var remoting = rendered.OfType<V1Secret>().Single(s => s.Metadata.Name == "buildfarm-remoting");
         Assert.Equal([0x30, 0x82, 0x01, 0x00], remoting.Data["farm.p12"]);
+        var tokens = rendered.OfType<V1Secret>().Single(s => s.Metadata.Name == "buildfarm-tokens");
+        Assert.Equal(StandInTokens, System.Text.Encoding.UTF8.GetString(tokens.Data["tokens"]));
         Assert.All(rendered.Cast<IKubernetesObject<V1ObjectMeta>>().Where(o => o is not V1Namespace),
             o => Assert.Equal("buildfarm", o.Metadata.NamespaceProperty));
     }
@@ -57,7 +61,7 @@ public sealed partial class KubernetesManifestsTests : IDisposable
         var deployment = _manifests.Single<V1Deployment>("buildfarm-coordinator");
         var container = deployment.Spec.Template.Spec.Containers.Single();
 
-        var settings = HostSettings(container, HostRole.Coordinator);
+        var settings = HostSettings(deployment.Spec.Template.Spec, container, HostRole.Coordinator);
 
         Assert.Equal("buildfarm/coordinator", container.Image.Split(':')[0]);
         Assert.Equal((ClusterDiscovery.Kubernetes, PodIp), (settings.Discovery, settings.PublicHostname));
@@ -84,7 +88,7 @@ public sealed partial class KubernetesManifestsTests : IDisposable
         var pod = set.Spec.Template.Spec;
         var container = pod.Containers.Single();
 
-        var settings = HostSettings(container, HostRole.Worker);
+        var settings = HostSettings(pod, container, HostRole.Worker);
 
         Assert.Equal("buildfarm/worker", container.Image.Split(':')[0]);
         Assert.Equal(ClusterDiscovery.Kubernetes, settings.Discovery);
@@ -105,6 +109,41 @@ public sealed partial class KubernetesManifestsTests : IDisposable
     }
 
     [Fact]
+    public void Coordinator_pods_read_the_api_tokens_from_the_generated_secret()
+    {
+        var pod = _manifests.Single<V1Deployment>("buildfarm-coordinator").Spec.Template.Spec;
+        var container = pod.Containers.Single();
+
+        var settings = HostSettings(pod, container, HostRole.Coordinator);
+
+        Assert.NotNull(settings.TokensFile);
+        var path = container.Env.Single(e => e.Name == "BUILDFARM_TOKENS").Value;
+        var mount = container.VolumeMounts.Single(m => path.StartsWith(m.MountPath + "/", StringComparison.Ordinal));
+        Assert.True(mount.ReadOnlyProperty);
+        Assert.Equal("buildfarm-tokens", pod.Volumes.Single(v => v.Name == mount.Name).Secret.SecretName);
+        var kustomization = File.ReadAllText(DeployFolder.Path("k8s", "kustomization.yaml"));
+        Assert.Matches($@"- name: buildfarm-tokens\s+files: \[{Regex.Escape(Path.GetFileName(path))}\]", kustomization);
+    }
+
+    [Theory]
+    [InlineData("coordinator")]
+    [InlineData("worker")]
+    public void Pods_serve_prometheus_metrics_where_their_annotations_say(string component)
+    {
+        var template = component == "coordinator"
+            ? _manifests.Single<V1Deployment>("buildfarm-coordinator").Spec.Template
+            : _manifests.Single<V1StatefulSet>("buildfarm-worker").Spec.Template;
+        var container = template.Spec.Containers.Single();
+
+        var settings = HostSettings(template.Spec, container, component == "coordinator" ? HostRole.Coordinator : HostRole.Worker);
+
+        Assert.NotNull(settings.MetricsListen);
+        Assert.Equal("true", template.Metadata.Annotations["prometheus.io/scrape"]);
+        Assert.Equal(settings.MetricsListen!.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), template.Metadata.Annotations["prometheus.io/port"]);
+        Assert.Equal(settings.MetricsListen.Port, Port(container, "metrics"));
+    }
+
+    [Fact]
     public void Every_secret_the_pods_read_is_defined_with_that_key()
     {
         var secrets = _manifests.Objects.OfType<V1Secret>().ToDictionary(s => s.Metadata.Name, s => s.StringData.Keys.ToHashSet());
@@ -118,7 +157,7 @@ public sealed partial class KubernetesManifestsTests : IDisposable
 
     /// <summary>The container's environment (the pod IP for a fieldRef, a stand-in for a secret) through the host's own
     /// settings loader and store options: what the host would refuse fails here.</summary>
-    private FarmSettings HostSettings(V1Container container, HostRole role)
+    private FarmSettings HostSettings(V1PodSpec pod, V1Container container, HostRole role)
     {
         var image = DockerfileEnv(role == HostRole.Coordinator ? "coordinator" : "worker");
         var table = new Hashtable();
@@ -137,6 +176,15 @@ public sealed partial class KubernetesManifestsTests : IDisposable
                 $"{container.Name}: {env.Name} is not a variable the host reads");
         }
         table["BUILDFARM_HOME"] = _home; // the image's home, somewhere this test may write
+        if (table["BUILDFARM_TOKENS"] is string tokens)
+        {
+            // the host opens the file it names: a stand-in where the pod would have its secret volume
+            Assert.Contains(container.VolumeMounts, m => tokens.StartsWith(m.MountPath + "/", StringComparison.Ordinal)
+                && pod.Volumes.Single(v => v.Name == m.Name).Secret is not null);
+            var standIn = Path.Combine(_home, "tokens");
+            File.WriteAllText(standIn, StandInTokens);
+            table["BUILDFARM_TOKENS"] = standIn;
+        }
         var environment = CliEnvironment.From(table);
         Assert.Equal(ContentStoreKind.S3, environment.Store.Kind);
         Assert.NotNull(environment.Store.SecretKey);
