@@ -29,6 +29,8 @@ public static class BuildCommand
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
+        var cacheFrom = new Option<string[]>("--cache-from") { Description = "External cache sources (type=local,src=DIR or type=registry,ref=NAME; BuildKit's cache format)" };
+        var cacheTo = new Option<string[]>("--cache-to") { Description = "Cache export destinations (type=local,dest=DIR or type=registry,ref=NAME[,mode=min|max])" };
         var limits = new RunLimitOptions();
         var remote = new Remote.RemoteOptions();
 
@@ -37,6 +39,8 @@ public static class BuildCommand
             context, file, tags, buildArgs, target, secrets, noCache, noCacheFilter, pull, labels, progress, outputs, push, load,
             iidFile, metadataFile, platform, quiet, server, allow,
         };
+        command.Options.Add(cacheFrom);
+        command.Options.Add(cacheTo);
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -74,6 +78,13 @@ public static class BuildCommand
                     spec.Secrets.Add(await BuildArguments.ReadSecretAsync(secret, environment, cancellationToken));
                 foreach (var output in parse.GetValue(outputs) ?? [])
                     spec.Outputs.Add(BuildArguments.ParseOutput(output));
+                foreach (var value in parse.GetValue(cacheFrom) ?? [])
+                    spec.CacheFrom.Add(BuildArguments.ParseCacheOption(value, "--cache-from"));
+                foreach (var value in parse.GetValue(cacheTo) ?? [])
+                    spec.CacheTo.Add(BuildArguments.ParseCacheOption(value, "--cache-to"));
+                if (parse.GetValue(server) is not null && spec.CacheFrom.Concat(spec.CacheTo).FirstOrDefault(c => c.Type == "local") is { } localCache)
+                    throw new UsageException($"--cache-{(spec.CacheFrom.Contains(localCache) ? "from" : "to")} type=local is not supported with --server " +
+                                             "(the farm runs the cache import/export and does not touch this machine's folders): use type=registry,ref=NAME");
                 foreach (var entitlement in parse.GetValue(allow) ?? [])
                 {
                     if (!Coordinator.Builds.Entitlements.Known.Contains(entitlement))
