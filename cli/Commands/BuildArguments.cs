@@ -49,7 +49,8 @@ public static class BuildArguments
             throw new UsageException($"invalid --output \"{value}\": type is required (oci, docker, local, image, registry)");
         if (type is not ("oci" or "docker" or "local" or "tar" or "image" or "registry"))
             throw new UsageException($"invalid --output type \"{type}\": expected oci, docker, local, tar, image or registry");
-        if (type is "oci" or "docker" or "local" or "tar" && !fields.ContainsKey("dest"))
+        // type=docker without dest loads into the docker daemon, as buildx (see --load)
+        if (type is "oci" or "local" or "tar" && !fields.ContainsKey("dest"))
             throw new UsageException($"--output type={type} needs dest=PATH");
         if (fields.TryGetValue("dest", out var dest))
             fields["dest"] = dest != "-" ? Path.GetFullPath(dest)

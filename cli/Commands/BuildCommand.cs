@@ -22,7 +22,7 @@ public static class BuildCommand
         progress.AcceptOnlyFromAmong("auto", "tty", "plain", "quiet", "rawjson");
         var outputs = new Option<string[]>("--output", "-o") { Description = "Output destination (type=oci|docker|local|image,dest=PATH; a bare PATH means type=local)" };
         var push = new Option<bool>("--push") { Description = "Push the image to every --tag name (shorthand for --output=type=image,push=true)" };
-        var load = new Option<bool>("--load") { Description = "Keep the image in the local image store (the default when tags are given)" };
+        var load = new Option<bool>("--load") { Description = "Load the image into the docker daemon (DOCKER_HOST, else /var/run/docker.sock), as docker load; with no daemon it stays in buildfarm's image store" };
         var iidFile = new Option<string?>("--iidfile") { Description = "Write the image ID (manifest digest) to the file" };
         var metadataFile = new Option<string?>("--metadata-file") { Description = "Write build result metadata to a file" };
         var platform = new Option<string?>("--platform") { Description = "Set target platform for build (linux/amd64)" };
@@ -94,6 +94,21 @@ public static class BuildCommand
                 // asked of whichever worker runs the RUN steps (a server's clamps them to its own); embedded, they are its worker's too
                 if (limits.Asked(parse) is { } asked)
                     spec.RunLimits = Worker.Execution.RunLimitsMessage.FromAsked(asked);
+                // --load (or -o type=docker with no dest, as buildx): a Docker archive the build writes, then POST /images/load
+                (DockerEngineLoad, string)? loadInto = null;
+                var wantsLoad = parse.GetValue(load);
+                foreach (var dockerOutput in spec.Outputs.Where(o => o.Type == "docker" && !o.Attrs.ContainsKey("dest")).ToList())
+                {
+                    spec.Outputs.Remove(dockerOutput);
+                    wantsLoad = true;
+                }
+                var daemon = wantsLoad ? DockerEngineLoad.Locate(environment) : null;
+                if (daemon is not null)
+                {
+                    var archive = Path.Combine(Path.GetTempPath(), $"buildfarm-load-{Environment.ProcessId}-{Guid.NewGuid():N}.tar");
+                    spec.Outputs.Add(new OutputSpec { Type = "docker", Attrs = { ["dest"] = archive } });
+                    loadInto = (daemon, archive);
+                }
                 var runLimits = limits.Parse(parse);
                 var progressMode = parse.GetValue(quiet) ? "quiet" : parse.GetValue(progress)!;
                 invocation = new BuildInvocation(spec, contextDir, dockerfilePath, progressMode,
@@ -102,6 +117,8 @@ public static class BuildCommand
                 {
                     RunLimits = runLimits,
                     Remote = parse.GetValue(server) is null ? Remote.RemoteEndpointOptions.None : remote.Resolve(parse, environment),
+                    Load = loadInto,
+                    LoadIntoFarmStore = wantsLoad && daemon is null,
                 };
             }
             catch (UsageException e)
