@@ -148,6 +148,39 @@ public sealed class CacheImportExportTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Cache_written_by_BuildKit_is_read_with_its_layers_imported_and_BuildKit_reads_ours()
+    {
+        var docker = new DockerDaemonFixture { BuildxWithContainerdStore = true };
+        await docker.InitializeAsync();
+        try
+        {
+            var app = App();
+            var theirs = Path.Combine(_scratch.Root, "buildkit-cache");
+            await docker.DockerAsync("buildx", "build", "--network", "none", "--cache-to", $"type=local,dest={theirs},mode=max", "-t", "bk:1", app);
+            var index = JsonNode.Parse(File.ReadAllText(Path.Combine(theirs, "index.json")))!;
+            var cacheManifest = JsonNode.Parse(File.ReadAllText(BlobPath(theirs, index["manifests"]![0]!["digest"]!.GetValue<string>())))!;
+            // buildx 0.13's BuildKit writes the older form: an index whose entries are the layers and the cache config
+            var layers = cacheManifest["manifests"]!.AsArray().Where(m => m!["mediaType"]!.GetValue<string>() != CacheConfigMediaType)
+                .Select(m => m!["digest"]!.GetValue<string>()).ToList();
+            Assert.NotEmpty(layers);
+
+            var imported = await MustBuildAsync(_scratch.Cli, "--cache-from", $"type=local,src={theirs}", app);
+            Assert.Contains($"importing cache manifest from cache {theirs}: {layers.Count} layers, 0 records imported", imported.Stderr);
+            Assert.Contains("records of another builder skipped", imported.Stderr);
+            var stored = Directory.EnumerateFiles(_scratch.Home, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToHashSet();
+            Assert.All(layers, l => Assert.Contains(l["sha256:".Length..], stored));
+
+            var ours = Path.Combine(_scratch.Root, "farm-cache");
+            await MustBuildAsync(_scratch.Cli, "--cache-to", $"type=local,dest={ours},mode=max", app);
+            await docker.DockerAsync("buildx", "build", "--network", "none", "--cache-from", $"type=local,src={ours}", "-t", "bk:2", app);
+        }
+        finally
+        {
+            await docker.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Cache_to_local_through_a_server_is_refused_before_connecting()
     {
         var result = await _scratch.Cli.BuildAsync("--server", "127.0.0.1:1", "--cache-to", $"type=local,dest={_scratch.Root}/c", App());
