@@ -29,6 +29,7 @@ public sealed class CoordinatorPart : IDisposable
             EntitlementsAllowed = options.EntitlementsAllowed,
             CacheIo = new Coordinator.CacheIo.BuildCacheIo(blobs, records, scratch),
             Registry = Registry,
+            CacheImportAllowed = options.CacheImportAllowed,
         };
     }
 

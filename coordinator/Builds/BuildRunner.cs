@@ -35,6 +35,9 @@ public sealed class BuildRunner(
     /// <summary>--cache-from/--cache-to (BuildKit's cache format); null: a build that asks for them is refused.</summary>
     public BuildCacheIo? CacheIo { get; init; }
 
+    /// <summary>False: --cache-from is refused (a farm's store is shared, and an imported record is trusted as is).</summary>
+    public bool CacheImportAllowed { get; init; } = true;
+
     /// <summary>This host's registry client (its docker config's logins), for a build that sent no logins of its own.</summary>
     public Func<RegistryClient>? Registry { get; init; }
 
@@ -351,6 +354,9 @@ public sealed class BuildRunner(
     private string? CacheProblem(BuildSpec spec)
     {
         if (CacheIo is null) return "--cache-from/--cache-to are not available on this node";
+        if (spec.CacheFrom.Count > 0 && !CacheImportAllowed)
+            return "--cache-from is not allowed by this server: imported records would enter the farm's shared cache, which every build " +
+                   "trusts (start it with --allow-cache-import)";
         foreach (var (option, flag) in spec.CacheFrom.Select(o => (o, "--cache-from")).Concat(spec.CacheTo.Select(o => (o, "--cache-to"))))
         {
             if (!BuildCacheIo.Types.Contains(option.Type))
