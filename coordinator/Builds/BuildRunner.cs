@@ -261,7 +261,11 @@ public sealed class BuildRunner(
                 return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to export cache: " + e.Message };
             }
         }
-        foreach (var name in names)
+        // -o type=image,name=A,B names the image in the image store too, as buildx's image exporter does
+        var stored = names.Concat(spec.Outputs.Where(o => o.Type == "image" && o.Attrs.ContainsKey("name"))
+            .SelectMany(o => o.Attrs["name"].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            .Distinct(StringComparer.Ordinal).ToList();
+        foreach (var name in stored)
         {
             await images.TagAsync(new LocalImage
             {
@@ -279,7 +283,7 @@ public sealed class BuildRunner(
             Success = true,
             ManifestDigest = image.ManifestDigest.ToString(),
             ConfigDigest = image.ConfigDigest.ToString(),
-            ImageNames = names,
+            ImageNames = stored,
             ImageSize = image.Size,
             StepsExecuted = steps.Count(o => !o.Cached),
             StepsCached = steps.Count(o => o.Cached),

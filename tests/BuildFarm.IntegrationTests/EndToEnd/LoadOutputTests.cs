@@ -65,6 +65,28 @@ public sealed class LoadOutputTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Output_image_with_push_and_output_registry_push_the_image_as_buildx()
+    {
+        await using var registry = await RegistryFixture.StartAsync();
+        var pushed = $"{registry.Host}/farm/image:1";
+        var viaRegistry = $"{registry.Host}/farm/registry:1";
+        var metadata = Path.Combine(_scratch.Root, "metadata.json");
+        var result = await _scratch.Cli.BuildAsync("-o", $"type=image,name={pushed},push=true", "-o", $"type=registry,name={viaRegistry}",
+            "--metadata-file", metadata, App());
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var digest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(metadata))!["containerimage.digest"]!.GetValue<string>();
+        foreach (var name in new[] { pushed, viaRegistry })
+        {
+            var inspected = System.Text.Json.Nodes.JsonNode.Parse(await BuildFarmCli.ToolAsync("skopeo", "inspect", "--tls-verify=false", $"docker://{name}"))!;
+            Assert.Equal(digest, inspected["Digest"]!.GetValue<string>());
+        }
+        // type=image names the image in the image store too; type=registry only pushes
+        Assert.Equal(0, (await _scratch.Cli.RunAsync("inspect", pushed)).ExitCode);
+        Assert.NotEqual(0, (await _scratch.Cli.RunAsync("inspect", viaRegistry)).ExitCode);
+    }
+
+    [Fact]
     public async Task Output_tar_holds_the_same_tree_as_output_local()
     {
         var tar = Path.Combine(_scratch.Root, "fs.tar");
