@@ -91,7 +91,8 @@ public static class EmbeddedBuild
             }
             if (outcome.Success && invocation.LoadIntoFarmStore)
                 printer.Info(outcome.ImageNames.Count > 0
-                    ? $"--load: no docker daemon (DOCKER_HOST unset, {DockerEngineLoad.DefaultSocket} absent): the image is in buildfarm's image store as {string.Join(", ", outcome.ImageNames)} (buildfarm images)"
+                    ? $"--load: no docker daemon (DOCKER_HOST unset, {DockerEngineLoad.DefaultSocket} absent): the image is in buildfarm's image store as {string.Join(", ", outcome.ImageNames)} " +
+                      (invocation.Server is { } server ? $"on the server (buildfarm images --server {server})" : "(buildfarm images)")
                     : $"--load: no docker daemon (DOCKER_HOST unset, {DockerEngineLoad.DefaultSocket} absent) and no -t NAME: the image stays unnamed in buildfarm's cache");
             return await ReportOutcomeAsync(invocation, outcome, printer, canceled);
         }

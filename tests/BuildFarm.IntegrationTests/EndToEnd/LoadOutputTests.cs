@@ -45,6 +45,33 @@ public sealed class LoadOutputTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Load_through_a_server_loads_into_the_clients_daemon()
+    {
+        var docker = new DockerDaemonFixture();
+        await docker.InitializeAsync();
+        var serverCli = new BuildFarmCli(Path.Combine(_scratch.Root, "server-home"));
+        var address = $"127.0.0.1:{FreeTcpPort.Next()}";
+        var server = HostProcess.Start(serverCli, "buildfarm serving on", "serve", "--listen", address);
+        try
+        {
+            await server.ReadyAsync(TimeSpan.FromMinutes(1));
+            _scratch.Cli.Environment["DOCKER_HOST"] = $"unix://{docker.Socket}";
+            _scratch.Cli.Environment["DOCKER_CONFIG"] = Path.Combine(_scratch.Root, "client-docker");
+            var metadata = Path.Combine(_scratch.Root, "served.json");
+            var result = await _scratch.Cli.BuildAsync("--server", address, "-t", "farm/served:1", "--load", "--metadata-file", metadata, App());
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains("loading image to docker daemon at", result.Stderr);
+            var configDigest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(metadata))!["containerimage.config.digest"]!.GetValue<string>();
+            Assert.Equal(configDigest, (await docker.DockerAsync("image", "inspect", "--format", "{{.Id}}", "farm/served:1")).Trim());
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            await docker.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Load_without_a_daemon_keeps_the_image_in_the_farm_store_and_says_so()
     {
         _scratch.Cli.Environment["DOCKER_HOST"] = "";
