@@ -1,6 +1,7 @@
 using BuildFarm.Cache;
 using BuildFarm.Oci;
 using BuildFarm.Oci.Images;
+using BuildFarm.Oci.Layers;
 using BuildFarm.Oci.Layout;
 
 namespace BuildFarm.Coordinator.CacheIo;
@@ -51,6 +52,7 @@ public sealed class CacheImporter(IContentStore store, IStepRecordIndex records)
         }
 
         int imported = 0, present = 0, foreign = 0;
+        var checkedDiffIds = new HashSet<(string Layer, string DiffId)>();
         foreach (var (entry, i) in (config.Records ?? []).Select((r, i) => (r, i)))
         {
             if (entry.FarmRecord is not { } record)
@@ -69,10 +71,27 @@ public sealed class CacheImporter(IContentStore store, IStepRecordIndex records)
                 present++;
                 continue;
             }
+            // A cached last step's diff id goes into the image config unread (export copies the blob): check it here,
+            // once per layer, so a cache that lies about it cannot put a wrong rootfs into an image.
+            if (record.Layer is { } recordLayer && !checkedDiffIds.Contains((recordLayer.Digest, record.DiffId!)))
+            {
+                var actual = await DiffIdAsync(recordLayer, cancellationToken);
+                if (actual.ToString() != record.DiffId)
+                    throw new InvalidCacheException($"{where}: cache record {i} ({record.Key}) says layer {recordLayer.Digest} has diff id {record.DiffId}, but it has {actual}");
+                checkedDiffIds.Add((recordLayer.Digest, record.DiffId!));
+            }
             await records.PutAsync(record with { Seal = null }, cancellationToken);
             imported++;
         }
         return new CacheImportResult(byDigest.Count, imported, present, foreign);
+    }
+
+    private async Task<Digest> DiffIdAsync(Descriptor layer, CancellationToken cancellationToken)
+    {
+        await using var blob = await store.OpenAsync(layer.ParsedDigest, cancellationToken);
+        await using var tar = LayerCompressor.OpenDecompressed(blob, layer.MediaType);
+        await using var hashing = new Oci.HashingReadStream(tar);
+        return await hashing.DrainAsync(cancellationToken);
     }
 
     // buildx names the cache by its tag in index.json ("latest" unless tag= says otherwise); a layout with one entry is it.

@@ -125,22 +125,7 @@ public sealed class CacheImportExportTests(BusyboxFixture busybox) : IDisposable
         var cacheDir = Path.Combine(_scratch.Root, "cache");
         await MustBuildAsync(_scratch.Cli, "--cache-to", $"type=local,dest={cacheDir}", app);
         // A record whose layer index is past the layers: refused by name, nothing half-imported.
-        var config = CacheConfig(cacheDir);
-        config["records"]![0]!["layers"]![0]!["layer"] = 99;
-        var bytes = System.Text.Encoding.UTF8.GetBytes(config.ToJsonString());
-        var digest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
-        await File.WriteAllBytesAsync(BlobPath(cacheDir, digest), bytes);
-        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(cacheDir, "index.json")))!;
-        var manifestPath = BlobPath(cacheDir, index["manifests"]![0]!["digest"]!.GetValue<string>());
-        var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!;
-        manifest["config"]!["digest"] = digest;
-        manifest["config"]!["size"] = bytes.Length;
-        var manifestBytes = System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString());
-        var manifestDigest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes));
-        await File.WriteAllBytesAsync(BlobPath(cacheDir, manifestDigest), manifestBytes);
-        index["manifests"]![0]!["digest"] = manifestDigest;
-        index["manifests"]![0]!["size"] = manifestBytes.Length;
-        await File.WriteAllTextAsync(Path.Combine(cacheDir, "index.json"), index.ToJsonString());
+        await RewriteConfigAsync(cacheDir, config => config["records"]![0]!["layers"]![0]!["layer"] = 99);
 
         var result = await FreshHome("fresh").BuildAsync("--cache-from", $"type=local,src={cacheDir}", app);
         Assert.Equal(1, result.ExitCode);
@@ -178,6 +163,41 @@ public sealed class CacheImportExportTests(BusyboxFixture busybox) : IDisposable
         {
             await docker.DisposeAsync();
         }
+    }
+
+    private static async Task RewriteConfigAsync(string cacheDir, Action<JsonObject> change)
+    {
+        var config = CacheConfig(cacheDir);
+        change(config);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(config.ToJsonString());
+        var digest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        await File.WriteAllBytesAsync(BlobPath(cacheDir, digest), bytes);
+        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(cacheDir, "index.json")))!;
+        var manifestPath = BlobPath(cacheDir, index["manifests"]![0]!["digest"]!.GetValue<string>());
+        var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        manifest["config"]!["digest"] = digest;
+        manifest["config"]!["size"] = bytes.Length;
+        var manifestBytes = System.Text.Encoding.UTF8.GetBytes(manifest.ToJsonString());
+        var manifestDigest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes));
+        await File.WriteAllBytesAsync(BlobPath(cacheDir, manifestDigest), manifestBytes);
+        index["manifests"]![0]!["digest"] = manifestDigest;
+        index["manifests"]![0]!["size"] = manifestBytes.Length;
+        await File.WriteAllTextAsync(Path.Combine(cacheDir, "index.json"), index.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Cache_from_a_record_whose_diff_id_lies_is_refused()
+    {
+        var app = App();
+        var cacheDir = Path.Combine(_scratch.Root, "cache");
+        await MustBuildAsync(_scratch.Cli, "--cache-to", $"type=local,dest={cacheDir}", app);
+        const string wrong = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        await RewriteConfigAsync(cacheDir, config => config["records"]![0]!["buildfarm.record"]!["diffId"] = wrong);
+
+        var result = await FreshHome("fresh").BuildAsync("--cache-from", $"type=local,src={cacheDir}", app);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"cache record 0 (sha256:", result.Stderr);
+        Assert.Contains($"has diff id {wrong}, but it has sha256:", result.Stderr);
     }
 
     [Fact]
