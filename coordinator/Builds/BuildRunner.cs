@@ -154,7 +154,7 @@ public sealed class BuildRunner(
             {
                 return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to import cache: " + e.Message };
             }
-            trace.Mark("cache import");
+            if (spec.CacheFrom.Count > 0) trace.Mark("cache import");
         }
         var engine = await engineStarted.WaitAsync(cancellationToken);
         trace.Mark("engine start");
@@ -256,7 +256,8 @@ public sealed class BuildRunner(
             {
                 progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "cache-to", Name = $"WARNING: cache export failed (ignore-error=true): {e.Message}", StartedUnixMs = Now(), CompletedUnixMs = Now() });
             }
-            catch (Exception e) when (e is InvalidCacheException or RegistryException or HttpRequestException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is InvalidCacheException or Oci.InvalidOciDocumentException or RegistryException or HttpRequestException
+                                          or IOException or UnauthorizedAccessException)
             {
                 return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to export cache: " + e.Message };
             }
