@@ -16,7 +16,8 @@ public sealed class CoordinatorPart : IDisposable
     private readonly string _dockerConfig;
     private RegistryClient? _registry;
 
-    public CoordinatorPart(CliEnvironment environment, LocalFarmOptions options, IContentStore blobs, Task<EngineNode> engine, string scratch)
+    public CoordinatorPart(CliEnvironment environment, LocalFarmOptions options, IContentStore blobs, Task<EngineNode> engine, string scratch,
+        IStepRecordIndex records)
     {
         var home = environment.Home;
         _dockerConfig = environment.DockerConfigDirectory;
@@ -26,6 +27,9 @@ public sealed class CoordinatorPart : IDisposable
         {
             PublishContexts = options.PublishContexts,
             EntitlementsAllowed = options.EntitlementsAllowed,
+            CacheIo = new Coordinator.CacheIo.BuildCacheIo(blobs, records, scratch),
+            Registry = Registry,
+            CacheImportAllowed = options.CacheImportAllowed,
         };
     }
 

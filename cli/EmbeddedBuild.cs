@@ -73,6 +73,37 @@ public static class EmbeddedBuild
 
     public static async Task<int> ReportAsync(BuildInvocation invocation, BuildOutcome outcome, ProgressPrinter printer, bool canceled)
     {
+        try
+        {
+            if (outcome.Success && invocation.Load is { Daemon: var daemon, Archive: var archive })
+            {
+                var started = DateTimeOffset.UtcNow;
+                try
+                {
+                    await daemon.LoadAsync(archive, CancellationToken.None);
+                }
+                catch (InvalidOperationException e)
+                {
+                    await Console.Error.WriteLineAsync("ERROR: " + e.Message);
+                    return 1;
+                }
+                printer.Info($"loading image to docker daemon at {daemon.Host} done ({(DateTimeOffset.UtcNow - started).TotalSeconds:0.0}s)");
+            }
+            if (outcome.Success && invocation.LoadIntoFarmStore)
+                printer.Info(outcome.ImageNames.Count > 0
+                    ? $"--load: no docker daemon (DOCKER_HOST unset, {DockerEngineLoad.DefaultSocket} absent): the image is in buildfarm's image store as {string.Join(", ", outcome.ImageNames)} " +
+                      (invocation.Server is { } server ? $"on the server (buildfarm images --server {server})" : "(buildfarm images)")
+                    : $"--load: no docker daemon (DOCKER_HOST unset, {DockerEngineLoad.DefaultSocket} absent) and no -t NAME: the image stays unnamed in buildfarm's cache");
+            return await ReportOutcomeAsync(invocation, outcome, printer, canceled);
+        }
+        finally
+        {
+            if (invocation.Load is { Archive: var loaded }) File.Delete(loaded);
+        }
+    }
+
+    private static async Task<int> ReportOutcomeAsync(BuildInvocation invocation, BuildOutcome outcome, ProgressPrinter printer, bool canceled)
+    {
         if (!outcome.Success)
         {
             await Console.Error.WriteLineAsync(FailureReport.Format(outcome, invocation.DockerfilePath));

@@ -65,7 +65,7 @@ public sealed class LocalFarm : IAsyncDisposable
             var worker = options.Roles.Contains(EngineRoles.Worker) ? new WorkerPart(home, environment.Store, blobs, farmOptions) : null;
             var engineStarted = new TaskCompletionSource<EngineNode>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (options.Roles.Contains(EngineRoles.Coordinator))
-                coordinator = new CoordinatorPart(environment, farmOptions, blobs, engineStarted.Task, scratch);
+                coordinator = new CoordinatorPart(environment, farmOptions, blobs, engineStarted.Task, scratch, cache.Records);
             // The cluster starts on the thread pool while the caller plans and hashes the context; the build
             // waits for it only when it has a step graph to hand over.
             _ = Task.Run(async () =>

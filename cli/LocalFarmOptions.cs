@@ -16,6 +16,10 @@ public sealed record LocalFarmOptions(bool PublishContexts = false, long WorkerB
     /// <summary>Entitlements builds may ask for (serve: only those given with --allow-insecure-entitlement).</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Coordinator.Builds.Entitlements.Known;
 
+    /// <summary>Builds may import caches (--cache-from): their records enter this store, which every build trusts, so a
+    /// host allows it only when told (--allow-cache-import); the embedded engine is its user's own.</summary>
+    public bool CacheImportAllowed { get; init; } = true;
+
     /// <summary>Extracted layer snapshots the worker keeps (<c>--snapshot-cache-mb</c>); null: the snapshotter's default (16 GiB).</summary>
     public long? SnapshotCacheBytes { get; init; }
 

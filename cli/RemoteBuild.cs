@@ -138,6 +138,8 @@ public static class RemoteBuild
         if (spec.Push) names.AddRange(spec.Tags);
         foreach (var output in spec.Outputs.Where(o => o.Type == "registry" || (o.Type == "image" && o.Attrs.GetValueOrDefault("push") == "true")))
             names.AddRange(output.Attrs.TryGetValue("name", out var n) ? n.Split(',', StringSplitOptions.RemoveEmptyEntries) : spec.Tags);
+        // --cache-from/--cache-to type=registry run on the farm, with the client's logins as its push
+        names.AddRange(spec.CacheFrom.Concat(spec.CacheTo).Where(c => c.Type == "registry").Select(c => c.Attrs.GetValueOrDefault("ref") ?? ""));
         var registries = names.Select(n => Oci.Registry.ImageReference.TryParse(n, out var r, out _) ? r.Registry : null)
             .OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         if (registries.Count == 0) yield break;

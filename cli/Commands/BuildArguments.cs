@@ -49,7 +49,8 @@ public static class BuildArguments
             throw new UsageException($"invalid --output \"{value}\": type is required (oci, docker, local, image, registry)");
         if (type is not ("oci" or "docker" or "local" or "tar" or "image" or "registry"))
             throw new UsageException($"invalid --output type \"{type}\": expected oci, docker, local, tar, image or registry");
-        if (type is "oci" or "docker" or "local" or "tar" && !fields.ContainsKey("dest"))
+        // type=docker without dest loads into the docker daemon, as buildx (see --load)
+        if (type is "oci" or "local" or "tar" && !fields.ContainsKey("dest"))
             throw new UsageException($"--output type={type} needs dest=PATH");
         if (fields.TryGetValue("dest", out var dest))
             fields["dest"] = dest != "-" ? Path.GetFullPath(dest)
@@ -58,6 +59,36 @@ public static class BuildArguments
         var spec = new OutputSpec { Type = type };
         foreach (var (k, v) in fields) spec.Attrs[k] = v;
         return spec;
+    }
+
+    /// <summary>A --cache-from/--cache-to value as buildx reads it: CSV with type= (local, registry), or a bare NAME meaning
+    /// type=registry,ref=NAME. Local folders become absolute here, where the user's working directory is known.</summary>
+    public static CacheOption ParseCacheOption(string value, string flag)
+    {
+        var fields = value.Contains('=') ? ParseCsv(value) : new Dictionary<string, string> { ["type"] = "registry", ["ref"] = value };
+        if (!fields.Remove("type", out var type)) type = "registry"; // buildx's default when only ref= is given
+        var pathKey = flag == "--cache-to" ? "dest" : "src";
+        switch (type)
+        {
+            case "local":
+                if (!fields.TryGetValue(pathKey, out var path) || path.Length == 0)
+                    throw new UsageException($"invalid {flag} \"{value}\": type=local needs {pathKey}=DIR");
+                fields[pathKey] = Path.GetFullPath(path);
+                break;
+            case "registry":
+                if (!fields.TryGetValue("ref", out var reference) || reference.Length == 0)
+                    throw new UsageException($"invalid {flag} \"{value}\": type=registry needs ref=NAME");
+                if (!Oci.Registry.ImageReference.TryParse(reference, out _, out var error))
+                    throw new UsageException($"invalid {flag} \"{value}\": ref {reference}: {error}");
+                break;
+            default:
+                throw new UsageException($"invalid {flag} \"{value}\": type {type} is not supported (local, registry)");
+        }
+        if (fields.TryGetValue("mode", out var mode) && mode is not ("min" or "max"))
+            throw new UsageException($"invalid {flag} \"{value}\": mode={mode} (expected min or max)");
+        var option = new CacheOption { Type = type };
+        foreach (var (k, v) in fields) option.Attrs[k] = v;
+        return option;
     }
 
     public static async Task<SecretSource> ReadSecretAsync(string value, CliEnvironment environment, CancellationToken cancellationToken)

@@ -22,13 +22,15 @@ public static class BuildCommand
         progress.AcceptOnlyFromAmong("auto", "tty", "plain", "quiet", "rawjson");
         var outputs = new Option<string[]>("--output", "-o") { Description = "Output destination (type=oci|docker|local|image,dest=PATH; a bare PATH means type=local)" };
         var push = new Option<bool>("--push") { Description = "Push the image to every --tag name (shorthand for --output=type=image,push=true)" };
-        var load = new Option<bool>("--load") { Description = "Keep the image in the local image store (the default when tags are given)" };
+        var load = new Option<bool>("--load") { Description = "Load the image into the docker daemon (DOCKER_HOST, else /var/run/docker.sock), as docker load; with no daemon it stays in buildfarm's image store" };
         var iidFile = new Option<string?>("--iidfile") { Description = "Write the image ID (manifest digest) to the file" };
         var metadataFile = new Option<string?>("--metadata-file") { Description = "Write build result metadata to a file" };
         var platform = new Option<string?>("--platform") { Description = "Set target platform for build (linux/amd64)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
+        var cacheFrom = new Option<string[]>("--cache-from") { Description = "External cache sources (type=local,src=DIR or type=registry,ref=NAME; BuildKit's cache format)" };
+        var cacheTo = new Option<string[]>("--cache-to") { Description = "Cache export destinations (type=local,dest=DIR or type=registry,ref=NAME[,mode=min|max])" };
         var limits = new RunLimitOptions();
         var remote = new Remote.RemoteOptions();
 
@@ -37,6 +39,8 @@ public static class BuildCommand
             context, file, tags, buildArgs, target, secrets, noCache, noCacheFilter, pull, labels, progress, outputs, push, load,
             iidFile, metadataFile, platform, quiet, server, allow,
         };
+        command.Options.Add(cacheFrom);
+        command.Options.Add(cacheTo);
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -74,6 +78,13 @@ public static class BuildCommand
                     spec.Secrets.Add(await BuildArguments.ReadSecretAsync(secret, environment, cancellationToken));
                 foreach (var output in parse.GetValue(outputs) ?? [])
                     spec.Outputs.Add(BuildArguments.ParseOutput(output));
+                foreach (var value in parse.GetValue(cacheFrom) ?? [])
+                    spec.CacheFrom.Add(BuildArguments.ParseCacheOption(value, "--cache-from"));
+                foreach (var value in parse.GetValue(cacheTo) ?? [])
+                    spec.CacheTo.Add(BuildArguments.ParseCacheOption(value, "--cache-to"));
+                if (parse.GetValue(server) is not null && spec.CacheFrom.Concat(spec.CacheTo).FirstOrDefault(c => c.Type == "local") is { } localCache)
+                    throw new UsageException($"--cache-{(spec.CacheFrom.Contains(localCache) ? "from" : "to")} type=local is not supported with --server " +
+                                             "(the farm runs the cache import/export and does not touch this machine's folders): use type=registry,ref=NAME");
                 foreach (var entitlement in parse.GetValue(allow) ?? [])
                 {
                     if (!Coordinator.Builds.Entitlements.Known.Contains(entitlement))
@@ -83,6 +94,21 @@ public static class BuildCommand
                 // asked of whichever worker runs the RUN steps (a server's clamps them to its own); embedded, they are its worker's too
                 if (limits.Asked(parse) is { } asked)
                     spec.RunLimits = Worker.Execution.RunLimitsMessage.FromAsked(asked);
+                // --load (or -o type=docker with no dest, as buildx): a Docker archive the build writes, then POST /images/load
+                (DockerEngineLoad, string)? loadInto = null;
+                var wantsLoad = parse.GetValue(load);
+                foreach (var dockerOutput in spec.Outputs.Where(o => o.Type == "docker" && !o.Attrs.ContainsKey("dest")).ToList())
+                {
+                    spec.Outputs.Remove(dockerOutput);
+                    wantsLoad = true;
+                }
+                var daemon = wantsLoad ? DockerEngineLoad.Locate(environment) : null;
+                if (daemon is not null)
+                {
+                    var archive = Path.Combine(Path.GetTempPath(), $"buildfarm-load-{Environment.ProcessId}-{Guid.NewGuid():N}.tar");
+                    spec.Outputs.Add(new OutputSpec { Type = "docker", Attrs = { ["dest"] = archive } });
+                    loadInto = (daemon, archive);
+                }
                 var runLimits = limits.Parse(parse);
                 var progressMode = parse.GetValue(quiet) ? "quiet" : parse.GetValue(progress)!;
                 invocation = new BuildInvocation(spec, contextDir, dockerfilePath, progressMode,
@@ -91,6 +117,8 @@ public static class BuildCommand
                 {
                     RunLimits = runLimits,
                     Remote = parse.GetValue(server) is null ? Remote.RemoteEndpointOptions.None : remote.Resolve(parse, environment),
+                    Load = loadInto,
+                    LoadIntoFarmStore = wantsLoad && daemon is null,
                 };
             }
             catch (UsageException e)

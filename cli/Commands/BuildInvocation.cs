@@ -22,4 +22,10 @@ public sealed record BuildInvocation(
 
     /// <summary>With <see cref="Server"/>: the token and the CA file for the farm.</summary>
     public RemoteEndpointOptions Remote { get; init; } = RemoteEndpointOptions.None;
+
+    /// <summary>--load into a docker daemon: the daemon, and the Docker archive the build writes for it (an output of its spec).</summary>
+    public (DockerEngineLoad Daemon, string Archive)? Load { get; init; }
+
+    /// <summary>--load with no docker daemon: the image stays in the farm's own image store (said after the build).</summary>
+    public bool LoadIntoFarmStore { get; init; }
 }

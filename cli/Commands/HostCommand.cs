@@ -14,10 +14,15 @@ public static class HostCommand
         {
             Description = "Entitlements builds may be granted (security.insecure: RUN --security=insecure runs privileged)",
         };
+        var allowCacheImport = new Option<bool>("--allow-cache-import")
+        {
+            Description = "Let builds import caches (--cache-from): their records enter the shared cache unchecked, so only for clients every team trusts",
+        };
         var limits = new RunLimitOptions();
         var command = new Command(name, description);
         foreach (var option in flags.All) command.Options.Add(option);
         if (role != HostRole.Worker) command.Options.Add(allowInsecure);
+        if (role != HostRole.Worker) command.Options.Add(allowCacheImport);
         if (role != HostRole.Coordinator)
             foreach (var option in limits.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -33,6 +38,7 @@ public static class HostCommand
                 {
                     RunLimits = role == HostRole.Coordinator ? Worker.Execution.ContainerLimits.Default : limits.Parse(parse),
                     EntitlementsAllowed = allowed,
+                    CacheImportAllowed = role != HostRole.Worker && parse.GetValue(allowCacheImport),
                     WorkerSlots = settings.Slots,
                     SnapshotCacheBytes = settings.SnapshotCacheBytes,
                     // A worker of its own shares the store with other machines: read it through the local cache.

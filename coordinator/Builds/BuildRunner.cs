@@ -1,5 +1,6 @@
 using System.Text;
 using BuildFarm.Cache;
+using BuildFarm.Coordinator.CacheIo;
 using BuildFarm.Coordinator.Context;
 using BuildFarm.Coordinator.Dockerfile;
 using BuildFarm.Coordinator.Engine;
@@ -30,6 +31,15 @@ public sealed class BuildRunner(
     /// <summary>Entitlements this server lets a build ask for (buildkitd's --allow-insecure-entitlement); the embedded
     /// engine runs for the user who asks, so it allows every one.</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Entitlements.Known;
+
+    /// <summary>--cache-from/--cache-to (BuildKit's cache format); null: a build that asks for them is refused.</summary>
+    public BuildCacheIo? CacheIo { get; init; }
+
+    /// <summary>False: --cache-from is refused (a farm's store is shared, and an imported record is trusted as is).</summary>
+    public bool CacheImportAllowed { get; init; } = true;
+
+    /// <summary>This host's registry client (its docker config's logins), for a build that sent no logins of its own.</summary>
+    public Func<RegistryClient>? Registry { get; init; }
 
     public Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken) =>
@@ -129,6 +139,23 @@ public sealed class BuildRunner(
             ? await PublishAsync(context, progress, cancellationToken)
             : new ContextRef { LocalDir = context.Directory };
         trace.Mark("context publish");
+        if (spec.CacheFrom.Count > 0 || spec.CacheTo.Count > 0)
+        {
+            if (CacheProblem(spec) is { } cacheProblem)
+                return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = cacheProblem };
+            try
+            {
+                // Before the graph: the imported records make its steps hits like any record of this store.
+                foreach (var option in spec.CacheFrom)
+                    await WithRegistryAsync(pushCredentials, client => CacheIo!.ImportAsync(option, client, progress, cancellationToken));
+            }
+            catch (Exception e) when (e is InvalidCacheException or Oci.InvalidOciDocumentException or RegistryException or DigestMismatchException
+                                          or BlobDigestMismatchException or HttpRequestException)
+            {
+                return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to import cache: " + e.Message };
+            }
+            if (spec.CacheFrom.Count > 0) trace.Mark("cache import");
+        }
         var engine = await engineStarted.WaitAsync(cancellationToken);
         trace.Mark("engine start");
 
@@ -219,7 +246,27 @@ public sealed class BuildRunner(
         var image = await new ImageAssembler(store).AssembleAsync(plan, finished, resolved, spec.Labels, epoch, platform, cancellationToken);
         var names = spec.Tags.ToList();
         await WriteOutputsAsync(spec, image, names, progress, pushCredentials, cancellationToken);
-        foreach (var name in names)
+        foreach (var option in spec.CacheTo)
+        {
+            try
+            {
+                await WithRegistryAsync(pushCredentials, client => CacheIo!.ExportAsync(option, graph, client, progress, cancellationToken));
+            }
+            catch (Exception e) when (option.Attrs.GetValueOrDefault("ignore-error") == "true" && e is not OperationCanceledException)
+            {
+                progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "cache-to", Name = $"WARNING: cache export failed (ignore-error=true): {e.Message}", StartedUnixMs = Now(), CompletedUnixMs = Now() });
+            }
+            catch (Exception e) when (e is InvalidCacheException or Oci.InvalidOciDocumentException or RegistryException or HttpRequestException
+                                          or IOException or UnauthorizedAccessException)
+            {
+                return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to export cache: " + e.Message };
+            }
+        }
+        // -o type=image,name=A,B names the image in the image store too, as buildx's image exporter does
+        var stored = names.Concat(spec.Outputs.Where(o => o.Type == "image" && o.Attrs.ContainsKey("name"))
+            .SelectMany(o => o.Attrs["name"].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            .Distinct(StringComparer.Ordinal).ToList();
+        foreach (var name in stored)
         {
             await images.TagAsync(new LocalImage
             {
@@ -237,7 +284,7 @@ public sealed class BuildRunner(
             Success = true,
             ManifestDigest = image.ManifestDigest.ToString(),
             ConfigDigest = image.ConfigDigest.ToString(),
-            ImageNames = names,
+            ImageNames = stored,
             ImageSize = image.Size,
             StepsExecuted = steps.Count(o => !o.Cached),
             StepsCached = steps.Count(o => o.Cached),
@@ -306,6 +353,35 @@ public sealed class BuildRunner(
             StartedUnixMs = started,
             CompletedUnixMs = Now(),
         });
+    }
+
+    // A served build never reads or writes this host's folders for a client: its caches go through a registry.
+    private string? CacheProblem(BuildSpec spec)
+    {
+        if (CacheIo is null) return "--cache-from/--cache-to are not available on this node";
+        if (spec.CacheFrom.Count > 0 && !CacheImportAllowed)
+            return "--cache-from is not allowed by this server: imported records would enter the farm's shared cache, which every build " +
+                   "trusts (start it with --allow-cache-import)";
+        foreach (var (option, flag) in spec.CacheFrom.Select(o => (o, "--cache-from")).Concat(spec.CacheTo.Select(o => (o, "--cache-to"))))
+        {
+            if (!BuildCacheIo.Types.Contains(option.Type))
+                return $"{flag} type={option.Type} is not supported (expected {string.Join(" or ", BuildCacheIo.Types)})";
+            if (option.Type == "local" && PublishContexts)
+                return $"{flag} type=local is not supported through a server (the farm does not touch the client's folders): use type=registry,ref=NAME";
+        }
+        return null;
+    }
+
+    private async Task WithRegistryAsync(IRegistryCredentialProvider? credentials, Func<RegistryClient, Task> action)
+    {
+        if (credentials is null)
+        {
+            await action(Registry?.Invoke() ?? throw new InvalidOperationException("no registry client on this node"));
+            return;
+        }
+        // A served build's own client: its logins die with it (as for its push).
+        using var client = new RegistryClient(new RegistryClientOptions { Credentials = credentials });
+        await action(client);
     }
 
     private static string? DockerfileInContext(BuildSpec spec, string contextDirectory) =>

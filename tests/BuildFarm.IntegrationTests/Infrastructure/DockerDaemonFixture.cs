@@ -12,13 +12,18 @@ public sealed class DockerDaemonFixture : IAsyncLifetime
     private static readonly string[] Roots = ["/", "/var/tmp/buildfarm-buildkit-peer/root", "/var/tmp/debian13-docker/root"];
     private Process? _daemon;
 
+    /// <summary>Only Debian 13's dockerd and buildx (the BuildKit peer's tree), with containerd's image store, so that
+    /// <c>docker buildx build --cache-to type=local</c> works with the docker driver (no BuildKit image to pull here).</summary>
+    public bool BuildxWithContainerdStore { get; init; }
+
     public string WorkDirectory { get; } = Directory.CreateTempSubdirectory("bf-dockerd-").FullName;
     public string Socket => Path.Combine(WorkDirectory, "docker.sock");
     private string BinDirectory { get; set; } = "";
 
     public async Task InitializeAsync()
     {
-        var root = Roots.FirstOrDefault(r => File.Exists(Path.Combine(r, "usr/sbin/dockerd")) && File.Exists(Path.Combine(r, "usr/bin/docker")))
+        var roots = BuildxWithContainerdStore ? Roots.Where(r => File.Exists(Path.Combine(r, "usr/libexec/docker/cli-plugins/docker-buildx"))) : Roots;
+        var root = roots.FirstOrDefault(r => File.Exists(Path.Combine(r, "usr/sbin/dockerd")) && File.Exists(Path.Combine(r, "usr/bin/docker")))
                    ?? throw new InvalidOperationException("dockerd and docker not found (Debian's docker.io): run scripts/install-deps.sh (Debian docker.io) " +
                                                           "or scripts/buildkit-peer.sh start once");
         BinDirectory = Path.Combine(root, "usr/bin");
@@ -34,6 +39,16 @@ public sealed class DockerDaemonFixture : IAsyncLifetime
                      "--containerd-namespace", $"bft{Environment.ProcessId}", "--containerd-plugins-namespace", $"bftp{Environment.ProcessId}",
                  })
             start.ArgumentList.Add(arg);
+        if (BuildxWithContainerdStore)
+        {
+            var config = Path.Combine(WorkDirectory, "daemon.json");
+            await File.WriteAllTextAsync(config, """{"features":{"containerd-snapshotter":true}}""");
+            start.ArgumentList.Add("--config-file");
+            start.ArgumentList.Add(config);
+            var plugins = Path.Combine(WorkDirectory, "cli", "cli-plugins");
+            Directory.CreateDirectory(plugins);
+            File.Copy(Path.Combine(root, "usr/libexec/docker/cli-plugins/docker-buildx"), Path.Combine(plugins, "docker-buildx"));
+        }
         // its containerd and shims come from the same unpacked tree
         start.Environment["PATH"] = $"{BinDirectory}:{Path.Combine(root, "usr/sbin")}:{start.Environment["PATH"]}";
         _daemon = Process.Start(start)!;
