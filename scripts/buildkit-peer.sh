@@ -6,6 +6,7 @@
 #   scripts/buildkit-peer.sh stop     # stops the dockerd this script started (by its PID file)
 #   scripts/buildkit-peer.sh status   # prints running/stopped and the versions
 #   scripts/buildkit-peer.sh env      # prints the export line without starting anything
+#   scripts/buildkit-peer.sh unpack   # idempotent; only fetches and unpacks (install-deps.sh does this for the tests)
 # Build with `docker buildx build --network none -t x:1 CTX`, export with `docker save x:1 -o x.tar`
 # (the docker driver has no `-o type=oci`).
 set -euo pipefail
@@ -42,8 +43,9 @@ status)
   if running; then echo "running (pid $(cat "$RUN/dockerd.pid"))"; else echo "stopped"; fi
   [ -x "$R/usr/sbin/dockerd" ] && "$R/usr/sbin/dockerd" --version && DOCKER_CONFIG=$RUN/cfg "$R/usr/libexec/docker/cli-plugins/docker-buildx" version 2>/dev/null || true
   exit 0 ;;
+unpack) unpack; exit 0 ;;
 start) ;;
-*) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+*) echo "usage: $0 start|stop|status|env|unpack" >&2; exit 2 ;;
 esac
 
 unpack

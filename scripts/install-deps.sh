@@ -34,5 +34,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   if [ "$made_policy" -eq 1 ]; then rm -f "$policy"; fi
 fi
+# Debian 13's dockerd and buildx, unpacked beside (never installed): the tests that compare with a BuildKit recent
+# enough for containerd's image store and cache export start it themselves. Without it those tests fail naming it.
+"$(dirname "$0")/buildkit-peer.sh" unpack || echo "install-deps: could not unpack the BuildKit peer (scripts/buildkit-peer.sh)" >&2
 # Debian's postinst may start a registry on :5000 where an init system exists; tests pick their own ports.
 exit 0
