@@ -29,6 +29,15 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         var cancellationToken = context.CancellationToken;
         var caller = TokenInterceptor.CallerOf(context);
         var ticket = new BuildTicket(BuildTicket.NewId(), caller.Team);
+        try
+        {
+            Builds.EnsureRoom(caller.Team, QueueLimits.LimitOf(caller.Team));
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            new BuildLog(Logger, ticket.BuildId, ticket.Team).Refused(e.Status.Detail);
+            throw;
+        }
         // The id comes first, before the client sends anything: it can Watch or Cancel the build by it if it loses the call.
         await responseStream.WriteAsync(new BuildResponse { Accepted = new BuildHandle { BuildId = ticket.BuildId, Team = caller.Team } }, cancellationToken);
         var spec = await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Spec, cancellationToken) is { } first

@@ -34,21 +34,29 @@ public sealed class BuildRegistry(TimeProvider time, TimeSpan orphanGrace)
         lock (_gate)
         {
             Prune();
-            if (limit is { } max)
-            {
-                var inFlight = _builds.Values.Count(b => b.Ended is null && string.Equals(b.Team, ticket.Team, StringComparison.Ordinal));
-                if (inFlight >= max)
-                {
-                    var retry = RetryAfter(ticket.Team);
-                    var who = ticket.Team.Length > 0 ? $"team \"{ticket.Team}\"" : "builds without a team";
-                    throw new RpcException(
-                        new Status(StatusCode.ResourceExhausted, $"{who} has {inFlight} builds queued or running, its limit is {max}; retry after {retry} s"),
-                        new Metadata { { RetryAfterTrailer, retry.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
-                }
-            }
+            ThrowIfFull(ticket.Team, limit);
             _builds.Add(ticket.BuildId, record);
         }
         return record;
+    }
+
+    /// <summary>RESOURCE_EXHAUSTED when <paramref name="team"/> is at its limit already: asked before a build gets an id,
+    /// so a refused client is not handed one (<see cref="Register(BuildTicket, IReadOnlyList{string}, int?)"/> checks again).</summary>
+    public void EnsureRoom(string team, int? limit)
+    {
+        lock (_gate) ThrowIfFull(team, limit);
+    }
+
+    private void ThrowIfFull(string team, int? limit)
+    {
+        if (limit is not { } max) return;
+        var inFlight = _builds.Values.Count(b => b.Ended is null && string.Equals(b.Team, team, StringComparison.Ordinal));
+        if (inFlight < max) return;
+        var retry = RetryAfter(team);
+        var who = team.Length > 0 ? $"team \"{team}\"" : "builds without a team";
+        throw new RpcException(
+            new Status(StatusCode.ResourceExhausted, $"{who} has {inFlight} builds queued or running, its limit is {max}; retry after {retry} s"),
+            new Metadata { { RetryAfterTrailer, retry.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
     }
 
     /// <summary>The trailer of a RESOURCE_EXHAUSTED refusal: whole seconds to wait before asking again (as HTTP's Retry-After).</summary>
