@@ -76,6 +76,9 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Each served build's lifecycle (accepted, steps hit/miss, finished/failed/cancelled) under its BuildId scope.
         builder.Logging.AddFilter(typeof(BuildGrpcService).FullName, LogLevel.Information);
+        // Logging never holds a build up: with stdout not read (a full pipe), entries beyond the queue are dropped.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o =>
+            o.QueueFullMode = Microsoft.Extensions.Logging.Console.ConsoleLoggerQueueFullMode.DropWrite);
         if (settings.LogFormat == HostLogFormat.Json)
         {
             builder.Logging.ClearProviders();
