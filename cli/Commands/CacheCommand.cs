@@ -4,6 +4,9 @@ using System.Globalization;
 using BuildFarm.Cache;
 using BuildFarm.Cli.Containers;
 using BuildFarm.Oci;
+using BuildFarm.Cli.Remote;
+using BuildFarm.Protos.V1;
+using Grpc.Core;
 
 namespace BuildFarm.Cli.Commands;
 
@@ -25,17 +28,39 @@ public static class CacheCommand
 
         SharedCache OpenCache(ParseResult parse)
         {
+            if (parse.GetValue<string?>("--server") is not null)
+                throw new ArgumentException("only du and prune work through --server; ls, put and get open a store this machine reaches (--cache)");
             var spec = parse.GetValue(cacheOption);
             var options = environment.StoreOptions(spec);
             if (parse.GetValue(namespaceOption) is { Length: > 0 } ns) options = options with { Namespace = ns };
             return ContentStoreFactory.Open(options);
         }
 
+        var server = new Option<string?>("--server")
+        {
+            Description = "du and prune on a farm's shared cache (HOST:PORT or https://HOST:PORT; needs an admin token)",
+            Recursive = true,
+        };
+        command.Options.Add(server);
+        var duRemote = new RemoteOptions();
         var du = new Command("du", "Show how much the cache holds");
+        foreach (var o in duRemote.All) du.Options.Add(o);
         du.SetAction((parse, ct) => RunAsync(async () =>
         {
-            using var cache = OpenCache(parse);
-            var usage = await new CachePruner(cache).MeasureAsync(ct);
+            CacheUsage usage;
+            if (parse.GetValue(server) is { } address)
+            {
+                using var endpoint = Endpoint(address, duRemote, parse, environment);
+                var r = await RemoteCall(endpoint, () => endpoint.Client.CacheUsageAsync(new CacheUsageRequest(), cancellationToken: ct).ResponseAsync);
+                usage = new CacheUsage(r.Location, r.Blobs, r.BlobBytes, r.Records, r.RecordBytes, r.ReferencedBlobs, r.ReferencedBytes,
+                    r.OldestUseUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.OldestUseUnixMs),
+                    r.NewestUseUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.NewestUseUnixMs));
+            }
+            else
+            {
+                using var cache = OpenCache(parse);
+                usage = await new CachePruner(cache).MeasureAsync(ct);
+            }
             Console.WriteLine($"store:       {usage.Location}");
             Console.WriteLine($"blobs:       {usage.Blobs} ({FormatSize(usage.BlobBytes)})");
             Console.WriteLine($"referenced:  {usage.ReferencedBlobs} ({FormatSize(usage.ReferencedBytes)}) by step records");
@@ -75,6 +100,8 @@ public static class CacheCommand
         var all = new Option<bool>("--all") { Description = "Remove every record and every unreferenced blob past the grace time" };
         var prune = new Command("prune", "Remove old step records and the blobs nothing references any more (images in `buildfarm images` are kept)");
         foreach (var o in new Option[] { keepDuration, keepStorage, keepRoots, grace, dryRun, all }) prune.Options.Add(o);
+        var pruneRemote = new RemoteOptions();
+        foreach (var o in pruneRemote.All) prune.Options.Add(o);
         prune.SetAction((parse, ct) => RunAsync(async () =>
         {
             var maxAge = parse.GetValue(all) ? TimeSpan.Zero : ParseDuration(parse.GetValue(keepDuration));
@@ -89,6 +116,18 @@ public static class CacheCommand
                 DryRun = parse.GetValue(dryRun),
             };
             var roots = (parse.GetValue(keepRoots) ?? []).Select(Digest.Parse).ToList();
+            if (parse.GetValue(server) is { } address)
+            {
+                // The farm keeps its own images and what its running builds lease.
+                using var endpoint = Endpoint(address, pruneRemote, parse, environment);
+                var request = new PruneCacheRequest { DryRun = options.DryRun, GraceSeconds = (long)options.UnreferencedGrace.TotalSeconds, Keep = { roots.Select(r => r.ToString()) } };
+                if (options.MaxAge is { } age) request.MaxAgeSeconds = (long)age.TotalSeconds;
+                if (options.MaxTotalBytes is { } bytes) request.MaxTotalBytes = bytes;
+                var r = await RemoteCall(endpoint, () => endpoint.Client.PruneCacheAsync(request, cancellationToken: ct).ResponseAsync);
+                PrintReport(new PruneReport(r.RecordsRemoved, r.RecordsKept, r.BlobsRemoved, r.BytesRemoved, r.BlobsKept, r.BytesKept, r.DryRun));
+                if (r.RunningBuilds > 0) Console.WriteLine($"kept what {r.RunningBuilds} running builds use");
+                return;
+            }
             // Named images have no step record of their own (manifest, config): keep them and everything they use.
             foreach (var image in await new LocalImageStore(environment.Home.Images).ListAsync(ct))
                 roots.Add(Digest.Parse(image.ManifestDigest));
@@ -96,10 +135,7 @@ public static class CacheCommand
             foreach (var container in await new ContainerStore(environment.Home.Containers).ListAsync(ct))
                 roots.Add(Digest.Parse(container.ManifestDigest));
             using var cache = OpenCache(parse);
-            var report = await new CachePruner(cache, new PruneRoots(roots)).PruneAsync(options, ct);
-            var verb = report.DryRun ? "would remove" : "removed";
-            Console.WriteLine($"{verb} {report.RecordsRemoved} records and {report.BlobsRemoved} blobs ({FormatSize(report.BytesRemoved)}); " +
-                              $"kept {report.RecordsKept} records and {report.BlobsKept} blobs ({FormatSize(report.BytesKept)})");
+            PrintReport(await new CachePruner(cache, new PruneRoots(roots)).PruneAsync(options, ct));
         }));
 
         var putFile = new Argument<FileInfo>("file") { Description = "File to store" };
@@ -137,6 +173,38 @@ public static class CacheCommand
 
         foreach (var sub in new[] { du, ls, prune, put, get }) command.Subcommands.Add(sub);
         return command;
+    }
+
+    private static void PrintReport(PruneReport report)
+    {
+        var verb = report.DryRun ? "would remove" : "removed";
+        Console.WriteLine($"{verb} {report.RecordsRemoved} records and {report.BlobsRemoved} blobs ({FormatSize(report.BytesRemoved)}); " +
+                          $"kept {report.RecordsKept} records and {report.BlobsKept} blobs ({FormatSize(report.BytesKept)})");
+    }
+
+    private static RemoteEndpoint Endpoint(string address, RemoteOptions remote, ParseResult parse, CliEnvironment environment)
+    {
+        try
+        {
+            return new RemoteEndpoint(address, remote.Resolve(parse, environment));
+        }
+        catch (UsageException e)
+        {
+            throw new ArgumentException(e.Message);
+        }
+    }
+
+    // A refusal of the farm (not an admin token, unreachable) is the one error line of the command.
+    private static async Task<T> RemoteCall<T>(RemoteEndpoint endpoint, Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RpcException e)
+        {
+            throw new IOException(endpoint.Describe(e));
+        }
     }
 
     // Store failures are expected conditions for a CLI: one clear line, exit code 1.

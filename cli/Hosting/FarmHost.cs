@@ -74,6 +74,21 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         var endpoint = role == HostRole.Worker ? settings.HealthListen : settings.Listen;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Each served build's lifecycle (accepted, steps hit/miss, finished/failed/cancelled) under its BuildId scope.
+        builder.Logging.AddFilter(typeof(BuildGrpcService).FullName, LogLevel.Information);
+        // Logging never holds a build up: with stdout not read (a full pipe), entries beyond the queue are dropped.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o =>
+            o.QueueFullMode = Microsoft.Extensions.Logging.Console.ConsoleLoggerQueueFullMode.DropWrite);
+        if (settings.LogFormat == HostLogFormat.Json)
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        }
         // A failed start (address in use) is reported as one line below, not as the host's logged stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.WebHost.ConfigureKestrel(k =>
@@ -97,9 +112,16 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         builder.Services.AddGrpcReflection();
         if (farm.IsCoordinator)
         {
-            builder.Services.AddSingleton(new BuildGrpcService(farm.Engine, farm.Runner, farm.Store, farm.Images, farm.Scratch)
+            ImageTeams imageTeams;
+            try { imageTeams = new ImageTeams(Path.Combine(farm.Home.Root, "image-teams.json")); }
+            catch (InvalidDataException e) { throw new SettingsException(e.Message); }
+            builder.Services.AddSingleton(services => new BuildGrpcService(farm.Engine, farm.Runner, farm.Store, farm.Images, farm.Scratch)
             {
                 Remover = new ImageRemover(farm.Cache, farm.Images),
+                Cache = farm.Cache,
+                ImageTeams = imageTeams,
+                QueueLimits = settings.QueueLimits,
+                Logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<BuildGrpcService>(),
             });
             builder.Services.AddSingleton(services => security!.Interceptor(services.GetRequiredService<ILoggerFactory>()));
         }

@@ -9,6 +9,7 @@ namespace BuildFarm.Cli.Hosting;
 /// <c>hostname</c>, <c>public-hostname</c>, <c>remoting-port</c>, <c>seeds</c>, <c>join-timeout</c>, <c>slots</c>,
 /// <c>health-listen</c>, <c>worker-cache-mb</c>, <c>context-cache-mb</c>, <c>snapshot-cache-mb</c>, <c>metrics-listen</c>,
 /// <c>otlp-endpoint</c>, <c>quotas</c> (JSON object or <c>team=N,...</c>), <c>team-quota</c> (the flag's form of it),
+/// <c>team-queue-limit</c>, <c>log-format</c>,
 /// <c>tokens</c>, <c>tls-cert</c>, <c>tls-key</c>, and for cluster bootstrap <c>discovery</c>, <c>contact-points</c>,
 /// <c>pod-label-selector</c>, <c>management-port</c>, <c>required-contact-points</c>.
 /// </summary>
@@ -48,6 +49,12 @@ public sealed record FarmSettings
 
     /// <summary>Running steps per team in this coordinator's worker pool.</summary>
     public TeamQuotas Quotas { get; init; } = TeamQuotas.Unlimited;
+
+    /// <summary>Builds in flight (receiving their context or running) per team; over it a Build is RESOURCE_EXHAUSTED.</summary>
+    public TeamQuotas QueueLimits { get; init; } = TeamQuotas.Unlimited;
+
+    /// <summary>The console log: text lines, or one JSON object per line with the scopes (BuildId) of each entry.</summary>
+    public HostLogFormat LogFormat { get; init; } = HostLogFormat.Text;
 
     /// <summary>The worker's extracted-layer snapshots kept for reuse; null: the snapshotter's default (16 GiB).</summary>
     public long? SnapshotCacheBytes { get; init; }

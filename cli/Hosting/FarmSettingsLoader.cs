@@ -20,6 +20,7 @@ public sealed class FarmSettingsLoader
     [
         "listen", "hostname", "public-hostname", "remoting-port", "seeds", "join-timeout", "slots", "health-listen",
         "worker-cache-mb", "context-cache-mb", "snapshot-cache-mb", "metrics-listen", "otlp-endpoint", "quotas", "team-quota",
+        "team-queue-limit", "log-format",
         "tokens", "tls-cert", "tls-key",
         "discovery", "contact-points", "pod-label-selector", "management-port", "required-contact-points",
     ];
@@ -158,6 +159,8 @@ public sealed class FarmSettingsLoader
         MetricsListen = MetricsEndpoint(),
         OtlpEndpoint = Otlp(),
         Quotas = Quotas(),
+        QueueLimits = QueueLimits(),
+        LogFormat = LogFormat(),
         TokensFile = ExistingFile("tokens"),
         TlsCertificate = ExistingFile("tls-cert"),
         TlsKey = TlsKey(),
@@ -196,7 +199,25 @@ public sealed class FarmSettingsLoader
         return new TeamQuotas { Limits = limits, Default = fallback };
     }
 
-    private void ParseQuotas(string key, string text, Dictionary<string, int> limits)
+    /// <summary><c>team-queue-limit</c>: builds in flight per team, <c>TEAM=N,...</c> as <c>team-quota</c> (* and @local too).</summary>
+    private TeamQuotas QueueLimits()
+    {
+        var limits = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (Raw("team-queue-limit") is { } text) ParseQuotas("team-queue-limit", text, limits, "builds queued or running");
+        if (limits.Count == 0) return TeamQuotas.Unlimited;
+        int? fallback = limits.Remove(DefaultTeam, out var d) ? d : null;
+        if (limits.Remove(LocalTeam, out var local)) limits[""] = local;
+        return new TeamQuotas { Limits = limits, Default = fallback };
+    }
+
+    private HostLogFormat LogFormat() => Raw("log-format") switch
+    {
+        null or "text" => HostLogFormat.Text,
+        "json" => HostLogFormat.Json,
+        var other => throw new SettingsException($"{Source("log-format", other)}: expected text or json, not \"{other}\""),
+    };
+
+    private void ParseQuotas(string key, string text, Dictionary<string, int> limits, string unit = "running steps")
     {
         foreach (var entry in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -204,14 +225,14 @@ public sealed class FarmSettingsLoader
             if (equals <= 0)
                 throw new SettingsException($"{Source(key, text)}: \"{entry}\" is not TEAM=N (TEAM: a team name, {DefaultTeam} for every other team, {LocalTeam} for builds without a team)");
             var team = entry[..equals].Trim();
-            limits[team] = QuotaValue(key, team, entry[(equals + 1)..].Trim(), text);
+            limits[team] = QuotaValue(key, team, entry[(equals + 1)..].Trim(), text, unit);
         }
     }
 
-    private int QuotaValue(string key, string team, string value, string whole) =>
+    private int QuotaValue(string key, string team, string value, string whole, string unit = "running steps") =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit is >= 1 and <= 100_000
             ? limit
-            : throw new SettingsException($"{Source(key, whole)}: the quota of team {team} must be a number of running steps from 1 to 100000, not \"{value}\"");
+            : throw new SettingsException($"{Source(key, whole)}: the quota of team {team} must be a number of {unit} from 1 to 100000, not \"{value}\"");
 
 
     private string? ExistingFile(string key)

@@ -39,7 +39,9 @@ public sealed class HostFlags
         {
             Add("otlp-endpoint", "OTLP/gRPC collector that receives a trace per build (default OTEL_EXPORTER_OTLP_ENDPOINT; none: no traces)");
             Add("team-quota", "Running steps per team: TEAM=N, comma-separated; * for every team not listed, @local for builds without a team (default: unlimited)");
+            Add("team-queue-limit", "Builds queued or running per team: TEAM=N, comma-separated, * and @local as --team-quota; over it a build is refused with RESOURCE_EXHAUSTED and a retry-after (default: unlimited)");
         }
+        Add("log-format", "Console log format: text (default) or json (one JSON object per line, with the BuildId scope of build entries)");
         Add("discovery", "How to find the cluster: seeds (default), config (cluster bootstrap with --contact-points) or kubernetes (cluster bootstrap with the Kubernetes API)");
         Add("contact-points", "With --discovery config: the coordinators' management endpoints (HOST:PORT, comma-separated)");
         Add("pod-label-selector", $"With --discovery kubernetes: the coordinator pods' labels (default {FarmSettingsLoader.DefaultPodLabelSelector})");

@@ -77,8 +77,14 @@ public sealed class RemoteEndpoint : IDisposable
         var what = e.StatusCode switch
         {
             StatusCode.Unavailable => "no coordinator answers there: ",
+            StatusCode.ResourceExhausted => "the farm is busy: ",
+            StatusCode.PermissionDenied => "not allowed: ",
             _ => "",
         };
+        // The farm says when to ask again (trailer retry-after, seconds): the line repeats it for a human or a CI log.
+        if (e.StatusCode == StatusCode.ResourceExhausted && e.Trailers.GetValue("retry-after") is { } retry
+            && !e.Status.Detail.Contains("retry after", StringComparison.Ordinal))
+            return $"{Server}: {what}{e.Status.Detail}; retry after {retry} s ({e.StatusCode})";
         return $"{Server}: {what}{e.Status.Detail} ({e.StatusCode})";
     }
 

@@ -1,3 +1,4 @@
+using BuildFarm.Coordinator.Api.Identity;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Protos.V1;
 using Grpc.Core;
@@ -18,8 +19,22 @@ public sealed partial class BuildGrpcService
             throw new RpcException(new Status(StatusCode.InvalidArgument, "rmi needs at least one image name or ID"));
         var removal = new ImageRemoval(Remover, images);
         var response = new RemoveImagesResponse();
+        var caller = TokenInterceptor.CallerOf(context);
         foreach (var name in request.Names)
         {
+            var found = await images.FindAsync(name, context.CancellationToken);
+            // Another team's image is "No such image", as a name that does not exist: the name tells a stranger nothing.
+            if (found is null || !ImageTeams.Sees(caller, found.ManifestDigest))
+            {
+                response.Results.Add(new RemovedImage { Name = name, Error = $"No such image: {name}" });
+                continue;
+            }
+            // Built by other teams too: this team lets go of it, theirs stays whole.
+            if (!caller.IsAdmin && !ImageTeams.Disown(found.ManifestDigest, caller.Team))
+            {
+                response.Results.Add(new RemovedImage { Name = name, Untagged = { found.Name } });
+                continue;
+            }
             // A server keeps no containers: nothing else holds an image whole.
             var result = await removal.RemoveAsync(name, request.Force, (_, _) => Task.FromResult<string?>(null), context.CancellationToken);
             response.Results.Add(new RemovedImage { Name = name, Untagged = { result.Untagged }, Deleted = { result.Deleted }, Error = result.Error ?? "" });

@@ -1,3 +1,4 @@
+using BuildFarm.Coordinator.Api.Identity;
 using BuildFarm.Protos.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -22,8 +23,9 @@ public sealed partial class BuildGrpcService
     {
         var cancellationToken = context.CancellationToken;
         var notFound = new RpcException(new Status(StatusCode.NotFound, $"export {request.Id} is not on this server (released, expired, or never made)"));
-        if (_exports.Find(request.Id) is not { } found) throw notFound;
-        var (path, size) = found;
+        // Another team's export is NOT_FOUND like an id that does not exist.
+        if (_exports.Find(request.Id) is not { } found || !TokenInterceptor.CallerOf(context).Sees(found.Team)) throw notFound;
+        var (path, size, _) = found;
         if (request.Offset < 0 || request.Offset > size)
             throw new RpcException(new Status(StatusCode.OutOfRange, $"offset {request.Offset} is outside export {request.Id} ({size} bytes)"));
         FileStream file;
@@ -50,7 +52,7 @@ public sealed partial class BuildGrpcService
 
     public override Task<ReleaseExportResponse> ReleaseExport(ReleaseExportRequest request, ServerCallContext context)
     {
-        _exports.Release(request.Id);
+        if (_exports.Find(request.Id) is { } found && TokenInterceptor.CallerOf(context).Sees(found.Team)) _exports.Release(request.Id);
         return Task.FromResult(new ReleaseExportResponse());
     }
 
@@ -73,12 +75,12 @@ public sealed partial class BuildGrpcService
         return ids;
     }
 
-    private async Task<IReadOnlyList<ExportFile>> KeepExportsAsync(Dictionary<int, string> ids, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ExportFile>> KeepExportsAsync(Dictionary<int, string> ids, string team, CancellationToken cancellationToken)
     {
         var files = new List<ExportFile>();
         foreach (var (index, id) in ids.OrderBy(p => p.Key))
         {
-            var (size, digest) = await _exports.KeepAsync(id, cancellationToken);
+            var (size, digest) = await _exports.KeepAsync(id, team, cancellationToken);
             files.Add(new ExportFile { Id = id, OutputIndex = index, Size = size, Sha256 = digest.ToString() });
         }
         return files;

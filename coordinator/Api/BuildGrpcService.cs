@@ -8,6 +8,8 @@ using BuildFarm.Coordinator.Context;
 using BuildFarm.Coordinator.Engine;
 using BuildFarm.Coordinator.Api.Identity;
 using BuildFarm.Coordinator.Api.Registry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BuildFarm.Coordinator.Api;
 
@@ -27,6 +29,15 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         var cancellationToken = context.CancellationToken;
         var caller = TokenInterceptor.CallerOf(context);
         var ticket = new BuildTicket(BuildTicket.NewId(), caller.Team);
+        try
+        {
+            Builds.EnsureRoom(caller.Team, QueueLimits.LimitOf(caller.Team));
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            new BuildLog(Logger, ticket.BuildId, ticket.Team).Refused(e.Status.Detail);
+            throw;
+        }
         // The id comes first, before the client sends anything: it can Watch or Cancel the build by it if it loses the call.
         await responseStream.WriteAsync(new BuildResponse { Accepted = new BuildHandle { BuildId = ticket.BuildId, Team = caller.Team } }, cancellationToken);
         var spec = await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Spec, cancellationToken) is { } first
@@ -35,7 +46,20 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         var manifest = (await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Manifest, cancellationToken))?.Manifest
                        ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "the context manifest must follow the spec"));
 
-        var record = Builds.Register(ticket, [.. spec.Tags]);
+        var log = new BuildLog(Logger, ticket.BuildId, ticket.Team);
+        BuildRecord record;
+        try
+        {
+            record = Builds.Register(ticket, [.. spec.Tags], QueueLimits.LimitOf(ticket.Team));
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            log.Refused(e.Status.Detail);
+            throw;
+        }
+        log.Accepted([.. spec.Tags], manifest.Entries.Count);
+        // Proved blobs may be old and unreferenced: a prune must not take them from under this build.
+        record.Leases.Blobs(manifest.Entries.Select(e => e.Sha256));
         var contextDir = Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12]);
         try
         {
@@ -52,24 +76,26 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                 OperationCanceledException => (StatusCode.Cancelled, "the client went away while sending its context"),
                 _ => (StatusCode.Internal, "receiving the context: " + e.Message),
             };
-            record.Finish(new BuildResponse
+            var refused = new BuildResponse
             {
                 Error = new BuildError { Message = message, ErrorClass = code == StatusCode.Cancelled ? "canceled" : "user_error" },
-            }, DateTimeOffset.UtcNow);
+            };
+            record.Finish(refused, DateTimeOffset.UtcNow);
+            log.Ended(refused);
             if (e is RpcException or OperationCanceledException) throw;
             throw new RpcException(new Status(code, message));
         }
 
         record.Running();
         // The build runs on its own: this call only streams its events, so a client that drops can re-attach with Watch.
-        _ = RunRecordedAsync(record, ticket, spec, contextDir);
+        _ = RunRecordedAsync(record, ticket, spec, contextDir, log);
         using var subscription = record.Subscribe(fromStart: true);
         var watch = WatchForCancelAsync(requestStream, record, cancellationToken);
         await StreamEventsAsync(record, subscription, responseStream, cancellationToken);
         await watch;
     }
 
-    private async Task RunRecordedAsync(BuildRecord record, BuildTicket ticket, BuildSpec spec, string contextDir)
+    private async Task RunRecordedAsync(BuildRecord record, BuildTicket ticket, BuildSpec spec, string contextDir, BuildLog log)
     {
         var exportIds = new Dictionary<int, string>();
         var kept = false;
@@ -87,7 +113,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
             try
             {
                 outcome = await runner.RunAsync(served, contextDir, [.. spec.NoCacheFilter],
-                    e => record.Append(new BuildResponse { Progress = e }), ticket, logins, record.Canceled);
+                    e => OnProgress(record, log, e), ticket, logins, record.Canceled);
             }
             catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or InvalidOperationException or IOException)
             {
@@ -95,8 +121,10 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                 outcome = new BuildOutcome { Error = e.Message, ErrorClass = e is InvalidOperationException ? Protos.Cluster.ErrorClass.UserError : ErrorClasses.Of(e) };
             }
             // Kept for the client to read (ReadExport) until it releases them or they expire.
-            IReadOnlyList<ExportFile> exports = outcome.Success ? await KeepExportsAsync(exportIds, record.Canceled) : [];
+            IReadOnlyList<ExportFile> exports = outcome.Success ? await KeepExportsAsync(exportIds, ticket.Team, record.Canceled) : [];
             kept = outcome.Success;
+            // Before Finish: a client that lists images once its build ended finds it.
+            if (outcome is { Success: true, ManifestDigest: { Length: > 0 } built }) ImageTeams.Claim(built, ticket.Team);
             record.Finish(outcome.Success
                 ? new BuildResponse
                 {
@@ -137,17 +165,41 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         }
         finally
         {
+            if (record.Final is { } final) log.Ended(final);
             if (!kept) DropExports(exportIds);
             try { if (Directory.Exists(contextDir)) Directory.Delete(contextDir, recursive: true); }
             catch (IOException) { } // a scratch folder left behind is swept with the scratch dir, never worth failing a build
         }
     }
 
+    /// <summary>Where the lifecycle of each served build is logged (<see cref="BuildLog"/>).</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>Which teams built each image: ListImages, RemoveImages and ReadExport show a team its own.</summary>
+    public ImageTeams ImageTeams { get; init; } = new(null);
+
+    /// <summary>Builds in flight per team (<c>--team-queue-limit</c>); over it a Build is RESOURCE_EXHAUSTED.</summary>
+    public TeamQuotas QueueLimits { get; init; } = TeamQuotas.Unlimited;
+
+    /// <summary>A step event of a running build: kept for its watchers, logged, and its key leased from a prune. The
+    /// context's publication is the served path's own detail (an embedded build reads its folder in place): it is
+    /// logged, not shown, so plain progress through a server prints what an embedded build prints.</summary>
+    private static void OnProgress(BuildRecord record, BuildLog log, ProgressEvent e)
+    {
+        log.Progress(e);
+        if (e.Kind is ProgressEvent.Types.Kind.Cached or ProgressEvent.Types.Kind.Completed && e.StepId.Length > 0)
+            record.Leases.Step(e.StepId);
+        if (e.Kind == ProgressEvent.Types.Kind.Info && e.StepId == BuildRunner.ContextStepId) return;
+        record.Append(new BuildResponse { Progress = e });
+    }
+
     public override async Task<ListImagesResponse> ListImages(ListImagesRequest request, ServerCallContext context)
     {
         var response = new ListImagesResponse();
+        var caller = TokenInterceptor.CallerOf(context);
         foreach (var image in await images.ListAsync(context.CancellationToken))
         {
+            if (!ImageTeams.Sees(caller, image.ManifestDigest)) continue;
             response.Images.Add(new ImageRecord
             {
                 Name = image.Name,

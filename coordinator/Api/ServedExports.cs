@@ -13,7 +13,7 @@ public sealed class ServedExports(string directory, TimeProvider time, TimeSpan 
 {
     private readonly ConcurrentDictionary<string, Kept> _files = new(StringComparer.Ordinal);
 
-    private sealed record Kept(string Path, long Size, DateTimeOffset Expires);
+    private sealed record Kept(string Path, long Size, string Team, DateTimeOffset Expires);
 
     /// <summary>A fresh id and the path the build writes that output to; not readable until <see cref="KeepAsync"/>.</summary>
     public (string Id, string Path) Reserve()
@@ -23,8 +23,8 @@ public sealed class ServedExports(string directory, TimeProvider time, TimeSpan 
         return (id, Path.Combine(directory, id));
     }
 
-    /// <summary>Makes a written output readable; returns its size and digest for the client to check.</summary>
-    public async Task<(long Size, Digest Digest)> KeepAsync(string id, CancellationToken cancellationToken)
+    /// <summary>Makes a written output readable (by <paramref name="team"/>); returns its size and digest for the client to check.</summary>
+    public async Task<(long Size, Digest Digest)> KeepAsync(string id, string team, CancellationToken cancellationToken)
     {
         Sweep();
         var path = Path.Combine(directory, id);
@@ -32,15 +32,15 @@ public sealed class ServedExports(string directory, TimeProvider time, TimeSpan 
         await using (var file = File.OpenRead(path))
             digest = Digest.FromSha256Bytes(await SHA256.HashDataAsync(file, cancellationToken));
         var size = new FileInfo(path).Length;
-        _files[id] = new Kept(path, size, time.GetUtcNow() + keep);
+        _files[id] = new Kept(path, size, team, time.GetUtcNow() + keep);
         return (size, digest);
     }
 
-    /// <summary>The file to read from, or null when the id is unknown or expired.</summary>
-    public (string Path, long Size)? Find(string id)
+    /// <summary>The file to read from and the team whose build made it, or null when the id is unknown or expired.</summary>
+    public (string Path, long Size, string Team)? Find(string id)
     {
         Sweep();
-        return _files.TryGetValue(id, out var kept) ? (kept.Path, kept.Size) : null;
+        return _files.TryGetValue(id, out var kept) ? (kept.Path, kept.Size, kept.Team) : null;
     }
 
     /// <summary>Deletes an output (read by its client, or of a build that failed); unknown ids are ignored.</summary>

@@ -28,6 +28,9 @@ public sealed class BuildRunner(
     /// never read this host's disk). Off for embedded builds, whose worker reads the context folder in place.</summary>
     public bool PublishContexts { get; init; }
 
+    /// <summary>The step id of the Info event that says the context was published (served builds only).</summary>
+    public const string ContextStepId = "context";
+
     /// <summary>Entitlements this server lets a build ask for (buildkitd's --allow-insecure-entitlement); the embedded
     /// engine runs for the user who asks, so it allows every one.</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Entitlements.Known;
@@ -197,7 +200,7 @@ public sealed class BuildRunner(
         progress(new ProgressEvent
         {
             Kind = ProgressEvent.Types.Kind.Info,
-            StepId = "context",
+            StepId = ContextStepId,
             Name = $"[internal] publish build context {published.ManifestDigest} ({published.BlobsUploaded} blobs uploaded, {published.BlobsPresent} already stored)",
             StartedUnixMs = started,
             CompletedUnixMs = Now(),

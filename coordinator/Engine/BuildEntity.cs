@@ -108,7 +108,11 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
                 // A re-asked step tells its start again: say it once per start.
                 if (_startedAt.TryGetValue(index, out var known) && known == s.StartedUnixMs) continue;
                 _startedAt[index] = s.StartedUnixMs;
-                Emit(index, ProgressEvent.Types.Kind.Started, e => e.StartedUnixMs = s.StartedUnixMs);
+                Emit(index, ProgressEvent.Types.Kind.Started, e =>
+                {
+                    e.StartedUnixMs = s.StartedUnixMs;
+                    e.QueuedUnixMs = s.QueuedUnixMs;
+                });
             }
         });
         Receive<StepHeartbeat>(h => Heard(h.CacheKey));

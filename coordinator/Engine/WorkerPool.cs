@@ -238,6 +238,8 @@ public sealed class WorkerPool : ReceiveActor
                 Inputs = dispatch.Inputs,
                 Attempt = dispatch.Attempt,
                 ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(pending.ReplyTo),
+                // Wall clock for the trace (the monotonic stamp means nothing on another node).
+                QueuedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - (long)Stopwatch.GetElapsedTime(pending.QueuedAt).TotalMilliseconds,
             }, Self);
         }
         Publish();

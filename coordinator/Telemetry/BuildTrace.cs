@@ -20,6 +20,7 @@ public sealed class BuildTrace
         public long FirstSeenMs { get; set; }
         public long MissMs { get; set; }
         public long StartedMs { get; set; }
+        public long QueuedMs { get; set; }
         public long CompletedMs { get; set; }
         public bool Cached { get; set; }
         public string MissReason { get; set; } = "";
@@ -67,6 +68,7 @@ public sealed class BuildTrace
                 break;
             case ProgressEvent.Types.Kind.Started:
                 step.StartedMs = e.StartedUnixMs > 0 ? e.StartedUnixMs : e.TimestampUnixMs;
+                if (e.QueuedUnixMs > 0) step.QueuedMs = e.QueuedUnixMs;
                 break;
             case ProgressEvent.Types.Kind.Completed:
                 if (e.StartedUnixMs > 0) step.StartedMs = e.StartedUnixMs;
@@ -79,16 +81,30 @@ public sealed class BuildTrace
         }
     }
 
+    private void Phase(Activity step, string name, long startMs, long endMs)
+    {
+        var phase = _telemetry.Source.StartActivity(ActivityKind.Internal, step.Context, startTime: DateTimeOffset.FromUnixTimeMilliseconds(startMs), name: name);
+        if (phase is null) return;
+        phase.SetEndTime(DateTimeOffset.FromUnixTimeMilliseconds(endMs).UtcDateTime);
+        phase.Stop();
+    }
+
     /// <summary>Writes the step spans and ends the build's span.</summary>
     public void Finish(BuildFinished? finished)
     {
         _telemetry.Metrics.BuildEnded(_start.Team);
         if (_build is null) return;
         var workers = new Dictionary<string, string>(StringComparer.Ordinal);
+        var uploads = new Dictionary<string, (long Started, long Completed)>(StringComparer.Ordinal);
         if (finished is not null)
             foreach (var outcome in finished.Outcomes)
+            {
                 if (outcome.Result is { CacheKey.Length: > 0 } result && result.Worker.Length > 0)
                     workers[result.CacheKey] = result.Worker;
+                if (outcome.Result is { CacheKey.Length: > 0, UploadStartedUnixMs: > 0 } uploaded
+                    && uploaded.UploadCompletedUnixMs >= uploaded.UploadStartedUnixMs)
+                    uploads[uploaded.CacheKey] = (uploaded.UploadStartedUnixMs, uploaded.UploadCompletedUnixMs);
+            }
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var previous = Activity.Current; // each span started here becomes ambient until stopped: restore the caller's
         foreach (var (key, step) in _steps.OrderBy(s => s.Value.FirstSeenMs))
@@ -103,12 +119,22 @@ public sealed class BuildTrace
             if (step.Location.Length > 0) tags["buildfarm.step.location"] = step.Location;
             if (!step.Cached && step.MissReason.Length > 0) tags["buildfarm.step.cache_miss"] = step.MissReason;
             if (workers.TryGetValue(key, out var worker)) tags["buildfarm.step.worker"] = worker;
-            if (step.MissMs > 0 && step.StartedMs >= step.MissMs) tags["buildfarm.step.queue_wait_ms"] = step.StartedMs - step.MissMs;
-            if (step.StartedMs > 0 && step.CompletedMs >= step.StartedMs) tags["buildfarm.step.execution_ms"] = step.CompletedMs - step.StartedMs;
+            // The pool's queue stamp when the worker passed it on; else from the miss (which may come after the start).
+            var queued = step.QueuedMs > 0 ? step.QueuedMs : step.MissMs;
+            if (queued > 0 && step.StartedMs >= queued) tags["buildfarm.step.queue_wait_ms"] = step.StartedMs - queued;
+            // Execution ends where the layer's upload begins, when the worker told it.
+            var upload = !step.Cached && uploads.TryGetValue(key, out var u) ? u : default;
+            var executionEnd = upload.Started >= step.StartedMs && upload.Started > 0 ? upload.Started : step.CompletedMs;
+            if (step.StartedMs > 0 && executionEnd >= step.StartedMs) tags["buildfarm.step.execution_ms"] = executionEnd - step.StartedMs;
+            if (upload.Started > 0) tags["buildfarm.step.upload_ms"] = upload.Completed - upload.Started;
             var span = _telemetry.Source.StartActivity(ActivityKind.Internal, _build.Context, tags,
                 startTime: DateTimeOffset.FromUnixTimeMilliseconds(begin), name: step.Name.Length > 0 ? step.Name : key);
             if (span is null) continue;
             if (step.Error.Length > 0) span.SetStatus(ActivityStatusCode.Error, step.Error);
+            // The phases of an executed step as spans of their own: where its time went, seen in any trace viewer.
+            if (queued > 0 && step.StartedMs >= queued) Phase(span, "queue wait", queued, step.StartedMs);
+            if (step.StartedMs > 0 && executionEnd >= step.StartedMs) Phase(span, "execution", step.StartedMs, executionEnd);
+            if (upload.Started > 0) Phase(span, "upload", upload.Started, upload.Completed);
             span.SetEndTime(DateTimeOffset.FromUnixTimeMilliseconds(step.CompletedMs >= begin ? step.CompletedMs : now).UtcDateTime);
             span.Stop();
         }

@@ -82,9 +82,12 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
                 throw new StepRunFailedException(
                     $"process \"{string.Join(' ', ArgvOf(definition))}\" did not complete successfully: exit code: {result.ExitCode}",
                     result.ExitCode);
+            var upload = executor.TakeUpload(result.Layer.Digest);
             return new Protos.Cluster.StepResult
             {
                 CacheKey = definition.CacheKey,
+                UploadStartedUnixMs = upload?.StartedUnixMs ?? 0,
+                UploadCompletedUnixMs = upload?.CompletedUnixMs ?? 0,
                 Layer = new ProtoLayer
                 {
                     Digest = result.Layer.Digest,

@@ -216,7 +216,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         var cancel = new CancellationTokenSource();
         _running[key] = new Execution(replyTo, Sender, cancel, execute.Attempt);
         _stepsExecuted++;
-        replyTo.Tell(new StepStarted { CacheKey = key, Worker = _workerId, StartedUnixMs = started, Attempt = execute.Attempt });
+        replyTo.Tell(new StepStarted { CacheKey = key, Worker = _workerId, StartedUnixMs = started, Attempt = execute.Attempt, QueuedUnixMs = execute.QueuedUnixMs });
         var output = new ActorStepOutput(replyTo, key, execute.Attempt);
         var system = Context.System;
         RunAsync(system, execute, output, started, cancel.Token)

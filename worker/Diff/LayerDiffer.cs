@@ -10,6 +10,13 @@ namespace BuildFarm.Worker.Diff;
 /// </summary>
 public sealed class LayerDiffer(IContentStore store, string scratchDirectory)
 {
+    // Read once by the step that made the layer (TakeUpload); bounded in case a caller never reads its own.
+    private const int MaxTimings = 1024;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UploadTiming> _uploads = new(StringComparer.Ordinal);
+
+    /// <summary>The upload time of a layer this differ stored, once (the entry is removed); null when unknown.</summary>
+    public UploadTiming? TakeUpload(string blobDigest) => _uploads.TryRemove(blobDigest, out var timing) ? timing : null;
+
     public async Task<CompressedLayer> DiffAsync(string upperDirectory, LayerCompression compression, DateTimeOffset? sourceDateEpoch, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(scratchDirectory);
@@ -22,8 +29,11 @@ public sealed class LayerDiffer(IContentStore store, string scratchDirectory)
                 layer = await LayerCompressor.CompressDirectoryAsync(upperDirectory, file, compression, WhiteoutTranslation.Overlay,
                     new LayerWriterOptions { SourceDateEpoch = sourceDateEpoch }, cancellationToken);
             }
+            var started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             await using (var blob = File.OpenRead(temp))
                 await store.PutAsync(blob, layer.Digest, cancellationToken);
+            if (_uploads.Count >= MaxTimings) _uploads.Clear();
+            _uploads[layer.Digest.ToString()] = new UploadTiming(started, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             return layer;
         }
         finally

@@ -37,6 +37,9 @@ public sealed class StepExecutor(
     }
 
     /// <summary>Whether this worker already holds the layer extracted (a step on top of it starts without pulling it).</summary>
+    /// <summary>How long the upload of a layer this executor made took (once per layer; null when unknown).</summary>
+    public Diff.UploadTiming? TakeUpload(string blobDigest) => differ.TakeUpload(blobDigest);
+
     public bool HasLocalLayer(Digest diffId) => snapshotter.HasLayer(diffId);
 
     /// <summary>Bytes this worker holds locally: its blob cache and its extracted layers (running totals: cheap).</summary>

@@ -6,7 +6,7 @@ namespace BuildFarm.Coordinator.Api.Identity;
 
 /// <summary>
 /// Bearer tokens → teams, parsed from the tokens file. One token per line: <c>TOKEN TEAM</c>, or <c>TOKEN TEAM admin</c>
-/// for a token that sees and cancels every team's builds; blank lines and lines starting with <c>#</c> are ignored.
+/// for a token that sees and cancels every team's builds and images and may measure and prune the shared cache; blank lines and lines starting with <c>#</c> are ignored.
 /// A token is 16 to 512 printable ASCII characters without spaces; a team is 1 to 63 of <c>a-z 0-9 . _ -</c>,
 /// starting with a letter or digit. Tokens are kept as SHA-256 digests, so a lookup takes the same time however much of
 /// a guess matches.

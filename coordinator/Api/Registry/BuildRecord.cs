@@ -36,6 +36,9 @@ public sealed class BuildRecord
     public IReadOnlyList<string> Tags { get; }
     public DateTimeOffset Started { get; }
 
+    /// <summary>The blobs and steps this build holds while it runs (see <see cref="BuildLeases"/>).</summary>
+    public BuildLeases Leases { get; } = new();
+
     /// <summary>Canceled by <see cref="Cancel"/> or when no client is attached for the orphan grace.</summary>
     public CancellationToken Canceled => _cancel.Token;
 

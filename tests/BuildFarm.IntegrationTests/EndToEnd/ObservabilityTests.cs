@@ -65,5 +65,18 @@ public sealed partial class ObservabilityTests(BusyboxFixture busybox) : IDispos
         Assert.All(steps[0], s => Assert.NotEqual("", Attribute(s, "buildfarm.step.worker").StringValue));
         Assert.All(steps[1], s => Assert.True(Attribute(s, "buildfarm.step.cache_hit").BoolValue, names));
         Assert.Contains(steps[0], s => s.Name.Contains("RUN"));
+        // An executed step's time split into its phases: queue wait, execution, then the layer's upload to the store.
+        foreach (var step in steps[0])
+        {
+            var phases = spans.Where(p => p.ParentSpanId == step.SpanId && p.TraceId == step.TraceId).ToList();
+            Assert.True(new[] { "queue wait", "execution", "upload" }.All(n => phases.Any(p => p.Name == n)), names);
+            var upload = phases.Single(p => p.Name == "upload");
+            var execution = phases.Single(p => p.Name == "execution");
+            Assert.True(upload.StartTimeUnixNano >= execution.EndTimeUnixNano && upload.EndTimeUnixNano <= step.EndTimeUnixNano, names);
+            Assert.True(Attribute(step, "buildfarm.step.upload_ms").IntValue >= 0 && step.Attributes.Any(a => a.Key == "buildfarm.step.upload_ms"), names);
+            Assert.True(step.Attributes.Any(a => a.Key == "buildfarm.step.queue_wait_ms"), names);
+        }
+        // A cached step did no work: no phases.
+        Assert.All(steps[1], s => Assert.DoesNotContain(spans, p => p.ParentSpanId == s.SpanId));
     }
 }

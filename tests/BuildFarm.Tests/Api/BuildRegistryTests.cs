@@ -96,4 +96,35 @@ public sealed class BuildRegistryTests
 
         Assert.False(record.Canceled.IsCancellationRequested);
     }
+
+    [Fact]
+    public void A_team_at_its_queue_limit_is_refused_with_a_retry_after_while_other_teams_are_not()
+    {
+        var registry = new BuildRegistry(TimeProvider.System, TimeSpan.FromMinutes(1));
+        registry.Register(new BuildTicket("a1", "team-a"), [], limit: 2);
+        registry.Register(new BuildTicket("a2", "team-a"), [], limit: 2);
+
+        var refused = Assert.Throws<RpcException>(() => registry.Register(new BuildTicket("a3", "team-a"), [], limit: 2));
+        var asked = Assert.Throws<RpcException>(() => registry.EnsureRoom("team-a", 2));
+
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Equal(StatusCode.ResourceExhausted, asked.StatusCode);
+        Assert.Equal("5", refused.Trailers.GetValue(BuildRegistry.RetryAfterTrailer));
+        Assert.Contains("team \"team-a\" has 2 builds queued or running, its limit is 2", refused.Status.Detail);
+        Assert.Throws<RpcException>(() => registry.Find("a3", new Caller("ops", true)));
+        registry.Register(new BuildTicket("b1", "team-b"), [], limit: 2);
+    }
+
+    [Fact]
+    public void A_finished_build_frees_its_place_in_the_team_queue()
+    {
+        var registry = new BuildRegistry(TimeProvider.System, TimeSpan.FromMinutes(1));
+        var first = registry.Register(new BuildTicket("a1", "team-a"), [], limit: 1);
+        Assert.Throws<RpcException>(() => registry.EnsureRoom("team-a", 1));
+
+        first.Finish(Success("sha256:" + new string('a', 64)), DateTimeOffset.UtcNow);
+
+        registry.EnsureRoom("team-a", 1);
+        registry.Register(new BuildTicket("a2", "team-a"), [], limit: 1);
+    }
 }
