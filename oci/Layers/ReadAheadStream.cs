@@ -10,8 +10,8 @@ namespace BuildFarm.Oci.Layers;
 /// </summary>
 internal sealed class ReadAheadStream : Stream
 {
-    public const int ChunkSize = 128 * 1024;
-    public const int Depth = 16;
+    public const int ChunkSize = 1024 * 1024;
+    public const int Depth = 4;
 
     private readonly Channel<(byte[] Buffer, int Length)> _chunks =
         Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(Depth) { SingleReader = true, SingleWriter = true });

@@ -31,19 +31,19 @@ public sealed class LayerBlobStreamingTests : IDisposable
     [Fact]
     public async Task Gzip_layer_larger_than_the_read_ahead_unpacks_with_its_diff_id()
     {
-        var (blob, diffId) = Layer(files: 64); // 4 MiB of tar: more than 16 chunks of 128 KiB in flight
+        var (blob, diffId) = Layer(files: 128); // 8 MiB of tar: twice what the read-ahead holds (4 chunks of 1 MiB)
         var root = _dir.Combine("root");
 
         var got = await new LayerApplier().ApplyBlobAsync(new MemoryStream(blob), Gzip, root);
 
         Assert.Equal(diffId, got);
-        Assert.Equal(64, Directory.EnumerateFiles(root).Count());
+        Assert.Equal(128, Directory.EnumerateFiles(root).Count());
     }
 
     [Fact]
     public async Task Truncated_gzip_layer_fails_with_the_decompressor_error()
     {
-        var (blob, _) = Layer(files: 64);
+        var (blob, _) = Layer(files: 128);
         var truncated = new MemoryStream(blob[..(blob.Length / 2)]);
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() =>
@@ -55,7 +55,7 @@ public sealed class LayerBlobStreamingTests : IDisposable
     [Fact]
     public async Task Refused_entry_early_in_a_large_layer_stops_the_decompression_without_a_hang()
     {
-        var (blob, _) = Layer(files: 64, firstName: "../escape");
+        var (blob, _) = Layer(files: 128, firstName: "../escape");
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() =>
             new LayerApplier().ApplyBlobAsync(new MemoryStream(blob), Gzip, _dir.Combine("root")).WaitAsync(TimeSpan.FromSeconds(30)));
