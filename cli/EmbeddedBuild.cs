@@ -33,7 +33,8 @@ public static class EmbeddedBuild
         {
             if (toStdout.Count > 1) throw new InvalidOperationException("only one --output can write to stdout (dest=-)");
             await using var farm = await LocalFarm.StartAsync(invocation.Environment, new EngineOptions(),
-                LocalFarmOptions.Embedded with { RunLimits = invocation.RunLimits }, cancellationToken);
+                LocalFarmOptions.Embedded with { RunLimits = invocation.RunLimits, WorkerSlots = EmbeddedSlots.From(invocation.Environment) },
+                cancellationToken);
             outcome = await farm.Runner.RunAsync(spec, invocation.ContextDir, invocation.NoCacheFilter, printer.OnEvent, cancellationToken);
             if (outcome.Success && toStdout.Count > 0)
             {

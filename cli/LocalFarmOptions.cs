@@ -23,8 +23,8 @@ public sealed record LocalFarmOptions(bool PublishContexts = false, long WorkerB
     /// <summary>Extracted layer snapshots the worker keeps (<c>--snapshot-cache-mb</c>); null: the snapshotter's default (16 GiB).</summary>
     public long? SnapshotCacheBytes { get; init; }
 
-    /// <summary>Steps the worker runs at once (<c>--slots</c>).</summary>
-    public int WorkerSlots { get; init; } = Math.Max(2, Environment.ProcessorCount);
+    /// <summary>Steps the worker runs at once (<c>--slots</c>, BUILDFARM_SLOTS); by default what the machine can hold.</summary>
+    public int WorkerSlots { get; init; } = Worker.Capacity.WorkerCapacity.DefaultSlots();
 
     /// <summary>The store is shared by the nodes of a farm (a worker host): the worker reads it through its local blob
     /// cache even when it is a folder, which may be a network mount. False: a folder store is this machine's own.</summary>

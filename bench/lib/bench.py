@@ -20,18 +20,22 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
+import concurrency  # noqa: E402
 import infra  # noqa: E402
 from builders import BuildError, BuildFarm, BuildKit, Buildah, runc_bare  # noqa: E402
 from infra import log, sh  # noqa: E402
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(BENCH)
-SCENARIOS = ["single12", "cpu3", "debian", "fanin30", "copy20k", "run50"]
+SCENARIOS = ["single12", "cpu3", "debian", "coldbase", "fanin30", "copy20k", "run50", "conc8"]
+SPECIAL = ["run50", "conc8"]  # not cold/warm/late rows of the medians table
 PER_RUN = ["run1", "run50", "run50w"]  # what the run50 scenario runs
 DESCRIPTIONS = {
     "single12": "12-step single-stage Dockerfile (busybox)",
     "cpu3": "3 CPU-bound independent stages + COPY --from of each",
     "debian": "Debian minbase base (debootstrap), useradd/dpkg/chown steps",
+    "coldbase": "Debian minbase base alone: pull + unpack, one RUN, one COPY",
+    "conc8": "8 identical builds submitted at once (bench/lib/concurrency.py)",
     "fanin30": "30-stage fan-in (30 stages, 30 COPY --from)",
     "copy20k": "COPY of a 20,000-file context",
     "run50": "50 `RUN true` steps (per-RUN overhead)",
@@ -284,12 +288,14 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
           + " | ".join(f"BuildFarm/{by[k].name}" for k in peers) + " |",
           "|---|---|" + "---:|" * (len(keys) + len(peers))]
     for s in run.args.scenarios:
-        if s == "run50":
+        if s in SPECIAL:
             continue
         for phase in PHASES:
             L.append(f"| {s}: {DESCRIPTIONS[s]} | {phase} | " + " | ".join(cell(s, phase, k) for k in keys)
                      + " | " + " | ".join(ratio(s, phase, "buildfarm", k) for k in peers) + " |")
     L.append("")
+    if "concurrency" in extras:
+        L += extras["concurrency"]["markdown"]
 
     per_run, per_run_w = {}, {}
     if "run50" in run.args.scenarios:
@@ -347,7 +353,7 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
     L += ["## Targets", "", "| target | scenario | result |", "|---|---|---|"]
     bfa = by.get("buildfarm")
     missed = []
-    for s in [x for x in run.args.scenarios if x != "run50"]:
+    for s in [x for x in run.args.scenarios if x not in SPECIAL]:
         for phase, limit, label in (("warm", 1.0, "warm rebuild no slower than BuildKit"),
                                     ("cold", 1.1, "cold build within 1.1× BuildKit")):
             a = median(run.results.get(s, {}).get(phase, {}).get("buildfarm", []))
@@ -362,6 +368,16 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
                 if not ok:
                     missed.append((s, phase))
             L.append(f"| {label} | {s} | {res} |")
+    if "concurrency" in extras:
+        for kind, label in (("serve", "through one `serve`"), ("embedded", "embedded processes")):
+            sm = concurrency.summary(extras["concurrency"]["rows"], kind)
+            if sm is None:
+                res = "not measured: " + ("; ".join(extras["concurrency"]["rows"].get(kind, {}).get("failed", [])) or "not run")
+            else:
+                ok = sm[2] <= 1.2 and sm[3] <= concurrency.DISTINCT_RUNS
+                res = (f"{'met' if ok else 'MISSED'}: {sm[2]:.2f}× one build ({sm[1]:.2f} s vs {sm[0]:.2f} s), "
+                       f"RUNs executed {sm[3]} of {concurrency.DISTINCT_RUNS} distinct")
+            L.append(f"| 8 identical concurrent builds ≤ 1.2× one build, each distinct step once ({label}) | conc8 | {res} |")
     if "run50" in run.args.scenarios:
         bare_m = median(bare) if isinstance(bare, list) else None
         if bfa is None or not bfa.available:
@@ -432,6 +448,8 @@ def main():
     ap.add_argument("--builders", default="buildfarm,buildkit,buildah")
     ap.add_argument("--out", default=None, help="results file (default bench/results/<date>[-quick].md)")
     ap.add_argument("--tmp", default=os.environ.get("BENCH_TMP"))
+    ap.add_argument("--no-extras", action="store_true",
+                    help="skip the cluster, S3 and start-up rows (to check a few scenarios' rows quickly)")
     args = ap.parse_args()
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.scenarios = [s for s in args.scenarios.split(",") if s]
@@ -472,8 +490,11 @@ def main():
         versions["skopeo"] = sh(["skopeo", "--version"], check=False).stdout.strip()
         versions["umoci"] = sh(["umoci", "--version"], check=False).stdout.strip()
         live = [b for b in builders if b.available]
+        extras = {}
         for s in args.scenarios:
-            if s == "run50":
+            if s == "conc8":
+                extras["concurrency"] = concurrency.run(run, live, registry, procs, logdir)
+            elif s == "run50":
                 for sub in PER_RUN:
                     run.scenario(sub, live, registry, ["cold"])
             else:
@@ -485,10 +506,13 @@ def main():
                 log(f"bare runc run: median {median(bare):.3f}s")
             except RuntimeError as e:
                 bare = str(e)
-        extras = {"cluster": cluster.run({"repo": REPO, "tmp": tmp, "registry": registry, "logdir": logdir,
-                                           "quick": args.quick})}
+        if not args.no_extras:
+            extras["cluster"] = cluster.run({"repo": REPO, "tmp": tmp, "registry": registry, "logdir": logdir,
+                                             "quick": args.quick})
         bf = next((b for b in builders if b.key == "buildfarm"), None)
-        if bf is not None:
+        if args.no_extras:
+            extras["s3"] = "skipped (--no-extras)"
+        elif bf is not None:
             extras["s3"] = s3_rows(run, bf, registry)
             if bf.available:
                 extras["startup"] = median([bf.startup_seconds() for _ in range(3)])
@@ -503,7 +527,7 @@ def main():
             f.write(md)
         with open(out[:-3] + ".json", "w") as f:
             json.dump({"machine": mach, "versions": versions, "results": run.results, "errors": run.errors,
-                       "bare_runc": bare, "extras": {k: v for k, v in extras.items() if k != "cluster"},
+                       "bare_runc": bare, "extras": {k: (v if k != "concurrency" else v["rows"]) for k, v in extras.items() if k != "cluster"},
                        "args": vars(args)}, f, indent=1, default=str)
         print(md)
         log(f"wrote {out} (build logs in {logdir})")

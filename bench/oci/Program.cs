@@ -5,6 +5,13 @@ using BuildFarm.Oci.Layers;
 
 // Layer tar+gzip and tar+zstd throughput of BuildFarm.Oci next to GNU tar piped into gzip/zstd, on one generated tree.
 // Usage: dotnet run -c Release --project bench/oci [-- --size-mb 500] [--keep]
+// Usage: dotnet run -c Release --project bench/oci -- --unpack BLOB [--repeats N] [--media-type T]: the worker's unpack of one layer blob
+if (args.Length >= 2 && args[0] == "--unpack")
+{
+    var repeats = Array.IndexOf(args, "--repeats") is var ri and > 0 ? int.Parse(args[ri + 1], CultureInfo.InvariantCulture) : 3;
+    var mediaType = Array.IndexOf(args, "--media-type") is var mi and > 0 ? args[mi + 1] : "application/vnd.oci.image.layer.v1.tar+gzip";
+    return await UnpackBench.RunAsync(args[1], repeats, mediaType);
+}
 var sizeMb = 500;
 var keep = false;
 for (var i = 0; i < args.Length; i++)

@@ -151,7 +151,8 @@ public sealed class FarmSettingsLoader
         RemotingPort = Port("remoting-port", role == HostRole.Coordinator ? 8750 : 0),
         Seeds = Seeds(),
         JoinTimeout = TimeSpan.FromSeconds(Number("join-timeout", 30, 1, 3600, "a number of seconds from 1 to 3600")),
-        Slots = (int)Number("slots", Environment.ProcessorCount, 1, 1024, "a number of slots from 1 to 1024"),
+        // Default: what the machine can hold (CPUs and memory), not one step per CPU: RUN steps mostly wait.
+        Slots = (int)Number("slots", Worker.Capacity.WorkerCapacity.DefaultSlots(), 1, 1024, "a number of slots from 1 to 1024"),
         HealthListen = Endpoint("health-listen", "127.0.0.1:0"),
         WorkerCacheBytes = MiB("worker-cache-mb", 8192) ?? 8192L << 20,
         ContextCacheBytes = MiB("context-cache-mb", 2048) ?? 2048L << 20,

@@ -16,6 +16,9 @@ namespace BuildFarm.Coordinator.Images;
 /// </summary>
 public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> clientFactory, string stateDirectory, LocalImageStore? localImages = null)
 {
+    /// <summary>Blobs of one image fetched at once.</summary>
+    public const int ParallelDownloads = 4;
+
     private readonly ConcurrentDictionary<string, Task<ResolvedImage>> _resolved = new(StringComparer.Ordinal);
     private readonly Lazy<RegistryClient> _client = new(clientFactory);
     private string IndexPath => Path.Combine(stateDirectory, "base-images.json");
@@ -41,12 +44,15 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
         var client = _client.Value;
         var (manifestDocument, _) = await client.GetImageManifestAsync(reference, platform, cancellationToken);
         var manifest = manifestDocument.ParseManifest();
-        foreach (var blob in manifest.Layers.Prepend(manifest.Config))
-        {
-            if (await store.ExistsAsync(blob.ParsedDigest, cancellationToken)) continue;
-            await using var stream = await client.OpenBlobAsync(reference, blob, cancellationToken);
-            await store.PutAsync(stream, blob.ParsedDigest, cancellationToken);
-        }
+        // Layers download side by side, each streamed straight into the store (as dockerd's 3 concurrent downloads).
+        await Parallel.ForEachAsync(manifest.Layers.Prepend(manifest.Config).DistinctBy(b => b.Digest),
+            new ParallelOptions { MaxDegreeOfParallelism = ParallelDownloads, CancellationToken = cancellationToken },
+            async (blob, token) =>
+            {
+                if (await store.ExistsAsync(blob.ParsedDigest, token)) return;
+                await using var stream = await client.OpenBlobAsync(reference, blob, token);
+                await store.PutAsync(stream, blob.ParsedDigest, token);
+            });
         // The manifest bytes go last: a stored manifest means every blob it names is stored too.
         await store.PutAsync(new MemoryStream(manifestDocument.Bytes, writable: false), manifestDocument.Digest, cancellationToken);
         if (reference.Digest is null) await RememberAsync(indexKey, manifestDocument.Digest.ToString(), cancellationToken);

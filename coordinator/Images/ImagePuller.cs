@@ -17,18 +17,21 @@ public sealed class ImagePuller(IContentStore store, RegistryClient client, Loca
         status.Report($"{reference.Reference}: Pulling from {reference.Repository}");
         var (manifestDocument, index) = await client.GetImageManifestAsync(reference, platform, cancellationToken);
         var manifest = manifestDocument.ParseManifest();
-        foreach (var layer in manifest.Layers)
-        {
-            var shortId = layer.ParsedDigest.Hex[..12];
-            if (await store.ExistsAsync(layer.ParsedDigest, cancellationToken))
+        // Layers download side by side (as docker pull does), each streamed straight into the store.
+        await Parallel.ForEachAsync(manifest.Layers.DistinctBy(l => l.Digest),
+            new ParallelOptions { MaxDegreeOfParallelism = BaseImageResolver.ParallelDownloads, CancellationToken = cancellationToken },
+            async (layer, token) =>
             {
-                status.Report($"{shortId}: Already exists");
-                continue;
-            }
-            await using (var stream = await client.OpenBlobAsync(reference, layer, cancellationToken))
-                await store.PutAsync(stream, layer.ParsedDigest, cancellationToken);
-            status.Report($"{shortId}: Pull complete");
-        }
+                var shortId = layer.ParsedDigest.Hex[..12];
+                if (await store.ExistsAsync(layer.ParsedDigest, token))
+                {
+                    status.Report($"{shortId}: Already exists");
+                    return;
+                }
+                await using (var stream = await client.OpenBlobAsync(reference, layer, token))
+                    await store.PutAsync(stream, layer.ParsedDigest, token);
+                status.Report($"{shortId}: Pull complete");
+            });
         if (!await store.ExistsAsync(manifest.Config.ParsedDigest, cancellationToken))
         {
             await using var stream = await client.OpenBlobAsync(reference, manifest.Config, cancellationToken);

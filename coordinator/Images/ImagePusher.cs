@@ -18,24 +18,27 @@ public sealed class ImagePusher(IContentStore store, RegistryClient client, Loca
         var stored = await StoredImage.ReadAsync(store, image, cancellationToken);
         status.Report($"The push refers to repository [{ImagePuller.RepositoryOf(image.Name)}]");
         var mountable = await MountSourcesAsync(target, cancellationToken);
-        foreach (var blob in stored.Manifest.Layers.Append(stored.Manifest.Config))
+        // Blobs upload side by side (as docker push does); the manifest goes only after all of them.
+        await Parallel.ForEachAsync(stored.Manifest.Layers.Append(stored.Manifest.Config).DistinctBy(b => b.Digest),
+            new ParallelOptions { MaxDegreeOfParallelism = ImageCopier.ParallelUploads, CancellationToken = cancellationToken },
+            async (blob, token) =>
         {
             var digest = blob.ParsedDigest;
             var isLayer = blob != stored.Manifest.Config;
             var mountFrom = mountable.GetValueOrDefault(digest);
-            if (await client.BlobExistsAsync(target, digest, cancellationToken))
+            if (await client.BlobExistsAsync(target, digest, token))
             {
                 if (isLayer) status.Report($"{digest.Hex[..12]}: Layer already exists");
-                continue;
+                return;
             }
             // Staged to a file: the client may reopen the content for a retry, and the store's streams are async.
             var staged = Path.Combine(scratch, $"push-{digest.Hex}-{Guid.NewGuid():N}");
             try
             {
-                await using (var source = await store.OpenAsync(digest, cancellationToken))
+                await using (var source = await store.OpenAsync(digest, token))
                 await using (var file = File.Create(staged))
-                    await source.CopyToAsync(file, cancellationToken);
-                var result = await client.PushBlobAsync(target, blob, () => File.OpenRead(staged), mountFrom, cancellationToken);
+                    await source.CopyToAsync(file, token);
+                var result = await client.PushBlobAsync(target, blob, () => File.OpenRead(staged), mountFrom, token);
                 if (isLayer)
                     status.Report(result == BlobPushResult.Mounted ? $"{digest.Hex[..12]}: Mounted from {mountFrom}" : $"{digest.Hex[..12]}: Pushed");
             }
@@ -43,7 +46,7 @@ public sealed class ImagePusher(IContentStore store, RegistryClient client, Loca
             {
                 File.Delete(staged);
             }
-        }
+        });
         var document = ManifestDocument.FromBytes(stored.ManifestBytes, stored.Manifest.MediaType);
         var pushed = await client.PutManifestAsync(target, document, cancellationToken);
         status.Report($"{target.Reference}: digest: {pushed.Digest} size: {pushed.Size}");

@@ -19,19 +19,28 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     /// <summary>Decompresses a layer blob of the given media type and applies it; returns its diff id.</summary>
     public async Task<Digest> ApplyBlobAsync(Stream blob, string mediaType, string root, CancellationToken cancellationToken = default)
     {
-        await using var tar = LayerCompressor.OpenDecompressed(blob, mediaType);
-        return await ApplyAsync(tar, root, cancellationToken);
+        // Decompression and the diff id's hash run on another task beside the extraction, streamed (no temp copy).
+        await using var tar = new ReadAheadStream(LayerCompressor.OpenDecompressed(blob, mediaType), cancellationToken);
+        await ApplyTarAsync(tar, root, cancellationToken);
+        return await tar.Digest;
     }
 
     /// <summary>Applies an uncompressed layer tar onto <paramref name="root"/> (created if missing); returns its diff id.</summary>
     public async Task<Digest> ApplyAsync(Stream tar, string root, CancellationToken cancellationToken = default)
     {
+        await using var hashing = new HashingReadStream(tar, leaveOpen: true);
+        await ApplyTarAsync(hashing, root, cancellationToken);
+        return hashing.Digest;
+    }
+
+    /// <summary>Applies an uncompressed layer tar and reads the stream to its end (padding past the tar's end too).</summary>
+    private async Task ApplyTarAsync(Stream tar, string root, CancellationToken cancellationToken)
+    {
         Directory.CreateDirectory(root);
         root = Path.GetFullPath(root).TrimEnd('/');
         using var confined = ConfinedRoot.Open(root);
         var layer = new LayerApplyState(root, confined);
-        await using var hashing = new HashingReadStream(tar, leaveOpen: true);
-        var reader = new TarStreamReader(hashing);
+        var reader = new TarStreamReader(tar);
         while (await reader.NextAsync(cancellationToken) is { } entry)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -51,7 +60,6 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             // A later entry of the same layer may have replaced the directory: nothing left to date.
             if (parent?.Stat(components[^1]) is { Type: FileStatus.Directory }) parent.SetTimes(components[^1], seconds, nanoseconds);
         }
-        return hashing.Digest;
     }
 
     private async Task ApplyEntryAsync(TarReadEntry entry, LayerApplyState layer, CancellationToken cancellationToken)

@@ -6,6 +6,9 @@ namespace BuildFarm.Oci.Registry;
 /// <summary>Moves whole images between an OCI layout and a registry, blobs first and manifests last, digests unchanged.</summary>
 public static class ImageCopier
 {
+    /// <summary>Blobs of one image uploaded at once.</summary>
+    public const int ParallelUploads = 4;
+
     /// <summary>
     /// Pushes the image (manifest or index, with everything it references) named by <paramref name="top"/> in the layout
     /// to <paramref name="target"/>; children of an index go by digest, the top document under the target's tag.
@@ -22,11 +25,14 @@ public static class ImageCopier
         else
         {
             var manifest = document.ParseManifest();
-            foreach (var blob in manifest.Layers.Prepend(manifest.Config))
-            {
-                if (blob.Data is not null && !layout.HasBlob(blob.ParsedDigest)) continue; // inline-only content
-                await client.PushBlobAsync(target, blob, () => layout.OpenBlob(blob), mountFrom, cancellationToken);
-            }
+            // Blobs upload side by side (docker pushes 5 at once); the manifest goes only after all of them.
+            await Parallel.ForEachAsync(manifest.Layers.Prepend(manifest.Config).DistinctBy(b => b.Digest),
+                new ParallelOptions { MaxDegreeOfParallelism = ParallelUploads, CancellationToken = cancellationToken },
+                async (blob, token) =>
+                {
+                    if (blob.Data is not null && !layout.HasBlob(blob.ParsedDigest)) return; // inline-only content
+                    await client.PushBlobAsync(target, blob, () => layout.OpenBlob(blob), mountFrom, token);
+                });
         }
         return await client.PutManifestAsync(target, document, cancellationToken);
     }

@@ -249,6 +249,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
         var leases = new List<LayerLease>();
         try
         {
+            await ExtractMissingAsync(chain, cancellationToken);
             foreach (var layer in chain.DistinctBy(l => l.DiffId)) leases.Add(await AcquireLayerAsync(layer, cancellationToken));
             await PruneToCapacityAsync(cancellationToken);
             var snapshot = await MountUnguardedAsync(chain, writable, cancellationToken);
@@ -260,6 +261,17 @@ public sealed class OverlaySnapshotter : ISnapshotter
             foreach (var lease in leases) lease.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Extracts the chain's missing layers side by side (a base image of several layers: each one's
+    /// decompression and writes overlap the others'); leasing them afterwards finds them in place.</summary>
+    private async Task ExtractMissingAsync(IReadOnlyList<LayerRef> chain, CancellationToken cancellationToken)
+    {
+        var missing = chain.DistinctBy(l => l.DiffId).Where(l => !HasLayer(l.DiffId)).ToList();
+        if (missing.Count < 2) return;
+        await Parallel.ForEachAsync(missing,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount), CancellationToken = cancellationToken },
+            async (layer, token) => await EnsureLayerAsync(layer, token));
     }
 
     private async Task<ActiveSnapshot> MountUnguardedAsync(IReadOnlyList<LayerRef> chain, bool writable, CancellationToken cancellationToken)

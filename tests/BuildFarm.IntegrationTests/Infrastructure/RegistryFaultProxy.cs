@@ -35,6 +35,12 @@ public sealed class RegistryFaultProxy : IAsyncDisposable
     private long _bytesToClients;
     private long _bytesFromClients;
 
+    /// <summary>The most client connections forwarded at one moment: a client fetching one blob after another on a
+    /// kept-alive connection never needs a second one.</summary>
+    public int PeakConnections => Volatile.Read(ref _peakConnections);
+    private int _openConnections;
+    private int _peakConnections;
+
     /// <summary>Spoils the next connections, in order.</summary>
     public void Enqueue(params RegistryFault[] faults)
     {
@@ -54,6 +60,7 @@ public sealed class RegistryFaultProxy : IAsyncDisposable
 
     private async Task HandleAsync(Socket client)
     {
+        var counted = false;
         try
         {
             if (_faults.TryDequeue(out var fault))
@@ -77,6 +84,10 @@ public sealed class RegistryFaultProxy : IAsyncDisposable
                 client.Close();
                 return;
             }
+            var open = Interlocked.Increment(ref _openConnections);
+            for (var peak = _peakConnections; open > peak; peak = _peakConnections)
+                if (Interlocked.CompareExchange(ref _peakConnections, open, peak) == peak) break;
+            counted = true;
             using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await upstream.ConnectAsync(IPAddress.Loopback, _upstreamPort, _stop.Token);
             await using var a = new NetworkStream(client, ownsSocket: true);
@@ -90,6 +101,7 @@ public sealed class RegistryFaultProxy : IAsyncDisposable
         catch (SocketException) { }
         finally
         {
+            if (counted) Interlocked.Decrement(ref _openConnections);
             client.Dispose();
         }
     }

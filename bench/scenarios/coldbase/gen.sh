@@ -1,0 +1,3 @@
+#!/bin/sh
+# usage: gen.sh CTX
+set -e; echo "late" > "$1/late.txt"
