@@ -12,6 +12,7 @@ using BuildFarm.Protos.Cluster;
 using BuildFarm.Worker.Actors;
 using BuildFarm.Worker.Steps;
 using BuildFarm.Coordinator.Builds;
+using BuildFarm.Coordinator.Dockerfile.Lint;
 
 namespace BuildFarm.Cli;
 
@@ -73,6 +74,22 @@ public static class EmbeddedBuild
 
     public static async Task<int> ReportAsync(BuildInvocation invocation, BuildOutcome outcome, ProgressPrinter printer, bool canceled)
     {
+        var dockerfileName = Path.GetFileName(invocation.DockerfilePath);
+        if (outcome.CheckOnly)
+        {
+            // buildx --call=check: the findings on stdout, and a failing status when there are any
+            LintReportWriter.WriteCheck(Console.Out, outcome.LintWarnings, dockerfileName, invocation.Spec.Dockerfile.ToStringUtf8());
+            return outcome.LintWarnings.Count > 0 ? 1 : 0;
+        }
+        if (BuildCalls.IsCheck(invocation.Spec.Call) && outcome.LintWarnings.Count > 0)
+        {
+            LintReportWriter.WriteCheck(Console.Out, outcome.LintWarnings, dockerfileName, invocation.Spec.Dockerfile.ToStringUtf8());
+            Console.Out.WriteLine();
+        }
+        else
+        {
+            LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
+        }
         if (!outcome.Success)
         {
             await Console.Error.WriteLineAsync(FailureReport.Format(outcome, invocation.DockerfilePath));

@@ -29,6 +29,8 @@ public static class BuildCommand
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
+        var call = new Option<string?>("--call") { Description = "Set method for evaluating build (build, check)" };
+        var check = new Option<bool>("--check") { Description = "Shorthand for \"--call=check\"" };
         var limits = new RunLimitOptions();
         var remote = new Remote.RemoteOptions();
 
@@ -37,6 +39,8 @@ public static class BuildCommand
             context, file, tags, buildArgs, target, secrets, noCache, noCacheFilter, pull, labels, progress, outputs, push, load,
             iidFile, metadataFile, platform, quiet, server, allow,
         };
+        command.Options.Add(call);
+        command.Options.Add(check);
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -80,6 +84,7 @@ public static class BuildCommand
                         throw new UsageException($"--allow {entitlement}: unknown entitlement (known: {string.Join(", ", Coordinator.Builds.Entitlements.Known)})");
                     spec.Entitlements.Add(entitlement);
                 }
+                spec.Call = BuildArguments.ParseCall(parse.GetValue(call), parse.GetValue(check));
                 // asked of whichever worker runs the RUN steps (a server's clamps them to its own); embedded, they are its worker's too
                 if (limits.Asked(parse) is { } asked)
                     spec.RunLimits = Worker.Execution.RunLimitsMessage.FromAsked(asked);

@@ -95,19 +95,21 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                 outcome = new BuildOutcome { Error = e.Message, ErrorClass = e is InvalidOperationException ? Protos.Cluster.ErrorClass.UserError : ErrorClasses.Of(e) };
             }
             // Kept for the client to read (ReadExport) until it releases them or they expire.
-            IReadOnlyList<ExportFile> exports = outcome.Success ? await KeepExportsAsync(exportIds, record.Canceled) : [];
+            IReadOnlyList<ExportFile> exports = outcome.Success && !outcome.CheckOnly ? await KeepExportsAsync(exportIds, record.Canceled) : [];
             kept = outcome.Success;
             record.Finish(outcome.Success
                 ? new BuildResponse
                 {
                     Result = new BuildResult
                     {
-                        ManifestDigest = outcome.ManifestDigest,
-                        ConfigDigest = outcome.ConfigDigest,
+                        ManifestDigest = outcome.ManifestDigest ?? "",
+                        ConfigDigest = outcome.ConfigDigest ?? "",
                         ImageNames = { outcome.ImageNames },
                         StepsExecuted = outcome.StepsExecuted,
                         StepsCached = outcome.StepsCached,
                         Exports = { exports },
+                        LintWarnings = { outcome.LintWarnings.Select(LintWarningMessages.ToMessage) },
+                        CheckOnly = outcome.CheckOnly,
                     },
                 }
                 : new BuildResponse
@@ -120,6 +122,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                         LogTail = { outcome.LogTail },
                         ExitCode = outcome.ExitCode,
                         ErrorClass = outcome.Canceled ? "canceled" : ErrorClassNames.Of(outcome.ErrorClass),
+                        LintWarnings = { outcome.LintWarnings.Select(LintWarningMessages.ToMessage) },
                     },
                 }, DateTimeOffset.UtcNow);
         }
