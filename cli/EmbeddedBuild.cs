@@ -86,18 +86,18 @@ public static class EmbeddedBuild
             LintReportWriter.WriteCheck(Console.Out, outcome.LintWarnings, dockerfileName, invocation.Spec.Dockerfile.ToStringUtf8());
             Console.Out.WriteLine();
         }
-        else
-        {
-            LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
-        }
         if (!outcome.Success)
         {
+            if (!BuildCalls.IsCheck(invocation.Spec.Call))
+                LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
             await Console.Error.WriteLineAsync(FailureReport.Format(outcome, invocation.DockerfilePath));
             return outcome.Canceled || canceled || outcome.ErrorClass == ErrorClass.Canceled ? 130 : 1;
         }
         printer.Info($"writing image {outcome.ManifestDigest} done");
         foreach (var name in outcome.ImageNames) printer.Info($"naming to {name} done");
         printer.Info($"{outcome.StepsExecuted} steps executed, {outcome.StepsCached} cached");
+        // as buildx: the checks' findings once the progress is done
+        LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
         if (invocation.IidFile is { } iid)
             await File.WriteAllTextAsync(iid, outcome.ManifestDigest);
         if (invocation.MetadataFile is { } metadataPath)
