@@ -28,9 +28,13 @@ public static class BuildCommand
         var platform = new Option<string?>("--platform") { Description = "Set target platform for build (linux/amd64)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
-        var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
+        var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure; network.host: RUN --network=host)" };
         var call = new Option<string?>("--call") { Description = "Set method for evaluating build (build, check)" };
         var check = new Option<bool>("--check") { Description = "Shorthand for \"--call=check\"" };
+        var network = new Option<string?>("--network") { Description = "Set the networking mode for the RUN instructions during build (default, none, host)" };
+        var addHosts = new Option<string[]>("--add-host") { Description = "Add a custom host-to-IP mapping (format: \"host:ip\")" };
+        var shmSize = new Option<string?>("--shm-size") { Description = "Shared memory size for build containers (64m, 1g)" };
+        var ulimits = new Option<string[]>("--ulimit") { Description = "Ulimit options (nofile=1024:2048)" };
         var limits = new RunLimitOptions();
         var remote = new Remote.RemoteOptions();
 
@@ -41,6 +45,7 @@ public static class BuildCommand
         };
         command.Options.Add(call);
         command.Options.Add(check);
+        foreach (var option in new Option[] { network, addHosts, shmSize, ulimits }) command.Options.Add(option);
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -85,6 +90,10 @@ public static class BuildCommand
                     spec.Entitlements.Add(entitlement);
                 }
                 spec.Call = BuildArguments.ParseCall(parse.GetValue(call), parse.GetValue(check));
+                spec.Network = RunOptionArguments.ParseNetwork(parse.GetValue(network));
+                spec.ExtraHosts.AddRange((parse.GetValue(addHosts) ?? []).Select(RunOptionArguments.ParseExtraHost));
+                spec.ShmSize = RunOptionArguments.ParseShmSize(parse.GetValue(shmSize));
+                spec.Ulimits.AddRange((parse.GetValue(ulimits) ?? []).Select(RunOptionArguments.ParseUlimit));
                 // asked of whichever worker runs the RUN steps (a server's clamps them to its own); embedded, they are its worker's too
                 if (limits.Asked(parse) is { } asked)
                     spec.RunLimits = Worker.Execution.RunLimitsMessage.FromAsked(asked);

@@ -42,8 +42,8 @@ public sealed partial class BuildRunner(
         Action<ProgressEvent> progress, BuildTicket ticket, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var trace = new PhaseTrace(traceOutput);
-        if (BuildCalls.Problem(spec.Call) is { } badCall)
-            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = badCall };
+        if ((BuildCalls.Problem(spec.Call) ?? RunOptionsProblem(spec)) is { } badSpec)
+            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = badSpec };
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
         var text = spec.Dockerfile.ToString(Encoding.UTF8);
         var platformSpec = spec.Platform is { Length: > 0 } platformText ? PlatformSpec.Parse(platformText) : PlatformSpec.LinuxAmd64;
@@ -53,6 +53,7 @@ public sealed partial class BuildRunner(
             Target = spec.Target,
             BuildArgs = spec.BuildArgs.ToDictionary(),
             TargetPlatform = platformSpec,
+            Run = RunOptionsOf(spec),
         };
 
         BuildPlan plan;
