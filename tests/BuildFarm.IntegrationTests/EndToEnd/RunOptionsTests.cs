@@ -1,3 +1,5 @@
+using BuildFarm.IntegrationTests.Infrastructure;
+
 namespace BuildFarm.IntegrationTests.EndToEnd;
 
 /// <summary>The build's run options on real runc RUN steps: /etc/hosts, rlimits, /dev/shm, and the network.host entitlement.</summary>
@@ -61,5 +63,38 @@ public sealed class RunOptionsTests(BusyboxFixture busybox) : IDisposable
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("--ulimit nofile=20:10: ulimit soft limit must be less than or equal to hard limit: 20 > 10", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Run_options_travel_to_a_server_and_its_refusal_of_host_network_names_the_server_setting()
+    {
+        var port = FreeTcpPort.Next();
+        using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
+        server.StandardInput.Close();
+        var stderr = server.StandardError.ReadToEndAsync();
+        Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
+        try
+        {
+            var client = new BuildFarmCli(Path.Combine(_scratch.Root, "client-home"));
+            var hostNet = _scratch.Context("served-hostnet", "FROM scratch\nADD rootfs.tar /\nRUN --network=host true\n");
+
+            var served = await client.BuildAsync("--server", $"127.0.0.1:{port}", "--add-host", "db:10.9.8.7", "--ulimit", "nofile=321:654",
+                "--shm-size", "32m", Probe("served"));
+            var refused = await client.BuildAsync("--server", $"127.0.0.1:{port}", "--allow", "network.host", hostNet);
+
+            Assert.True(served.ExitCode == 0, served.ToString());
+            Assert.Contains("hosts:10.9.8.7\tdb", served.Stderr);
+            Assert.Contains("soft:321 hard:654", served.Stderr);
+            Assert.Contains("shm-kb:32768", served.Stderr);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("network.host is not allowed by this server (start it with --allow-insecure-entitlement network.host)", refused.Stderr);
+        }
+        finally
+        {
+            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await server.WaitForExitAsync(timeout.Token);
+            await stderr;
+        }
     }
 }
