@@ -32,13 +32,14 @@ internal sealed partial class LintRun
         else
         {
             state = new LintStageState();
-            if (baseName is not null && baseStage is null && inputs.Plan.BaseImages.TryGetValue(baseName, out var image))
+            var env = baseName is not null && baseStage is null && inputs.Plan.BaseImages.TryGetValue(baseName, out var image)
+                ? image.Env
+                : [];
+            // BuildKit makes sure PATH is always set (scratch included), as the planner does
+            foreach (var entry in env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)) ? env : env.Concat(ImageConfigState.DefaultEnv))
             {
-                foreach (var entry in image.Env)
-                {
-                    var eq = entry.IndexOf('=');
-                    state.SetEnv(eq < 0 ? entry : entry[..eq], eq < 0 ? "" : entry[(eq + 1)..]);
-                }
+                var eq = entry.IndexOf('=');
+                state.SetEnv(eq < 0 ? entry : entry[..eq], eq < 0 ? "" : entry[(eq + 1)..]);
             }
         }
         var global = ShellEnvironment.FromPairs(globalEnv);

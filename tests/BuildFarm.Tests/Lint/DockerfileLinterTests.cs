@@ -23,7 +23,7 @@ public sealed class DockerfileLinterTests
         { "FROM scratch\nMAINTAINER me\n", "MaintainerDeprecated", "Maintainer instruction is deprecated in favor of using label", 2 },
         { "ARG VERSION=1\nFROM busybox$VERSIN\n", "UndefinedArgInFrom", "FROM argument 'VERSIN' is not declared (did you mean VERSION?)", 2 },
         { "FROM scratch\nWORKDIR app\n", "WorkdirRelativePath", "Relative workdir \"app\" can have unexpected results if the base image changes", 2 },
-        { "FROM scratch\nENV PATHS=/x\nENV B=$PATH\n", "UndefinedVar", "Usage of undefined variable '$PATH' (did you mean $PATHS?)", 3 },
+        { "FROM scratch\nENV GREETING=hi\nENV B=$GREETIN\n", "UndefinedVar", "Usage of undefined variable '$GREETIN' (did you mean $GREETING?)", 3 },
         { "FROM scratch\nENTRYPOINT [\"a\"]\nENTRYPOINT [\"b\"]\n", "MultipleInstructionsDisallowed", "Multiple ENTRYPOINT instructions should not be used in the same stage because only the last one will be used", 2 },
         { "FROM scratch\nLABEL maintainer me\n", "LegacyKeyValueFormat", "\"LABEL key=value\" should be used instead of legacy \"LABEL key value\" format", 2 },
         { "FROM --platform=$TARGETPLATFORM scratch\n", "RedundantTargetPlatform", "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior", 1 },
@@ -209,6 +209,12 @@ public sealed class DockerfileLinterTests
 
         var warning = Assert.Single(warnings);
         Assert.Equal(("UndefinedVar", "Usage of undefined variable '$V'", 5), (warning.RuleName, warning.Detail, warning.StartLine));
+    }
+
+    [Fact]
+    public void PATH_is_always_defined_as_BuildKit_sets_a_default_one_even_on_scratch()
+    {
+        Assert.Empty(LintCheck.Run("FROM scratch\nENV PATH=/opt/bin:$PATH\n").Warnings);
     }
 
     [Fact]
