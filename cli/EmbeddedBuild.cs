@@ -12,6 +12,7 @@ using BuildFarm.Protos.Cluster;
 using BuildFarm.Worker.Actors;
 using BuildFarm.Worker.Steps;
 using BuildFarm.Coordinator.Builds;
+using BuildFarm.Coordinator.Dockerfile.Lint;
 
 namespace BuildFarm.Cli;
 
@@ -76,7 +77,7 @@ public static class EmbeddedBuild
     {
         try
         {
-            if (outcome.Success && invocation.Load is { Daemon: var daemon, Archive: var archive })
+            if (outcome.Success && !outcome.CheckOnly && invocation.Load is { Daemon: var daemon, Archive: var archive })
             {
                 var started = DateTimeOffset.UtcNow;
                 try
@@ -90,7 +91,7 @@ public static class EmbeddedBuild
                 }
                 printer.Info($"loading image to docker daemon at {daemon.Host} done ({(DateTimeOffset.UtcNow - started).TotalSeconds:0.0}s)");
             }
-            if (outcome.Success && invocation.LoadIntoFarmStore)
+            if (outcome.Success && !outcome.CheckOnly && invocation.LoadIntoFarmStore)
                 printer.Info(outcome.ImageNames.Count > 0
                     ? $"--load: no docker daemon (DOCKER_HOST unset, {DockerEngineLoad.DefaultSocket} absent): the image is in buildfarm's image store as {string.Join(", ", outcome.ImageNames)} " +
                       (invocation.Server is { } server ? $"on the server (buildfarm images --server {server})" : "(buildfarm images)")
@@ -105,14 +106,30 @@ public static class EmbeddedBuild
 
     private static async Task<int> ReportOutcomeAsync(BuildInvocation invocation, BuildOutcome outcome, ProgressPrinter printer, bool canceled)
     {
+        var dockerfileName = Path.GetFileName(invocation.DockerfilePath);
+        if (outcome.CheckOnly)
+        {
+            // buildx --call=check: the findings on stdout, and a failing status when there are any
+            LintReportWriter.WriteCheck(Console.Out, outcome.LintWarnings, dockerfileName, invocation.Spec.Dockerfile.ToStringUtf8());
+            return outcome.LintWarnings.Count > 0 ? 1 : 0;
+        }
+        if (BuildCalls.IsCheck(invocation.Spec.Call) && outcome.LintWarnings.Count > 0)
+        {
+            LintReportWriter.WriteCheck(Console.Out, outcome.LintWarnings, dockerfileName, invocation.Spec.Dockerfile.ToStringUtf8());
+            Console.Out.WriteLine();
+        }
         if (!outcome.Success)
         {
+            if (!BuildCalls.IsCheck(invocation.Spec.Call))
+                LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
             await Console.Error.WriteLineAsync(FailureReport.Format(outcome, invocation.DockerfilePath));
             return outcome.Canceled || canceled || outcome.ErrorClass == ErrorClass.Canceled ? 130 : 1;
         }
         printer.Info($"writing image {outcome.ManifestDigest} done");
         foreach (var name in outcome.ImageNames) printer.Info($"naming to {name} done");
         printer.Info($"{outcome.StepsExecuted} steps executed, {outcome.StepsCached} cached");
+        // as buildx: the checks' findings once the progress is done
+        LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
         if (invocation.IidFile is { } iid)
             await File.WriteAllTextAsync(iid, outcome.ManifestDigest);
         if (invocation.MetadataFile is { } metadataPath)

@@ -166,6 +166,8 @@ public static class RemoteBuild
             ImageNames = [.. response.Result.ImageNames],
             StepsExecuted = response.Result.StepsExecuted,
             StepsCached = response.Result.StepsCached,
+            LintWarnings = [.. response.Result.LintWarnings.Select(LintWarningMessages.FromMessage)],
+            CheckOnly = response.Result.CheckOnly,
         }
         : new BuildOutcome
         {
@@ -177,6 +179,7 @@ public static class RemoteBuild
             ErrorInstruction = response.Error.Instruction,
             LogTail = [.. response.Error.LogTail],
             ExitCode = response.Error.ExitCode,
+            LintWarnings = [.. response.Error.LintWarnings.Select(LintWarningMessages.FromMessage)],
         };
 
     private static async Task CancelQuietlyAsync(RemoteEndpoint endpoint, string id)

@@ -139,4 +139,19 @@ public static class BuildArguments
         if (total > MaxSecretBytes) throw SecretTooLarge(id, path);
         return buffer[..total];
     }
+
+    /// <summary><c>--call</c> and its shorthand <c>--check</c>, as buildx: "" builds; check runs the Dockerfile checks only.</summary>
+    public static string ParseCall(string? call, bool check)
+    {
+        if (check)
+        {
+            if (call is not null && call != Coordinator.Builds.BuildCalls.Check)
+                throw new UsageException($"--check conflicts with --call={call}");
+            return Coordinator.Builds.BuildCalls.Check;
+        }
+        if (call is null || call == Coordinator.Builds.BuildCalls.Build) return "";
+        if (Coordinator.Builds.BuildCalls.Problem(call) is { } problem)
+            throw new UsageException(problem);
+        return call;
+    }
 }

@@ -28,7 +28,13 @@ public static class BuildCommand
         var platform = new Option<string?>("--platform") { Description = "Set target platform for build (linux/amd64)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
-        var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
+        var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure; network.host: RUN --network=host)" };
+        var call = new Option<string?>("--call") { Description = "Set method for evaluating build (build, check)" };
+        var check = new Option<bool>("--check") { Description = "Shorthand for \"--call=check\"" };
+        var network = new Option<string?>("--network") { Description = "Set the networking mode for the RUN instructions during build (default, none, host)" };
+        var addHosts = new Option<string[]>("--add-host") { Description = "Add a custom host-to-IP mapping (format: \"host:ip\")" };
+        var shmSize = new Option<string?>("--shm-size") { Description = "Shared memory size for build containers (64m, 1g)" };
+        var ulimits = new Option<string[]>("--ulimit") { Description = "Ulimit options (nofile=1024:2048)" };
         var cacheFrom = new Option<string[]>("--cache-from") { Description = "External cache sources (type=local,src=DIR or type=registry,ref=NAME; BuildKit's cache format)" };
         var cacheTo = new Option<string[]>("--cache-to") { Description = "Cache export destinations (type=local,dest=DIR or type=registry,ref=NAME[,mode=min|max])" };
         var limits = new RunLimitOptions();
@@ -41,6 +47,9 @@ public static class BuildCommand
         };
         command.Options.Add(cacheFrom);
         command.Options.Add(cacheTo);
+        command.Options.Add(call);
+        command.Options.Add(check);
+        foreach (var option in new Option[] { network, addHosts, shmSize, ulimits }) command.Options.Add(option);
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -91,6 +100,11 @@ public static class BuildCommand
                         throw new UsageException($"--allow {entitlement}: unknown entitlement (known: {string.Join(", ", Coordinator.Builds.Entitlements.Known)})");
                     spec.Entitlements.Add(entitlement);
                 }
+                spec.Call = BuildArguments.ParseCall(parse.GetValue(call), parse.GetValue(check));
+                spec.Network = RunOptionArguments.ParseNetwork(parse.GetValue(network));
+                spec.ExtraHosts.AddRange((parse.GetValue(addHosts) ?? []).Select(RunOptionArguments.ParseExtraHost));
+                spec.ShmSize = RunOptionArguments.ParseShmSize(parse.GetValue(shmSize));
+                spec.Ulimits.AddRange((parse.GetValue(ulimits) ?? []).Select(RunOptionArguments.ParseUlimit));
                 // asked of whichever worker runs the RUN steps (a server's clamps them to its own); embedded, they are its worker's too
                 if (limits.Asked(parse) is { } asked)
                     spec.RunLimits = Worker.Execution.RunLimitsMessage.FromAsked(asked);

@@ -121,7 +121,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                 outcome = new BuildOutcome { Error = e.Message, ErrorClass = e is InvalidOperationException ? Protos.Cluster.ErrorClass.UserError : ErrorClasses.Of(e) };
             }
             // Kept for the client to read (ReadExport) until it releases them or they expire.
-            IReadOnlyList<ExportFile> exports = outcome.Success ? await KeepExportsAsync(exportIds, ticket.Team, record.Canceled) : [];
+            IReadOnlyList<ExportFile> exports = outcome.Success && !outcome.CheckOnly ? await KeepExportsAsync(exportIds, ticket.Team, record.Canceled) : [];
             kept = outcome.Success;
             // Before Finish: a client that lists images once its build ended finds it.
             if (outcome is { Success: true, ManifestDigest: { Length: > 0 } built }) ImageTeams.Claim(built, ticket.Team);
@@ -130,12 +130,14 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                 {
                     Result = new BuildResult
                     {
-                        ManifestDigest = outcome.ManifestDigest,
-                        ConfigDigest = outcome.ConfigDigest,
+                        ManifestDigest = outcome.ManifestDigest ?? "",
+                        ConfigDigest = outcome.ConfigDigest ?? "",
                         ImageNames = { outcome.ImageNames },
                         StepsExecuted = outcome.StepsExecuted,
                         StepsCached = outcome.StepsCached,
                         Exports = { exports },
+                        LintWarnings = { outcome.LintWarnings.Select(LintWarningMessages.ToMessage) },
+                        CheckOnly = outcome.CheckOnly,
                     },
                 }
                 : new BuildResponse
@@ -148,6 +150,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                         LogTail = { outcome.LogTail },
                         ExitCode = outcome.ExitCode,
                         ErrorClass = outcome.Canceled ? "canceled" : ErrorClassNames.Of(outcome.ErrorClass),
+                        LintWarnings = { outcome.LintWarnings.Select(LintWarningMessages.ToMessage) },
                     },
                 }, DateTimeOffset.UtcNow);
         }

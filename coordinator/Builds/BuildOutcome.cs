@@ -21,4 +21,10 @@ public sealed record BuildOutcome
     public int ExitCode { get; init; }
     /// <summary>Why it failed, by class: the CLI reports (and a caller retries) by this, not by exception type.</summary>
     public ErrorClass ErrorClass { get; init; }
+
+    /// <summary>The Dockerfile checks' findings (BuildKit's lint warnings), in source order.</summary>
+    public IReadOnlyList<Dockerfile.Lint.LintWarning> LintWarnings { get; init; } = [];
+
+    /// <summary><c>--call=check</c>: only the checks ran; <see cref="Success"/> means they ran (whatever they found).</summary>
+    public bool CheckOnly { get; init; }
 }

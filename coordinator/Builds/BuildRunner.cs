@@ -20,7 +20,7 @@ namespace BuildFarm.Coordinator.Builds;
 /// gRPC service; the actors only ever see the graph. The engine may still be starting: planning and context
 /// checksums need no actor, so they overlap the cluster's start and only the step graph waits for it.
 /// </summary>
-public sealed class BuildRunner(
+public sealed partial class BuildRunner(
     Task<EngineNode> engineStarted, IContentStore store, BaseImageResolver bases, LocalImageStore images, ImageOutputs outputs, string scratch,
     string? contextHashCache = null, TextWriter? traceOutput = null)
 {
@@ -55,6 +55,8 @@ public sealed class BuildRunner(
         Action<ProgressEvent> progress, BuildTicket ticket, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var trace = new PhaseTrace(traceOutput);
+        if ((BuildCalls.Problem(spec.Call) ?? RunOptionsProblem(spec)) is { } badSpec)
+            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = badSpec };
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
         var text = spec.Dockerfile.ToString(Encoding.UTF8);
         var platformSpec = spec.Platform is { Length: > 0 } platformText ? PlatformSpec.Parse(platformText) : PlatformSpec.LinuxAmd64;
@@ -64,9 +66,11 @@ public sealed class BuildRunner(
             Target = spec.Target,
             BuildArgs = spec.BuildArgs.ToDictionary(),
             TargetPlatform = platformSpec,
+            Run = RunOptionsOf(spec),
         };
 
         BuildPlan plan;
+        LintResult checks;
         var resolved = new Dictionary<string, ResolvedImage>(StringComparer.Ordinal);
         try
         {
@@ -89,7 +93,7 @@ public sealed class BuildRunner(
             if (resolved.Count > 0)
             {
                 // Plan again now that the bases' environment, WORKDIR, USER and ONBUILD are known.
-                plan = DockerfilePlanner.Plan(text, options with
+                options = options with
                 {
                     BaseImages = resolved.ToDictionary(r => r.Key, r => new BaseImageConfig
                     {
@@ -98,8 +102,10 @@ public sealed class BuildRunner(
                         User = r.Value.Config.Config?.User ?? "",
                         OnBuild = r.Value.Config.Config?.OnBuild ?? [],
                     }),
-                }, fileName);
+                };
+                plan = DockerfilePlanner.Plan(text, options, fileName);
             }
+            checks = await CheckAsync(spec, text, fileName, options, plan, contextDirectory, cancellationToken);
         }
         catch (DockerfileException e)
         {
@@ -108,6 +114,7 @@ public sealed class BuildRunner(
                 ErrorClass = ErrorClass.UserError,
                 Error = "failed to solve: " + e.Reason,
                 ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
+                LintWarnings = await WarningsDespiteAsync(spec, text, fileName, options, contextDirectory, cancellationToken),
             };
         }
         catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or FormatException)
@@ -121,6 +128,10 @@ public sealed class BuildRunner(
         }
 
         trace.Mark("resolve bases");
+        if (BuildCalls.IsCheck(spec.Call))
+            return new BuildOutcome { Success = true, CheckOnly = true, LintWarnings = checks.Warnings };
+        if (checks.Error is { } lintError)
+            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to solve: " + lintError, LintWarnings = checks.Warnings };
         if (RunLimitsCheck.Problem(spec.RunLimits) is { } badLimit)
             return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = badLimit };
         if (Entitlements.FirstDenied(plan, spec.Entitlements, EntitlementsAllowed) is var (denied, deniedStep))
@@ -169,7 +180,7 @@ public sealed class BuildRunner(
             try
             {
                 return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, ticket, trace,
-                    pushCredentials, cancellationToken);
+                    pushCredentials, cancellationToken) with { LintWarnings = checks.Warnings };
             }
             catch (BlobNotFoundException e) when (attempt == 1)
             {

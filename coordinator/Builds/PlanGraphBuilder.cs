@@ -100,7 +100,11 @@ public static class PlanGraphBuilder
                 {
                     Network = run.Network == RunNetwork.Host ? NetworkMode.NetworkHost : NetworkMode.NetworkNone,
                     Insecure = run.Security == RunSecurity.Insecure, // the build runner refused it already unless entitled
+                    ShmSize = build.ShmSize,
                 };
+                // the build's run options, as its key has them (the planner put names, size and ulimits into the flags)
+                op.ExtraHosts.AddRange(build.ExtraHosts);
+                op.Ulimits.AddRange(build.Ulimits);
                 op.Shell.AddRange(step.Config.Shell);
                 op.Env.AddRange(step.RunEnvironment ?? step.Config.Env);
                 if (run.Command.Files.Count > 0)

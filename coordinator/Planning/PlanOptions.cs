@@ -18,4 +18,7 @@ public sealed record PlanOptions
     /// plans again when it needs exact base environments.
     /// </summary>
     public IReadOnlyDictionary<string, BaseImageConfig> BaseImages { get; init; } = new Dictionary<string, BaseImageConfig>();
+
+    /// <summary>The build's run options (network, extra hosts, /dev/shm size, ulimits) for its RUN steps.</summary>
+    public RunOptions Run { get; init; } = RunOptions.Default;
 }

@@ -19,15 +19,25 @@ internal sealed partial class PlannerRun
         mounts = mounts.Select(m => m.Target.Length > 0 && !m.Target.StartsWith('/')
             ? m with { Target = GoPath.Join("/", config.WorkingDir, m.Target) }
             : m).ToArray();
+        // A RUN --network wins over the build's --network; the expanded instruction carries the one the step runs with.
+        var network = run.Network != RunNetwork.Default ? run.Network : options.Run.Network;
         var expanded = run with
         {
             Mounts = run.Mounts.Select((spec, i) => RunMountSpec.FromMount(spec.Text, mounts[i])).ToArray(),
+            Network = network,
         };
         var args = CommandArgs(run.Command, config);
 
         var flags = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (run.Network != RunNetwork.Default)
-            flags["network"] = run.Network;
+        if (network != RunNetwork.Default)
+            flags["network"] = network;
+        // BuildKit's ExecOp key holds these too (extra hosts by name only: its cache map clears the IPs).
+        if (options.Run.ExtraHosts.Count > 0)
+            flags["add-host"] = Json(options.Run.ExtraHosts.Select(h => h.Host));
+        if (options.Run.ShmSize > 0)
+            flags["shm-size"] = options.Run.ShmSize.ToString(CultureInfo.InvariantCulture);
+        if (options.Run.Ulimits.Count > 0)
+            flags["ulimit"] = Json(options.Run.Ulimits.Select(u => u.ToString()));
         if (run.Security != RunSecurity.Sandbox)
             flags["security"] = run.Security;
         if (run.Devices.Count > 0)

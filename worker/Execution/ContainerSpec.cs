@@ -17,4 +17,10 @@ public sealed record ContainerSpec
     /// <summary>The cgroup limits the step's build asks for; the executor's (<see cref="RuncOptions.Limits"/>) are the
     /// ceiling (<see cref="ContainerLimits.Clamp"/>); null takes the executor's.</summary>
     public ContainerLimits? Limits { get; init; }
+
+    /// <summary>Size of /dev/shm in bytes (--shm-size); 0 = 64 MiB, as runc's and docker's default.</summary>
+    public long ShmSize { get; init; }
+
+    /// <summary>The process's rlimits (--ulimit); none = the worker's own are inherited.</summary>
+    public IReadOnlyList<ContainerRlimit> Rlimits { get; init; } = [];
 }

@@ -58,17 +58,27 @@ internal static class RuntimeConfig
             {
                 ["bounding"] = caps.DeepClone(), ["effective"] = caps.DeepClone(), ["permitted"] = caps.DeepClone(),
             },
-            // no rlimits: the step inherits the worker's (raising them above its own hard limit is refused)
+            // without --ulimit the step inherits the worker's rlimits
             // setuid binaries and file capabilities cannot raise a contained step above what it starts with
             ["noNewPrivileges"] = !spec.Privileged,
         };
+        if (spec.Rlimits.Count > 0)
+        {
+            process["rlimits"] = new JsonArray(spec.Rlimits.Select(r => (JsonNode)new JsonObject
+            {
+                ["type"] = r.Type,
+                ["hard"] = ContainerRlimit.OciValue(r.Hard),
+                ["soft"] = ContainerRlimit.OciValue(r.Soft),
+            }).ToArray());
+        }
+        var shmSize = spec.ShmSize > 0 ? spec.ShmSize.ToString(System.Globalization.CultureInfo.InvariantCulture) : "65536k";
 
         var mounts = new JsonArray
         {
             Mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
             Mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
             Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"),
-            Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
+            Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=" + shmSize),
             Mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
             // sysfs needs its own network namespace; with the host's network, bind the host's /sys read-only
             spec.HostNetwork

@@ -14,4 +14,13 @@ public sealed record RunOperation : StepOperation
     public NetworkMode Network { get; init; } = NetworkMode.None;
     /// <summary>RUN --security=insecure: privileged (the coordinator lets it through only with the security.insecure entitlement).</summary>
     public bool Insecure { get; init; }
+
+    /// <summary>The build's --add-host entries, appended to the step's /etc/hosts.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ExtraHosts { get; init; } = [];
+
+    /// <summary>The build's --shm-size in bytes (0 = default).</summary>
+    public long ShmSize { get; init; }
+
+    /// <summary>The build's --ulimit values.</summary>
+    public IReadOnlyList<Execution.ContainerRlimit> Rlimits { get; init; } = [];
 }

@@ -105,8 +105,10 @@ public sealed class StepExecutor(
             MakeDirectories(rootfs, workdir, user);
 
             var mounts = new List<ContainerMount>();
+            // BuildKit's hosts file, then the build's --add-host entries ("IP\tHOST", as its executor writes them)
             await File.WriteAllTextAsync(Path.Combine(aux, "hosts"),
-                "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n", cancellationToken);
+                "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                + string.Concat(op.ExtraHosts.Select(h => $"{h.Value}\t{h.Key}\n")), cancellationToken);
             var resolv = op.Network == NetworkMode.Host && File.Exists("/etc/resolv.conf")
                 ? await File.ReadAllTextAsync("/etc/resolv.conf", cancellationToken)
                 : "";
@@ -127,6 +129,7 @@ public sealed class StepExecutor(
             {
                 Rootfs = rootfs, Args = args, Env = env, WorkingDirectory = workdir, User = user,
                 HostNetwork = op.Network == NetworkMode.Host, Mounts = mounts, Privileged = op.Insecure, Limits = request.Limits,
+                ShmSize = op.ShmSize, Rlimits = op.Rlimits,
             };
             var exitCode = await executor.RunAsync(spec, lines, cancellationToken);
             if (exitCode != 0) return new StepResult(null, null, exitCode, lines.Snapshot());

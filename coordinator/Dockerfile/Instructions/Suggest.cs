@@ -3,7 +3,11 @@ namespace BuildFarm.Coordinator.Dockerfile.Instructions;
 /// <summary>Adds BuildKit-style "(did you mean x?)" hints: the closest option within edit distance 2.</summary>
 internal static class Suggest
 {
-    public static string Wrap(string message, string value, IEnumerable<string> options, bool caseSensitive = true)
+    public static string Wrap(string message, string value, IEnumerable<string> options, bool caseSensitive = true) =>
+        Closest(value, options, caseSensitive) is { } match ? $"{message} (did you mean {match}?)" : message;
+
+    /// <summary>The closest option within edit distance 2 (BuildKit's suggest.Search); null when none or on an exact match.</summary>
+    public static string? Closest(string value, IEnumerable<string> options, bool caseSensitive = true)
     {
         var v = caseSensitive ? value : value.ToLowerInvariant();
         string? match = null;
@@ -14,7 +18,7 @@ internal static class Suggest
             if (v == o)
             {
                 // An exact match means the error is about something else.
-                return message;
+                return null;
             }
             var d = Distance(v, o);
             if (d < minDistance)
@@ -23,7 +27,7 @@ internal static class Suggest
                 minDistance = d;
             }
         }
-        return match == null ? message : $"{message} (did you mean {match}?)";
+        return match;
     }
 
     private static string MatchCase(string option, string original)

@@ -112,4 +112,30 @@ public sealed class RuntimeConfigTests
     [Fact]
     public void Zero_pids_limit_is_refused_naming_it() =>
         Assert.Contains("pids limit 0", Assert.Throws<ArgumentException>(() => new ContainerLimits { Pids = 0 }.Validated()).Message);
+
+    [Fact]
+    public void Shm_size_sets_the_dev_shm_tmpfs_size_and_ulimits_become_rlimits()
+    {
+        var config = RuntimeConfig.Build(new ContainerSpec
+        {
+            Rootfs = "/rootfs", Args = ["/bin/sh"], ShmSize = 128 << 20,
+            Rlimits = [ContainerRlimit.FromUlimit("nofile", 1024, 2048), ContainerRlimit.FromUlimit("core", -1, -1)],
+        });
+
+        var shm = config["mounts"]!.AsArray().Single(m => m!["destination"]!.GetValue<string>() == "/dev/shm")!;
+        Assert.Contains("size=134217728", Strings(shm["options"]));
+        var rlimits = config["process"]!["rlimits"]!.AsArray();
+        Assert.Equal(("RLIMIT_NOFILE", 1024UL, 2048UL), (rlimits[0]!["type"]!.GetValue<string>(), rlimits[0]!["soft"]!.GetValue<ulong>(), rlimits[0]!["hard"]!.GetValue<ulong>()));
+        Assert.Equal(ulong.MaxValue, rlimits[1]!["hard"]!.GetValue<ulong>());
+    }
+
+    [Fact]
+    public void Without_ulimits_the_step_inherits_the_workers_rlimits_and_default_shm()
+    {
+        var config = Contained();
+
+        Assert.Null(config["process"]!["rlimits"]);
+        var shm = config["mounts"]!.AsArray().Single(m => m!["destination"]!.GetValue<string>() == "/dev/shm")!;
+        Assert.Contains("size=65536k", Strings(shm["options"]));
+    }
 }

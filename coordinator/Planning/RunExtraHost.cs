@@ -1,0 +1,4 @@
+namespace BuildFarm.Coordinator.Planning;
+
+/// <summary>One <c>--add-host HOST:IP</c>.</summary>
+public sealed record RunExtraHost(string Host, string Ip);
