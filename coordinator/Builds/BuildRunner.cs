@@ -122,7 +122,21 @@ public sealed class BuildRunner(
         using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch,
             contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
         trace.Mark("context walk");
-        var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
+        PlanKeys keys;
+        try
+        {
+            keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
+        }
+        catch (DockerfileException e)
+        {
+            // a git source that cannot be pinned (no such ref, repository unreachable) is the Dockerfile's to fix
+            return new BuildOutcome
+            {
+                ErrorClass = ErrorClass.UserError,
+                Error = "failed to solve: " + e.Reason,
+                ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
+            };
+        }
         var graph = PlanGraphBuilder.Build(plan, keys, resolved, spec, noCacheFilter);
         trace.Mark("cache keys");
         var contextRef = PublishContexts

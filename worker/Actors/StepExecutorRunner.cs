@@ -164,6 +164,8 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
         {
             Checksum = definition.Add.Checksum is { Length: > 0 } checksum ? checksum : null,
             Unpack = definition.Add.Unpack,
+            GitSources = [.. definition.Add.Git.Select(g => new GitCheckoutSource(g.Source, g.Remote, g.Ref, g.Subdir, g.Commit))],
+            KeepGitDir = definition.Add.KeepGitDir,
         },
         _ => throw new ClassifiedException(ErrorClass.Internal, $"step {definition.CacheKey} has no operation a worker can execute"),
     };

@@ -19,6 +19,7 @@ public sealed class StepExecutor(
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     // without what dead processes left there: RUN helper files, secret tmpfs mounts, bind-mount overlays, layer tars
     private readonly string _scratch = CrashLeftovers.Swept(Path.Combine(options.Root, "tmp"));
+    private readonly GitFetcher _git = new();
 
     /// <summary>Wires the standard parts: overlay snapshots and runc under <paramref name="options"/>.Root.</summary>
     public static StepExecutor Create(IContentStore store, StepExecutorOptions options, HttpClient? http = null)
@@ -346,8 +347,10 @@ public sealed class StepExecutor(
             if (destination.EndsWith("/.", StringComparison.Ordinal) || destination.EndsWith("/..", StringComparison.Ordinal)) destination += "/";
 
             var add = op as AddOperation;
-            var urlSources = add is null ? [] : op.Sources.Where(IsUrl).ToList();
-            var localSources = op.Sources.Where(s => add is null || !IsUrl(s)).ToList();
+            var gitSources = add?.GitSources ?? [];
+            var gitTexts = gitSources.Select(g => g.Source).ToHashSet(StringComparer.Ordinal);
+            var urlSources = add is null ? [] : op.Sources.Where(s => IsUrl(s) && !gitTexts.Contains(s)).ToList();
+            var localSources = op.Sources.Where(s => add is null || (!IsUrl(s) && !gitTexts.Contains(s))).ToList();
 
             if (localSources.Count > 0)
             {
@@ -390,6 +393,24 @@ public sealed class StepExecutor(
                     }, cancellationToken);
                 }
                 finally { TreeRemover.Remove(download); }
+            }
+
+            foreach (var git in gitSources)
+            {
+                Directory.CreateDirectory(_scratch);
+                var checkout = ScratchDirectory.Create(_scratch, "git-");
+                try
+                {
+                    // the repository's contents go into the destination, as COPY of a folder does; files are root's
+                    var tree = await _git.CheckoutAsync(git, checkout, add!.KeepGitDir, cancellationToken);
+                    await copier.CopyAsync(new CopySpec
+                    {
+                        SourceRoot = tree, SourceIsContext = true, Sources = ["."],
+                        DestinationRoot = snapshot.RootPath, Destination = destination.EndsWith('/') ? destination : destination + "/",
+                        Owner = owner, Mode = mode, Excludes = op.Excludes,
+                    }, cancellationToken);
+                }
+                finally { TreeRemover.Remove(checkout); }
             }
 
             if (op.Heredocs.Count > 0)
