@@ -60,6 +60,31 @@ public static class BuildArguments
         return spec;
     }
 
+    /// <summary>buildx's --ssh: <c>default|ID[=SOCKET|KEY[,KEY...]]</c>; no path means $SSH_AUTH_SOCK.</summary>
+    public static SshSource ParseSsh(string value, CliEnvironment environment)
+    {
+        var eq = value.IndexOf('=');
+        var id = eq < 0 ? value : value[..eq];
+        if (id.Length == 0) throw new UsageException($"invalid --ssh \"{value}\": expected default|ID[=SOCKET|KEY[,KEY]]");
+        var paths = eq < 0 ? [] : value[(eq + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (paths.Length == 0)
+        {
+            var agent = environment.Variable("SSH_AUTH_SOCK");
+            if (string.IsNullOrEmpty(agent))
+                throw new UsageException($"--ssh {id}: invalid empty ssh agent socket, make sure SSH_AUTH_SOCK is set");
+            paths = [agent];
+        }
+        var source = new SshSource { Id = id };
+        foreach (var path in paths)
+        {
+            var full = Path.GetFullPath(path);
+            if (!File.Exists(full) && !Path.Exists(full))
+                throw new UsageException($"--ssh {id}: {full}: no such file or socket");
+            source.Paths.Add(full);
+        }
+        return source;
+    }
+
     public static async Task<SecretSource> ReadSecretAsync(string value, CliEnvironment environment, CancellationToken cancellationToken)
     {
         var fields = ParseCsv(value);

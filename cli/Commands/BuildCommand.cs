@@ -29,6 +29,7 @@ public static class BuildCommand
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
+        var ssh = new Option<string[]>("--ssh") { Description = "SSH agent socket or keys to expose to the build (default|ID[=SOCKET|KEY[,KEY]])" };
         var limits = new RunLimitOptions();
         var remote = new Remote.RemoteOptions();
 
@@ -37,6 +38,7 @@ public static class BuildCommand
             context, file, tags, buildArgs, target, secrets, noCache, noCacheFilter, pull, labels, progress, outputs, push, load,
             iidFile, metadataFile, platform, quiet, server, allow,
         };
+        command.Options.Add(ssh);
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -72,6 +74,8 @@ public static class BuildCommand
                     spec.Labels[k] = v;
                 foreach (var secret in parse.GetValue(secrets) ?? [])
                     spec.Secrets.Add(await BuildArguments.ReadSecretAsync(secret, environment, cancellationToken));
+                foreach (var entry in parse.GetValue(ssh) ?? [])
+                    spec.Ssh.Add(BuildArguments.ParseSsh(entry, environment));
                 foreach (var output in parse.GetValue(outputs) ?? [])
                     spec.Outputs.Add(BuildArguments.ParseOutput(output));
                 foreach (var entitlement in parse.GetValue(allow) ?? [])

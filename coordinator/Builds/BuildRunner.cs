@@ -31,6 +31,10 @@ public sealed class BuildRunner(
     /// engine runs for the user who asks, so it allows every one.</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Entitlements.Known;
 
+    /// <summary>Whether BuildSpec.ssh paths are agent sockets on this host (the embedded build, whose client is this
+    /// process). A server leaves it off: a client must not name a socket of the server's own.</summary>
+    public bool AcceptSshSocketPaths { get; init; }
+
     public Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken) =>
         RunAsync(spec, contextDirectory, noCacheFilter, progress, BuildTicket.Local(), null, cancellationToken);
@@ -206,6 +210,13 @@ public sealed class BuildRunner(
             // asks, not orders: each worker clamps them to its own limits; never in a cache key (see CacheKeyInputs)
             RunLimits = spec.RunLimits,
         };
+        // Agent sockets are paths on this host; a served build's come from its own stream forwarding, never from the client.
+        if (AcceptSshSocketPaths)
+        {
+            foreach (var ssh in spec.Ssh.Where(s => s.Paths.Count == 1))
+                start.SshSockets[ssh.Id.Length > 0 ? ssh.Id : "default"] = ssh.Paths[0];
+        }
+        if (start.SshSockets.Count > 0) start.SshHost = Protos.HostIdentity.Current;
         // Values stay in this process (the build's secret provider); the graph carries references only.
         var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var secret in spec.Secrets) secrets[secret.Id] = secret.Value.ToByteArray();

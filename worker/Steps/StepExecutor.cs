@@ -116,8 +116,14 @@ public sealed class StepExecutor(
                 mounts.Add(new ContainerMount("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777"]));
 
             var args = await CommandAsync(op, aux, mounts, cancellationToken);
+            var sshIndex = 0;
             foreach (var mount in op.Mounts)
-                await AddRunMountAsync(request, mount, aux, mounts, env, cleanups, cancellationToken);
+            {
+                if (mount.Type == RunMountType.Ssh)
+                    await AddSshMountAsync(request, mount, sshIndex++, aux, mounts, env, cleanups);
+                else
+                    await AddRunMountAsync(request, mount, aux, mounts, env, cleanups, cancellationToken);
+            }
 
             var stubs = new MountStubs(rootfs, ["/proc", "/dev", "/sys", .. mounts.Select(m => m.Destination)]);
             var lines = new LastLines(output, options.LastOutputLines);
@@ -175,6 +181,32 @@ public sealed class StepExecutor(
             text.Append(h.Name);
         }
         return [.. op.Shell, text.ToString()];
+    }
+
+    /// <summary>
+    /// RUN --mount=type=ssh as BuildKit mounts it: a socket at the target (default /run/buildkit/ssh_agent.N, N counting
+    /// the step's ssh mounts), owned uid:gid (default 0:0) with mode (default 0600), relaying to the build's agent; the
+    /// first one is also SSH_AUTH_SOCK. An id the build did not forward fails when required, else the mount is skipped.
+    /// </summary>
+    private static Task AddSshMountAsync(StepRequest request, RunMount mount, int index, string aux, List<ContainerMount> mounts,
+        List<string> env, List<IAsyncDisposable> cleanups)
+    {
+        var id = mount.Id ?? "default";
+        if (!request.SshSockets.TryGetValue(id, out var socket))
+        {
+            if (mount.Required)
+                throw new SecretNotFoundException($"no SSH key \"{id}\" forwarded from the client: RUN --mount=type=ssh,id={id},required needs --ssh {id}");
+            return Task.CompletedTask;
+        }
+        if (request.SshHost != Protos.HostIdentity.Current)
+            throw new SecretNotFoundException($"ssh agent \"{id}\" is forwarded on host {request.SshHost}, and this worker runs on {Protos.HostIdentity.Current}: ssh forwarding reaches workers on the build's own host only");
+        var target = mount.Target ?? $"/run/buildkit/ssh_agent.{index}";
+        var proxy = new UnixSocketProxy(Path.Combine(aux, $"ssh-{index}.sock"), socket, mount.Uid ?? 0, mount.Gid ?? 0, mount.Mode ?? 0b110_000_000);
+        cleanups.Add(proxy);
+        mounts.Add(new ContainerMount(target, "bind", proxy.Path, ["rbind"]));
+        if (index == 0 && !env.Any(e => e.StartsWith("SSH_AUTH_SOCK=", StringComparison.Ordinal)))
+            env.Add("SSH_AUTH_SOCK=" + target);
+        return Task.CompletedTask;
     }
 
     private async Task AddRunMountAsync(StepRequest request, RunMount mount, string aux, List<ContainerMount> mounts,
