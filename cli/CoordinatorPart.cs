@@ -25,7 +25,7 @@ public sealed class CoordinatorPart : IDisposable
             new ImageOutputs(blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null)
         {
             PublishContexts = options.PublishContexts,
-            AcceptSshSocketPaths = !options.PublishContexts, // embedded: the client is this process, its sockets are local
+            ClientPathsAreLocal = !options.PublishContexts, // embedded: the client is this process, its sockets are local
             EntitlementsAllowed = options.EntitlementsAllowed,
         };
     }

@@ -30,6 +30,7 @@ public static class BuildCommand
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
         var ssh = new Option<string[]>("--ssh") { Description = "SSH agent socket or keys to expose to the build (default|ID[=SOCKET|KEY[,KEY]])" };
+        var buildContexts = new Option<string[]>("--build-context") { Description = "Additional build contexts (NAME=DIR|docker-image://REF|oci-layout://PATH[@digest|:tag]|target:STAGE)" };
         var limits = new RunLimitOptions();
         var remote = new Remote.RemoteOptions();
 
@@ -39,6 +40,7 @@ public static class BuildCommand
             iidFile, metadataFile, platform, quiet, server, allow,
         };
         command.Options.Add(ssh);
+        command.Options.Add(buildContexts);
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -76,6 +78,8 @@ public static class BuildCommand
                     spec.Secrets.Add(await BuildArguments.ReadSecretAsync(secret, environment, cancellationToken));
                 foreach (var entry in parse.GetValue(ssh) ?? [])
                     spec.Ssh.Add(BuildArguments.ParseSsh(entry, environment));
+                foreach (var (name, source) in (parse.GetValue(buildContexts) ?? []).Select(BuildArguments.ParseBuildContext))
+                    spec.NamedContexts[name] = source;
                 foreach (var output in parse.GetValue(outputs) ?? [])
                     spec.Outputs.Add(BuildArguments.ParseOutput(output));
                 foreach (var entitlement in parse.GetValue(allow) ?? [])

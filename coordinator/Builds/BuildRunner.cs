@@ -31,9 +31,10 @@ public sealed class BuildRunner(
     /// engine runs for the user who asks, so it allows every one.</summary>
     public IReadOnlyCollection<string> EntitlementsAllowed { get; init; } = Entitlements.Known;
 
-    /// <summary>Whether BuildSpec.ssh paths are agent sockets on this host (the embedded build, whose client is this
-    /// process). A server leaves it off: a client must not name a socket of the server's own.</summary>
-    public bool AcceptSshSocketPaths { get; init; }
+    /// <summary>Whether a spec's paths (BuildSpec.ssh agent sockets, --build-context folders and OCI layouts) are on this
+    /// host (the embedded build, whose client is this process). A server leaves it off: a client must not name the
+    /// server's own files or sockets.</summary>
+    public bool ClientPathsAreLocal { get; init; }
 
     public Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken) =>
@@ -56,6 +57,30 @@ public sealed class BuildRunner(
             BuildArgs = spec.BuildArgs.ToDictionary(),
             TargetPlatform = platformSpec,
         };
+        // --build-context: images by name go to the planner as references; folders and layouts become images of the store.
+        var contextImages = new Dictionary<string, string>(StringComparer.Ordinal);
+        var contextStages = new Dictionary<string, string>(StringComparer.Ordinal);
+        var contextSources = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in spec.NamedContexts)
+        {
+            if (value.StartsWith("docker-image://", StringComparison.Ordinal))
+                contextImages[name] = value["docker-image://".Length..];
+            else if (value.StartsWith("target:", StringComparison.Ordinal))
+                contextStages[name] = value["target:".Length..];
+            else if (!ClientPathsAreLocal)
+                return new BuildOutcome
+                {
+                    ErrorClass = ErrorClass.UserError,
+                    Error = $"--build-context {name}={value}: a folder or OCI layout of the client cannot be read through a server (use docker-image:// or target:)",
+                };
+            else
+            {
+                contextImages[name] = NamedContextImages.ReferenceOf(name);
+                contextSources[NamedContextImages.ReferenceOf(name)] = value;
+            }
+        }
+        options = options with { NamedContextImages = contextImages, NamedContextStages = contextStages };
+        var namedImages = new NamedContextImages(store, bases, scratch);
 
         BuildPlan plan;
         var resolved = new Dictionary<string, ResolvedImage>(StringComparer.Ordinal);
@@ -66,7 +91,9 @@ public sealed class BuildRunner(
             foreach (var reference in plan.ExternalImages)
             {
                 var started = Now();
-                var baseImage = await bases.ResolveAsync(reference, platform, spec.Pull, cancellationToken);
+                var baseImage = contextSources.TryGetValue(reference, out var contextValue)
+                    ? await namedImages.ResolveAsync(reference, contextValue, platform, cancellationToken)
+                    : await bases.ResolveAsync(reference, platform, spec.Pull, cancellationToken);
                 resolved[reference] = baseImage;
                 progress(new ProgressEvent
                 {
@@ -100,6 +127,10 @@ public sealed class BuildRunner(
                 Error = "failed to solve: " + e.Reason,
                 ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
             };
+        }
+        catch (Exception e) when (e is NamedContextException or InvalidOciDocumentException)
+        {
+            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to solve: " + e.Message };
         }
         catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or FormatException)
         {
@@ -211,7 +242,7 @@ public sealed class BuildRunner(
             RunLimits = spec.RunLimits,
         };
         // Agent sockets are paths on this host; a served build's come from its own stream forwarding, never from the client.
-        if (AcceptSshSocketPaths)
+        if (ClientPathsAreLocal)
         {
             foreach (var ssh in spec.Ssh.Where(s => s.Paths.Count == 1))
                 start.SshSockets[ssh.Id.Length > 0 ? ssh.Id : "default"] = ssh.Paths[0];

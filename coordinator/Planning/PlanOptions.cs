@@ -18,4 +18,13 @@ public sealed record PlanOptions
     /// plans again when it needs exact base environments.
     /// </summary>
     public IReadOnlyDictionary<string, BaseImageConfig> BaseImages { get; init; } = new Dictionary<string, BaseImageConfig>();
+
+    /// <summary>
+    /// --build-context NAME=…: a name that FROM and --from resolve to this image reference instead of a stage or an image
+    /// of that name (BuildKit: a named context overrides both). Compared case-insensitively.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> NamedContextImages { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>--build-context NAME=target:STAGE: a name that FROM and --from resolve to another stage of this Dockerfile.</summary>
+    public IReadOnlyDictionary<string, string> NamedContextStages { get; init; } = new Dictionary<string, string>();
 }
