@@ -247,6 +247,8 @@ public sealed class BuildRunner(
             foreach (var ssh in spec.Ssh.Where(s => s.Paths.Count == 1))
                 start.SshSockets[ssh.Id.Length > 0 ? ssh.Id : "default"] = ssh.Paths[0];
         }
+        foreach (var (id, socket) in ticket.SshSockets)
+            start.SshSockets[id] = socket;
         if (start.SshSockets.Count > 0) start.SshHost = Protos.HostIdentity.Current;
         // Values stay in this process (the build's secret provider); the graph carries references only.
         var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);

@@ -12,6 +12,7 @@ public sealed class UnixSocketProxy : IAsyncDisposable
     private readonly Socket _listener;
     private readonly string _upstream;
     private readonly CancellationTokenSource _stop = new();
+    private int _disposed;
     private readonly Task _accepting;
     private readonly List<Task> _connections = [];
 
@@ -100,6 +101,7 @@ public sealed class UnixSocketProxy : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return; // the owner may end it early and again at scope end
         await _stop.CancelAsync();
         _listener.Dispose();
         Task[] open;

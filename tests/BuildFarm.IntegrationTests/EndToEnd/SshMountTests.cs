@@ -44,6 +44,54 @@ public sealed class SshMountTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Run_mount_ssh_through_server_reaches_the_clients_agent_over_the_build_stream()
+    {
+        // the client's own agent (as a developer's $SSH_AUTH_SOCK), which the server's host cannot see
+        var key = Path.Combine(_scratch.Root, "id_served");
+        await BuildFarmCli.ToolAsync("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "served-client-key", "-f", key);
+        var agentDir = Directory.CreateTempSubdirectory("bf-ssh-client-").FullName;
+        var agentSocket = Path.Combine(agentDir, "agent.sock");
+        using var agent = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ssh-agent", ["-D", "-a", agentSocket])
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var port = Infrastructure.FreeTcpPort.Next();
+        using var server = _scratch.Cli.Start(["serve", "--listen", $"127.0.0.1:{port}"]);
+        server.StandardInput.Close();
+        var serverErr = server.StandardError.ReadToEndAsync();
+        try
+        {
+            for (var i = 0; i < 200 && !File.Exists(agentSocket); i++) await Task.Delay(25);
+            var add = new System.Diagnostics.ProcessStartInfo("ssh-add", [key]) { RedirectStandardError = true };
+            add.Environment["SSH_AUTH_SOCK"] = agentSocket;
+            using (var adding = System.Diagnostics.Process.Start(add)!) await adding.WaitForExitAsync();
+            Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
+            var context = _scratch.Context("ssh-served", """
+                FROM scratch
+                ADD rootfs.tar /
+                ADD sshadd.tar /
+                RUN --mount=type=ssh,required=true ssh-add -l
+                """);
+            await SshAddTarAsync(Path.Combine(context, "sshadd.tar"));
+            var client = new BuildFarmCli(Path.Combine(_scratch.Root, "client-home"));
+            client.Environment["SSH_AUTH_SOCK"] = agentSocket;
+
+            var build = await client.BuildAsync("--server", $"127.0.0.1:{port}", "--ssh", "default", "--no-cache", context);
+
+            Assert.True(build.ExitCode == 0, build.ToString());
+            Assert.Contains("served-client-key (ED25519)", build.Stderr);
+        }
+        finally
+        {
+            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await server.WaitForExitAsync(timeout.Token);
+            await serverErr;
+            agent.Kill();
+            await agent.WaitForExitAsync();
+            Directory.Delete(agentDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Run_mount_ssh_required_without_ssh_flag_fails_naming_the_id()
     {
         var context = _scratch.Context("ssh-missing", """
