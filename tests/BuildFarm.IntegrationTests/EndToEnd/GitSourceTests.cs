@@ -1,3 +1,4 @@
+using BuildFarm.IntegrationTests.Conformance;
 using BuildFarm.IntegrationTests.Infrastructure;
 
 namespace BuildFarm.IntegrationTests.EndToEnd;
@@ -62,6 +63,35 @@ public sealed class GitSourceTests(BusyboxFixture busybox) : IDisposable
         Assert.True(build.ExitCode == 0, build.ToString());
         var lines = (await _scratch.Cli.RunAsync("run", "git-keep")).Stdout.Trim().Split('\n');
         Assert.Equal(["b.txt", commit], lines);
+    }
+
+    [Fact]
+    public async Task Add_git_builds_the_tree_buildkit_builds()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        _git.Commit("tree", ("README", "top\n"), ("src/main.sh", "echo hi\n"), ("docs/a/b.txt", "deep\n"));
+        LocalGitDaemon.Git(_git.Repository("tree"), "update-index", "--chmod=+x", "src/main.sh");
+        LocalGitDaemon.Git(_git.Repository("tree"), "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "exec bit");
+        _git.Tag("tree", "v2");
+        var context = _scratch.Context("git-vs-buildkit", $"""
+            FROM scratch
+            ADD {_git.Url("tree")}#v2 /all
+            ADD {_git.Url("tree")}#v2:docs /docs/
+            ADD --chown=1:2 {_git.Url("tree")}#main:src /owned
+            """);
+
+        var peer = await BuildKitPeer.StartAsync(ExampleContext.RepositoryRoot, timeout.Token);
+        var theirsArchive = Path.Combine(_scratch.Root, "buildkit.tar");
+        var error = await peer.BuildAsync(context, [], "bf-git-source:1", theirsArchive, timeout.Token);
+        Assert.True(error is null, $"BuildKit: {error}");
+        var oursArchive = Path.Combine(_scratch.Root, "ours.tar");
+        var ours = await _scratch.Cli.BuildAsync("-o", $"type=docker,dest={oursArchive}", context);
+        Assert.True(ours.ExitCode == 0, ours.ToString());
+
+        var theirs = BuildOutcome.Image(await ImageTreeNormalizer.NormalizeArchiveAsync(theirsArchive, null, timeout.Token));
+        var differences = BuildOutcome.Image(await ImageTreeNormalizer.NormalizeArchiveAsync(oursArchive, null, timeout.Token)).DifferencesFrom(theirs);
+        Assert.True(differences.Count == 0, string.Join('\n', differences) + "\n--- buildkit\n" + string.Join('\n', theirs.ToLines()));
+        Assert.Contains(theirs.ToLines(), l => l.StartsWith("/all/src/main.sh file 0755", StringComparison.Ordinal));
     }
 
     [Fact]
