@@ -17,6 +17,14 @@ public sealed class ResolvingInputs(IReadOnlyDictionary<string, ResolvedImage> i
     public ValueTask<string> ComputeContextChecksumAsync(ContextSelection selection, CancellationToken cancellationToken) =>
         ValueTask.FromResult(context.Checksum(selection));
 
-    public async ValueTask<string> ResolveGitCommitAsync(GitSource source, CancellationToken cancellationToken) =>
-        await _git.ResolveAsync(source, cancellationToken);
+    // one lookup per repository and ref in a build: two ADDs of the same ref see the same commit even if it moves meanwhile
+    private readonly Dictionary<(string Remote, string Ref), string> _commits = [];
+
+    public async ValueTask<string> ResolveGitCommitAsync(GitSource source, CancellationToken cancellationToken)
+    {
+        if (_commits.TryGetValue((source.Remote, source.Ref), out var known)) return known;
+        var commit = await _git.ResolveAsync(source, cancellationToken);
+        _commits[(source.Remote, source.Ref)] = commit;
+        return commit;
+    }
 }
