@@ -26,6 +26,7 @@ public sealed class CoordinatorPart : IDisposable
             new ImageOutputs(blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null)
         {
             PublishContexts = options.PublishContexts,
+            ClientPathsAreLocal = !options.PublishContexts, // embedded: the client is this process, its sockets are local
             EntitlementsAllowed = options.EntitlementsAllowed,
             CacheIo = new Coordinator.CacheIo.BuildCacheIo(blobs, records, scratch),
             Registry = Registry,

@@ -33,6 +33,8 @@ public static class EmbeddedBuild
         try
         {
             if (toStdout.Count > 1) throw new InvalidOperationException("only one --output can write to stdout (dest=-)");
+            // key files get an ssh-agent of their own for this build; each entry then names one socket on this host
+            await using var agents = await SshAgents.StartAsync(spec.Ssh, cancellationToken);
             await using var farm = await LocalFarm.StartAsync(invocation.Environment, new EngineOptions(),
                 LocalFarmOptions.Embedded with { RunLimits = invocation.RunLimits, WorkerSlots = EmbeddedSlots.From(invocation.Environment) },
                 cancellationToken);
@@ -69,7 +71,7 @@ public static class EmbeddedBuild
     /// <summary>The CLI's classes on top of the contract's: what a user's input or environment caused is no crash.</summary>
     private static ErrorClass ErrorClassOf(Exception e) => e switch
     {
-        RegistryException or UnauthorizedAccessException or InvalidOperationException => ErrorClass.UserError,
+        RegistryException or UnauthorizedAccessException or InvalidOperationException or UsageException => ErrorClass.UserError,
         _ => ErrorClasses.Of(e),
     };
 

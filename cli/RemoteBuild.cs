@@ -207,7 +207,15 @@ public static class RemoteBuild
         var spec = invocation.Spec.Clone();
         // The farm pushes with these for this build only; a served build has no other credentials to push with.
         spec.RegistryLogins.AddRange(PushLogins(spec, invocation.Environment));
-        await call.RequestStream.WriteAsync(new BuildRequest { Spec = spec }, cancellationToken);
+        // --ssh: the agents stay here (key files get an ssh-agent of their own); the server learns the ids only and sends
+        // its RUN steps' agent connections back over this call.
+        var localSsh = new List<SshSource>(spec.Ssh.Select(s => s.Clone()));
+        await using var agents = await SshAgents.StartAsync(localSsh, cancellationToken);
+        var agentOf = localSsh.ToDictionary(s => s.Id.Length > 0 ? s.Id : "default", s => s.Paths[0], StringComparer.Ordinal);
+        foreach (var ssh in spec.Ssh) ssh.Paths.Clear();
+        var requests = new Coordinator.Api.SerializedStreamWriter<BuildRequest>(call.RequestStream);
+        await using var relay = new Coordinator.Api.SshFrameRelay((frame, ct) => requests.WriteAsync(new BuildRequest { Ssh = frame }, ct));
+        await requests.WriteAsync(new BuildRequest { Spec = spec }, cancellationToken);
 
         var matcher = await IgnoreFileLocator.LoadAsync(invocation.ContextDir, invocation.DockerfilePath, cancellationToken);
         var entries = ContextWalker.Walk(invocation.ContextDir, matcher, cancellationToken);
@@ -225,7 +233,7 @@ public static class RemoteBuild
             });
             if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(invocation.ContextDir, entry.Path));
         }
-        await call.RequestStream.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
+        await requests.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
 
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
         {
@@ -233,21 +241,50 @@ public static class RemoteBuild
             {
                 case BuildResponse.MessageOneofCase.Missing:
                     foreach (var digest in response.Missing.Digests)
-                        await SendFileAsync(call.RequestStream, digest, pathOf[digest], cancellationToken);
+                        await SendFileAsync(requests, digest, pathOf[digest], cancellationToken);
                     if (response.Missing.Prove.Count > 0)
-                        await SendProofsAsync(call.RequestStream, response.Missing, pathOf, cancellationToken);
+                        await SendProofsAsync(requests, response.Missing, pathOf, cancellationToken);
                     started.ContextSent = true;
                     break;
                 case BuildResponse.MessageOneofCase.Progress:
                     printer.OnEvent(response.Progress);
                     started.Seen++;
                     break;
+                case BuildResponse.MessageOneofCase.Ssh:
+                    await ForwardSshAsync(response.Ssh, relay, agentOf, requests, cancellationToken);
+                    break;
                 case BuildResponse.MessageOneofCase.Result or BuildResponse.MessageOneofCase.Error:
-                    await call.RequestStream.CompleteAsync();
+                    await relay.DisposeAsync();
+                    await requests.CompleteAsync();
                     return await FinishAsync(endpoint, spec, response, printer, cancellationToken);
             }
         }
         return new BuildOutcome { Error = $"{server} ended the build without a result" };
+    }
+
+    /// <summary>A frame of a forwarded agent connection: an opening one connects to this machine's agent for its id (or
+    /// answers close when there is none); the others go to their connection.</summary>
+    private static async Task ForwardSshAsync(SshFrame frame, Coordinator.Api.SshFrameRelay relay, IReadOnlyDictionary<string, string> agentOf,
+        Coordinator.Api.SerializedStreamWriter<BuildRequest> requests, CancellationToken cancellationToken)
+    {
+        if (relay.IsOpen(frame.Connection) || frame.Close || frame.Id.Length == 0)
+        {
+            await relay.DeliverAsync(frame, cancellationToken);
+            return;
+        }
+        var agent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        try
+        {
+            if (!agentOf.TryGetValue(frame.Id, out var path)) throw new System.Net.Sockets.SocketException();
+            await agent.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(path), cancellationToken);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            agent.Dispose();
+            await requests.WriteAsync(new BuildRequest { Ssh = new SshFrame { Connection = frame.Connection, Close = true } }, cancellationToken);
+            return;
+        }
+        relay.Attach(frame.Connection, agent);
     }
 
     /// <summary>Answers the server's challenge for blobs it already has: HMAC-SHA256(nonce, content) per digest.</summary>

@@ -24,6 +24,9 @@ want openssl openssl
 want kubectl kubernetes-client
 # dockerd for the docker interop tests (a private daemon each test run starts and stops itself)
 want dockerd docker.io
+# ADD of a git repository (coordinator: ls-remote; worker: fetch and checkout); ssh-agent/ssh-add for --ssh
+want git git
+want ssh-agent openssh-client
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -91,6 +91,61 @@ public static class BuildArguments
         return option;
     }
 
+    /// <summary>buildx's --build-context NAME=VALUE: a folder, docker-image://REF, oci-layout://PATH[@digest|:tag] or
+    /// target:STAGE. Paths become absolute (they are read on this host, embedded).</summary>
+    public static KeyValuePair<string, string> ParseBuildContext(string value)
+    {
+        var eq = value.IndexOf('=');
+        if (eq <= 0 || eq == value.Length - 1)
+            throw new UsageException($"invalid --build-context \"{value}\": expected NAME=DIR|docker-image://REF|oci-layout://PATH|target:STAGE");
+        var name = value[..eq];
+        var source = value[(eq + 1)..];
+        const string layout = "oci-layout://";
+        if (source.StartsWith("docker-image://", StringComparison.Ordinal) || source.StartsWith("target:", StringComparison.Ordinal))
+            return new(name, source);
+        if (source.StartsWith(layout, StringComparison.Ordinal))
+        {
+            var rest = source[layout.Length..];
+            var cut = rest.LastIndexOf('@') is var at and > 0 ? at
+                : rest.LastIndexOf(':') is var colon and > 0 && !rest[(colon + 1)..].Contains('/') ? colon : rest.Length;
+            var path = Path.GetFullPath(rest[..cut]);
+            if (!File.Exists(Path.Combine(path, "oci-layout")))
+                throw new UsageException($"--build-context {name}: {path} is not an OCI layout (no oci-layout file)");
+            return new(name, layout + path + rest[cut..]);
+        }
+        if (source.Contains("://", StringComparison.Ordinal))
+            throw new UsageException($"--build-context {name}: {source}: only a folder, docker-image://, oci-layout:// and target: are supported");
+        var dir = Path.GetFullPath(source);
+        if (!Directory.Exists(dir))
+            throw new UsageException($"--build-context {name}: {dir} is not a directory");
+        return new(name, dir);
+    }
+
+    /// <summary>buildx's --ssh: <c>default|ID[=SOCKET|KEY[,KEY...]]</c>; no path means $SSH_AUTH_SOCK.</summary>
+    public static SshSource ParseSsh(string value, CliEnvironment environment)
+    {
+        var eq = value.IndexOf('=');
+        var id = eq < 0 ? value : value[..eq];
+        if (id.Length == 0) throw new UsageException($"invalid --ssh \"{value}\": expected default|ID[=SOCKET|KEY[,KEY]]");
+        var paths = eq < 0 ? [] : value[(eq + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (paths.Length == 0)
+        {
+            var agent = environment.Variable("SSH_AUTH_SOCK");
+            if (string.IsNullOrEmpty(agent))
+                throw new UsageException($"--ssh {id}: invalid empty ssh agent socket, make sure SSH_AUTH_SOCK is set");
+            paths = [agent];
+        }
+        var source = new SshSource { Id = id };
+        foreach (var path in paths)
+        {
+            var full = Path.GetFullPath(path);
+            if (!File.Exists(full) && !Path.Exists(full))
+                throw new UsageException($"--ssh {id}: {full}: no such file or socket");
+            source.Paths.Add(full);
+        }
+        return source;
+    }
+
     public static async Task<SecretSource> ReadSecretAsync(string value, CliEnvironment environment, CancellationToken cancellationToken)
     {
         var fields = ParseCsv(value);

@@ -37,6 +37,8 @@ public static class BuildCommand
         var ulimits = new Option<string[]>("--ulimit") { Description = "Ulimit options (nofile=1024:2048)" };
         var cacheFrom = new Option<string[]>("--cache-from") { Description = "External cache sources (type=local,src=DIR or type=registry,ref=NAME; BuildKit's cache format)" };
         var cacheTo = new Option<string[]>("--cache-to") { Description = "Cache export destinations (type=local,dest=DIR or type=registry,ref=NAME[,mode=min|max])" };
+        var ssh = new Option<string[]>("--ssh") { Description = "SSH agent socket or keys to expose to the build (default|ID[=SOCKET|KEY[,KEY]])" };
+        var buildContexts = new Option<string[]>("--build-context") { Description = "Additional build contexts (NAME=DIR|docker-image://REF|oci-layout://PATH[@digest|:tag]|target:STAGE)" };
         var limits = new RunLimitOptions();
         var remote = new Remote.RemoteOptions();
 
@@ -50,6 +52,8 @@ public static class BuildCommand
         command.Options.Add(call);
         command.Options.Add(check);
         foreach (var option in new Option[] { network, addHosts, shmSize, ulimits }) command.Options.Add(option);
+        command.Options.Add(ssh);
+        command.Options.Add(buildContexts);
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
@@ -85,6 +89,10 @@ public static class BuildCommand
                     spec.Labels[k] = v;
                 foreach (var secret in parse.GetValue(secrets) ?? [])
                     spec.Secrets.Add(await BuildArguments.ReadSecretAsync(secret, environment, cancellationToken));
+                foreach (var entry in parse.GetValue(ssh) ?? [])
+                    spec.Ssh.Add(BuildArguments.ParseSsh(entry, environment));
+                foreach (var (name, source) in (parse.GetValue(buildContexts) ?? []).Select(BuildArguments.ParseBuildContext))
+                    spec.NamedContexts[name] = source;
                 foreach (var output in parse.GetValue(outputs) ?? [])
                     spec.Outputs.Add(BuildArguments.ParseOutput(output));
                 foreach (var value in parse.GetValue(cacheFrom) ?? [])

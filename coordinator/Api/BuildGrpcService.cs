@@ -46,6 +46,14 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         var manifest = (await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Manifest, cancellationToken))?.Manifest
                        ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "the context manifest must follow the spec"));
 
+        // --ssh: agent sockets on this host whose connections travel to the client on this call (never recorded)
+        var writer = new SerializedStreamWriter<BuildResponse>(responseStream);
+        await using var ssh = spec.Ssh.Count > 0
+            ? new SshStreamForwarder(spec.Ssh.Select(s => s.Id.Length > 0 ? s.Id : "default"), scratch,
+                (frame, ct) => writer.WriteAsync(new BuildResponse { Ssh = frame }, ct))
+            : null;
+        if (ssh is not null) ticket = ticket with { SshSockets = ssh.Sockets };
+        responseStream = writer;
         var log = new BuildLog(Logger, ticket.BuildId, ticket.Team);
         BuildRecord record;
         try
@@ -90,7 +98,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         // The build runs on its own: this call only streams its events, so a client that drops can re-attach with Watch.
         _ = RunRecordedAsync(record, ticket, spec, contextDir, log);
         using var subscription = record.Subscribe(fromStart: true);
-        var watch = WatchForCancelAsync(requestStream, record, cancellationToken);
+        var watch = WatchForCancelAsync(requestStream, record, ssh?.Relay, cancellationToken);
         await StreamEventsAsync(record, subscription, responseStream, cancellationToken);
         await watch;
     }
@@ -244,12 +252,18 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
 
     /// <summary>After the upload the client may still send Cancel; closing its side or dropping the call does not cancel
     /// (it may re-attach with Watch: see <see cref="BuildRecord"/>'s orphan grace).</summary>
-    private static async Task WatchForCancelAsync(IAsyncStreamReader<BuildRequest> requests, BuildRecord record, CancellationToken cancellationToken)
+    private static async Task WatchForCancelAsync(IAsyncStreamReader<BuildRequest> requests, BuildRecord record, SshFrameRelay? ssh,
+        CancellationToken cancellationToken)
     {
         try
         {
             while (await requests.MoveNext(cancellationToken))
             {
+                if (requests.Current.MessageCase == BuildRequest.MessageOneofCase.Ssh && ssh is not null)
+                {
+                    await ssh.DeliverAsync(requests.Current.Ssh, cancellationToken);
+                    continue;
+                }
                 if (requests.Current.MessageCase != BuildRequest.MessageOneofCase.Cancel) continue;
                 record.Cancel(requests.Current.Cancel.Reason is { Length: > 0 } reason ? reason : "the client sent Cancel");
                 return;

@@ -44,6 +44,11 @@ public sealed partial class BuildRunner(
     /// <summary>This host's registry client (its docker config's logins), for a build that sent no logins of its own.</summary>
     public Func<RegistryClient>? Registry { get; init; }
 
+    /// <summary>Whether a spec's paths (BuildSpec.ssh agent sockets, --build-context folders and OCI layouts) are on this
+    /// host (the embedded build, whose client is this process). A server leaves it off: a client must not name the
+    /// server's own files or sockets.</summary>
+    public bool ClientPathsAreLocal { get; init; }
+
     public Task<BuildOutcome> RunAsync(BuildSpec spec, string contextDirectory, IReadOnlyList<string> noCacheFilter,
         Action<ProgressEvent> progress, CancellationToken cancellationToken) =>
         RunAsync(spec, contextDirectory, noCacheFilter, progress, BuildTicket.Local(), null, cancellationToken);
@@ -68,6 +73,30 @@ public sealed partial class BuildRunner(
             TargetPlatform = platformSpec,
             Run = RunOptionsOf(spec),
         };
+        // --build-context: images by name go to the planner as references; folders and layouts become images of the store.
+        var contextImages = new Dictionary<string, string>(StringComparer.Ordinal);
+        var contextStages = new Dictionary<string, string>(StringComparer.Ordinal);
+        var contextSources = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in spec.NamedContexts)
+        {
+            if (value.StartsWith("docker-image://", StringComparison.Ordinal))
+                contextImages[name] = value["docker-image://".Length..];
+            else if (value.StartsWith("target:", StringComparison.Ordinal))
+                contextStages[name] = value["target:".Length..];
+            else if (!ClientPathsAreLocal)
+                return new BuildOutcome
+                {
+                    ErrorClass = ErrorClass.UserError,
+                    Error = $"--build-context {name}={value}: a folder or OCI layout of the client cannot be read through a server (use docker-image:// or target:)",
+                };
+            else
+            {
+                contextImages[name] = NamedContextImages.ReferenceOf(name);
+                contextSources[NamedContextImages.ReferenceOf(name)] = value;
+            }
+        }
+        options = options with { NamedContextImages = contextImages, NamedContextStages = contextStages };
+        var namedImages = new NamedContextImages(store, bases, scratch);
 
         BuildPlan plan;
         LintResult checks;
@@ -79,7 +108,9 @@ public sealed partial class BuildRunner(
             foreach (var reference in plan.ExternalImages)
             {
                 var started = Now();
-                var baseImage = await bases.ResolveAsync(reference, platform, spec.Pull, cancellationToken);
+                var baseImage = contextSources.TryGetValue(reference, out var contextValue)
+                    ? await namedImages.ResolveAsync(reference, contextValue, platform, cancellationToken)
+                    : await bases.ResolveAsync(reference, platform, spec.Pull, cancellationToken);
                 resolved[reference] = baseImage;
                 progress(new ProgressEvent
                 {
@@ -117,6 +148,10 @@ public sealed partial class BuildRunner(
                 LintWarnings = await WarningsDespiteAsync(spec, text, fileName, options, contextDirectory, cancellationToken),
             };
         }
+        catch (Exception e) when (e is NamedContextException or InvalidOciDocumentException)
+        {
+            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to solve: " + e.Message };
+        }
         catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or FormatException)
         {
             return new BuildOutcome
@@ -146,7 +181,21 @@ public sealed partial class BuildRunner(
         using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch,
             contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
         trace.Mark("context walk");
-        var keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
+        PlanKeys keys;
+        try
+        {
+            keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
+        }
+        catch (DockerfileException e)
+        {
+            // a git source that cannot be pinned (no such ref, repository unreachable) is the Dockerfile's to fix
+            return new BuildOutcome
+            {
+                ErrorClass = ErrorClass.UserError,
+                Error = "failed to solve: " + e.Reason,
+                ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
+            };
+        }
         var graph = PlanGraphBuilder.Build(plan, keys, resolved, spec, noCacheFilter);
         trace.Mark("cache keys");
         var contextRef = PublishContexts
@@ -233,6 +282,15 @@ public sealed partial class BuildRunner(
             // asks, not orders: each worker clamps them to its own limits; never in a cache key (see CacheKeyInputs)
             RunLimits = spec.RunLimits,
         };
+        // Agent sockets are paths on this host; a served build's come from its own stream forwarding, never from the client.
+        if (ClientPathsAreLocal)
+        {
+            foreach (var ssh in spec.Ssh.Where(s => s.Paths.Count == 1))
+                start.SshSockets[ssh.Id.Length > 0 ? ssh.Id : "default"] = ssh.Paths[0];
+        }
+        foreach (var (id, socket) in ticket.SshSockets)
+            start.SshSockets[id] = socket;
+        if (start.SshSockets.Count > 0) start.SshHost = Protos.HostIdentity.Current;
         // Values stay in this process (the build's secret provider); the graph carries references only.
         var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var secret in spec.Secrets) secrets[secret.Id] = secret.Value.ToByteArray();

@@ -6,5 +6,9 @@ public sealed record BuildTicket(string BuildId, string Team)
 {
     public static BuildTicket Local() => new(NewId(), "");
 
+    /// <summary>Agent sockets on this host by ssh id that the server made for this build (its client's --ssh, forwarded
+    /// over the Build call); empty otherwise.</summary>
+    public IReadOnlyDictionary<string, string> SshSockets { get; init; } = new Dictionary<string, string>();
+
     public static string NewId() => Guid.NewGuid().ToString("N");
 }

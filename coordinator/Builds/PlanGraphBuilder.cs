@@ -151,7 +151,13 @@ public static class PlanGraphBuilder
                     },
                     Checksum = add.Checksum,
                     Unpack = add.Unpack ?? true,
+                    KeepGitDir = add.KeepGitDir ?? false,
                 };
+                foreach (var (source, commit) in keys.GitCommitsOf(step.Id))
+                {
+                    var git = GitSource.Parse(source);
+                    definition.Add.Git.Add(new GitCheckout { Source = source, Remote = git.Remote, Ref = git.Ref, Subdir = git.Subdir, Commit = commit });
+                }
                 break;
             case WorkdirInstruction workdir:
                 definition.Workdir = new WorkdirOp { Path = workdir.Path };

@@ -287,6 +287,8 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             Team = _start.Team,
             Secrets = { node.Secrets },
             ParentLayers = { LayersOf(node.Parent) },
+            SshSockets = { _start.SshSockets },
+            SshHost = _start.SshHost,
         };
         foreach (var input in node.Inputs)
             inputs.Stages.Add(new StageLayers { Name = input.Name, Layers = { LayersOf(input.Node) } });

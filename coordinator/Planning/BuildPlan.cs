@@ -76,6 +76,7 @@ public sealed class BuildPlan
         var keys = new Dictionary<string, string>(StringComparer.Ordinal);
         var inputs = new Dictionary<string, CacheKeyInputs>(StringComparer.Ordinal);
         var digests = new Dictionary<string, string>(StringComparer.Ordinal);
+        var gitCommits = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
 
         async Task<string> DigestOf(string image, string platform)
         {
@@ -109,6 +110,27 @@ public sealed class BuildPlan
                     sums.Add(await resolver.ComputeContextChecksumAsync(selection, cancellationToken));
                 checksum = sums.Count == 1 ? sums[0] : ContentChecksum.Combine(sums);
             }
+            if (step.Expanded is Dockerfile.Instructions.AddInstruction add && add.SourcePaths.Any(GitSource.IsGit))
+            {
+                // The commit is the content of a git source: a moved ref changes the key, an unchanged one keeps it.
+                var commits = new Dictionary<string, string>(StringComparer.Ordinal);
+                var sums = checksum is null ? new List<string>() : [checksum];
+                foreach (var text in add.SourcePaths.Where(GitSource.IsGit))
+                {
+                    try
+                    {
+                        var commit = await resolver.ResolveGitCommitAsync(GitSource.Parse(text), cancellationToken);
+                        commits[text] = commit;
+                        sums.Add("git:" + commit);
+                    }
+                    catch (Exception e) when (e is GitSourceException or FormatException)
+                    {
+                        throw new Dockerfile.DockerfileException(e.Message).At(step.Location);
+                    }
+                }
+                gitCommits[step.Id] = commits;
+                checksum = sums.Count == 1 ? sums[0] : ContentChecksum.Combine(sums);
+            }
 
             var sources = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var source in step.Sources)
@@ -133,6 +155,6 @@ public sealed class BuildPlan
             inputs[step.Id] = stepInputs;
             keys[step.Id] = stepInputs.ComputeKey();
         }
-        return new PlanKeys(keys, inputs);
+        return new PlanKeys(keys, inputs) { GitCommits = gitCommits };
     }
 }

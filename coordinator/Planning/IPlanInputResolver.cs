@@ -8,4 +8,8 @@ public interface IPlanInputResolver
 
     /// <summary>The <see cref="ContentChecksum"/> of the context files a step selects.</summary>
     ValueTask<string> ComputeContextChecksumAsync(ContextSelection selection, CancellationToken cancellationToken);
+
+    /// <summary>The commit an ADD git source's ref names now (its content checksum); throws <see cref="GitSourceException"/>.</summary>
+    ValueTask<string> ResolveGitCommitAsync(GitSource source, CancellationToken cancellationToken) =>
+        throw new GitSourceException($"git sources cannot be resolved here ({source.Remote})");
 }

@@ -21,4 +21,13 @@ public sealed record PlanOptions
 
     /// <summary>The build's run options (network, extra hosts, /dev/shm size, ulimits) for its RUN steps.</summary>
     public RunOptions Run { get; init; } = RunOptions.Default;
+
+    /// <summary>
+    /// --build-context NAME=…: a name that FROM and --from resolve to this image reference instead of a stage or an image
+    /// of that name (BuildKit: a named context overrides both). Compared case-insensitively.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> NamedContextImages { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>--build-context NAME=target:STAGE: a name that FROM and --from resolve to another stage of this Dockerfile.</summary>
+    public IReadOnlyDictionary<string, string> NamedContextStages { get; init; } = new Dictionary<string, string>();
 }

@@ -12,7 +12,7 @@ internal sealed partial class PlannerRun
         var expanded = ((CopyInstruction)Expand(() => copy.Expand(word), location)).ExpandContents(raw);
         foreach (var src in expanded.SourcePaths)
         {
-            if (IsUrl(src))
+            if (IsUrl(src) || IsGit(src))
                 throw Error("source can't be a URL for COPY", location);
         }
 
@@ -42,6 +42,17 @@ internal sealed partial class PlannerRun
         var location = add.Location;
         var expanded = ((AddInstruction)Expand(() => add.Expand(word), location)).ExpandContents(raw);
         ValidateChmod(expanded.Chmod, location);
+        foreach (var src in expanded.SourcePaths.Where(IsGit))
+        {
+            try
+            {
+                GitSource.Parse(src);
+            }
+            catch (FormatException e)
+            {
+                throw Error(e.Message, location);
+            }
+        }
         var flags = CommonFileFlags(expanded.Chown, expanded.Chmod, expanded.Link, expanded.ExcludePatterns);
         if (expanded.Checksum.Length > 0)
         {
@@ -117,7 +128,5 @@ internal sealed partial class PlannerRun
     private static bool IsUrl(string source) =>
         source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
 
-    private static bool IsGit(string source) =>
-        source.StartsWith("git@", StringComparison.Ordinal) || source.StartsWith("git://", StringComparison.Ordinal) ||
-        (IsUrl(source) && source.EndsWith(".git", StringComparison.Ordinal));
+    private static bool IsGit(string source) => GitSource.IsGit(source);
 }

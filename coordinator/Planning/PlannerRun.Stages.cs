@@ -72,7 +72,16 @@ internal sealed partial class PlannerRun
 
             // Only earlier stages can be a base, compared as written with the (lower-case) stage names, as BuildKit
             // does; anything else is an image name. A repeated name means its latest stage.
-            var baseStage = _stages.LastOrDefault(s => s.Name.Length > 0 && s.Name.Equals(baseName, StringComparison.Ordinal));
+            // A named context (--build-context) overrides a stage or image of its name.
+            if (NamedImage(baseName) is { } contextImage)
+                baseName = contextImage;
+            else if (NamedStage(baseName) is { } contextStage)
+            {
+                baseName = _stages.LastOrDefault(s => s.Name.Equals(contextStage, StringComparison.OrdinalIgnoreCase))?.Name
+                           ?? throw Error($"build context {baseName}: target:{contextStage} names no stage defined before this one", from.Location);
+            }
+            var baseStage = NamedImage(from.BaseName) is not null ? null
+                : _stages.LastOrDefault(s => s.Name.Length > 0 && s.Name.Equals(baseName, StringComparison.Ordinal));
             var kind = baseStage is not null ? StageBaseKind.Stage
                 : baseName == ScratchName ? StageBaseKind.Scratch
                 : StageBaseKind.Image;
@@ -177,9 +186,20 @@ internal sealed partial class PlannerRun
                 throw Error($"invalid stage index {index}: expected 0 to {_stages.Count - 1}", location);
             return new StageReference(text, index);
         }
-        var stage = _stages.LastOrDefault(s => s.Name.Length > 0 && s.Name.Equals(text, StringComparison.OrdinalIgnoreCase));
+        if (NamedImage(text) is { } image)
+            return new StageReference(image, null);
+        var name = NamedStage(text) ?? text;
+        var stage = _stages.LastOrDefault(s => s.Name.Length > 0 && s.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+        if (stage is null && name != text)
+            throw Error($"build context {text}: target:{name} names no stage of this Dockerfile", location);
         return new StageReference(text, stage?.Index);
     }
+
+    private string? NamedImage(string name) =>
+        options.NamedContextImages.FirstOrDefault(c => c.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    private string? NamedStage(string name) =>
+        options.NamedContextStages.FirstOrDefault(c => c.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Value;
 
     private static void AddDependency(StageState state, StageReference reference, Instruction instruction)
     {

@@ -127,6 +127,8 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
         Context = StoredContextOf(inputs.Context, contexts),
         Stages = inputs.Stages.ToDictionary(s => s.Name, s => (IReadOnlyList<SnapshotLayer>)[.. s.Layers.Select(ToLayer)]),
         Secrets = secrets,
+        SshSockets = inputs.SshSockets.ToDictionary(),
+        SshHost = inputs.SshHost,
         Env = definition.Run is { } run ? [.. run.Env] : [],
         User = definition.User is { Length: > 0 } user ? user : null,
         WorkingDirectory = definition.WorkingDir is { Length: > 0 } wd ? wd : "/",
@@ -170,6 +172,8 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
         {
             Checksum = definition.Add.Checksum is { Length: > 0 } checksum ? checksum : null,
             Unpack = definition.Add.Unpack,
+            GitSources = [.. definition.Add.Git.Select(g => new GitCheckoutSource(g.Source, g.Remote, g.Ref, g.Subdir, g.Commit))],
+            KeepGitDir = definition.Add.KeepGitDir,
         },
         _ => throw new ClassifiedException(ErrorClass.Internal, $"step {definition.CacheKey} has no operation a worker can execute"),
     };
@@ -195,6 +199,7 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
             MountType.Tmpfs => RunMountType.Tmpfs,
             MountType.Secret => RunMountType.Secret,
             MountType.Bind => RunMountType.Bind,
+            MountType.Ssh => RunMountType.Ssh,
             _ => throw new StepRunFailedException($"--mount=type={m.Type.ToString().ToLowerInvariant()} is not supported by this worker"),
         },
         Target = m.Target is { Length: > 0 } target ? target : null,

@@ -19,4 +19,8 @@ public sealed record AddOperation : CopyOperation
     public string? Checksum { get; init; }
     /// <summary>--unpack=false keeps local archives as files.</summary>
     public bool Unpack { get; init; } = true;
+    /// <summary>The git sources among <see cref="CopyOperation.Sources"/>, each with its pinned commit.</summary>
+    public IReadOnlyList<GitCheckoutSource> GitSources { get; init; } = [];
+    /// <summary>--keep-git-dir=true: the checkout keeps its .git folder.</summary>
+    public bool KeepGitDir { get; init; }
 }

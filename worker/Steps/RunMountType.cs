@@ -6,4 +6,5 @@ public enum RunMountType
     Cache,
     Tmpfs,
     Secret,
+    Ssh,
 }

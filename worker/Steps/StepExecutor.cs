@@ -19,6 +19,7 @@ public sealed class StepExecutor(
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     // without what dead processes left there: RUN helper files, secret tmpfs mounts, bind-mount overlays, layer tars
     private readonly string _scratch = CrashLeftovers.Swept(Path.Combine(options.Root, "tmp"));
+    private readonly GitFetcher _git = new();
 
     /// <summary>Wires the standard parts: overlay snapshots and runc under <paramref name="options"/>.Root.</summary>
     public static StepExecutor Create(IContentStore store, StepExecutorOptions options, HttpClient? http = null)
@@ -120,8 +121,14 @@ public sealed class StepExecutor(
                 mounts.Add(new ContainerMount("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777"]));
 
             var args = await CommandAsync(op, aux, mounts, cancellationToken);
+            var sshIndex = 0;
             foreach (var mount in op.Mounts)
-                await AddRunMountAsync(request, mount, aux, mounts, env, cleanups, cancellationToken);
+            {
+                if (mount.Type == RunMountType.Ssh)
+                    await AddSshMountAsync(request, mount, sshIndex++, aux, mounts, env, cleanups);
+                else
+                    await AddRunMountAsync(request, mount, aux, mounts, env, cleanups, cancellationToken);
+            }
 
             var stubs = new MountStubs(rootfs, ["/proc", "/dev", "/sys", .. mounts.Select(m => m.Destination)]);
             var lines = new LastLines(output, options.LastOutputLines);
@@ -180,6 +187,32 @@ public sealed class StepExecutor(
             text.Append(h.Name);
         }
         return [.. op.Shell, text.ToString()];
+    }
+
+    /// <summary>
+    /// RUN --mount=type=ssh as BuildKit mounts it: a socket at the target (default /run/buildkit/ssh_agent.N, N counting
+    /// the step's ssh mounts), owned uid:gid (default 0:0) with mode (default 0600), relaying to the build's agent; the
+    /// first one is also SSH_AUTH_SOCK. An id the build did not forward fails when required, else the mount is skipped.
+    /// </summary>
+    private static Task AddSshMountAsync(StepRequest request, RunMount mount, int index, string aux, List<ContainerMount> mounts,
+        List<string> env, List<IAsyncDisposable> cleanups)
+    {
+        var id = mount.Id ?? "default";
+        if (!request.SshSockets.TryGetValue(id, out var socket))
+        {
+            if (mount.Required)
+                throw new SecretNotFoundException($"no SSH key \"{id}\" forwarded from the client: RUN --mount=type=ssh,id={id},required needs --ssh {id}");
+            return Task.CompletedTask;
+        }
+        if (request.SshHost != Protos.HostIdentity.Current)
+            throw new SecretNotFoundException($"ssh agent \"{id}\" is forwarded on host {request.SshHost}, and this worker runs on {Protos.HostIdentity.Current}: ssh forwarding reaches workers on the build's own host only");
+        var target = mount.Target ?? $"/run/buildkit/ssh_agent.{index}";
+        var proxy = new UnixSocketProxy(Path.Combine(aux, $"ssh-{index}.sock"), socket, mount.Uid ?? 0, mount.Gid ?? 0, mount.Mode ?? 0b110_000_000);
+        cleanups.Add(proxy);
+        mounts.Add(new ContainerMount(target, "bind", proxy.Path, ["rbind"]));
+        if (index == 0 && !env.Any(e => e.StartsWith("SSH_AUTH_SOCK=", StringComparison.Ordinal)))
+            env.Add("SSH_AUTH_SOCK=" + target);
+        return Task.CompletedTask;
     }
 
     private async Task AddRunMountAsync(StepRequest request, RunMount mount, string aux, List<ContainerMount> mounts,
@@ -352,8 +385,10 @@ public sealed class StepExecutor(
             if (destination.EndsWith("/.", StringComparison.Ordinal) || destination.EndsWith("/..", StringComparison.Ordinal)) destination += "/";
 
             var add = op as AddOperation;
-            var urlSources = add is null ? [] : op.Sources.Where(IsUrl).ToList();
-            var localSources = op.Sources.Where(s => add is null || !IsUrl(s)).ToList();
+            var gitSources = add?.GitSources ?? [];
+            var gitTexts = gitSources.Select(g => g.Source).ToHashSet(StringComparer.Ordinal);
+            var urlSources = add is null ? [] : op.Sources.Where(s => IsUrl(s) && !gitTexts.Contains(s)).ToList();
+            var localSources = op.Sources.Where(s => add is null || (!IsUrl(s) && !gitTexts.Contains(s))).ToList();
 
             if (localSources.Count > 0)
             {
@@ -396,6 +431,24 @@ public sealed class StepExecutor(
                     }, cancellationToken);
                 }
                 finally { TreeRemover.Remove(download); }
+            }
+
+            foreach (var git in gitSources)
+            {
+                Directory.CreateDirectory(_scratch);
+                var checkout = ScratchDirectory.Create(_scratch, "git-");
+                try
+                {
+                    // the repository's contents go into the destination, as COPY of a folder does; files are root's
+                    var tree = await _git.CheckoutAsync(git, checkout, add!.KeepGitDir, cancellationToken);
+                    await copier.CopyAsync(new CopySpec
+                    {
+                        SourceRoot = tree, SourceIsContext = true, Sources = ["."],
+                        DestinationRoot = snapshot.RootPath, Destination = destination.EndsWith('/') ? destination : destination + "/",
+                        Owner = owner, Mode = mode, Excludes = op.Excludes,
+                    }, cancellationToken);
+                }
+                finally { TreeRemover.Remove(checkout); }
             }
 
             if (op.Heredocs.Count > 0)

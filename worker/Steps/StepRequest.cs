@@ -19,6 +19,10 @@ public sealed record StepRequest
     public IReadOnlyDictionary<string, IReadOnlyList<LayerRef>> Stages { get; init; } = new Dictionary<string, IReadOnlyList<LayerRef>>();
     /// <summary>Secret values by id; never written to a layer.</summary>
     public IReadOnlyDictionary<string, byte[]> Secrets { get; init; } = new Dictionary<string, byte[]>();
+    /// <summary>RUN --mount=type=ssh: the build's agent sockets by ssh id, paths on host <see cref="SshHost"/>.</summary>
+    public IReadOnlyDictionary<string, string> SshSockets { get; init; } = new Dictionary<string, string>();
+    /// <summary>Where <see cref="SshSockets"/> are (Protos.HostIdentity); another host cannot reach them.</summary>
+    public string SshHost { get; init; } = "";
     /// <summary>The stage's environment ("KEY=value"), build args included.</summary>
     public IReadOnlyList<string> Env { get; init; } = [];
     /// <summary>USER (name, uid, name:group, uid:gid); empty means root.</summary>

@@ -12,6 +12,10 @@ public sealed record ConformanceCase(string Name, string Folder, string Covers, 
     public string GoldenPath => Path.Combine(Folder, "golden.txt");
     public string SetupScript => Path.Combine(Folder, "setup.sh");
 
+    /// <summary>The flags with <c>{context}</c> replaced by the prepared context's path (e.g. --build-context NAME={context}/dir),
+    /// the same for both builders.</summary>
+    public IReadOnlyList<string> FlagsFor(string context) => [.. BuildFlags.Select(f => f.Replace("{context}", context, StringComparison.Ordinal))];
+
     /// <summary>Cases whose Dockerfile adds the busybox rootfs get it copied in, and their tree is diffed against it.</summary>
     public bool UsesBusybox => File.ReadAllText(Path.Combine(ContextFolder, "Dockerfile")).Contains("rootfs.tar", StringComparison.Ordinal);
 

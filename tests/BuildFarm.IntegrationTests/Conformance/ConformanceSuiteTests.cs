@@ -44,7 +44,7 @@ public sealed class ConformanceSuiteTests(BusyboxFixture busybox, ITestOutputHel
                 if (peer is not null)
                 {
                     var archive = Path.Combine(work, testCase.Name + ".buildkit.tar");
-                    var error = await peer.BuildAsync(context, testCase.BuildFlags, $"bfconf-{testCase.Name.ToLowerInvariant()}:1", archive, ct);
+                    var error = await peer.BuildAsync(context, testCase.FlagsFor(context), $"bfconf-{testCase.Name.ToLowerInvariant()}:1", archive, ct);
                     expected = error is null ? BuildOutcome.Image(await ImageTreeNormalizer.NormalizeArchiveAsync(archive, caseBase, ct)) : BuildOutcome.Failed(error);
                     if (mode == "regenerate") expected.WriteGolden(testCase.GoldenPath, provenance);
                 }
@@ -91,7 +91,7 @@ public sealed class ConformanceSuiteTests(BusyboxFixture busybox, ITestOutputHel
     private static async Task<BuildOutcome> BuildOursAsync(BuildFarmCli cli, ConformanceCase testCase, string context, string archive,
         IReadOnlyDictionary<string, string>? baseTree, CancellationToken ct)
     {
-        var build = await cli.BuildAsync([.. testCase.BuildFlags, "-o", $"type=docker,dest={archive}", context]);
+        var build = await cli.BuildAsync([.. testCase.FlagsFor(context), "-o", $"type=docker,dest={archive}", context]);
         if (build.ExitCode != 0)
         {
             var error = build.Stderr.Split('\n').LastOrDefault(l => l.StartsWith("ERROR", StringComparison.Ordinal)) ?? build.Stderr.Trim().Split('\n').Last();
