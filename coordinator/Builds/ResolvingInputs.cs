@@ -8,9 +8,7 @@ namespace BuildFarm.Coordinator.Builds;
 public sealed class ResolvingInputs(IReadOnlyDictionary<string, ResolvedImage> images, BuildContext context) : IPlanInputResolver
 {
     public ValueTask<string> ResolveImageDigestAsync(string reference, string platform, CancellationToken cancellationToken) =>
-        images.TryGetValue(reference, out var image)
-            ? ValueTask.FromResult(image.ManifestDigest)
-            : throw new InvalidOperationException($"image {reference} was not resolved before key filling");
+        ValueTask.FromResult(ResolvedImageKey.Find(images, reference, platform).ManifestDigest);
 
     public ValueTask<string> ComputeContextChecksumAsync(ContextSelection selection, CancellationToken cancellationToken) =>
         ValueTask.FromResult(context.Checksum(selection));
