@@ -71,6 +71,18 @@ public sealed class MultiPlatformBuildTests(BusyboxFixture busybox) : IDisposabl
         Assert.DoesNotContain("never-runs", build.Stderr);
     }
 
+    [Fact]
+    public async Task Run_step_for_a_platform_no_worker_can_run_fails_naming_what_is_missing()
+    {
+        // No worker maps sparc64 to a QEMU handler, so none offers it: the pool fails the RUN instead of queueing it.
+        var context = _scratch.Context("sparc", "FROM scratch\nADD rootfs.tar /\nRUN echo never-runs\n");
+        var build = await _scratch.Cli.BuildAsync("--platform", "linux/sparc64", context);
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Contains("no worker can run linux/sparc64 steps", build.Stderr);
+        Assert.Contains("qemu-user-static", build.Stderr);
+        Assert.DoesNotContain("never-runs\n", build.Stderr.Replace("RUN echo never-runs", ""));
+    }
+
     private static IReadOnlyList<string> Platforms(JsonElement index) =>
         [.. index.GetProperty("manifests").EnumerateArray().Select(m => m.GetProperty("platform"))
             .Select(p => $"{p.GetProperty("os").GetString()}/{p.GetProperty("architecture").GetString()}")];
