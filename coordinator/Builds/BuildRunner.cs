@@ -54,8 +54,6 @@ public sealed class BuildRunner(
             return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "--platform: " + e.Message };
         }
 
-        if (platformSpecs.Count > 1 && spec.Outputs.Any(o => o.Type == "docker"))
-            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "docker exporter does not currently support exporting manifest lists; use -o type=oci or push" };
         var targets = new List<PlatformBuild>();
         try
         {
@@ -346,10 +344,12 @@ public sealed class BuildRunner(
                     what = $"exporting to oci image format {dest}";
                     break;
                 case "docker":
-                    // BuildKit's docker exporter refuses the same way (a docker archive holds single-platform images).
+                    // BuildKit's docker exporter refuses an index; docker load takes several images, so each platform goes
+                    // in, tagged on the build platform's (the one `docker run` here can start).
                     if (index is not null)
-                        throw new InvalidOperationException("docker exporter does not currently support exporting manifest lists; use -o type=oci or push");
-                    await outputs.WriteDockerArchiveAsync(image!, dest, outputNames, cancellationToken);
+                        await outputs.WriteDockerArchiveAsync(index, PlatformSpec.Native.ToPlatform(), dest, outputNames, cancellationToken);
+                    else
+                        await outputs.WriteDockerArchiveAsync(image!, dest, outputNames, cancellationToken);
                     what = $"exporting to docker image format {dest}";
                     break;
                 case "local":

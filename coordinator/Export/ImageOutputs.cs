@@ -107,28 +107,48 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
     }
 
     /// <summary>The archive <c>docker load</c> reads: uncompressed layer tars, config, manifest.json with the tags.</summary>
-    public async Task WriteDockerArchiveAsync(ExportedImage image, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    public Task WriteDockerArchiveAsync(ExportedImage image, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
+        WriteDockerArchiveAsync([(image, names)], destination, cancellationToken);
+
+    /// <summary>
+    /// A multi-platform build as a docker archive: every platform's image (one manifest.json entry each, so <c>docker
+    /// load</c> gets them all), the tags on <paramref name="tagged"/>'s only — a name can point at one image there.
+    /// </summary>
+    public Task WriteDockerArchiveAsync(ExportedIndex index, Platform tagged, string destination, IReadOnlyList<string> names,
+        CancellationToken cancellationToken)
+    {
+        var chosen = index.Images.FirstOrDefault(i => i.Platform.Matches(tagged)) ?? index.Images[0];
+        return WriteDockerArchiveAsync([.. index.Images.Select(i => (i.Image, i == chosen ? names : (IReadOnlyList<string>)[]))], destination, cancellationToken);
+    }
+
+    private async Task WriteDockerArchiveAsync(IReadOnlyList<(ExportedImage Image, IReadOnlyList<string> Names)> images, string destination,
+        CancellationToken cancellationToken)
     {
         var dir = NewScratchDirectory("docker");
         try
         {
-            var tars = new List<string>();
-            foreach (var layer in image.Manifest.Layers)
+            var archives = new List<DockerArchiveImage>();
+            foreach (var (image, names) in images)
             {
-                var path = Path.Combine(dir, layer.ParsedDigest.Hex + ".tar");
-                await using (var blob = await store.OpenAsync(layer.ParsedDigest, cancellationToken))
-                await using (var tar = LayerCompressor.OpenDecompressed(blob, layer.MediaType))
-                await using (var file = File.Create(path))
-                    await tar.CopyToAsync(file, cancellationToken);
-                tars.Add(path);
+                var tars = new List<string>();
+                foreach (var layer in image.Manifest.Layers)
+                {
+                    var path = Path.Combine(dir, layer.ParsedDigest.Hex + ".tar");
+                    tars.Add(path);
+                    if (File.Exists(path)) continue; // a layer two platforms share
+                    await using (var blob = await store.OpenAsync(layer.ParsedDigest, cancellationToken))
+                    await using (var tar = LayerCompressor.OpenDecompressed(blob, layer.MediaType))
+                    await using (var file = File.Create(path))
+                        await tar.CopyToAsync(file, cancellationToken);
+                }
+                archives.Add(new DockerArchiveImage
+                {
+                    ConfigBytes = image.ConfigBytes,
+                    LayerTarPaths = tars,
+                    RepoTags = [.. names.Select(DockerTag)],
+                });
             }
-            var archive = new DockerArchiveImage
-            {
-                ConfigBytes = image.ConfigBytes,
-                LayerTarPaths = tars,
-                RepoTags = [.. names.Select(DockerTag)],
-            };
-            await WriteAtomicallyAsync(destination, stream => DockerArchiveWriter.WriteAsync([archive], stream, cancellationToken), cancellationToken);
+            await WriteAtomicallyAsync(destination, stream => DockerArchiveWriter.WriteAsync(archives, stream, cancellationToken), cancellationToken);
         }
         finally
         {

@@ -38,9 +38,10 @@ public sealed class MultiPlatformBuildTests(BusyboxFixture busybox) : IDisposabl
             """);
         var name = $"{registry.Host}/farm/multi:1";
         var archive = Path.Combine(_scratch.Root, "multi.oci.tar");
+        var dockerArchive = Path.Combine(_scratch.Root, "multi.docker.tar");
         var iid = Path.Combine(_scratch.Root, "iid");
         var build = await _scratch.Cli.BuildAsync("--platform", "linux/amd64,linux/arm64", "-t", name, "--push",
-            "-o", $"type=oci,dest={archive}", "--iidfile", iid, context);
+            "-o", $"type=oci,dest={archive}", "-o", $"type=docker,dest={dockerArchive}", "--iidfile", iid, context);
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Contains("arch=aarch64 target=linux/arm64 build=linux/amd64", build.Stderr);
         Assert.Contains("arch=x86_64 target=linux/amd64 build=linux/amd64", build.Stderr);
@@ -59,6 +60,22 @@ public sealed class MultiPlatformBuildTests(BusyboxFixture busybox) : IDisposabl
         var files = await ArchiveFilesAsync(archive, "linux/arm64");
         Assert.Equal("arch=aarch64 target=linux/arm64 build=linux/amd64\n", files["arch"]);
         Assert.Equal("x86_64\n", files["built-on"]);
+        Assert.Equal([("amd64", true), ("arm64", false)], await DockerArchiveImagesAsync(dockerArchive));
+    }
+
+    /// <summary>Each image of a docker archive: its config's architecture, and whether manifest.json tags it.</summary>
+    private async Task<IReadOnlyList<(string Architecture, bool Tagged)>> DockerArchiveImagesAsync(string archive)
+    {
+        var dir = Path.Combine(_scratch.Root, "docker-unpacked");
+        Directory.CreateDirectory(dir);
+        await BuildFarmCli.ToolAsync("tar", "-xf", archive, "-C", dir);
+        using var manifest = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(dir, "manifest.json")));
+        return [.. manifest.RootElement.EnumerateArray().Select(entry =>
+        {
+            using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, entry.GetProperty("Config").GetString()!)));
+            var tagged = entry.TryGetProperty("RepoTags", out var tags) && tags.ValueKind == JsonValueKind.Array && tags.GetArrayLength() > 0;
+            return (config.RootElement.GetProperty("architecture").GetString()!, tagged);
+        })];
     }
 
     [Fact]
