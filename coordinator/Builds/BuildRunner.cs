@@ -180,6 +180,21 @@ public sealed class BuildRunner(
                 StartedUnixMs = started,
                 CompletedUnixMs = Now(),
             });
+            // A single-platform base used for another platform builds (its binaries may still run, natively or not): say
+            // so as BuildKit's InvalidBaseImagePlatform check does.
+            var expected = PlatformSpec.Parse(platformText).ToPlatform();
+            if (baseImage.Config.Architecture is { Length: > 0 } && !expected.Matches(baseImage.Config.Platform))
+            {
+                var actual = baseImage.Config.Platform with { OsVersion = null, OsFeatures = null };
+                progress(new ProgressEvent
+                {
+                    Kind = ProgressEvent.Types.Kind.Info,
+                    StepId = $"warning {platformText} {reference}",
+                    Name = $"WARNING: InvalidBaseImagePlatform: Base image {reference} was pulled with platform \"{actual}\", expected \"{expected}\" for current build",
+                    StartedUnixMs = Now(),
+                    CompletedUnixMs = Now(),
+                });
+            }
         }
         // Plan again now that the bases' environment, WORKDIR, USER and ONBUILD are known.
         if (configs.Count > 0) plan = DockerfilePlanner.Plan(text, options with { BaseImages = configs }, fileName);

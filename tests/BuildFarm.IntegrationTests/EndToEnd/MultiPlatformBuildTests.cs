@@ -79,6 +79,21 @@ public sealed class MultiPlatformBuildTests(BusyboxFixture busybox) : IDisposabl
     }
 
     [Fact]
+    public async Task A_single_platform_base_used_for_another_platform_warns_as_buildkit()
+    {
+        await using var registry = await RegistryFixture.StartAsync();
+        var baseName = $"{registry.Host}/base/amd64-only:1";
+        var pushed = await _scratch.Cli.BuildAsync("-t", baseName, "--push", _scratch.Context("amd64-base", "FROM scratch\nADD rootfs.tar /\n"));
+        Assert.True(pushed.ExitCode == 0, pushed.ToString());
+
+        // The amd64 busybox still runs (the kernel runs x86_64 natively whatever the image says), as with BuildKit.
+        var build = await _scratch.Cli.BuildAsync("--platform", "linux/arm64", _scratch.Context("on-amd64", $"FROM {baseName}\nRUN uname -m\n"));
+
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains($"WARNING: InvalidBaseImagePlatform: Base image {baseName} was pulled with platform \"linux/amd64\", expected \"linux/arm64\" for current build", build.Stderr);
+    }
+
+    [Fact]
     public async Task Platform_list_with_a_malformed_entry_is_refused_before_anything_runs()
     {
         var context = _scratch.Context("bad", "FROM scratch\nADD rootfs.tar /\nRUN echo never-runs\n");
