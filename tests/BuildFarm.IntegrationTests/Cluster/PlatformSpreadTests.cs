@@ -43,6 +43,21 @@ public sealed class PlatformSpreadTests(S3ServerFixture s3, BusyboxFixture busyb
         Assert.True(spans[0].Overlaps(spans[1]), $"the platforms did not run at the same time: {string.Join("; ", spans)}");
         var raw = await BuildFarmCli.ToolAsync("skopeo", "inspect", "--raw", $"oci-archive:{await ExportAsync(cluster, context)}");
         Assert.Contains("\"architecture\":\"arm64\"", raw.Replace(" ", ""));
+        await AssertWorkersAdvertiseArm64Async(cluster);
+    }
+
+    /// <summary><c>buildfarm workers --format json</c>: each worker names amd64 native and arm64 emulated.</summary>
+    private async Task AssertWorkersAdvertiseArm64Async(ClusterProcesses cluster)
+    {
+        var listed = await new BuildFarmCli(Path.Combine(_scratch.Root, "admin")).RunAsync("workers", "--server", cluster.Coordinators[0].Api, "--format", "json");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        using var workers = System.Text.Json.JsonDocument.Parse(listed.Stdout);
+        Assert.Equal(2, workers.RootElement.GetArrayLength());
+        foreach (var worker in workers.RootElement.EnumerateArray())
+        {
+            Assert.Contains("linux/amd64", worker.GetProperty("platforms").EnumerateArray().Select(p => p.GetString()));
+            Assert.Contains("linux/arm64", worker.GetProperty("emulatedPlatforms").EnumerateArray().Select(p => p.GetString()));
+        }
     }
 
     /// <summary>The same build again as an OCI archive: every step a cache hit now, the index rebuilt from the records.</summary>
