@@ -30,6 +30,19 @@ public sealed class PlatformProbe(string binfmtMisc = PlatformProbe.DefaultBinfm
 
     public WorkerPlatforms Detect(bool register)
     {
+        try
+        {
+            return DetectCore(register);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A binfmt_misc this process may not read (a locked-down container) leaves the native platform only.
+            return new WorkerPlatforms([new WorkerPlatform { Platform = NativePlatform }], [$"reading {binfmtMisc} failed: {e.Message}"]);
+        }
+    }
+
+    private WorkerPlatforms DetectCore(bool register)
+    {
         var problems = new List<string>();
         var platforms = new List<WorkerPlatform> { new() { Platform = NativePlatform } };
         var registerFile = Path.Combine(binfmtMisc, "register");
