@@ -4,6 +4,7 @@ using BuildFarm.Coordinator.Engine;
 using BuildFarm.Protos;
 using BuildFarm.Worker.Actors;
 using BuildFarm.Worker.Context;
+using BuildFarm.Worker.Platforms;
 using BuildFarm.Worker.Steps;
 
 namespace BuildFarm.Cli;
@@ -40,7 +41,10 @@ public sealed class WorkerPart
 
     /// <summary>Starts the worker actor on a started engine node: it registers its slots with every coordinator.</summary>
     public void Attach(EngineNode node, EngineTimings timings) =>
-        node.System.ActorOf(WorkerActor.Props(_metered, Id, Slots, timings), ActorNames.Worker);
+        node.System.ActorOf(WorkerActor.Props(_metered, Id, Slots, timings, Platforms), ActorNames.Worker);
+
+    /// <summary>What this worker's RUN steps can execute, probed once at start (registering QEMU handlers when root).</summary>
+    public WorkerPlatforms Platforms { get; } = new PlatformProbe().Detect(register: Environment.UserName == "root");
 
     /// <summary>Waits for running steps to unwind (containers killed, mounts released) before the process may exit.</summary>
     public Task DrainAsync(TimeSpan timeout) => _runner.DrainAsync(timeout);

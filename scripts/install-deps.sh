@@ -37,6 +37,23 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   if [ "$made_policy" -eq 1 ]; then rm -f "$policy"; fi
 fi
+# Foreign platforms (--platform linux/arm64): QEMU user emulation, and an arm64 busybox the platform tests build their
+# arm64 base image from (extracted once to /opt/buildfarm/arm64; the tests look there).
+if ! command -v qemu-aarch64-static >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-user-static >/dev/null
+fi
+arm64_busybox=/opt/buildfarm/arm64/bin/busybox
+if [ ! -x "$arm64_busybox" ]; then
+  dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; apt-get update -qq; }
+  work=$(mktemp -d)
+  if ! (cd "$work" && apt-get download -qq busybox-static:arm64 >/dev/null 2>&1); then
+    apt-get update -qq && (cd "$work" && apt-get download -qq busybox-static:arm64 >/dev/null)
+  fi
+  dpkg -x "$work"/busybox-static_*_arm64.deb "$work/x"
+  mkdir -p "$(dirname "$arm64_busybox")" && install -m 0755 "$work/x/bin/busybox" "$arm64_busybox"
+  rm -rf "$work"
+fi
 # Debian 13's dockerd and buildx, unpacked beside (never installed): the tests that compare with a BuildKit recent
 # enough for containerd's image store and cache export start it themselves. Without it those tests fail naming it.
 "$(dirname "$0")/buildkit-peer.sh" unpack || echo "install-deps: could not unpack the BuildKit peer (scripts/buildkit-peer.sh)" >&2

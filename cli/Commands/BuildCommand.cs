@@ -25,7 +25,7 @@ public static class BuildCommand
         var load = new Option<bool>("--load") { Description = "Load the image into the docker daemon (DOCKER_HOST, else /var/run/docker.sock), as docker load; with no daemon it stays in buildfarm's image store" };
         var iidFile = new Option<string?>("--iidfile") { Description = "Write the image ID (manifest digest) to the file" };
         var metadataFile = new Option<string?>("--metadata-file") { Description = "Write build result metadata to a file" };
-        var platform = new Option<string?>("--platform") { Description = "Set target platform for build (linux/amd64)" };
+        var platform = new Option<string?>("--platform") { Description = "Set target platforms for build: os/arch[/variant][,…] (default linux/amd64; several make one image index)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure; network.host: RUN --network=host)" };

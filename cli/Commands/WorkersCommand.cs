@@ -10,7 +10,8 @@ public static class WorkersCommand
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
     /// <summary>One worker in <c>--format json</c>; the property names are part of the CLI's contract.</summary>
-    private sealed record WorkerRow(string Id, int Pid, string Address, int Slots, int Running, long StepsExecuted, long LocalCacheBytes);
+    private sealed record WorkerRow(string Id, int Pid, string Address, int Slots, int Running, long StepsExecuted, long LocalCacheBytes,
+        IReadOnlyList<string> Platforms, IReadOnlyList<string> EmulatedPlatforms);
 
     public static Command Create(CliEnvironment environment)
     {
@@ -21,15 +22,16 @@ public static class WorkersCommand
             {
                 var response = await endpoint.Client.ListWorkersAsync(new ListWorkersRequest(),
                     deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
-                var rows = response.Workers.Select(w => new WorkerRow(w.Id, w.Pid, w.Address, w.Slots, w.Running, w.StepsExecuted, w.LocalCacheBytes)).ToList();
+                var rows = response.Workers.Select(w => new WorkerRow(w.Id, w.Pid, w.Address, w.Slots, w.Running, w.StepsExecuted, w.LocalCacheBytes,
+                    [.. w.Platforms], [.. w.EmulatedPlatforms])).ToList();
                 if (parse.GetValue(format) == "json")
                 {
                     Console.WriteLine(JsonSerializer.Serialize(rows, Json));
                     return 0;
                 }
-                Console.WriteLine($"{"ID",-32} {"PID",-8} {"ADDRESS",-40} {"SLOTS",-6} {"RUNNING",-8} {"EXECUTED",-9} LOCAL CACHE");
+                Console.WriteLine($"{"ID",-32} {"PID",-8} {"ADDRESS",-40} {"SLOTS",-6} {"RUNNING",-8} {"EXECUTED",-9} {"LOCAL CACHE",-11} PLATFORMS");
                 foreach (var w in rows)
-                    Console.WriteLine($"{w.Id,-32} {w.Pid,-8} {w.Address,-40} {w.Slots,-6} {w.Running,-8} {w.StepsExecuted,-9} {ImagesCommand.HumanSize(w.LocalCacheBytes)}");
+                    Console.WriteLine($"{w.Id,-32} {w.Pid,-8} {w.Address,-40} {w.Slots,-6} {w.Running,-8} {w.StepsExecuted,-9} {ImagesCommand.HumanSize(w.LocalCacheBytes),-11} {string.Join(",", w.Platforms.Concat(w.EmulatedPlatforms.Select(p => p + "(emulated)")))}");
                 return 0;
             });
     }

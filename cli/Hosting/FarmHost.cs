@@ -167,6 +167,13 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         // The ready line says "auth open" in any case; beyond loopback an open API is worth a warning of its own.
         if (security is { TokensFile: null } && !IPAddress.IsLoopback(bound.Address))
             await Console.Error.WriteLineAsync("WARNING: no tokens file: any caller that reaches the API may build, watch and cancel (--tokens FILE)");
+        if (farm.Worker is { } worker)
+        {
+            // What this worker's RUN steps can run, and why an emulator is missing: said once, before it takes work.
+            var offered = worker.Platforms.Platforms.Select(p => p.Emulated ? $"{p.Platform} (emulated: {p.Emulator})" : p.Platform);
+            await Console.Error.WriteLineAsync($"buildfarm worker platforms: {string.Join(", ", offered)}");
+            foreach (var problem in worker.Platforms.Problems) await Console.Error.WriteLineAsync($"WARNING: platforms: {problem}");
+        }
         Console.WriteLine(ReadyLine(farm, node, bound, security));
 
         // SIGTERM/SIGINT reach both the command's token and the web host's lifetime: either one means leave.

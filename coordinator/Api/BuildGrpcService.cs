@@ -245,6 +245,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
             {
                 Id = w.Id, Pid = w.Pid, Address = w.Address, Slots = w.Slots, Running = w.Running,
                 StepsExecuted = w.StepsExecuted, LocalCacheBytes = w.LocalCacheBytes,
+                Platforms = { w.Platforms }, EmulatedPlatforms = { w.EmulatedPlatforms },
             });
         }
         return response;

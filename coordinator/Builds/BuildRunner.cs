@@ -64,15 +64,16 @@ public sealed partial class BuildRunner(
             return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = badSpec };
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
         var text = spec.Dockerfile.ToString(Encoding.UTF8);
-        var platformSpec = spec.Platform is { Length: > 0 } platformText ? PlatformSpec.Parse(platformText) : PlatformSpec.LinuxAmd64;
-        var platform = new Platform { Os = platformSpec.Os, Architecture = platformSpec.Architecture, Variant = platformSpec.Variant.Length > 0 ? platformSpec.Variant : null };
-        var options = new PlanOptions
+        IReadOnlyList<PlatformSpec> platformSpecs;
+        try
         {
-            Target = spec.Target,
-            BuildArgs = spec.BuildArgs.ToDictionary(),
-            TargetPlatform = platformSpec,
-            Run = RunOptionsOf(spec),
-        };
+            platformSpecs = PlatformSpec.ParseList(spec.Platform);
+        }
+        catch (FormatException e)
+        {
+            return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "--platform: " + e.Message };
+        }
+
         // --build-context: images by name go to the planner as references; folders and layouts become images of the store.
         var contextImages = new Dictionary<string, string>(StringComparer.Ordinal);
         var contextStages = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -95,48 +96,30 @@ public sealed partial class BuildRunner(
                 contextSources[NamedContextImages.ReferenceOf(name)] = value;
             }
         }
-        options = options with { NamedContextImages = contextImages, NamedContextStages = contextStages };
+        var baseOptions = new PlanOptions
+        {
+            Target = spec.Target,
+            BuildArgs = spec.BuildArgs.ToDictionary(),
+            TargetPlatform = platformSpecs[0],
+            BuildPlatform = PlatformSpec.Native,
+            Run = RunOptionsOf(spec),
+            NamedContextImages = contextImages,
+            NamedContextStages = contextStages,
+        };
         var namedImages = new NamedContextImages(store, bases, scratch);
 
-        BuildPlan plan;
-        LintResult checks;
-        var resolved = new Dictionary<string, ResolvedImage>(StringComparer.Ordinal);
+        var targets = new List<PlatformBuild>();
+        LintResult checks = default!;
         try
         {
-            plan = DockerfilePlanner.Plan(text, options, fileName);
-            trace.Mark("plan");
-            foreach (var reference in plan.ExternalImages)
+            foreach (var platformSpec in platformSpecs)
             {
-                var started = Now();
-                var baseImage = contextSources.TryGetValue(reference, out var contextValue)
-                    ? await namedImages.ResolveAsync(reference, contextValue, platform, cancellationToken)
-                    : await bases.ResolveAsync(reference, platform, spec.Pull, cancellationToken);
-                resolved[reference] = baseImage;
-                progress(new ProgressEvent
-                {
-                    Kind = ProgressEvent.Types.Kind.Info,
-                    StepId = "resolve " + reference,
-                    Name = $"[internal] load metadata for {reference}@{baseImage.ManifestDigest}",
-                    StartedUnixMs = started,
-                    CompletedUnixMs = Now(),
-                });
+                var (target, options) = await PlanPlatformAsync(spec, text, fileName, baseOptions with { TargetPlatform = platformSpec },
+                    contextSources, namedImages, progress, cancellationToken);
+                // The checks read the Dockerfile once (the first platform's plan), as buildx reports them once.
+                if (targets.Count == 0) checks = await CheckAsync(spec, text, fileName, options, target.Plan, contextDirectory, cancellationToken);
+                targets.Add(target);
             }
-            if (resolved.Count > 0)
-            {
-                // Plan again now that the bases' environment, WORKDIR, USER and ONBUILD are known.
-                options = options with
-                {
-                    BaseImages = resolved.ToDictionary(r => r.Key, r => new BaseImageConfig
-                    {
-                        Env = r.Value.Config.Config?.Env ?? [],
-                        WorkingDir = r.Value.Config.Config?.WorkingDir ?? "",
-                        User = r.Value.Config.Config?.User ?? "",
-                        OnBuild = r.Value.Config.Config?.OnBuild ?? [],
-                    }),
-                };
-                plan = DockerfilePlanner.Plan(text, options, fileName);
-            }
-            checks = await CheckAsync(spec, text, fileName, options, plan, contextDirectory, cancellationToken);
         }
         catch (DockerfileException e)
         {
@@ -145,14 +128,14 @@ public sealed partial class BuildRunner(
                 ErrorClass = ErrorClass.UserError,
                 Error = "failed to solve: " + e.Reason,
                 ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
-                LintWarnings = await WarningsDespiteAsync(spec, text, fileName, options, contextDirectory, cancellationToken),
+                LintWarnings = await WarningsDespiteAsync(spec, text, fileName, baseOptions, contextDirectory, cancellationToken),
             };
         }
         catch (Exception e) when (e is NamedContextException or InvalidOciDocumentException)
         {
             return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to solve: " + e.Message };
         }
-        catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or FormatException)
+        catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or FormatException or Oci.Images.PlatformNotFoundException)
         {
             return new BuildOutcome
             {
@@ -169,34 +152,46 @@ public sealed partial class BuildRunner(
             return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to solve: " + lintError, LintWarnings = checks.Warnings };
         if (RunLimitsCheck.Problem(spec.RunLimits) is { } badLimit)
             return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = badLimit };
-        if (Entitlements.FirstDenied(plan, spec.Entitlements, EntitlementsAllowed) is var (denied, deniedStep))
+        foreach (var target in targets)
         {
-            return new BuildOutcome
+            if (Entitlements.FirstDenied(target.Plan, spec.Entitlements, EntitlementsAllowed) is var (denied, deniedStep))
             {
-                ErrorClass = ErrorClass.UserError,
-                Error = "failed to solve: " + denied,
-                ErrorLocation = $"{deniedStep.Location.FileName}:{deniedStep.Location.StartLine}",
-            };
+                return new BuildOutcome
+                {
+                    ErrorClass = ErrorClass.UserError,
+                    Error = "failed to solve: " + denied,
+                    ErrorLocation = $"{deniedStep.Location.FileName}:{deniedStep.Location.StartLine}",
+                };
+            }
         }
         using var context = await BuildContext.OpenAsync(contextDirectory, DockerfileInContext(spec, contextDirectory), scratch,
             contextHashCache is null ? null : ContextHashCache.Open(contextHashCache, contextDirectory), cancellationToken);
         trace.Mark("context walk");
-        PlanKeys keys;
-        try
+        for (var i = 0; i < targets.Count; i++)
         {
-            keys = await plan.ComputeKeysAsync(new ResolvingInputs(resolved, context), cancellationToken);
-        }
-        catch (DockerfileException e)
-        {
-            // a git source that cannot be pinned (no such ref, repository unreachable) is the Dockerfile's to fix
-            return new BuildOutcome
+            var target = targets[i];
+            PlanKeys keys;
+            try
             {
-                ErrorClass = ErrorClass.UserError,
-                Error = "failed to solve: " + e.Reason,
-                ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
-            };
+                keys = await target.Plan.ComputeKeysAsync(new ResolvingInputs(target.Resolved, context), cancellationToken);
+            }
+            catch (DockerfileException e)
+            {
+                // a git source that cannot be pinned (no such ref, repository unreachable) is the Dockerfile's to fix
+                return new BuildOutcome
+                {
+                    ErrorClass = ErrorClass.UserError,
+                    Error = "failed to solve: " + e.Reason,
+                    ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
+                };
+            }
+            var graph = PlanGraphBuilder.Build(target.Plan, keys, target.Resolved, spec, noCacheFilter);
+            // BuildKit names each platform's vertices "[linux/arm64 build 2/4] RUN make" when it builds several.
+            if (targets.Count > 1)
+                foreach (var node in graph.Nodes.Where(n => n.DisplayName.StartsWith('[')))
+                    node.DisplayName = $"[{target.Platform} {node.DisplayName[1..]}";
+            targets[i] = target with { Graph = graph };
         }
-        var graph = PlanGraphBuilder.Build(plan, keys, resolved, spec, noCacheFilter);
         trace.Mark("cache keys");
         var contextRef = PublishContexts
             ? await PublishAsync(context, progress, cancellationToken)
@@ -228,7 +223,7 @@ public sealed partial class BuildRunner(
         {
             try
             {
-                return await RunGraphAndExportAsync(spec, plan, graph, contextRef, resolved, engine, platform, progress, ticket, trace,
+                return await RunGraphsAndExportAsync(spec, targets, contextRef, engine, progress, ticket, trace,
                     pushCredentials, cancellationToken) with { LintWarnings = checks.Warnings };
             }
             catch (BlobNotFoundException e) when (attempt == 1)
@@ -247,6 +242,66 @@ public sealed partial class BuildRunner(
                 return new BuildOutcome { Error = "failed to export image: " + e.Message };
             }
         }
+    }
+
+    /// <summary>Plans the Dockerfile for one target platform (TARGET* args; BUILD* are this host's), pins each base image
+    /// for the platform its stage runs on (a FROM --platform=$BUILDPLATFORM stage gets the native manifest), and plans
+    /// again with the bases' configs.</summary>
+    private async Task<(PlatformBuild Build, PlanOptions Options)> PlanPlatformAsync(BuildSpec spec, string text, string fileName,
+        PlanOptions options, IReadOnlyDictionary<string, string> contextSources, NamedContextImages namedImages,
+        Action<ProgressEvent> progress, CancellationToken cancellationToken)
+    {
+        var target = options.TargetPlatform;
+        var plan = DockerfilePlanner.Plan(text, options, fileName);
+        var resolved = new Dictionary<string, ResolvedImage>(StringComparer.Ordinal);
+        var configs = new Dictionary<string, BaseImageConfig>(StringComparer.Ordinal);
+        // The target platform's bases first: the planner's base configs are keyed by reference alone.
+        foreach (var (reference, platformText) in plan.ExternalImagesByPlatform.OrderBy(p => p.Platform == target.ToString() ? 0 : 1))
+        {
+            var started = Now();
+            var basePlatform = PlatformSpec.Parse(platformText).ToPlatform();
+            var baseImage = contextSources.TryGetValue(reference, out var contextValue)
+                ? await namedImages.ResolveAsync(reference, contextValue, basePlatform, cancellationToken)
+                : await bases.ResolveAsync(reference, basePlatform, spec.Pull, cancellationToken);
+            resolved[ResolvedImageKey.Of(reference, platformText)] = baseImage;
+            configs.TryAdd(reference, new BaseImageConfig
+            {
+                Env = baseImage.Config.Config?.Env ?? [],
+                WorkingDir = baseImage.Config.Config?.WorkingDir ?? "",
+                User = baseImage.Config.Config?.User ?? "",
+                OnBuild = baseImage.Config.Config?.OnBuild ?? [],
+            });
+            progress(new ProgressEvent
+            {
+                Kind = ProgressEvent.Types.Kind.Info,
+                StepId = $"resolve {platformText} {reference}",
+                Name = $"[internal] load metadata for {reference}@{baseImage.ManifestDigest}" + (platformText == PlatformSpec.LinuxAmd64.ToString() ? "" : $" ({platformText})"),
+                StartedUnixMs = started,
+                CompletedUnixMs = Now(),
+            });
+            // A single-platform base used for another platform builds (its binaries may still run, natively or not): say
+            // so as BuildKit's InvalidBaseImagePlatform check does.
+            var expected = PlatformSpec.Parse(platformText).ToPlatform();
+            if (baseImage.Config.Architecture is { Length: > 0 } && !expected.Matches(baseImage.Config.Platform))
+            {
+                var actual = baseImage.Config.Platform with { OsVersion = null, OsFeatures = null };
+                progress(new ProgressEvent
+                {
+                    Kind = ProgressEvent.Types.Kind.Info,
+                    StepId = $"warning {platformText} {reference}",
+                    Name = $"WARNING: InvalidBaseImagePlatform: Base image {reference} was pulled with platform \"{actual}\", expected \"{expected}\" for current build",
+                    StartedUnixMs = Now(),
+                    CompletedUnixMs = Now(),
+                });
+            }
+        }
+        // Plan again now that the bases' environment, WORKDIR, USER and ONBUILD are known.
+        if (configs.Count > 0)
+        {
+            options = options with { BaseImages = configs };
+            plan = DockerfilePlanner.Plan(text, options, fileName);
+        }
+        return (new PlatformBuild(target, plan, resolved), options);
     }
 
     // Only the entries that pass .dockerignore go into the manifest, so no worker can see an ignored file. For a served
@@ -268,14 +323,121 @@ public sealed partial class BuildRunner(
         return new ContextRef { ManifestDigest = published.ManifestDigest.ToString() };
     }
 
-    private async Task<BuildOutcome> RunGraphAndExportAsync(BuildSpec spec, BuildPlan plan, BuildGraph graph, ContextRef contextRef,
-        Dictionary<string, ResolvedImage> resolved, EngineNode engine, Platform platform, Action<ProgressEvent> progress, BuildTicket ticket,
-        PhaseTrace trace, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
+    private async Task<BuildOutcome> RunGraphsAndExportAsync(BuildSpec spec, IReadOnlyList<PlatformBuild> targets, ContextRef contextRef,
+        EngineNode engine, Action<ProgressEvent> progress, BuildTicket ticket, PhaseTrace trace, IRegistryCredentialProvider? pushCredentials,
+        CancellationToken cancellationToken)
+    {
+        // The platforms' graphs run at once (the pool spreads their steps over the workers); the first that fails cancels
+        // the others. Progress from several graphs reaches one caller: one event at a time.
+        using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var gate = new Lock();
+        void Report(ProgressEvent e) { lock (gate) progress(e); }
+        async Task<BuildFinished?> RunOneAsync(PlatformBuild target)
+        {
+            var finished = await RunGraphAsync(spec, target.Graph!, target.BuildIdWithin(ticket.BuildId, targets.Count), contextRef, engine,
+                targets.Count == 1 ? progress : Report, ticket, siblings.Token);
+            if (finished is not { Success: true }) await siblings.CancelAsync();
+            return finished;
+        }
+        var results = await Task.WhenAll(targets.Select(RunOneAsync));
+        trace.Mark("step graph");
+        if (results.Any(f => f is not { Success: true }))
+        {
+            // The failure that caused the others' cancellation speaks for the build.
+            var finished = results.FirstOrDefault(f => f is { Success: false, Canceled: false }) ?? results.FirstOrDefault(f => f is { Success: false });
+            return new BuildOutcome
+            {
+                Canceled = finished?.Canceled ?? true,
+                Error = finished?.Error ?? "canceled",
+                ErrorLocation = finished?.ErrorLocation ?? "",
+                ErrorInstruction = finished?.ErrorInstruction ?? "",
+                LogTail = [.. finished?.LogTail ?? []],
+                ExitCode = finished?.ExitCode ?? 0,
+                ErrorClass = finished?.ErrorClass ?? ErrorClass.Canceled,
+            };
+        }
+
+        var epoch = long.TryParse(spec.SourceDateEpoch, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : (DateTimeOffset?)null;
+        var assembled = new List<PlatformImage>();
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var platform = targets[i].Platform.ToPlatform();
+            var image = await new ImageAssembler(store).AssembleAsync(targets[i].Plan, results[i]!, targets[i].Resolved, spec.Labels, epoch, platform, cancellationToken);
+            assembled.Add(new PlatformImage(platform, image));
+        }
+        var names = spec.Tags.ToList();
+        string manifestDigest;
+        long size;
+        ExportedImage local;
+        if (assembled.Count == 1)
+        {
+            local = assembled[0].Image;
+            await WriteOutputsAsync(spec, local, names, progress, pushCredentials, cancellationToken);
+            (manifestDigest, size) = (local.ManifestDigest.ToString(), local.Size);
+        }
+        else
+        {
+            var index = await IndexBuilder.BuildAsync(store, assembled, cancellationToken);
+            await WriteOutputsAsync(spec, index, names, progress, pushCredentials, cancellationToken);
+            (manifestDigest, size) = (index.IndexDigest.ToString(), index.Size);
+            // The farm's own image store holds images one can run here: the native platform's when it was built.
+            local = (assembled.FirstOrDefault(a => a.Platform.Matches(PlatformSpec.Native.ToPlatform())) ?? assembled[0]).Image;
+        }
+        // --cache-to: a single-platform build's graph; with several platforms, the first one's (the layout holds one graph)
+        foreach (var option in spec.CacheTo)
+        {
+            try
+            {
+                await WithRegistryAsync(pushCredentials, client => CacheIo!.ExportAsync(option, targets[0].Graph!, client, progress, cancellationToken));
+            }
+            catch (Exception e) when (option.Attrs.GetValueOrDefault("ignore-error") == "true" && e is not OperationCanceledException)
+            {
+                progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "cache-to", Name = $"WARNING: cache export failed (ignore-error=true): {e.Message}", StartedUnixMs = Now(), CompletedUnixMs = Now() });
+            }
+            catch (Exception e) when (e is InvalidCacheException or Oci.InvalidOciDocumentException or RegistryException or HttpRequestException
+                                          or IOException or UnauthorizedAccessException)
+            {
+                return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to export cache: " + e.Message };
+            }
+        }
+        // -o type=image,name=A,B names the image in the image store too, as buildx's image exporter does
+        var stored = names.Concat(spec.Outputs.Where(o => o.Type == "image" && o.Attrs.ContainsKey("name"))
+            .SelectMany(o => o.Attrs["name"].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            .Distinct(StringComparer.Ordinal).ToList();
+        foreach (var name in stored)
+        {
+            await images.TagAsync(new LocalImage
+            {
+                Name = name,
+                ManifestDigest = local.ManifestDigest.ToString(),
+                ConfigDigest = local.ConfigDigest.ToString(),
+                Size = local.Size,
+                Created = DateTimeOffset.UtcNow,
+            }, cancellationToken);
+        }
+        trace.Mark("export");
+        var steps = targets.SelectMany((t, i) => results[i]!.Outcomes
+            .Where(o => t.Graph!.Nodes.First(n => n.Index == o.Index) is { IsBase: false, MetadataOnly: false })).ToList();
+        return new BuildOutcome
+        {
+            Success = true,
+            ManifestDigest = manifestDigest,
+            ConfigDigest = assembled.Count == 1 ? assembled[0].Image.ConfigDigest.ToString() : "",
+            ImageNames = stored,
+            ImageSize = size,
+            StepsExecuted = steps.Count(o => !o.Cached),
+            StepsCached = steps.Count(o => o.Cached),
+        };
+    }
+
+    /// <summary>Runs one platform's step graph on the engine; null when it ended without a verdict (canceled).</summary>
+    private async Task<BuildFinished?> RunGraphAsync(BuildSpec spec, BuildGraph graph, string buildId, ContextRef contextRef,
+        EngineNode engine, Action<ProgressEvent> progress, BuildTicket ticket, CancellationToken cancellationToken)
     {
         BuildFinished? finished = null;
         var start = new StartBuild
         {
-            BuildId = ticket.BuildId,
+            BuildId = buildId,
             Team = ticket.Team,
             Graph = graph,
             Context = contextRef,
@@ -299,72 +461,21 @@ public sealed partial class BuildRunner(
             if (message is BuildProgress p) progress(p.Event);
             else if (message is BuildFinished f) finished = f;
         }
-        trace.Mark("step graph");
-        if (finished is null || !finished.Success)
-        {
-            return new BuildOutcome
-            {
-                Canceled = finished?.Canceled ?? true,
-                Error = finished?.Error ?? "canceled",
-                ErrorLocation = finished?.ErrorLocation ?? "",
-                ErrorInstruction = finished?.ErrorInstruction ?? "",
-                LogTail = [.. finished?.LogTail ?? []],
-                ExitCode = finished?.ExitCode ?? 0,
-                ErrorClass = finished?.ErrorClass ?? ErrorClass.Canceled,
-            };
-        }
-
-        var epoch = long.TryParse(spec.SourceDateEpoch, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : (DateTimeOffset?)null;
-        var image = await new ImageAssembler(store).AssembleAsync(plan, finished, resolved, spec.Labels, epoch, platform, cancellationToken);
-        var names = spec.Tags.ToList();
-        await WriteOutputsAsync(spec, image, names, progress, pushCredentials, cancellationToken);
-        foreach (var option in spec.CacheTo)
-        {
-            try
-            {
-                await WithRegistryAsync(pushCredentials, client => CacheIo!.ExportAsync(option, graph, client, progress, cancellationToken));
-            }
-            catch (Exception e) when (option.Attrs.GetValueOrDefault("ignore-error") == "true" && e is not OperationCanceledException)
-            {
-                progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "cache-to", Name = $"WARNING: cache export failed (ignore-error=true): {e.Message}", StartedUnixMs = Now(), CompletedUnixMs = Now() });
-            }
-            catch (Exception e) when (e is InvalidCacheException or Oci.InvalidOciDocumentException or RegistryException or HttpRequestException
-                                          or IOException or UnauthorizedAccessException)
-            {
-                return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = "failed to export cache: " + e.Message };
-            }
-        }
-        // -o type=image,name=A,B names the image in the image store too, as buildx's image exporter does
-        var stored = names.Concat(spec.Outputs.Where(o => o.Type == "image" && o.Attrs.ContainsKey("name"))
-            .SelectMany(o => o.Attrs["name"].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
-            .Distinct(StringComparer.Ordinal).ToList();
-        foreach (var name in stored)
-        {
-            await images.TagAsync(new LocalImage
-            {
-                Name = name,
-                ManifestDigest = image.ManifestDigest.ToString(),
-                ConfigDigest = image.ConfigDigest.ToString(),
-                Size = image.Size,
-                Created = DateTimeOffset.UtcNow,
-            }, cancellationToken);
-        }
-        trace.Mark("export");
-        var steps = finished.Outcomes.Where(o => graph.Nodes.First(n => n.Index == o.Index) is { IsBase: false, MetadataOnly: false }).ToList();
-        return new BuildOutcome
-        {
-            Success = true,
-            ManifestDigest = image.ManifestDigest.ToString(),
-            ConfigDigest = image.ConfigDigest.ToString(),
-            ImageNames = stored,
-            ImageSize = image.Size,
-            StepsExecuted = steps.Count(o => !o.Cached),
-            StepsCached = steps.Count(o => o.Cached),
-        };
+        return finished;
     }
 
-    private async Task WriteOutputsAsync(BuildSpec spec, ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress,
-        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
+    private Task WriteOutputsAsync(BuildSpec spec, ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress,
+        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken) =>
+        WriteOutputsAsync(spec, image, null, names, progress, pushCredentials, cancellationToken);
+
+    private Task WriteOutputsAsync(BuildSpec spec, ExportedIndex index, IReadOnlyList<string> names, Action<ProgressEvent> progress,
+        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken) =>
+        WriteOutputsAsync(spec, null, index, names, progress, pushCredentials, cancellationToken);
+
+    /// <summary>Writes one image, or a multi-platform index (OCI archive and push carry the index; local and tar write a
+    /// folder per platform, as buildx does; a Docker archive cannot hold an index).</summary>
+    private async Task WriteOutputsAsync(BuildSpec spec, ExportedImage? image, ExportedIndex? index, IReadOnlyList<string> names,
+        Action<ProgressEvent> progress, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var push = spec.Push;
         foreach (var output in spec.Outputs)
@@ -376,56 +487,79 @@ public sealed partial class BuildRunner(
             switch (output.Type)
             {
                 case "oci":
-                    await outputs.WriteOciArchiveAsync(image, dest, outputNames, cancellationToken);
+                    if (index is not null) await outputs.WriteOciArchiveAsync(index, dest, outputNames, cancellationToken);
+                    else await outputs.WriteOciArchiveAsync(image!, dest, outputNames, cancellationToken);
                     what = $"exporting to oci image format {dest}";
                     break;
                 case "docker":
-                    await outputs.WriteDockerArchiveAsync(image, dest, outputNames, cancellationToken);
+                    // BuildKit's docker exporter refuses an index; docker load takes several images, so each platform goes
+                    // in, tagged on the build platform's (the one `docker run` here can start).
+                    if (index is not null)
+                        await outputs.WriteDockerArchiveAsync(index, PlatformSpec.Native.ToPlatform(), dest, outputNames, cancellationToken);
+                    else
+                        await outputs.WriteDockerArchiveAsync(image!, dest, outputNames, cancellationToken);
                     what = $"exporting to docker image format {dest}";
                     break;
                 case "local":
-                    await outputs.WriteLocalAsync(image, dest, cancellationToken);
+                    foreach (var (platformDest, one) in PerPlatform(image, index, dest))
+                        await outputs.WriteLocalAsync(one, platformDest, cancellationToken);
                     what = $"copying files to {dest}";
                     break;
                 case "tar":
-                    await outputs.WriteFilesystemTarAsync(image, dest, cancellationToken);
+                    if (index is not null)
+                        await outputs.WriteFilesystemTarAsync(index, dest, cancellationToken);
+                    else
+                        await outputs.WriteFilesystemTarAsync(image!, dest, cancellationToken);
                     what = $"sending tarball {dest}";
                     break;
                 case "image" or "registry":
                     if (output.Type == "registry" || output.Attrs.GetValueOrDefault("push") == "true")
-                        await PushAsync(image, outputNames, progress, pushCredentials, cancellationToken);
+                        await PushAsync(image, index, outputNames, progress, pushCredentials, cancellationToken);
                     continue;
                 default:
                     throw new InvalidOperationException($"output type {output.Type} is not supported");
             }
             progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "export " + output.Type, Name = what, StartedUnixMs = started, CompletedUnixMs = Now() });
         }
-        if (push) await PushAsync(image, names, progress, pushCredentials, cancellationToken);
+        if (push) await PushAsync(image, index, names, progress, pushCredentials, cancellationToken);
     }
 
-    private async Task PushAsync(ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress,
+    // buildx's local exporter with several platforms: one folder per platform ("linux_arm64") under dest.
+    private static IEnumerable<(string Dest, ExportedImage Image)> PerPlatform(ExportedImage? image, ExportedIndex? index, string dest) =>
+        index is null
+            ? [(dest, image!)]
+            : index.Images.Select(i => (Path.Combine(dest, i.Platform.ToString().Replace('/', '_')), i.Image));
+
+    private async Task PushAsync(ExportedImage? image, ExportedIndex? index, IReadOnlyList<string> names, Action<ProgressEvent> progress,
         IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var started = Now();
         if (pushCredentials is null)
         {
-            await outputs.PushAsync(image, names, cancellationToken);
+            if (index is not null) await outputs.PushAsync(index, names, cancellationToken);
+            else await outputs.PushAsync(image!, names, cancellationToken);
         }
         else
         {
             // A client of its own for this push: the credentials die with it, and no other build's push can use them.
             using var client = new RegistryClient(new RegistryClientOptions { Credentials = pushCredentials });
-            await outputs.PushAsync(image, names, client, cancellationToken);
+            if (index is not null) await outputs.PushAsync(index, names, client, cancellationToken);
+            else await outputs.PushAsync(image!, names, client, cancellationToken);
         }
         progress(new ProgressEvent
         {
             Kind = ProgressEvent.Types.Kind.Info,
             StepId = "push",
-            Name = $"pushing {image.ManifestDigest} to {string.Join(", ", names)}",
+            Name = $"pushing {(index is not null ? index.IndexDigest : image!.ManifestDigest)} to {string.Join(", ", names)}",
             StartedUnixMs = started,
             CompletedUnixMs = Now(),
         });
     }
+
+    private static string? DockerfileInContext(BuildSpec spec, string contextDirectory) =>
+        spec.DockerfilePath is { Length: > 0 } path ? Path.GetFullPath(path) : Path.Combine(contextDirectory, "Dockerfile");
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     // A served build never reads or writes this host's folders for a client: its caches go through a registry.
     private string? CacheProblem(BuildSpec spec)
@@ -455,9 +589,4 @@ public sealed partial class BuildRunner(
         using var client = new RegistryClient(new RegistryClientOptions { Credentials = credentials });
         await action(client);
     }
-
-    private static string? DockerfileInContext(BuildSpec spec, string contextDirectory) =>
-        spec.DockerfilePath is { Length: > 0 } path ? Path.GetFullPath(path) : Path.Combine(contextDirectory, "Dockerfile");
-
-    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }

@@ -28,13 +28,14 @@ public static class PlanGraphBuilder
         for (var i = 0; i < plan.Steps.Count; i++) indexOf[plan.Steps[i].Id] = i;
         var imageNodes = new Dictionary<string, int>(StringComparer.Ordinal);
 
-        int ImageNode(string reference)
+        int ImageNode(string reference, string platform)
         {
-            if (imageNodes.TryGetValue(reference, out var existing)) return existing;
+            var key = ResolvedImageKey.Of(reference, platform);
+            if (imageNodes.TryGetValue(key, out var existing)) return existing;
             var node = new GraphNode { Index = plan.Steps.Count + imageNodes.Count, IsBase = true, Parent = -1 };
-            node.BaseLayers.AddRange(images[reference].Layers);
+            node.BaseLayers.AddRange(ResolvedImageKey.Find(images, reference, platform).Layers);
             graph.Nodes.Add(node);
-            return imageNodes[reference] = node.Index;
+            return imageNodes[key] = node.Index;
         }
 
         foreach (var step in plan.Steps)
@@ -50,7 +51,7 @@ public static class PlanGraphBuilder
             {
                 case StepKind.From when step.ParentId is null:
                     node.IsBase = true;
-                    if (step.BaseImage is not null) node.BaseLayers.AddRange(images[step.BaseImage].Layers);
+                    if (step.BaseImage is not null) node.BaseLayers.AddRange(ResolvedImageKey.Find(images, step.BaseImage, step.Platform).Layers);
                     break;
                 case StepKind.From or StepKind.Config:
                     node.MetadataOnly = true;
@@ -63,7 +64,7 @@ public static class PlanGraphBuilder
                     node.Secrets.AddRange(SecretRefsOf(node.Definition));
                     foreach (var source in step.Sources)
                     {
-                        var input = source.Kind == StepSourceKind.Stage ? indexOf[source.StepId!] : ImageNode(source.Reference);
+                        var input = source.Kind == StepSourceKind.Stage ? indexOf[source.StepId!] : ImageNode(source.Reference, step.Platform);
                         node.Inputs.Add(new StageInput { Name = source.Reference, Node = input });
                     }
                     break;
@@ -92,6 +93,7 @@ public static class PlanGraphBuilder
             SourceDateEpoch = build.SourceDateEpoch,
             KeyInputsJson = keys.Inputs[step.Id].ToCanonicalJson(),
             ParentKey = step.ParentId is null ? "" : keys.KeyOf(step.ParentId),
+            Platform = step.Platform,
         };
         switch (step.Expanded)
         {

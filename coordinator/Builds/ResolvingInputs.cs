@@ -10,9 +10,7 @@ public sealed class ResolvingInputs(IReadOnlyDictionary<string, ResolvedImage> i
     private readonly GitRefResolver _git = new();
 
     public ValueTask<string> ResolveImageDigestAsync(string reference, string platform, CancellationToken cancellationToken) =>
-        images.TryGetValue(reference, out var image)
-            ? ValueTask.FromResult(image.ManifestDigest)
-            : throw new InvalidOperationException($"image {reference} was not resolved before key filling");
+        ValueTask.FromResult(ResolvedImageKey.Find(images, reference, platform).ManifestDigest);
 
     public ValueTask<string> ComputeContextChecksumAsync(ContextSelection selection, CancellationToken cancellationToken) =>
         ValueTask.FromResult(context.Checksum(selection));

@@ -163,7 +163,11 @@ public sealed class EngineNode : IAsyncDisposable
     {
         var pool = Pool ?? await AnyCoordinatorPoolAsync(cancellationToken);
         var list = await pool.Ask<WorkerList>(new ListWorkersQuery(), TimeSpan.FromSeconds(10), cancellationToken);
-        return list.Workers.Select(w => new WorkerInfo(w.WorkerId, w.Pid, w.Address, w.Slots, w.Running, w.StepsExecuted, w.LocalCacheBytes)).ToList();
+        return list.Workers.Select(w => new WorkerInfo(w.WorkerId, w.Pid, w.Address, w.Slots, w.Running, w.StepsExecuted, w.LocalCacheBytes)
+        {
+            Platforms = [.. w.Platforms.Where(p => !p.Emulated).Select(p => p.Platform)],
+            EmulatedPlatforms = [.. w.Platforms.Where(p => p.Emulated).Select(p => p.Platform)],
+        }).ToList();
     }
 
     private async Task<IActorRef> AnyCoordinatorPoolAsync(CancellationToken cancellationToken)

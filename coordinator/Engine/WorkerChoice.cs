@@ -2,7 +2,8 @@ using BuildFarm.Protos.Cluster;
 
 namespace BuildFarm.Coordinator.Engine;
 
-/// <summary>Where a step goes: a worker with a free slot; one the step was lost on comes last; then the one that holds
+/// <summary>Where a step goes: a worker with a free slot that can run the step's platform; one the step was lost on comes
+/// last; then one that runs the platform natively over one that emulates it (QEMU is many times slower); then the one that holds
 /// most of the step's input layers extracted (it starts without pulling and unpacking them); then the least loaded.</summary>
 public static class WorkerChoice
 {
@@ -12,21 +13,22 @@ public static class WorkerChoice
     {
         var wanted = InputLayers(inputs);
         var best = -1;
-        (bool Avoided, int Held, double FreeShare, int Free, string Id) bestRank = default;
+        (bool Avoided, PlatformFit Fit, int Held, double FreeShare, int Free, string Id) bestRank = default;
         for (var i = 0; i < workers.Count; i++)
         {
             var w = workers[i];
-            if (w.Free <= 0) continue;
-            var rank = (avoid.Contains(w.Id), wanted.Count(w.Layers.Contains), (double)w.Free / w.Slots, w.Free, w.Id);
+            if (w.Free <= 0 || w.Fit == PlatformFit.None) continue;
+            var rank = (avoid.Contains(w.Id), w.Fit, wanted.Count(w.Layers.Contains), (double)w.Free / w.Slots, w.Free, w.Id);
             if (best < 0 || Better(rank, bestRank)) (best, bestRank) = (i, rank);
         }
         return best;
     }
 
-    private static bool Better((bool Avoided, int Held, double FreeShare, int Free, string Id) a,
-        (bool Avoided, int Held, double FreeShare, int Free, string Id) b)
+    private static bool Better((bool Avoided, PlatformFit Fit, int Held, double FreeShare, int Free, string Id) a,
+        (bool Avoided, PlatformFit Fit, int Held, double FreeShare, int Free, string Id) b)
     {
         if (a.Avoided != b.Avoided) return !a.Avoided;
+        if (a.Fit != b.Fit) return a.Fit > b.Fit;
         if (a.Held != b.Held) return a.Held > b.Held;
         if (a.FreeShare != b.FreeShare) return a.FreeShare > b.FreeShare;
         if (a.Free != b.Free) return a.Free > b.Free;

@@ -42,6 +42,8 @@ public sealed class WorkerPool : ReceiveActor
         public long StepsExecuted { get; set; }
         public long LocalCacheBytes { get; set; }
         public bool Draining { get; set; }
+        /// <summary>What its RUN steps can execute, as it advertised (native or emulated).</summary>
+        public IReadOnlyList<WorkerPlatform> Platforms { get; set; } = [];
         /// <summary>It refused a step for want of a slot: nothing more goes to it until its next status.</summary>
         public bool Full { get; set; }
         public int Busy => Reported.Count + Running.Keys.Count(k => !Reported.Contains(k));
@@ -95,6 +97,7 @@ public sealed class WorkerPool : ReceiveActor
             worker.Slots = Math.Max(1, r.Slots);
             worker.Pid = r.Pid;
             worker.Address = r.Address;
+            worker.Platforms = [.. r.Platforms];
             Sender.Tell(new WorkerRegistered { WorkerId = r.WorkerId });
             TryDispatch();
         });
@@ -113,6 +116,7 @@ public sealed class WorkerPool : ReceiveActor
             worker.StepsExecuted = s.StepsExecuted;
             worker.LocalCacheBytes = s.LocalCacheBytes;
             worker.Draining = s.Draining;
+            worker.Platforms = [.. s.Platforms];
             worker.Full = false;
             TryDispatch();
         });
@@ -160,7 +164,7 @@ public sealed class WorkerPool : ReceiveActor
             list.Workers.AddRange(_workers.Values.OrderBy(w => w.Id, StringComparer.Ordinal).Select(w => new WorkerSummary
             {
                 WorkerId = w.Id, Pid = w.Pid, Address = w.Address, Slots = w.Slots, Running = w.Busy,
-                StepsExecuted = w.StepsExecuted, LocalCacheBytes = w.LocalCacheBytes,
+                StepsExecuted = w.StepsExecuted, LocalCacheBytes = w.LocalCacheBytes, Platforms = { w.Platforms },
             }));
             Sender.Tell(list);
         });
@@ -226,6 +230,17 @@ public sealed class WorkerPool : ReceiveActor
         {
             var pending = next.Value;
             var dispatch = pending.Dispatch;
+            if (NoWorkerRuns(dispatch) is { } reason)
+            {
+                // Waiting would not help: no worker in the farm runs this platform (a new one joining is not likely soon).
+                _queue.Remove(next);
+                pending.ReplyTo.Tell(new StepFailed
+                {
+                    CacheKey = pending.CacheKey, Message = reason, ErrorClass = ErrorClass.Unavailable, RetriesExhausted = true,
+                    Attempt = dispatch.Attempt,
+                });
+                continue;
+            }
             var worker = RunningElsewhere(pending.CacheKey, dispatch.AvoidWorkers) ?? Choose(dispatch);
             if (worker is null) break;
             _queue.Remove(next);
@@ -294,10 +309,23 @@ public sealed class WorkerPool : ReceiveActor
     private WorkerState? RunningElsewhere(string key, IReadOnlyCollection<string> avoid) =>
         _workers.Values.FirstOrDefault(w => w.Runs(key) && !avoid.Contains(w.Id));
 
+    /// <summary>Why no worker this pool knows can run the step's platform; null when one can (or none is known yet: the
+    /// no-worker timeout speaks then).</summary>
+    private string? NoWorkerRuns(DispatchStep dispatch)
+    {
+        var wanted = WorkerPlatformMatch.Required(dispatch.Definition);
+        var live = _workers.Values.Where(w => !w.Draining).ToList();
+        if (wanted.Length == 0 || live.Count == 0 || live.Any(w => WorkerPlatformMatch.Fit(w.Platforms, wanted) != PlatformFit.None)) return null;
+        var offered = string.Join("; ", live.OrderBy(w => w.Id, StringComparer.Ordinal).Select(w => $"{w.Id}: {WorkerPlatformMatch.Describe(w.Platforms)}"));
+        return $"no worker can run {wanted} steps (workers offer {offered}); install qemu-user-static on a worker "
+               + "(scripts/install-deps.sh) and restart it so it registers the QEMU binfmt_misc handlers, or add a native worker";
+    }
+
     private WorkerState? Choose(DispatchStep dispatch)
     {
         var open = _workers.Values.Where(w => !w.Draining && !w.Full).ToList();
-        var index = WorkerChoice.Pick([.. open.Select(w => new WorkerCandidate(w.Id, w.Slots, w.Busy, w.Layers))],
+        var wanted = WorkerPlatformMatch.Required(dispatch.Definition);
+        var index = WorkerChoice.Pick([.. open.Select(w => new WorkerCandidate(w.Id, w.Slots, w.Busy, w.Layers, WorkerPlatformMatch.Fit(w.Platforms, wanted)))],
             dispatch.Inputs, dispatch.AvoidWorkers);
         return index < 0 ? null : open[index];
     }

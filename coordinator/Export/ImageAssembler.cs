@@ -30,7 +30,7 @@ public sealed class ImageAssembler(IContentStore store)
         }
         chain.Reverse();
         var root = chain[0];
-        var baseImage = root.BaseImage is { } reference ? images[reference] : null;
+        var baseImage = root.BaseImage is { } reference ? ResolvedImageKey.Find(images, reference, root.Platform) : null;
         var outcomes = finished.Outcomes.ToDictionary(o => o.Index);
         var indexOf = plan.Steps.Select((s, i) => (s.Id, i)).ToDictionary(p => p.Id, p => p.i);
 

@@ -52,6 +52,13 @@ public sealed class BuildPlan
             .Distinct(StringComparer.Ordinal)
             .ToList();
 
+    /// <summary>Like <see cref="ExternalImages"/>, with the platform each is needed for (a stage's FROM --platform, or the target's).</summary>
+    public IReadOnlyList<(string Reference, string Platform)> ExternalImagesByPlatform =>
+        Steps.SelectMany(s => (s.BaseImage is null ? [] : new[] { (s.BaseImage, s.Platform) })
+                .Concat(s.Sources.Where(src => src.Kind == StepSourceKind.Image).Select(src => (src.Reference, s.Platform))))
+            .Distinct()
+            .ToList();
+
     public PlannedStep GetStep(string id) =>
         _byId.TryGetValue(id, out var step) ? step : throw new KeyNotFoundException($"no step {id} in the plan");
 

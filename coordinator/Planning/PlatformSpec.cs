@@ -43,6 +43,36 @@ public sealed record PlatformSpec(string Os, string Architecture, string Variant
         return new PlatformSpec(os, arch, variant);
     }
 
+    /// <summary>The platform this process runs natively (BUILDPLATFORM: where cross-compiling stages run).</summary>
+    public static PlatformSpec Native { get; } = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture switch
+    {
+        System.Runtime.InteropServices.Architecture.Arm64 => new("linux", "arm64", ""),
+        System.Runtime.InteropServices.Architecture.Arm => new("linux", "arm", "v7"),
+        System.Runtime.InteropServices.Architecture.X86 => new("linux", "386", ""),
+        System.Runtime.InteropServices.Architecture.S390x => new("linux", "s390x", ""),
+        System.Runtime.InteropServices.Architecture.Ppc64le => new("linux", "ppc64le", ""),
+        System.Runtime.InteropServices.Architecture.RiscV64 => new("linux", "riscv64", ""),
+        _ => LinuxAmd64,
+    };
+
+    /// <summary>Parses <c>--platform p1[,p2…]</c>: each named once, in the order given; empty text means linux/amd64.</summary>
+    public static IReadOnlyList<PlatformSpec> ParseList(string text)
+    {
+        if (text.Trim().Length == 0) return [LinuxAmd64];
+        var list = new List<PlatformSpec>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (part.Length == 0) throw new FormatException($"invalid platform list \"{text}\": an empty entry between commas");
+            var platform = Parse(part);
+            if (list.Contains(platform)) throw new FormatException($"invalid platform list \"{text}\": {platform} is named twice");
+            list.Add(platform);
+        }
+        return list;
+    }
+
+    /// <summary>The OCI form (descriptor/config platform).</summary>
+    public Oci.Platform ToPlatform() => new() { Os = Os, Architecture = Architecture, Variant = Variant.Length > 0 ? Variant : null };
+
     /// <summary>The automatic platform ARGs (TARGET* for the target platform, BUILD* for the builder's).</summary>
     public static IReadOnlyDictionary<string, string> PlatformArgs(PlatformSpec target, PlatformSpec build) => new Dictionary<string, string>(StringComparer.Ordinal)
     {

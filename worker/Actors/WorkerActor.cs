@@ -6,6 +6,7 @@ using Akka.Event;
 using BuildFarm.Cache;
 using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
+using BuildFarm.Worker.Platforms;
 using Google.Protobuf;
 
 namespace BuildFarm.Worker.Actors;
@@ -49,6 +50,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     private readonly IStepRunner _runner;
     private readonly string _workerId;
     private readonly int _slots;
+    private readonly WorkerPlatforms _platforms;
     private readonly EngineTimings _timings;
     private readonly Dictionary<string, Execution> _running = [];
     // Completions not yet acknowledged by a step entity: sent again with each heartbeat for a while.
@@ -63,9 +65,10 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public WorkerActor(IStepRunner runner, string workerId, int slots, EngineTimings timings)
+    public WorkerActor(IStepRunner runner, string workerId, int slots, EngineTimings timings, WorkerPlatforms platforms)
     {
         _runner = runner;
+        _platforms = platforms;
         _workerId = workerId;
         _slots = Math.Max(1, slots);
         _timings = timings;
@@ -100,8 +103,8 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         Receive<DrainTimeUp>(_ => HandBackAndFinishDrain());
     }
 
-    public static Props Props(IStepRunner runner, string workerId, int slots, EngineTimings? timings = null) =>
-        Akka.Actor.Props.Create(() => new WorkerActor(runner, workerId, slots, timings ?? EngineTimings.Default));
+    public static Props Props(IStepRunner runner, string workerId, int slots, EngineTimings? timings = null, WorkerPlatforms? platforms = null) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(runner, workerId, slots, timings ?? EngineTimings.Default, platforms ?? WorkerPlatforms.Unprobed));
 
     protected override void PreStart()
     {
@@ -136,10 +139,12 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     {
         if (!_pools.TryGetValue(coordinator, out var link) || link.Pool is not null) return;
         var pool = new RootActorPath(coordinator) / "user" / ActorNames.WorkerPool;
-        Context.ActorSelection(pool).Tell(new RegisterWorker
+        var registration = new RegisterWorker
         {
             WorkerId = _workerId, Slots = _slots, Pid = Environment.ProcessId, Address = _cluster.SelfAddress.ToString(),
-        });
+        };
+        registration.Platforms.AddRange(_platforms.Platforms);
+        Context.ActorSelection(pool).Tell(registration);
         Timers.StartSingleTimer(RetryTimer(coordinator), new RetryRegistration(coordinator), link.NextRetry);
         link.NextRetry = TimeSpan.FromTicks(Math.Min(link.NextRetry.Ticks * 2, MaxRegistrationRetry.Ticks));
     }
@@ -178,6 +183,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         };
         status.RunningKeys.AddRange(_running.Keys);
         status.Layers.AddRange(usage.Layers);
+        status.Platforms.AddRange(_platforms.Platforms);
         return status;
     }
 
@@ -211,6 +217,17 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
                 CacheKey = key, Attempt = execute.Attempt, WorkerId = _workerId,
                 Reason = _draining ? "the worker is draining" : $"all {_slots} slots are busy",
             });
+            return;
+        }
+        // Only RUN executes the image's binaries; file operations run on any worker whatever the platform.
+        if (execute.Definition.Run is not null && !_platforms.IsUnprobed && !_platforms.CanRun(execute.Definition.Platform))
+        {
+            replyTo.Tell(new StepFailed
+            {
+                CacheKey = key, Attempt = execute.Attempt, ErrorClass = ErrorClass.Unavailable, RetriesExhausted = true,
+                Message = $"worker {_workerId}: {_platforms.Missing(execute.Definition.Platform)}",
+            });
+            Sender.Tell(new WorkerSlotFreed { WorkerId = _workerId, CacheKey = key });
             return;
         }
         var cancel = new CancellationTokenSource();

@@ -4,6 +4,7 @@ using BuildFarm.Coordinator.Engine;
 using BuildFarm.Protos;
 using BuildFarm.Protos.Cluster;
 using BuildFarm.Worker.Actors;
+using BuildFarm.Worker.Platforms;
 
 namespace BuildFarm.Tests.Engine;
 
@@ -109,6 +110,24 @@ public sealed class WorkerActorTests : Akka.TestKit.Xunit2.TestKit
         var reply = ExpectMsg<SecretsReply>();
         Assert.Empty(reply.Secrets);
         Assert.Contains("serves build b1 only", reply.Error);
+    }
+
+    [Fact]
+    public void A_run_for_a_platform_the_worker_cannot_run_fails_naming_what_is_missing()
+    {
+        var platforms = new WorkerPlatforms([new WorkerPlatform { Platform = "linux/amd64" }], ["binfmt_misc is not mounted at /x"]);
+        var worker = Sys.ActorOf(WorkerActor.Props(new GatedRunner(), "w1", 1, Fast, platforms));
+        var entity = CreateTestProbe();
+        var execute = Execute("k1", entity.Ref, attempt: 1);
+        execute.Definition.Platform = "linux/arm64";
+
+        worker.Tell(execute, TestActor);
+
+        var failed = entity.ExpectMsg<StepFailed>();
+        Assert.Contains("worker w1: this worker cannot run linux/arm64 steps", failed.Message);
+        Assert.Contains("qemu-user-static", failed.Message);
+        Assert.Contains("binfmt_misc is not mounted at /x", failed.Message);
+        ExpectMsg<WorkerSlotFreed>();
     }
 
     /// <summary>Runs until released; remembers the secrets it was given (copied: the worker zeroes its own after the run).</summary>
