@@ -28,6 +28,7 @@ public static class BuildCommand
         var platform = new Option<string?>("--platform") { Description = "Set target platform for build (linux/amd64)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
+        var embedded = new Option<bool>("--embedded") { Description = "Build in this process (a one-node engine of its own) instead of through this home's resident engine (default BUILDFARM_ENGINE=resident)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure)" };
         var limits = new RunLimitOptions();
         var remote = new Remote.RemoteOptions();
@@ -35,7 +36,7 @@ public static class BuildCommand
         var command = new Command("build", "Start a build (like docker buildx build)")
         {
             context, file, tags, buildArgs, target, secrets, noCache, noCacheFilter, pull, labels, progress, outputs, push, load,
-            iidFile, metadataFile, platform, quiet, server, allow,
+            iidFile, metadataFile, platform, quiet, server, allow, embedded,
         };
         foreach (var option in limits.All) command.Options.Add(option);
         foreach (var option in remote.All) command.Options.Add(option);
@@ -92,6 +93,16 @@ public static class BuildCommand
                     RunLimits = runLimits,
                     Remote = parse.GetValue(server) is null ? Remote.RemoteEndpointOptions.None : remote.Resolve(parse, environment),
                 };
+                if (parse.GetValue(embedded) && invocation.Server is not null)
+                    throw new UsageException("--embedded and --server exclude each other");
+                // No --server: this home's resident engine, started if none runs, unless asked to build in-process.
+                if (invocation.Server is null && !parse.GetValue(embedded) && environment.EngineMode == EngineMode.Resident)
+                    invocation = invocation with { Server = "unix:" + await new Engine.ResidentEngine(environment).EnsureAsync(cancellationToken) };
+            }
+            catch (Engine.EngineStartException e)
+            {
+                await Console.Error.WriteLineAsync($"ERROR: the build engine: {e.Message} (--embedded builds without it)");
+                return 1;
             }
             catch (UsageException e)
             {
