@@ -85,7 +85,7 @@ cp "$REPO/scripts/s3-server.sh" "$HERE/s3/s3-entrypoint.sh" "$CTX/"
 export BUILDFARM_HOME=${BUILDFARM_HOME:-$CACHE/home}
 for image in coordinator worker s3; do
   echo "buildfarm build buildfarm/$image:$TAG -> $OUT/$image.tar" >&2
-  "$CTX/buildfarm/buildfarm" build --progress plain -f "$HERE/$image/Dockerfile" -t "buildfarm/$image:$TAG" \
+  BUILDFARM_ENGINE=embedded "$CTX/buildfarm/buildfarm" build --progress plain -f "$HERE/$image/Dockerfile" -t "buildfarm/$image:$TAG" \
     -o "type=docker,dest=$OUT/$image.tar.tmp" "$CTX" || die "buildfarm build of $image failed"
   mv "$OUT/$image.tar.tmp" "$OUT/$image.tar"
 done
