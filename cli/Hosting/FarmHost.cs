@@ -128,6 +128,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             builder.Services.AddSingleton(new BuildGrpcService(farm.Engine, farm.Runner, farm.Store, farm.Images, farm.Scratch)
             {
                 Remover = new ImageRemover(farm.Cache, farm.Images),
+                CallersOwnTheStore = Resident is not null,
             });
             builder.Services.AddSingleton(services => security!.Interceptor(services.GetRequiredService<ILoggerFactory>()));
         }

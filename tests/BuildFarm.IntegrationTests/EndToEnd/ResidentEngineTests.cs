@@ -153,6 +153,37 @@ public sealed class ResidentEngineTests(BusyboxFixture busybox) : IAsyncLifetime
         Assert.Equal(1, EnginesStarted());
     }
 
+    [Fact]
+    public async Task A_build_through_the_engine_is_not_challenged_for_files_its_store_already_has()
+    {
+        var context = SmallContext("ctx");
+        Assert.True((await Client().BuildAsync(context)).ExitCode == 0); // rootfs.tar is in the store now
+        var rootfs = await File.ReadAllBytesAsync(Path.Combine(context, "rootfs.tar"));
+        using var handler = UnixSocketHandler.Create(Record().Socket);
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(UnixSocketHandler.Address,
+            new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
+        using var call = new Protos.V1.BuildService.BuildServiceClient(channel).Build();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        await call.RequestStream.WriteAsync(new Protos.V1.BuildRequest
+        {
+            Spec = new Protos.V1.BuildSpec { Dockerfile = Google.Protobuf.ByteString.CopyFromUtf8("FROM scratch\nADD rootfs.tar /\n") },
+        });
+        await call.RequestStream.WriteAsync(new Protos.V1.BuildRequest
+        {
+            Manifest = new Protos.V1.ContextManifest
+            {
+                AnswersChallenges = true,
+                Entries = { new Protos.V1.ContextEntry { Path = "rootfs.tar", Mode = 0x81A4, Size = rootfs.Length, Sha256 = BuildFarm.Oci.Digest.Compute(rootfs).ToString() } },
+            },
+        });
+
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var missing = call.ResponseStream.Current.Missing;
+        Assert.Empty(missing.Digests);
+        Assert.Empty(missing.Prove); // a server on TCP would ask for an HMAC of rootfs.tar
+        await call.RequestStream.CompleteAsync();
+    }
+
     private async Task<long> StepsExecutedAsync()
     {
         var workers = await Client().RunAsync("workers", "--server", "unix:" + Record().Socket, "--format", "json");
