@@ -99,6 +99,10 @@ public static class BuildCommand
                 if (invocation.Server is null && !parse.GetValue(embedded) && environment.EngineMode == EngineMode.Resident)
                     invocation = invocation with { Server = "unix:" + await new Engine.ResidentEngine(environment).EnsureAsync(cancellationToken) };
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return 130; // interrupted while waiting for the engine to start (it goes on starting for the next build)
+            }
             catch (Engine.EngineStartException e)
             {
                 await Console.Error.WriteLineAsync($"ERROR: the build engine: {e.Message} (--embedded builds without it)");
