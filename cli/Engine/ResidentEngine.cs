@@ -17,6 +17,9 @@ public sealed class ResidentEngine(CliEnvironment environment)
 
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>The last chance of an engine of this version that did not answer within <see cref="ProbeTimeout"/>.</summary>
+    private static readonly TimeSpan SlowProbeTimeout = TimeSpan.FromSeconds(30);
+
     private BuildFarmHome Home => environment.Home;
 
     /// <summary>The socket of a serving engine of this client's version, started if need be.</summary>
@@ -28,7 +31,7 @@ public sealed class ResidentEngine(CliEnvironment environment)
         await using var _ = await LockAsync(cancellationToken);
         // Whoever held the lock before may have started one.
         if (await ServingAsync(version, cancellationToken) is { } started) return started;
-        await RemoveStaleAsync(version, cancellationToken);
+        if (await RemoveStaleAsync(version, cancellationToken) is { } slow) return slow;
         using var launched = EngineLauncher.Start(Home, version, IdleTimeout());
         return await WaitUntilServingAsync(launched, version, cancellationToken);
     }
@@ -50,8 +53,9 @@ public sealed class ResidentEngine(CliEnvironment environment)
             : null;
 
     /// <summary>Under the lock: an engine of another version is stopped (it finishes nothing more: its builds are
-    /// canceled by its leave), one that no longer answers is killed, and a dead one's record and socket removed.</summary>
-    private async Task RemoveStaleAsync(string version, CancellationToken cancellationToken)
+    /// canceled by its leave), one that no longer answers even given time is killed, and a dead one's record and socket
+    /// removed. Returns the socket of an engine of this version that was only slow to answer.</summary>
+    private async Task<string?> RemoveStaleAsync(string version, CancellationToken cancellationToken)
     {
         if (EngineRecord.Read(Home.EngineRecord) is { } record && EngineProcess.IsEngine(record.Pid))
         {
@@ -61,6 +65,10 @@ public sealed class ResidentEngine(CliEnvironment environment)
                     $"replacing the build engine {record.Pid} (version {record.Version}) with one of this client's version {version}");
                 if (!await EngineProcess.StopAsync(record.Pid, TimeSpan.FromSeconds(40), cancellationToken))
                     throw new EngineStartException($"the engine {record.Pid} of version {record.Version} did not stop");
+            }
+            else if (await EngineProbe.ServesAsync(record.Socket, SlowProbeTimeout, cancellationToken))
+            {
+                return record.Socket; // busy (a loaded machine), not dead: never kill an engine that runs builds
             }
             else
             {
@@ -73,6 +81,7 @@ public sealed class ResidentEngine(CliEnvironment environment)
         // A socket nobody serves (a killed engine's) would make the new engine's bind fail.
         if (File.Exists(Home.EngineSocket) && !await EngineProbe.ServesAsync(Home.EngineSocket, ProbeTimeout, cancellationToken))
             File.Delete(Home.EngineSocket);
+        return null;
     }
 
     private async Task<string> WaitUntilServingAsync(Process launched, string version, CancellationToken cancellationToken)
