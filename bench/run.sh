@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # BuildFarm side-by-side benchmarks: the one entry command. See bench/README.md.
-#   bench/run.sh [--quick] [--repeats N] [--scenarios single12,cpu3,...] [--builders buildfarm,buildkit,buildah] [--out FILE]
+#   bench/run.sh [--quick] [--repeats N] [--scenarios single12,cpu3,...] [--builders buildfarm,buildfarm_engine,buildkit,buildah] [--out FILE]
 # Installs the peers from Debian packages (idempotent), builds the buildfarm CLI, starts a local
 # registry and dockerd on 127.0.0.1 / private sockets, runs the scenarios, writes
 # bench/results/<date>.md, and stops everything it started (trap), whatever happens.
@@ -64,6 +64,10 @@ cleanup() {
       kill -KILL -- "-$pid" 2>/dev/null || true
     done < "$BENCH_TMP/pids"
   fi
+  # resident engines the buildfarm_engine builder started (not in pids: they are detached on purpose)
+  for record in "$BENCH_TMP"/*/engine.json; do
+    [ -f "$record" ] && kill -TERM "$(grep -o '"pid": *[0-9]*' "$record" | grep -o '[0-9]*$')" 2>/dev/null || true
+  done
   grep -o " $BENCH_TMP[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$BENCH_TMP"
   exit $rc

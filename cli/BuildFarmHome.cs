@@ -23,4 +23,12 @@ public sealed record BuildFarmHome(string Root)
     public string DebugLog => Path.Combine(Root, "logs", "engine.log");
     /// <summary>Per-process scratch space; removed when the process ends.</summary>
     public string Temp => Path.Combine(Root, "tmp");
+    /// <summary>The resident engine's gRPC unix socket (see cli/Engine/README.md).</summary>
+    public string EngineSocket => Path.Combine(Root, "engine.sock");
+    /// <summary>The resident engine's record (pid, version, socket, started), present while it serves.</summary>
+    public string EngineRecord => Path.Combine(Root, "engine.json");
+    /// <summary>The resident engine's stdout and stderr.</summary>
+    public string EngineLog => Path.Combine(Root, "engine.log");
+    /// <summary>flock'ed by a client while it checks, stops or starts the engine: one engine per home.</summary>
+    public string EngineLock => Path.Combine(Root, "engine.lock");
 }

@@ -1,5 +1,6 @@
 using System.Collections;
 using BuildFarm.Cache;
+using BuildFarm.Cli.Commands;
 
 namespace BuildFarm.Cli;
 
@@ -12,7 +13,8 @@ namespace BuildFarm.Cli;
 /// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: see <see cref="StoreOptions"/>) for the cache store, DOCKER_CONFIG (registry credentials, default
 /// ~/.docker), CI (plain progress), NO_COLOR (tty progress without colors), HOME, BUILDFARM_REMOTING_CERT / BUILDFARM_REMOTING_CERT_PASSWORD (a farm's shared remoting
 /// certificate), BUILDFARM_TLS_CERT_PASSWORD (a host's PKCS#12 API certificate), BUILDFARM_TOKEN and
-/// BUILDFARM_TLS_CA (a client's token and CA for a farm), and the hosts' settings BUILDFARM_SEEDS, BUILDFARM_SLOTS, ... (<see cref="Hosting.FarmSettingsLoader"/>
+/// BUILDFARM_TLS_CA (a client's token and CA for a farm), BUILDFARM_ENGINE (resident|embedded: where a build without
+/// --server runs), BUILDFARM_ENGINE_IDLE_TIMEOUT and BUILDFARM_VERSION_OVERRIDE (the resident engine, cli/Engine), and the hosts' settings BUILDFARM_SEEDS, BUILDFARM_SLOTS, ... (<see cref="Hosting.FarmSettingsLoader"/>
 /// reads them from this snapshot through <see cref="VariablesStartingWith"/>). Variables a user names on the command line (<c>--build-arg NAME</c>,
 /// <c>--secret env=NAME</c>, <c>run -e NAME</c>) are looked up in the same snapshot through <see cref="Variable"/>.
 /// </summary>
@@ -35,7 +37,16 @@ public sealed class CliEnvironment
         IsCi = Variable("CI") is { Length: > 0 };
         NoColor = Variable("NO_COLOR") is { Length: > 0 };
         Store = StoreOptions(Variable("BUILDFARM_CACHE"));
+        EngineMode = Variable("BUILDFARM_ENGINE") switch
+        {
+            null or "" or "resident" => EngineMode.Resident,
+            "embedded" => EngineMode.Embedded,
+            var other => throw new UsageException($"BUILDFARM_ENGINE={other}: expected resident or embedded"),
+        };
     }
+
+    /// <summary>BUILDFARM_ENGINE: where <c>build</c> without <c>--server</c> runs (default the resident engine).</summary>
+    public EngineMode EngineMode { get; }
 
     public BuildFarmHome Home { get; }
 

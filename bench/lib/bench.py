@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
 import concurrency  # noqa: E402
 import infra  # noqa: E402
-from builders import BuildError, BuildFarm, BuildKit, Buildah, runc_bare  # noqa: E402
+from builders import BuildError, BuildFarm, BuildFarmEngine, BuildKit, Buildah, runc_bare  # noqa: E402
 from infra import log, sh  # noqa: E402
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -481,6 +481,11 @@ def main():
             bf.smoke(os.path.join(tmp, "ctx"))
             log(f"BuildFarm: {'available' if bf.available else 'not measured: ' + bf.reason}")
             builders.append(bf)
+        if "buildfarm_engine" in wanted:
+            engine = BuildFarmEngine(tmp, logdir, REPO)
+            engine.smoke(os.path.join(tmp, "ctx"))
+            log(f"BuildFarm (resident engine): {'available' if engine.available else 'not measured: ' + engine.reason}")
+            builders.append(engine)
         if "buildkit" in wanted:
             builders.append(BuildKit(tmp, logdir, procs))
         if "buildah" in wanted:

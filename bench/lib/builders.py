@@ -150,7 +150,7 @@ class BuildFarm(Builder):
         self.home = os.path.join(tmp, home_name)
         self.extra = extra_args or []
         self.env = dict(os.environ, BUILDFARM_HOME=self.home, DOTNET_CLI_TELEMETRY_OPTOUT="1",
-                        DOTNET_NOLOGO="1")
+                        DOTNET_NOLOGO="1", BUILDFARM_ENGINE="embedded")
         self.fixed = []
         self.build_error = os.environ.get("BENCH_BUILDFARM_BUILD_ERROR", "")
         if self.build_error:
@@ -200,6 +200,38 @@ class BuildFarm(Builder):
 
     def close(self):
         unmount_under(self.home)
+
+
+class BuildFarmEngine(BuildFarm):
+    """`buildfarm build` as a user runs it: through the home's resident engine. Every reset stops it, wipes the home
+    and starts a fresh engine (a one-line build of its own), so a cold build finds an empty cache and a running
+    engine, as BuildKit's cold build finds a running dockerd."""
+    name, key = "BuildFarm (resident engine)", "buildfarm_engine"
+
+    def __init__(self, tmp, logdir, repo):
+        super().__init__(tmp, logdir, repo, home_name="buildfarm-home-engine")
+        self.tmp_root = tmp
+        self.env["BUILDFARM_ENGINE"] = "resident"
+
+    def version(self):
+        return super().version().replace("(embedded, ", "(resident engine, already running for cold builds, ")
+
+    def stop_engine(self):
+        if os.path.exists(os.path.join(self.home, "engine.json")):
+            subprocess.run(["dotnet", self.dll, "serve", "--stop"], env=self.env, capture_output=True, timeout=120)
+
+    def reset(self):
+        self.stop_engine()
+        super().reset()
+        ctx = os.path.join(self.tmp_root, "buildfarm-engine-start")
+        os.makedirs(ctx, exist_ok=True)
+        with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+            f.write("FROM scratch\nCOPY Dockerfile /engine-start\n")
+        subprocess.run(["dotnet", self.dll, "build", "--progress", "quiet", ctx], env=self.env, capture_output=True, timeout=300)
+
+    def close(self):
+        self.stop_engine()
+        super().close()
 
 
 def runc_bare(bundle, n):

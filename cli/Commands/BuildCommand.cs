@@ -28,6 +28,7 @@ public static class BuildCommand
         var platform = new Option<string?>("--platform") { Description = "Set target platforms for build: os/arch[/variant][,…] (default linux/amd64; several make one image index)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Suppress the build output and print image ID on success" };
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
+        var embedded = new Option<bool>("--embedded") { Description = "Build in this process (a one-node engine of its own) instead of through this home's resident engine (default BUILDFARM_ENGINE=resident)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure; network.host: RUN --network=host)" };
         var call = new Option<string?>("--call") { Description = "Set method for evaluating build (build, check)" };
         var check = new Option<bool>("--check") { Description = "Shorthand for \"--call=check\"" };
@@ -45,7 +46,7 @@ public static class BuildCommand
         var command = new Command("build", "Start a build (like docker buildx build)")
         {
             context, file, tags, buildArgs, target, secrets, noCache, noCacheFilter, pull, labels, progress, outputs, push, load,
-            iidFile, metadataFile, platform, quiet, server, allow,
+            iidFile, metadataFile, platform, quiet, server, allow, embedded,
         };
         command.Options.Add(cacheFrom);
         command.Options.Add(cacheTo);
@@ -142,6 +143,20 @@ public static class BuildCommand
                     Load = loadInto,
                     LoadIntoFarmStore = wantsLoad && daemon is null,
                 };
+                if (parse.GetValue(embedded) && invocation.Server is not null)
+                    throw new UsageException("--embedded and --server exclude each other");
+                // No --server: this home's resident engine, started if none runs, unless asked to build in-process.
+                if (invocation.Server is null && !parse.GetValue(embedded) && environment.EngineMode == EngineMode.Resident)
+                    invocation = invocation with { Server = "unix:" + await new Engine.ResidentEngine(environment).EnsureAsync(cancellationToken) };
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return 130; // interrupted while waiting for the engine to start (it goes on starting for the next build)
+            }
+            catch (Engine.EngineStartException e)
+            {
+                await Console.Error.WriteLineAsync($"ERROR: the build engine: {e.Message} (--embedded builds without it)");
+                return 1;
             }
             catch (UsageException e)
             {

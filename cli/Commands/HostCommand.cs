@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BuildFarm.Cli.Engine;
 using BuildFarm.Cli.Hosting;
 
 namespace BuildFarm.Cli.Commands;
@@ -19,14 +20,19 @@ public static class HostCommand
             Description = "Let builds import caches (--cache-from): their records enter the shared cache unchecked, so only for clients every team trusts",
         };
         var limits = new RunLimitOptions();
+        var resident = new ResidentEngineOptions();
         var command = new Command(name, description);
         foreach (var option in flags.All) command.Options.Add(option);
+        if (role == HostRole.Both)
+            foreach (var option in resident.All) command.Options.Add(option);
         if (role != HostRole.Worker) command.Options.Add(allowInsecure);
         if (role != HostRole.Worker) command.Options.Add(allowCacheImport);
         if (role != HostRole.Coordinator)
             foreach (var option in limits.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (role == HostRole.Both && resident.Control(parse) is { } control)
+                return await control(environment, cancellationToken);
             try
             {
                 var settings = FarmSettingsLoader.Load(environment, role, flags.Given(parse), parse.GetValue(flags.Config));
@@ -44,7 +50,7 @@ public static class HostCommand
                     // A worker of its own shares the store with other machines: read it through the local cache.
                     StoreIsShared = role == HostRole.Worker,
                 };
-                return await new FarmHost(environment, settings, role, farmOptions).RunAsync(cancellationToken);
+                return await new FarmHost(environment, settings, role, farmOptions) { Resident = resident.Serve(parse) }.RunAsync(cancellationToken);
             }
             catch (Exception e) when (e is SettingsException or UsageException)
             {

@@ -1,4 +1,5 @@
 using System.Net;
+using BuildFarm.Cli.Engine;
 using BuildFarm.Coordinator.Api;
 using BuildFarm.Coordinator.Images;
 using BuildFarm.Coordinator.Api.Identity;
@@ -34,6 +35,10 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
     /// worker's drain, and the CLI gives the whole command 30 s after the signal.</summary>
     private static readonly TimeSpan Drain = TimeSpan.FromSeconds(15);
 
+    /// <summary>serve as this home's resident engine: the API on a unix socket instead of TCP, engine.json once ready,
+    /// and an optional idle timeout (see cli/Engine/README.md). Null: a plain server.</summary>
+    public ResidentServeOptions? Resident { get; init; }
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         if ((settings.Seeds.Count > 0 || settings.Discovery != ClusterDiscovery.Seeds) && !environment.FarmRemotingCertificate)
@@ -67,6 +72,20 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             Join = bootstrap is null ? null : bootstrap.JoinAsync,
         };
         var security = role == HostRole.Worker ? null : ApiSecurity.Load(settings, environment);
+        if (Resident is { } resident) await ResidentSocket.ClaimAsync(resident.Socket, cancellationToken);
+        try
+        {
+            return await ServeAsync(security, engineOptions, bootstrap, telemetry, cancellationToken);
+        }
+        finally
+        {
+            if (Resident is { } ended) ResidentSocket.Release(ended.Socket, environment.Home.EngineRecord);
+        }
+    }
+
+    private async Task<int> ServeAsync(ApiSecurity? security, EngineOptions engineOptions, ClusterBootstrapJoin? bootstrap,
+        FarmTelemetry? telemetry, CancellationToken cancellationToken)
+    {
         await using var farm = await LocalFarm.StartAsync(environment, engineOptions, farmOptions, cancellationToken);
 
         // The endpoint answers health checks (NOT_SERVING) while the node is still joining.
@@ -93,11 +112,14 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(endpoint, o =>
-            {
-                o.Protocols = HttpProtocols.Http2;
-                if (security?.Certificate is { } certificate) o.UseHttps(certificate);
-            });
+            if (Resident is { } resident)
+                k.ListenUnixSocket(resident.Socket, o => o.Protocols = HttpProtocols.Http2);
+            else
+                k.Listen(endpoint, o =>
+                {
+                    o.Protocols = HttpProtocols.Http2;
+                    if (security?.Certificate is { } certificate) o.UseHttps(certificate);
+                });
             // Prometheus scrapes over HTTP/1.1, on an address of its own.
             if (settings.MetricsListen is { } metrics) k.Listen(metrics, o => o.Protocols = HttpProtocols.Http1);
             // cluster bootstrap's contact point, probed over HTTP/1.1 by the other nodes' bootstrap
@@ -106,7 +128,13 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         });
         if (telemetry is not null) AddTelemetry(builder.Services);
         // Health stays open (probes carry no token); the Build API goes through the token check.
-        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20)
+        var activity = new EngineActivity(TimeProvider.System);
+        builder.Services.AddSingleton(activity);
+        builder.Services.AddGrpc(o =>
+            {
+                o.MaxReceiveMessageSize = 8 << 20;
+                if (Resident is not null) o.Interceptors.Add<EngineActivityInterceptor>();
+            })
             .AddServiceOptions<BuildGrpcService>(o => o.Interceptors.Add<TokenInterceptor>());
         builder.Services.AddGrpcHealthChecks().AddCheck("engine", health);
         builder.Services.AddGrpcReflection();
@@ -122,6 +150,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
                 ImageTeams = imageTeams,
                 QueueLimits = settings.QueueLimits,
                 Logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<BuildGrpcService>(),
+                CallersOwnTheStore = Resident is not null,
             });
             builder.Services.AddSingleton(services => security!.Interceptor(services.GetRequiredService<ILoggerFactory>()));
         }
@@ -141,11 +170,12 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         catch (IOException e)
         {
             var flag = role == HostRole.Worker ? "--health-listen" : "--listen";
+            var where = Resident is { } resident ? $"--socket {resident.Socket}" : $"{flag} {endpoint}";
             var also = (settings.MetricsListen is { } metrics ? $" or --metrics-listen {metrics}" : "")
                        + (bootstrap is null ? "" : $" or --management-port {settings.ManagementPort}");
-            throw new SettingsException($"{flag} {endpoint}{also}: cannot listen there: {e.Message}");
+            throw new SettingsException($"{where}{also}: cannot listen there: {e.Message}");
         }
-        var bound = BoundEndpoint(app, endpoint);
+        var bound = Resident is { } served ? "unix:" + served.Socket : BoundEndpoint(app, endpoint).ToString();
 
         EngineNode node;
         try
@@ -165,7 +195,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
         }
         health.Up();
         // The ready line says "auth open" in any case; beyond loopback an open API is worth a warning of its own.
-        if (security is { TokensFile: null } && !IPAddress.IsLoopback(bound.Address))
+        if (security is { TokensFile: null } && Resident is null && !IPAddress.IsLoopback(BoundEndpoint(app, endpoint).Address))
             await Console.Error.WriteLineAsync("WARNING: no tokens file: any caller that reaches the API may build, watch and cancel (--tokens FILE)");
         if (farm.Worker is { } worker)
         {
@@ -175,12 +205,26 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
             foreach (var problem in worker.Platforms.Problems) await Console.Error.WriteLineAsync($"WARNING: platforms: {problem}");
         }
         Console.WriteLine(ReadyLine(farm, node, bound, security));
+        if (Resident is { } ready)
+        {
+            // Only this user may build through it (the engine runs RUN steps as root when the user is root).
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(ready.Socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            new EngineRecord(Environment.ProcessId, EngineVersion.Of(environment), ready.Socket, DateTimeOffset.UtcNow)
+                .Write(environment.Home.EngineRecord);
+        }
 
         // SIGTERM/SIGINT reach both the command's token and the web host's lifetime: either one means leave.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
         var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var onStop = stop.Token.Register(() => asked.TrySetResult());
-        var first = await Task.WhenAny(node.Ended, asked.Task);
+        var idle = Resident is { IdleTimeout: { } timeout }
+            ? new EngineIdleWatch(activity, farm.IsCoordinator ? app.Services.GetRequiredService<BuildGrpcService>() : null, timeout).WaitAsync(stop.Token)
+            : Task.Delay(Timeout.Infinite, stop.Token);
+        var first = await Task.WhenAny(node.Ended, asked.Task, idle);
+        if (first == idle && idle.IsCompletedSuccessfully)
+            await Console.Error.WriteLineAsync($"engine {Environment.ProcessId}: idle for {Resident!.IdleTimeout}: stopping");
+        // Clients stop finding it before it leaves.
+        if (Resident is not null) EngineRecord.DeleteIfOwnedBy(environment.Home.EngineRecord, Environment.ProcessId);
         health.Down();
         if (first == node.Ended && node.Ended.Result is { Requested: false } end)
         {
@@ -215,7 +259,7 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
 
     private string RoleName => role switch { HostRole.Coordinator => "coordinator", HostRole.Worker => "worker", _ => "server" };
 
-    private string ReadyLine(LocalFarm farm, EngineNode node, IPEndPoint bound, ApiSecurity? security)
+    private string ReadyLine(LocalFarm farm, EngineNode node, string bound, ApiSecurity? security)
     {
         var guard = security is null ? "" : " " + security.ReadyWords;
         var remoting = Akka.Cluster.Cluster.Get(node.System).SelfAddress.ToString();

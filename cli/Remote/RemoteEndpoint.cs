@@ -25,9 +25,11 @@ public sealed class RemoteEndpoint : IDisposable
         Server = server;
         _caFile = options.TlsCaCert;
         Uri address;
+        // unix:PATH: a local engine's socket (the resident engine, cli/Engine), plain HTTP/2 over it.
+        var socket = server.StartsWith(UnixPrefix, StringComparison.Ordinal) ? server[UnixPrefix.Length..] : null;
         try
         {
-            address = new Uri(server.Contains("://") ? server : "http://" + server);
+            address = socket is not null ? Engine.UnixSocketHandler.Address : new Uri(server.Contains("://") ? server : "http://" + server);
         }
         catch (UriFormatException)
         {
@@ -36,13 +38,11 @@ public sealed class RemoteEndpoint : IDisposable
         if (address.Scheme is not ("http" or "https")) throw new UsageException($"--server {server}: expected http:// or https://");
         // Keep-alive pings: a farm that vanishes without a reset (machine lost, network cut) ends the call instead of
         // leaving the client waiting for ever.
-        var handler = new SocketsHttpHandler
-        {
-            EnableMultipleHttp2Connections = true,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-        };
+        var handler = socket is not null ? Engine.UnixSocketHandler.Create(socket) : new SocketsHttpHandler();
+        handler.EnableMultipleHttp2Connections = true;
+        handler.KeepAlivePingDelay = TimeSpan.FromSeconds(20);
+        handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+        handler.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
         if (_caFile is not null)
         {
             var authorities = new X509Certificate2Collection();
@@ -64,6 +64,9 @@ public sealed class RemoteEndpoint : IDisposable
         Client = new BuildService.BuildServiceClient(Invoker);
     }
 
+    /// <summary>The prefix of a unix socket address (<c>unix:/path/engine.sock</c>).</summary>
+    public const string UnixPrefix = "unix:";
+
     public string Server { get; }
     public CallInvoker Invoker { get; }
     public BuildService.BuildServiceClient Client { get; }
@@ -76,7 +79,7 @@ public sealed class RemoteEndpoint : IDisposable
             return $"{Server}: TLS: the connection could not be established ({e.Status.DebugException.InnerException?.Message ?? e.Status.DebugException.Message})";
         var what = e.StatusCode switch
         {
-            StatusCode.Unavailable => "no coordinator answers there: ",
+            StatusCode.Unavailable => Server.StartsWith(UnixPrefix, StringComparison.Ordinal) ? "no engine answers there: " : "no coordinator answers there: ",
             StatusCode.ResourceExhausted => "the farm is busy: ",
             StatusCode.PermissionDenied => "not allowed: ",
             _ => "",

@@ -24,6 +24,10 @@ namespace BuildFarm.Coordinator.Api;
 public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunner runner, IContentStore store, LocalImageStore images, string scratch)
     : BuildService.BuildServiceBase
 {
+    /// <summary>True on a resident engine's socket: every caller is the user whose store it is, so blobs the store has
+    /// are used without a proof of possession (see <see cref="ContextReceiver"/>).</summary>
+    public bool CallersOwnTheStore { get; init; }
+
     public override async Task Build(IAsyncStreamReader<BuildRequest> requestStream, IServerStreamWriter<BuildResponse> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
@@ -71,7 +75,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         var contextDir = Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12]);
         try
         {
-            var servable = await new ContextReceiver(store, scratch).ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
+            var servable = await new ContextReceiver(store, scratch, CallersOwnTheStore).ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
             await new UploadedContextWriter(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
         }
         catch (Exception e)

@@ -10,9 +10,11 @@ namespace BuildFarm.Coordinator.Api;
 /// <summary>
 /// The context half of a Build call: which files the client must upload (the store lacks them, or the client answers
 /// no challenge), and a proof of possession — HMAC-SHA256 keyed by a per-build nonce — for those the store already
-/// has. Knowing a digest is not enough to read a blob.
+/// has. Knowing a digest is not enough to read a blob — unless <paramref name="callerOwnsStore"/>: a resident engine's
+/// socket (0600) lets in only the user whose store it is, who may read every blob anyway, so the challenge (an HMAC of
+/// every context file on both sides, per build) would cost time and prove nothing.
 /// </summary>
-public sealed class ContextReceiver(IContentStore store, string scratch)
+public sealed class ContextReceiver(IContentStore store, string scratch, bool callerOwnsStore = false)
 {
     /// <summary>
     /// Asks for the blobs the store lacks and challenges the client for the ones it has: a build may read a blob only
@@ -32,6 +34,13 @@ public sealed class ContextReceiver(IContentStore store, string scratch)
             // A client that cannot answer a challenge (older than the challenge) proves possession by uploading.
             if (manifest.AnswersChallenges && await store.ExistsAsync(digest, cancellationToken)) present[entry.Sha256] = entry.Path;
             else missing.Add(entry.Sha256);
+        }
+        if (callerOwnsStore)
+        {
+            await responses.WriteAsync(new BuildResponse { Missing = new MissingFiles { Digests = { missing.Order(StringComparer.Ordinal) } } }, cancellationToken);
+            HashSet<string> owned = [.. missing, .. present.Keys];
+            await ReceiveFilesAsync(requests, missing, cancellationToken); // takes each digest out of missing as it arrives
+            return owned;
         }
         var nonce = present.Count > 0 ? RandomNumberGenerator.GetBytes(PossessionProof.NonceSize) : [];
         await responses.WriteAsync(new BuildResponse

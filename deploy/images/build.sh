@@ -86,7 +86,7 @@ export BUILDFARM_HOME=${BUILDFARM_HOME:-$CACHE/home}
 for image in coordinator worker s3; do
   echo "buildfarm build buildfarm/$image:$TAG -> $OUT/$image.tar" >&2
   # the images' RUN --network=host apt-get steps need the network.host entitlement, as with buildx
-  "$CTX/buildfarm/buildfarm" build --progress plain --allow network.host -f "$HERE/$image/Dockerfile" -t "buildfarm/$image:$TAG" \
+  BUILDFARM_ENGINE=embedded "$CTX/buildfarm/buildfarm" build --progress plain --allow network.host -f "$HERE/$image/Dockerfile" -t "buildfarm/$image:$TAG" \
     -o "type=docker,dest=$OUT/$image.tar.tmp" "$CTX" || die "buildfarm build of $image failed"
   mv "$OUT/$image.tar.tmp" "$OUT/$image.tar"
 done

@@ -34,6 +34,9 @@ public sealed class BuildFarmCli(string home)
         start.Environment["BUILDFARM_HOME"] = Home;
         start.Environment.Remove("BUILDFARM_CACHE");
         start.Environment["CI"] = "true";
+        // Builds run in the command's own process unless a test asks for the resident engine: a test leaves no
+        // engine behind, and one test's engine never serves another's (ResidentEngineTests set "resident").
+        start.Environment["BUILDFARM_ENGINE"] = "embedded";
         foreach (var (k, v) in Environment) start.Environment[k] = v;
         return Process.Start(start)!;
     }

@@ -16,7 +16,7 @@ public sealed class TtyProgressTests(BusyboxFixture busybox) : IDisposable
         var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nRUN echo warming-up && sleep 4 && echo almost\nRUN echo second-step\n");
         // No --progress and no CI: a terminal gets the live view by default.
         await using var terminal = await TmuxTerminal.StartAsync(
-            $"env -u CI BUILDFARM_HOME='{_scratch.Home}' dotnet '{BuildFarmCli.CommandPath}' build -t tty:1 '{context}'; echo \"BUILD-EXIT=$?\"");
+            $"env -u CI BUILDFARM_ENGINE=embedded BUILDFARM_HOME='{_scratch.Home}' dotnet '{BuildFarmCli.CommandPath}' build -t tty:1 '{context}'; echo \"BUILD-EXIT=$?\"");
 
         var live = await terminal.WaitForScreenAsync(s => s.Contains(" => => # warming-up"), TimeSpan.FromMinutes(2), "the running step's log");
         Assert.Matches(@"\[\+\] Building \d+\.\ds \(\d+/\d+\)", live);
@@ -42,7 +42,7 @@ public sealed class TtyProgressTests(BusyboxFixture busybox) : IDisposable
     {
         var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nRUN echo about-to-fail && exit 3\n");
         await using var terminal = await TmuxTerminal.StartAsync(
-            $"env -u CI BUILDFARM_HOME='{_scratch.Home}' dotnet '{BuildFarmCli.CommandPath}' build --progress tty '{context}'; echo \"BUILD-EXIT=$?\"");
+            $"env -u CI BUILDFARM_ENGINE=embedded BUILDFARM_HOME='{_scratch.Home}' dotnet '{BuildFarmCli.CommandPath}' build --progress tty '{context}'; echo \"BUILD-EXIT=$?\"");
 
         var final = await terminal.WaitForScreenAsync(s => s.Contains("BUILD-EXIT="), TimeSpan.FromMinutes(2), "the end of the build");
         Assert.Contains("BUILD-EXIT=1", final);
@@ -56,7 +56,7 @@ public sealed class TtyProgressTests(BusyboxFixture busybox) : IDisposable
         var runs = string.Concat(Enumerable.Range(1, 12).Select(i => $"RUN echo step-{i}\n"));
         var context = _scratch.Context("ctx", $"FROM scratch\nADD rootfs.tar /\n{runs}");
         await using var terminal = await TmuxTerminal.StartAsync(
-            $"env -u CI BUILDFARM_HOME='{_scratch.Home}' dotnet '{BuildFarmCli.CommandPath}' build --progress tty '{context}'; echo \"BUILD-EXIT=$?\"",
+            $"env -u CI BUILDFARM_ENGINE=embedded BUILDFARM_HOME='{_scratch.Home}' dotnet '{BuildFarmCli.CommandPath}' build --progress tty '{context}'; echo \"BUILD-EXIT=$?\"",
             columns: 120, rows: 10);
 
         await terminal.WaitForScreenAsync(s => s.Contains("BUILD-EXIT="), TimeSpan.FromMinutes(3), "the end of the build");
