@@ -1,0 +1,166 @@
+using System.Net;
+using System.Text.Json;
+using BuildFarm.IntegrationTests.Infrastructure;
+
+namespace BuildFarm.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// The native client (issue 16): it builds through a running engine's unix socket itself, and hands everything else —
+/// no engine, an engine of another version, another verb — to the managed CLI with the same argv and exit code.
+/// The engine here is a real <c>buildfarm serve</c>, reached through a unix socket relayed to its TCP port.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class NativeClientTests(BusyboxFixture busybox, NativeClientFixture native) : IClassFixture<NativeClientFixture>, IDisposable
+{
+    private readonly ExampleContext _scratch = new(busybox.Rootfs);
+
+    public void Dispose() => _scratch.Dispose();
+
+    private BuildFarmCli Native(string home) => new(home)
+    {
+        Executable = native.BinaryPath,
+        Environment = { ["BUILDFARM_MANAGED_CLI"] = BuildFarmCli.CommandPath, ["BUILDFARM_CLIENT_TRACE"] = "1" },
+    };
+
+    private static async Task<string> ManagedVersionAsync(BuildFarmCli managed)
+    {
+        var version = await managed.RunAsync("version");
+        Assert.True(version.ExitCode == 0, version.ToString());
+        return version.Stdout.Trim()["buildfarm ".Length..];
+    }
+
+    private static void WriteEngineRecord(string home, int pid, string version, string socket)
+    {
+        Directory.CreateDirectory(home);
+        File.WriteAllText(Path.Combine(home, "engine.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["pid"] = pid, ["version"] = version, ["socket"] = socket, ["started"] = DateTimeOffset.UtcNow,
+        }));
+    }
+
+    [Fact]
+    public async Task Native_client_builds_through_a_running_engine_with_the_managed_clients_image_id()
+    {
+        var port = FreeTcpPort.Next();
+        using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
+        server.StandardInput.Close();
+        var serverErr = server.StandardError.ReadToEndAsync();
+        Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
+        try
+        {
+            await using var relay = new UnixSocketRelay(Path.Combine(_scratch.Home, "engine.sock"), new IPEndPoint(IPAddress.Loopback, port));
+            WriteEngineRecord(_scratch.Home, server.Id, await ManagedVersionAsync(_scratch.Cli), relay.Path);
+            var context = _scratch.CopyExample();
+            var nativeIid = Path.Combine(_scratch.Root, "native.iid");
+            var managedIid = Path.Combine(_scratch.Root, "managed.iid");
+
+            var built = await Native(_scratch.Home).BuildAsync("-t", "native:1", "--iidfile", nativeIid, context);
+            Assert.True(built.ExitCode == 0, built.ToString());
+            Assert.Contains($"native build through unix:{relay.Path}", built.Stderr);
+            Assert.Equal(8, new PlainProgress(built.Stderr).Executed.Count);
+            Assert.True(relay.Accepted >= 1);
+
+            var managed = await new BuildFarmCli(Path.Combine(_scratch.Root, "managed-home"))
+                .BuildAsync("--server", $"127.0.0.1:{port}", "-t", "managed:1", "--iidfile", managedIid, context);
+            Assert.True(managed.ExitCode == 0, managed.ToString());
+            Assert.Equal(8, new PlainProgress(managed.Stderr).Cached.Count);
+            Assert.StartsWith("sha256:", await File.ReadAllTextAsync(nativeIid));
+            Assert.Equal(await File.ReadAllTextAsync(managedIid), await File.ReadAllTextAsync(nativeIid));
+
+            // -q prints the image id only; the rebuild is all cached and the context hashes come from the hash cache
+            var quiet = await Native(_scratch.Home).RunAsync("build", "-q", context);
+            Assert.True(quiet.ExitCode == 0, quiet.ToString());
+            Assert.Equal(await File.ReadAllTextAsync(nativeIid), quiet.Stdout.Trim());
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(_scratch.Home, "context-hashes")));
+        }
+        finally
+        {
+            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await server.WaitForExitAsync(timeout.Token);
+        }
+        Assert.True(server.ExitCode == 0, await serverErr);
+    }
+
+    [Fact]
+    public async Task Native_client_reports_a_failing_step_as_the_managed_client_does()
+    {
+        var port = FreeTcpPort.Next();
+        using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
+        server.StandardInput.Close();
+        var serverErr = server.StandardError.ReadToEndAsync();
+        Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
+        try
+        {
+            await using var relay = new UnixSocketRelay(Path.Combine(_scratch.Home, "engine.sock"), new IPEndPoint(IPAddress.Loopback, port));
+            WriteEngineRecord(_scratch.Home, server.Id, await ManagedVersionAsync(_scratch.Cli), relay.Path);
+            var failing = _scratch.Context("failing", "FROM scratch\nADD rootfs.tar /\nRUN echo native-boom && exit 5\n");
+
+            var failed = await Native(_scratch.Home).BuildAsync(failing);
+
+            Assert.Equal(1, failed.ExitCode);
+            Assert.Contains("native build through unix:", failed.Stderr);
+            Assert.Contains("Dockerfile:3", failed.Stderr);
+            Assert.Contains("native-boom", failed.Stderr);
+            Assert.Contains("ERROR: failed to solve:", failed.Stderr);
+        }
+        finally
+        {
+            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await server.WaitForExitAsync(timeout.Token);
+        }
+        Assert.True(server.ExitCode == 0, await serverErr);
+    }
+
+    [Fact]
+    public async Task Without_an_engine_the_native_client_hands_the_argv_to_the_managed_cli_with_its_exit_code()
+    {
+        var nativeCli = Native(_scratch.Home);
+        var managedCli = new BuildFarmCli(_scratch.Home) { Environment = { ["BUILDFARM_CLIENT_TRACE"] = "1" } };
+        string[][] lines =
+        [
+            ["build", "--progress", "plain", Path.Combine(_scratch.Root, "no-such-context")],
+            ["version"],
+            ["images", "--no-such-flag"],
+            ["rmi", "no-such-image:1"],
+        ];
+        foreach (var line in lines)
+        {
+            var viaNative = await nativeCli.RunAsync(line);
+            var managed = await managedCli.RunAsync(line);
+            Assert.True(managed.ExitCode == viaNative.ExitCode, $"{string.Join(' ', line)}\nnative: {viaNative}\nmanaged: {managed}");
+            Assert.Equal(managed.Stdout, viaNative.Stdout);
+            // the managed CLI ran in both (its trace line), after the native client said why it handed over
+            Assert.Contains("buildfarm: managed CLI:", viaNative.Stderr);
+            Assert.Contains("buildfarm-client: managed CLI:", viaNative.Stderr);
+        }
+        Assert.Equal(1, (await nativeCli.RunAsync(lines[0])).ExitCode);
+    }
+
+    [Fact]
+    public async Task An_engine_of_another_version_is_not_used()
+    {
+        await using var engine = new UnixSocketRelay(Path.Combine(_scratch.Home, "engine.sock"), target: null);
+        WriteEngineRecord(_scratch.Home, Environment.ProcessId, "0.0.1+an-older-cli", engine.Path);
+
+        var result = await Native(_scratch.Home).RunAsync("build", "--progress", "plain", Path.Combine(_scratch.Root, "no-such-context"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("engine version 0.0.1+an-older-cli", result.Stderr);
+        Assert.Contains("unable to prepare context", result.Stderr); // the managed CLI's words
+        Assert.Equal(0, engine.Accepted); // never even connected
+    }
+
+    [Fact]
+    public async Task An_engine_record_whose_socket_does_not_answer_is_not_used()
+    {
+        WriteEngineRecord(_scratch.Home, 999_999, await ManagedVersionAsync(_scratch.Cli), Path.Combine(_scratch.Home, "engine.sock"));
+
+        var result = await Native(_scratch.Home).RunAsync("build", "--progress", "plain", Path.Combine(_scratch.Root, "no-such-context"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("buildfarm-client: managed CLI:", result.Stderr);
+        Assert.Contains("unable to prepare context", result.Stderr);
+    }
+}
