@@ -21,6 +21,7 @@ public sealed class UnixSocketRelay : IAsyncDisposable
     {
         Path = socketPath;
         _target = target;
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(socketPath)!);
         File.Delete(socketPath);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
