@@ -24,6 +24,9 @@ want openssl openssl
 want kubectl kubernetes-client
 # dockerd for the docker interop tests (a private daemon each test run starts and stops itself)
 want dockerd docker.io
+# the Native AOT client (client/): the ILCompiler links with clang and needs zlib's headers
+want clang clang
+[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
