@@ -65,6 +65,7 @@ public sealed class BuildCommandLine
                 if (!line.SetValue(name, flagValue)) return Refuse(out why, $"{name} {flagValue}");
                 continue;
             }
+            if (arg.StartsWith('@')) return Refuse(out why, $"response file {arg}");
             if (context is not null) return Refuse(out why, $"a second context {arg}");
             context = arg;
         }

@@ -1,5 +1,4 @@
-using System.Net;
-using System.Text.Json;
+using System.Diagnostics;
 using BuildFarm.IntegrationTests.Infrastructure;
 
 namespace BuildFarm.IntegrationTests.EndToEnd;
@@ -22,95 +21,83 @@ public sealed class NativeClientTests(BusyboxFixture busybox, NativeClientFixtur
         Environment = { ["BUILDFARM_MANAGED_CLI"] = BuildFarmCli.CommandPath, ["BUILDFARM_CLIENT_TRACE"] = "1" },
     };
 
-    private static async Task<string> ManagedVersionAsync(BuildFarmCli managed)
-    {
-        var version = await managed.RunAsync("version");
-        Assert.True(version.ExitCode == 0, version.ToString());
-        return version.Stdout.Trim()["buildfarm ".Length..];
-    }
-
-    private static void WriteEngineRecord(string home, int pid, string version, string socket)
-    {
-        Directory.CreateDirectory(home);
-        File.WriteAllText(Path.Combine(home, "engine.json"), JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["pid"] = pid, ["version"] = version, ["socket"] = socket, ["started"] = DateTimeOffset.UtcNow,
-        }));
-    }
-
     [Fact]
     public async Task Native_client_builds_through_a_running_engine_with_the_managed_clients_image_id()
     {
-        var port = FreeTcpPort.Next();
-        using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
-        server.StandardInput.Close();
-        var serverErr = server.StandardError.ReadToEndAsync();
-        Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
-        try
-        {
-            await using var relay = new UnixSocketRelay(Path.Combine(_scratch.Home, "engine.sock"), new IPEndPoint(IPAddress.Loopback, port));
-            WriteEngineRecord(_scratch.Home, server.Id, await ManagedVersionAsync(_scratch.Cli), relay.Path);
-            var context = _scratch.CopyExample();
-            var nativeIid = Path.Combine(_scratch.Root, "native.iid");
-            var managedIid = Path.Combine(_scratch.Root, "managed.iid");
+        await using var engine = await RelayedEngine.StartAsync(_scratch.Cli);
+        var context = _scratch.CopyExample();
+        var nativeIid = Path.Combine(_scratch.Root, "native.iid");
+        var managedIid = Path.Combine(_scratch.Root, "managed.iid");
 
-            var built = await Native(_scratch.Home).BuildAsync("-t", "native:1", "--iidfile", nativeIid, context);
-            Assert.True(built.ExitCode == 0, built.ToString());
-            Assert.Contains($"native build through unix:{relay.Path}", built.Stderr);
-            Assert.Equal(8, new PlainProgress(built.Stderr).Executed.Count);
-            Assert.True(relay.Accepted >= 1);
+        var built = await Native(_scratch.Home).BuildAsync("-t", "native:1", "--iidfile", nativeIid, context);
+        Assert.True(built.ExitCode == 0, built.ToString());
+        Assert.Contains($"native build through unix:{engine.Relay.Path}", built.Stderr);
+        Assert.Equal(8, new PlainProgress(built.Stderr).Executed.Count);
+        Assert.True(engine.Relay.Accepted >= 1);
 
-            var managed = await new BuildFarmCli(Path.Combine(_scratch.Root, "managed-home"))
-                .BuildAsync("--server", $"127.0.0.1:{port}", "-t", "managed:1", "--iidfile", managedIid, context);
-            Assert.True(managed.ExitCode == 0, managed.ToString());
-            Assert.Equal(8, new PlainProgress(managed.Stderr).Cached.Count);
-            Assert.StartsWith("sha256:", await File.ReadAllTextAsync(nativeIid));
-            Assert.Equal(await File.ReadAllTextAsync(managedIid), await File.ReadAllTextAsync(nativeIid));
+        var managed = await new BuildFarmCli(Path.Combine(_scratch.Root, "managed-home"))
+            .BuildAsync("--server", $"127.0.0.1:{engine.Port}", "-t", "managed:1", "--iidfile", managedIid, context);
+        Assert.True(managed.ExitCode == 0, managed.ToString());
+        Assert.Equal(8, new PlainProgress(managed.Stderr).Cached.Count);
+        Assert.StartsWith("sha256:", await File.ReadAllTextAsync(nativeIid));
+        Assert.Equal(await File.ReadAllTextAsync(managedIid), await File.ReadAllTextAsync(nativeIid));
 
-            // -q prints the image id only; the rebuild is all cached and the context hashes come from the hash cache
-            var quiet = await Native(_scratch.Home).RunAsync("build", "-q", context);
-            Assert.True(quiet.ExitCode == 0, quiet.ToString());
-            Assert.Equal(await File.ReadAllTextAsync(nativeIid), quiet.Stdout.Trim());
-            Assert.NotEmpty(Directory.GetFiles(Path.Combine(_scratch.Home, "context-hashes")));
-        }
-        finally
-        {
-            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await server.WaitForExitAsync(timeout.Token);
-        }
-        Assert.True(server.ExitCode == 0, await serverErr);
+        // -q prints the image id only; the rebuild is all cached and the context hashes come from the hash cache
+        var quiet = await Native(_scratch.Home).RunAsync("build", "-q", context);
+        Assert.True(quiet.ExitCode == 0, quiet.ToString());
+        Assert.Equal(await File.ReadAllTextAsync(nativeIid), quiet.Stdout.Trim());
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_scratch.Home, "context-hashes")));
     }
 
     [Fact]
     public async Task Native_client_reports_a_failing_step_as_the_managed_client_does()
     {
-        var port = FreeTcpPort.Next();
-        using var server = _scratch.Cli.Start("serve", "--listen", $"127.0.0.1:{port}");
-        server.StandardInput.Close();
-        var serverErr = server.StandardError.ReadToEndAsync();
-        Assert.Contains("serving on", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
-        try
-        {
-            await using var relay = new UnixSocketRelay(Path.Combine(_scratch.Home, "engine.sock"), new IPEndPoint(IPAddress.Loopback, port));
-            WriteEngineRecord(_scratch.Home, server.Id, await ManagedVersionAsync(_scratch.Cli), relay.Path);
-            var failing = _scratch.Context("failing", "FROM scratch\nADD rootfs.tar /\nRUN echo native-boom && exit 5\n");
+        await using var engine = await RelayedEngine.StartAsync(_scratch.Cli);
+        var failing = _scratch.Context("failing", "FROM scratch\nADD rootfs.tar /\nRUN echo native-boom && exit 5\n");
 
-            var failed = await Native(_scratch.Home).BuildAsync(failing);
+        var failed = await Native(_scratch.Home).BuildAsync(failing);
 
-            Assert.Equal(1, failed.ExitCode);
-            Assert.Contains("native build through unix:", failed.Stderr);
-            Assert.Contains("Dockerfile:3", failed.Stderr);
-            Assert.Contains("native-boom", failed.Stderr);
-            Assert.Contains("ERROR: failed to solve:", failed.Stderr);
-        }
-        finally
+        Assert.Equal(1, failed.ExitCode);
+        Assert.Contains("native build through unix:", failed.Stderr);
+        Assert.Contains("Dockerfile:3", failed.Stderr);
+        Assert.Contains("native-boom", failed.Stderr);
+        Assert.Contains("ERROR: failed to solve:", failed.Stderr);
+    }
+
+    [Fact]
+    public async Task Sigint_cancels_the_native_clients_build_in_the_engine_with_exit_130()
+    {
+        await using var engine = await RelayedEngine.StartAsync(_scratch.Cli);
+        var context = _scratch.Context("slow", "FROM scratch\nADD rootfs.tar /\nRUN echo started-sleeping && sleep 120\n");
+        using var build = Native(_scratch.Home).Start("build", "--progress", "plain", context);
+        build.StandardInput.Close();
+        var stdout = build.StandardOutput.ReadToEndAsync();
+        var stderr = new System.Text.StringBuilder();
+        var sawStart = new TaskCompletionSource();
+        build.ErrorDataReceived += (_, e) =>
         {
-            await BuildFarmCli.ToolAsync("kill", "-INT", server.Id.ToString());
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await server.WaitForExitAsync(timeout.Token);
-        }
-        Assert.True(server.ExitCode == 0, await serverErr);
+            if (e.Data is null) return;
+            lock (stderr) stderr.AppendLine(e.Data);
+            if (e.Data.Contains("started-sleeping")) sawStart.TrySetResult();
+        };
+        build.BeginErrorReadLine();
+        await sawStart.Task.WaitAsync(TimeSpan.FromMinutes(2));
+
+        var stopwatch = Stopwatch.StartNew();
+        await BuildFarmCli.ToolAsync("kill", "-INT", build.Id.ToString());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await build.WaitForExitAsync(timeout.Token);
+        build.WaitForExit(); // lets the stderr reader finish
+        await stdout;
+
+        Assert.True(build.ExitCode == 130, $"exit {build.ExitCode}\n{stderr}");
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"cancel took {stopwatch.Elapsed}");
+        Assert.Contains("ERROR: canceled", stderr.ToString());
+        // the engine stopped the step's container too (the client said Cancel)
+        var runcRoot = Path.Combine(_scratch.Home, "worker", "runc");
+        for (var i = 0; i < 40 && (await BuildFarmCli.ToolAsync("runc", "--root", runcRoot, "list", "-q")).Trim().Length > 0; i++)
+            await Task.Delay(500);
+        Assert.Equal("", (await BuildFarmCli.ToolAsync("runc", "--root", runcRoot, "list", "-q")).Trim());
     }
 
     [Fact]
@@ -142,7 +129,7 @@ public sealed class NativeClientTests(BusyboxFixture busybox, NativeClientFixtur
     public async Task An_engine_of_another_version_is_not_used()
     {
         await using var engine = new UnixSocketRelay(Path.Combine(_scratch.Home, "engine.sock"), target: null);
-        WriteEngineRecord(_scratch.Home, Environment.ProcessId, "0.0.1+an-older-cli", engine.Path);
+        RelayedEngine.WriteRecord(_scratch.Home, Environment.ProcessId, "0.0.1+an-older-cli", engine.Path);
 
         var result = await Native(_scratch.Home).RunAsync("build", "--progress", "plain", Path.Combine(_scratch.Root, "no-such-context"));
 
@@ -155,7 +142,7 @@ public sealed class NativeClientTests(BusyboxFixture busybox, NativeClientFixtur
     [Fact]
     public async Task An_engine_record_whose_socket_does_not_answer_is_not_used()
     {
-        WriteEngineRecord(_scratch.Home, 999_999, await ManagedVersionAsync(_scratch.Cli), Path.Combine(_scratch.Home, "engine.sock"));
+        RelayedEngine.WriteRecord(_scratch.Home, 999_999, await RelayedEngine.ManagedVersionAsync(_scratch.Cli), Path.Combine(_scratch.Home, "engine.sock"));
 
         var result = await Native(_scratch.Home).RunAsync("build", "--progress", "plain", Path.Combine(_scratch.Root, "no-such-context"));
 
