@@ -7,8 +7,8 @@ namespace BuildFarm.IntegrationTests.EndToEnd;
 
 /// <summary>
 /// A resident engine as the native client finds it: a real <c>buildfarm serve</c> on a loopback port, its
-/// <c>$BUILDFARM_HOME/engine.sock</c> relayed to that port, and <c>engine.json</c> naming both with the managed CLI's
-/// version. Disposing stops serve (SIGINT) and checks that it left cleanly.
+/// <c>$BUILDFARM_HOME/engine.sock</c> relayed to that port, and <c>engine.json</c> naming both with the given version.
+/// Disposing stops serve (SIGINT) and checks that it left cleanly.
 /// </summary>
 public sealed class RelayedEngine : IAsyncDisposable
 {
@@ -26,7 +26,7 @@ public sealed class RelayedEngine : IAsyncDisposable
     public int Port { get; }
     public UnixSocketRelay Relay { get; }
 
-    public static async Task<RelayedEngine> StartAsync(BuildFarmCli cli)
+    public static async Task<RelayedEngine> StartAsync(BuildFarmCli cli, string version)
     {
         var port = FreeTcpPort.Next();
         var server = cli.Start("serve", "--listen", $"127.0.0.1:{port}");
@@ -39,16 +39,8 @@ public sealed class RelayedEngine : IAsyncDisposable
             throw new InvalidOperationException($"serve did not start: {ready}\n{await serverErr}");
         }
         var relay = new UnixSocketRelay(Path.Combine(cli.Home, "engine.sock"), new IPEndPoint(IPAddress.Loopback, port));
-        WriteRecord(cli.Home, server.Id, await ManagedVersionAsync(cli), relay.Path);
+        WriteRecord(cli.Home, server.Id, version, relay.Path);
         return new RelayedEngine(server, serverErr, port, relay);
-    }
-
-    /// <summary>The managed CLI's informational version, as an engine built with it writes in engine.json.</summary>
-    public static async Task<string> ManagedVersionAsync(BuildFarmCli cli)
-    {
-        var version = await cli.RunAsync("version");
-        if (version.ExitCode != 0) throw new InvalidOperationException(version.ToString());
-        return version.Stdout.Trim()["buildfarm ".Length..];
     }
 
     public static void WriteRecord(string home, int pid, string version, string socket)
