@@ -2,8 +2,8 @@ namespace BuildFarm.Client;
 
 /// <summary>
 /// The <c>buildfarm build</c> command lines the native client takes itself: the flags of a local build whose outputs
-/// stay in the engine (tags, args, labels, target, platform, cache flags, iid/metadata files, plain or quiet progress).
-/// Anything else — another verb, <c>--output</c>, <c>--push</c>, <c>--secret</c>, <c>--server</c>, tty progress, a flag
+/// stay in the engine (tags, args, labels, target, platform, cache flags, iid/metadata files, every progress mode).
+/// Anything else — another verb, <c>--output</c>, <c>--push</c>, <c>--secret</c>, <c>--server</c>, a flag
 /// it does not know, or input the managed CLI would refuse — yields null, and the managed CLI gets the same argv (so
 /// every error is worded once, there).
 /// </summary>
@@ -108,7 +108,7 @@ public sealed class BuildCommandLine
             case "--iidfile": IidFile = value; break;
             case "--metadata-file": MetadataFile = value; break;
             case "--progress":
-                if (value is not ("auto" or "plain" or "quiet")) return false; // tty and rawjson live in the managed CLI
+                if (value is not ("auto" or "tty" or "plain" or "rawjson" or "quiet")) return false; // refused there, with its message
                 Progress = value;
                 break;
         }

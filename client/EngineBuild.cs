@@ -54,9 +54,10 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
         return (spec, contextDir, dockerfilePath);
     }
 
-    public async Task<int> RunAsync(BuildSpec spec, string contextDir, string dockerfilePath, CancellationToken cancellationToken)
+    public async Task<int> RunAsync(BuildSpec spec, string contextDir, string dockerfilePath, bool ci, CancellationToken cancellationToken)
     {
-        var printer = new ClientProgress(Console.Error, line.Quiet || line.Progress == "quiet");
+        var printer = new ProgressPrinter(Console.Error, line.Quiet ? "quiet" : line.Progress, ci,
+            color: Environment.GetEnvironmentVariable("NO_COLOR") is not { Length: > 0 });
         var client = new BuildService.BuildServiceClient(engine.Channel);
         string? buildId = null;
         BuildOutcome outcome;
@@ -80,11 +81,12 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
             // the context could not be read (a special file, an unreadable file, a bad .dockerignore): say which
             outcome = new BuildOutcome { Error = e.Message };
         }
+        printer.Finish();
         return await ReportAsync(outcome, dockerfilePath, printer, cancellationToken.IsCancellationRequested);
     }
 
     private async Task<BuildOutcome> BuildAsync(BuildService.BuildServiceClient client, BuildSpec spec, string contextDir, string dockerfilePath,
-        ClientProgress printer, Action<string> started, CancellationToken cancellationToken)
+        ProgressPrinter printer, Action<string> started, CancellationToken cancellationToken)
     {
         using var call = client.Build(cancellationToken: cancellationToken);
         // Nothing is sent before the engine accepts the call and names the build.
@@ -159,7 +161,7 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
         };
 
     /// <summary>What the managed CLI prints and writes at the end of a build (cli/EmbeddedBuild.cs ReportAsync).</summary>
-    private async Task<int> ReportAsync(BuildOutcome outcome, string dockerfilePath, ClientProgress printer, bool canceled)
+    private async Task<int> ReportAsync(BuildOutcome outcome, string dockerfilePath, ProgressPrinter printer, bool canceled)
     {
         if (!outcome.Success)
         {

@@ -14,8 +14,6 @@ int FallThrough(string why)
 
 if (BuildCommandLine.TryParse(args, out var why) is not { } line) return FallThrough(why);
 var ci = Environment.GetEnvironmentVariable("CI") is { Length: > 0 };
-// auto on a terminal (and not CI) means the live tty view, which the managed CLI draws
-if (line.Progress == "auto" && !line.Quiet && !ci && !Console.IsErrorRedirected) return FallThrough("tty progress");
 var home = Environment.GetEnvironmentVariable("BUILDFARM_HOME") is { Length: > 0 } named && !string.IsNullOrWhiteSpace(named)
     ? Path.GetFullPath(named)
     : Path.Combine(Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } user ? user : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".buildfarm");
@@ -35,7 +33,7 @@ void OnSignal(PosixSignalContext context)
 var build = new EngineBuild(line, home, engine);
 var (spec, contextDir, dockerfilePath) = await build.PrepareAsync(cancel.Token);
 if (spec is null) return FallThrough("context or Dockerfile missing");
-var exit = await build.RunAsync(spec, contextDir, dockerfilePath, cancel.Token);
+var exit = await build.RunAsync(spec, contextDir, dockerfilePath, ci, cancel.Token);
 if (trace)
     Console.Error.WriteLine($"buildfarm-client: native build through unix:{engine.SocketPath}: {clock.ElapsedMilliseconds} ms, " +
                             $"{System.Runtime.JitInfo.GetCompiledMethodCount()} methods JIT-compiled");

@@ -74,6 +74,24 @@ public sealed class NativeClientTests(BusyboxFixture busybox, NativeClientFixtur
     }
 
     [Fact]
+    public async Task Native_client_on_a_terminal_draws_the_live_tty_view_by_default()
+    {
+        await using var engine = await RelayedEngine.StartAsync(_scratch.Cli, Version);
+        var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nRUN echo on-the-terminal\n");
+        await using var terminal = await TmuxTerminal.StartAsync(
+            $"env -u CI BUILDFARM_HOME='{_scratch.Home}' BUILDFARM_VERSION_OVERRIDE={Version} BUILDFARM_CLIENT_TRACE=1 " +
+            $"BUILDFARM_MANAGED_CLI='{BuildFarmCli.CommandPath}' '{native.BinaryPath}' build -t tty:1 '{context}'; echo \"BUILD-EXIT=$?\"");
+
+        var final = await terminal.WaitForScreenAsync(s => s.Contains("BUILD-EXIT="), TimeSpan.FromMinutes(2), "the end of the build");
+
+        Assert.Contains("BUILD-EXIT=0", final);
+        Assert.Contains("native build through unix:", final);
+        Assert.Matches(@"\[\+\] Building \d+\.\ds \(\d+/\d+\) FINISHED", final);
+        Assert.Matches(@" => \[stage-0 3/3\] RUN echo on-the-terminal +\d+\.\ds", final);
+        Assert.Contains(" => naming to tty:1 done", final);
+    }
+
+    [Fact]
     public async Task Sigint_cancels_the_native_clients_build_in_the_engine_with_exit_130()
     {
         await using var engine = await RelayedEngine.StartAsync(_scratch.Cli, Version);
