@@ -12,11 +12,15 @@ try
     foreach (var command in CommandCatalog.Create(CliEnvironment.FromProcess(debugRequested)))
         root.Subcommands.Add(command);
     // Ctrl+C cancels the running command; give it time to stop containers and remove mounts before the process ends.
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration
+    var exit = await root.Parse(args).InvokeAsync(new InvocationConfiguration
     {
         ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
         EnableDefaultExceptionHandler = false,
     });
+    // The native client prints the same line (bench/client-start.sh compares the two)
+    if (Environment.GetEnvironmentVariable("BUILDFARM_CLIENT_TRACE") == "1")
+        await Console.Error.WriteLineAsync($"buildfarm: managed CLI: {System.Runtime.JitInfo.GetCompiledMethodCount()} methods JIT-compiled");
+    return exit;
 }
 catch (Exception e)
 {

@@ -27,6 +27,9 @@ want dockerd docker.io
 # ADD of a git repository (coordinator: ls-remote; worker: fetch and checkout); ssh-agent/ssh-add for --ssh
 want git git
 want ssh-agent openssh-client
+# the Native AOT client (client/): the ILCompiler links with clang and needs zlib's headers
+want clang clang
+[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

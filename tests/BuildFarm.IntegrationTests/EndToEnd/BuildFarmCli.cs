@@ -11,6 +11,9 @@ public sealed class BuildFarmCli(string home)
 
     public static string CommandPath => Path.Combine(AppContext.BaseDirectory, "buildfarm.dll");
 
+    /// <summary>An executable to run instead of <c>dotnet buildfarm.dll</c> (the native client).</summary>
+    public string? Executable { get; init; }
+
     public sealed record Result(int ExitCode, string Stdout, string Stderr)
     {
         public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
@@ -28,8 +31,13 @@ public sealed class BuildFarmCli(string home)
             UseShellExecute = false,
         };
         start.ArgumentList.Add("--default-signal=INT");
-        start.ArgumentList.Add("dotnet");
-        start.ArgumentList.Add(CommandPath);
+        if (Executable is { } executable)
+            start.ArgumentList.Add(executable);
+        else
+        {
+            start.ArgumentList.Add("dotnet");
+            start.ArgumentList.Add(CommandPath);
+        }
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["BUILDFARM_HOME"] = Home;
         start.Environment.Remove("BUILDFARM_CACHE");

@@ -1,0 +1,245 @@
+using System.Text.Json;
+using BuildFarm.Cli;
+using BuildFarm.Cli.Progress;
+using BuildFarm.Coordinator.Builds;
+using BuildFarm.Coordinator.Context;
+using BuildFarm.Coordinator.Dockerfile.Ignore;
+using BuildFarm.Protos;
+using BuildFarm.Protos.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace BuildFarm.Client;
+
+/// <summary>
+/// One build through the resident engine, as <c>buildfarm build --server</c> does it (cli/RemoteBuild.cs): the spec,
+/// the context manifest (hashes remembered in <c>$BUILDFARM_HOME/context-hashes</c>), only the files the engine asks
+/// for, possession proofs for the ones it has, then plain or quiet progress and the result as the managed CLI prints it.
+/// </summary>
+public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnection engine)
+{
+    private const int ChunkSize = 1 << 20;
+
+    /// <summary>The spec of this build; null (with the reason) when the managed CLI should take it after all.</summary>
+    public async Task<(BuildSpec? Spec, string ContextDir, string DockerfilePath)> PrepareAsync(CancellationToken cancellationToken)
+    {
+        var contextDir = Path.GetFullPath(line.Context);
+        var dockerfilePath = line.File is { } f ? Path.GetFullPath(f) : Path.Combine(contextDir, "Dockerfile");
+        // A missing context or Dockerfile: the managed CLI words that error.
+        if (!Directory.Exists(contextDir) || !System.IO.File.Exists(dockerfilePath)) return (null, contextDir, dockerfilePath);
+        var spec = new BuildSpec
+        {
+            DockerfilePath = Path.GetRelativePath(Directory.GetCurrentDirectory(), dockerfilePath),
+            Dockerfile = ByteString.CopyFrom(await System.IO.File.ReadAllBytesAsync(dockerfilePath, cancellationToken)),
+            Target = line.Target ?? "",
+            NoCache = line.NoCache,
+            Pull = line.Pull,
+            Platform = line.Platform ?? "",
+            SourceDateEpoch = Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH") ?? "",
+        };
+        spec.Tags.AddRange(line.Tags);
+        spec.NoCacheFilter.AddRange(line.NoCacheFilter);
+        foreach (var value in line.BuildArgs)
+        {
+            var eq = value.IndexOf('=');
+            if (eq > 0) spec.BuildArgs[value[..eq]] = value[(eq + 1)..];
+            else if (Environment.GetEnvironmentVariable(value) is { } fromEnv) spec.BuildArgs[value] = fromEnv;
+            // buildx drops a bare name that is not in the environment.
+        }
+        foreach (var value in line.Labels)
+        {
+            var eq = value.IndexOf('=');
+            spec.Labels[value[..eq]] = value[(eq + 1)..];
+        }
+        return (spec, contextDir, dockerfilePath);
+    }
+
+    public async Task<int> RunAsync(BuildSpec spec, string contextDir, string dockerfilePath, bool ci, CancellationToken cancellationToken)
+    {
+        var printer = new ProgressPrinter(Console.Error, line.Quiet ? "quiet" : line.Progress, ci,
+            color: Environment.GetEnvironmentVariable("NO_COLOR") is not { Length: > 0 });
+        var client = new BuildService.BuildServiceClient(engine.Channel);
+        string? buildId = null;
+        BuildOutcome outcome;
+        try
+        {
+            outcome = await BuildAsync(client, spec, contextDir, dockerfilePath, printer, id => buildId = id, cancellationToken);
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or RpcException)
+        {
+            // Dropping the call alone leaves the build running for a client that re-attaches: say Cancel.
+            if (buildId is { } id) await CancelQuietlyAsync(client, id);
+            outcome = new BuildOutcome { Canceled = true, Error = "canceled" };
+        }
+        catch (RpcException e)
+        {
+            var hint = buildId is null ? "" : $"; the build may still run: buildfarm watch {buildId}";
+            outcome = new BuildOutcome { Error = $"unix:{engine.SocketPath}: {e.Status.Detail} ({e.StatusCode}){hint}" };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PatternSyntaxException or FormatException)
+        {
+            // the context could not be read (a special file, an unreadable file, a bad .dockerignore): say which
+            outcome = new BuildOutcome { Error = e.Message };
+        }
+        printer.Finish();
+        return await ReportAsync(outcome, dockerfilePath, printer, cancellationToken.IsCancellationRequested);
+    }
+
+    private async Task<BuildOutcome> BuildAsync(BuildService.BuildServiceClient client, BuildSpec spec, string contextDir, string dockerfilePath,
+        ProgressPrinter printer, Action<string> started, CancellationToken cancellationToken)
+    {
+        using var call = client.Build(cancellationToken: cancellationToken);
+        // Nothing is sent before the engine accepts the call and names the build.
+        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.MessageCase != BuildResponse.MessageOneofCase.Accepted)
+            return new BuildOutcome { Error = $"unix:{engine.SocketPath} did not accept the build (not a buildfarm engine?)" };
+        started(call.ResponseStream.Current.Accepted.BuildId);
+        await call.RequestStream.WriteAsync(new BuildRequest { Spec = spec }, cancellationToken);
+
+        var matcher = await IgnoreFileLocator.LoadAsync(contextDir, dockerfilePath, cancellationToken);
+        var hashes = ContextHashCache.Open(Path.Combine(home, "context-hashes"), contextDir);
+        var entries = ContextWalker.Walk(contextDir, matcher, hashes, cancellationToken);
+        var manifest = new ContextManifest { AnswersChallenges = true };
+        var pathOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            manifest.Entries.Add(new Protos.V1.ContextEntry
+            {
+                Path = entry.Path,
+                Mode = (uint)entry.Mode,
+                Size = entry.Size,
+                Sha256 = entry.Sha256 ?? "",
+                LinkTarget = entry.LinkTarget ?? "",
+            });
+            if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(contextDir, entry.Path));
+        }
+        await call.RequestStream.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
+
+        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            switch (response.MessageCase)
+            {
+                case BuildResponse.MessageOneofCase.Missing:
+                    foreach (var digest in response.Missing.Digests)
+                    {
+                        if (!pathOf.TryGetValue(digest, out var path))
+                            return new BuildOutcome { Error = $"the engine asked for {digest}, which is not in this build's context" };
+                        await SendFileAsync(call.RequestStream, digest, path, cancellationToken);
+                    }
+                    if (response.Missing.Prove.Count > 0)
+                        await SendProofsAsync(call.RequestStream, response.Missing, pathOf, cancellationToken);
+                    break;
+                case BuildResponse.MessageOneofCase.Progress:
+                    printer.OnEvent(response.Progress);
+                    break;
+                case BuildResponse.MessageOneofCase.Result or BuildResponse.MessageOneofCase.Error:
+                    await call.RequestStream.CompleteAsync();
+                    return OutcomeOf(response);
+            }
+        }
+        return new BuildOutcome { Error = $"unix:{engine.SocketPath} ended the build without a result" };
+    }
+
+    private static BuildOutcome OutcomeOf(BuildResponse response) => response.MessageCase == BuildResponse.MessageOneofCase.Result
+        ? new BuildOutcome
+        {
+            Success = true,
+            ManifestDigest = response.Result.ManifestDigest,
+            ConfigDigest = response.Result.ConfigDigest,
+            ImageNames = [.. response.Result.ImageNames],
+            StepsExecuted = response.Result.StepsExecuted,
+            StepsCached = response.Result.StepsCached,
+        }
+        : new BuildOutcome
+        {
+            Canceled = ErrorClassNames.Parse(response.Error.ErrorClass) == Protos.Cluster.ErrorClass.Canceled || response.Error.Message == "canceled",
+            ErrorClass = ErrorClassNames.Parse(response.Error.ErrorClass),
+            Error = response.Error.Message,
+            ErrorLocation = response.Error.Location,
+            ErrorInstruction = response.Error.Instruction,
+            LogTail = [.. response.Error.LogTail],
+            ExitCode = response.Error.ExitCode,
+        };
+
+    /// <summary>What the managed CLI prints and writes at the end of a build (cli/EmbeddedBuild.cs ReportAsync).</summary>
+    private async Task<int> ReportAsync(BuildOutcome outcome, string dockerfilePath, ProgressPrinter printer, bool canceled)
+    {
+        if (!outcome.Success)
+        {
+            await Console.Error.WriteLineAsync(FailureReport.Format(outcome, dockerfilePath));
+            return outcome.Canceled || canceled || outcome.ErrorClass == Protos.Cluster.ErrorClass.Canceled ? 130 : 1;
+        }
+        printer.Info($"writing image {outcome.ManifestDigest} done");
+        foreach (var name in outcome.ImageNames) printer.Info($"naming to {name} done");
+        printer.Info($"{outcome.StepsExecuted} steps executed, {outcome.StepsCached} cached");
+        if (line.IidFile is { } iid) await System.IO.File.WriteAllTextAsync(iid, outcome.ManifestDigest);
+        if (line.MetadataFile is { } metadataPath) await System.IO.File.WriteAllBytesAsync(metadataPath, Metadata(outcome));
+        if (line.Quiet) Console.WriteLine(outcome.ManifestDigest);
+        return 0;
+    }
+
+    // The managed CLI's metadata document, written without reflection (same keys, order and indentation).
+    private static byte[] Metadata(BuildOutcome outcome)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("containerimage.digest", outcome.ManifestDigest);
+            json.WriteString("containerimage.config.digest", outcome.ConfigDigest);
+            json.WriteStartObject("containerimage.descriptor");
+            json.WriteString("mediaType", "application/vnd.oci.image.manifest.v1+json");
+            json.WriteString("digest", outcome.ManifestDigest);
+            json.WriteEndObject();
+            if (outcome.ImageNames.Count > 0) json.WriteString("image.name", string.Join(',', outcome.ImageNames));
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    private static async Task CancelQuietlyAsync(BuildService.BuildServiceClient client, string id)
+    {
+        try
+        {
+            await client.CancelAsync(new CancelRequest { BuildId = id, Reason = "the client was interrupted" }, deadline: DateTime.UtcNow.AddSeconds(5));
+        }
+        catch (RpcException)
+        {
+            // the engine cancels it anyway once nobody watches it
+        }
+    }
+
+    /// <summary>Answers the engine's challenge for blobs it already has: HMAC-SHA256(nonce, content) per digest.</summary>
+    private static async Task SendProofsAsync(IClientStreamWriter<BuildRequest> requests, MissingFiles challenge,
+        Dictionary<string, string> pathOf, CancellationToken cancellationToken)
+    {
+        var nonce = challenge.ChallengeNonce.ToByteArray();
+        var proofs = new PossessionProofs();
+        foreach (var digest in challenge.Prove)
+        {
+            if (!pathOf.TryGetValue(digest, out var path)) continue; // not ours to prove; the engine will say so
+            await using var file = System.IO.File.OpenRead(path);
+            proofs.Proofs.Add(new Protos.V1.PossessionProof
+            {
+                Digest = digest,
+                HmacSha256 = ByteString.CopyFrom(await Coordinator.Api.PossessionProof.ComputeAsync(file, nonce, cancellationToken)),
+            });
+        }
+        await requests.WriteAsync(new BuildRequest { Proofs = proofs }, cancellationToken);
+    }
+
+    private static async Task SendFileAsync(IClientStreamWriter<BuildRequest> requests, string digest, string path, CancellationToken cancellationToken)
+    {
+        await using var file = System.IO.File.OpenRead(path);
+        var buffer = new byte[ChunkSize];
+        while (true)
+        {
+            var read = await file.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+            var last = read < buffer.Length;
+            await requests.WriteAsync(new BuildRequest
+            {
+                File = new FileChunk { Digest = digest, Data = ByteString.CopyFrom(buffer, 0, read), Last = last },
+            }, cancellationToken);
+            if (last) return;
+        }
+    }
+}
