@@ -4,7 +4,15 @@ set -uo pipefail
 cd "$(dirname "$0")"
 ./scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+# The live BuildKit comparisons start the shared BuildKit peer (scripts/buildkit-peer.sh) when it is not running: a run
+# that started it stops it.
+peer_was_running=0
+./scripts/buildkit-peer.sh status 2>/dev/null | grep -q '^running' && peer_was_running=1
+finish() {
+  rm -rf "$results"
+  [ "$peer_was_running" -eq 1 ] || ./scripts/buildkit-peer.sh stop >/dev/null 2>&1 || true
+}
+trap finish EXIT
 if ! dotnet build BuildFarm.sln -c Release -nologo -v q; then
   echo "build failed"
   echo "0 passed, 1 failed"
