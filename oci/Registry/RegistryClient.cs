@@ -320,7 +320,9 @@ public sealed class RegistryClient : IDisposable
         if (response.StatusCode != HttpStatusCode.Unauthorized) return response;
 
         var challenge = PickChallenge(response);
-        var hadAuth = _challenges.ContainsKey(reference.Registry);
+        // Whether this very request carried credentials: with requests in parallel, another one may have learnt the
+        // challenge after this one was sent without them.
+        var hadAuth = response.RequestMessage?.Headers.Authorization is not null;
         if (challenge is null)
         {
             using (response) await ThrowForStatusAsync(response, reference, "request", cancellationToken);
