@@ -113,11 +113,12 @@ public sealed class TeamPermits : ReceiveActor
     }
 
     // A fresh singleton: every coordinator's pool says what it holds (the previous singleton's state died with it).
+    // A leaving (exiting) coordinator is asked too: its steps may still run, and its permits are freed when it is removed.
     protected override void PreStart()
     {
         foreach (var member in Cluster.Get(Context.System).State.Members)
         {
-            if (!member.HasRole(EngineRoles.Coordinator) || member.Status is MemberStatus.Down or MemberStatus.Removed or MemberStatus.Exiting) continue;
+            if (!member.HasRole(EngineRoles.Coordinator) || member.Status is MemberStatus.Down or MemberStatus.Removed) continue;
             Context.ActorSelection(new RootActorPath(member.Address) / "user" / ActorNames.WorkerPool).Tell(new StepPermitsWanted());
         }
     }

@@ -278,6 +278,7 @@ public sealed class WorkerPool : ReceiveActor
             if (worker is null) break;
             _queue.Remove(next);
             worker.Running[pending.CacheKey] = pending;
+            if (NeedsPermit(pending.Team) && !_held.ContainsKey(pending.CacheKey)) AdoptPermit(pending);
             _lastServed[pending.Team] = ++_served;
             _metrics?.RecordQueueWait(pending.Team, Stopwatch.GetElapsedTime(pending.QueuedAt));
             worker.Actor.Tell(new ExecuteStep
@@ -308,7 +309,9 @@ public sealed class WorkerPool : ReceiveActor
             var team = node.Value.Team;
             if (seen.Contains(team)) continue;
             // Under cluster-wide quotas a team's next step is its oldest one holding a permit.
-            if (NeedsPermit(team) && !_held.ContainsKey(node.Value.CacheKey)) continue;
+            // (A step some worker already runs needs none to attach: it runs either way, see AdoptPermit.)
+            if (NeedsPermit(team) && !_held.ContainsKey(node.Value.CacheKey)
+                && RunningElsewhere(node.Value.CacheKey, node.Value.Dispatch.AvoidWorkers) is null) continue;
             seen.Add(team);
             var count = running.GetValueOrDefault(team);
             if (_quotas.LimitOf(team) is { } limit && count >= limit) continue;
@@ -337,6 +340,16 @@ public sealed class WorkerPool : ReceiveActor
             _asked[pending.CacheKey] = pending.Team;
             _permits.Tell(new StepPermitAsked { Permit = new StepPermit { Team = pending.Team, CacheKey = pending.CacheKey } });
         }
+    }
+
+    /// <summary>Attaching to a run a worker already executes (its entity moved here from a coordinator that left or died,
+    /// whose pool held the permit): the run counts against the quota from now on, granted or not, so that the permit
+    /// freed when that coordinator is removed is not handed to a new step while this one still runs.</summary>
+    private void AdoptPermit(Pending pending)
+    {
+        _asked.Remove(pending.CacheKey);
+        _held[pending.CacheKey] = pending.Team;
+        _permits?.Tell(new StepPermitsHeld { Held = { new StepPermit { Team = pending.Team, CacheKey = pending.CacheKey } } });
     }
 
     /// <summary>Once a step is neither queued nor running through this pool, its permit (or its ask) goes back.</summary>

@@ -130,4 +130,32 @@ public sealed class TeamQuotaClusterTests(BusyboxFixture busybox, ITestOutputHel
         Assert.True(most <= 2, $"{most} of team a's steps ran at once across two coordinators with a quota of 2");
         Assert.True(most == 2, "the quota of 2 was never used in full: the test shows nothing");
     }
+
+    [Fact]
+    public async Task The_quota_holds_and_every_build_finishes_when_the_coordinator_hosting_the_permits_leaves()
+    {
+        var oldest = await StartNodeAsync(EngineRoles.Coordinator, seed: null); // hosts the TeamPermits singleton
+        var staying = await StartNodeAsync(EngineRoles.Coordinator, Seed(oldest));
+        var workerNode = await StartNodeAsync(EngineRoles.Worker, Seed(oldest));
+        workerNode.System.ActorOf(WorkerActor.Props(_runner, "w1", slots: 6), ActorNames.Worker);
+
+        var salt = Guid.NewGuid().ToString("N")[..8];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var builds = Enumerable.Range(0, 10)
+            .Select(i => RunAsync(staying, $"a-{salt}-{i}", $"echo a{i}-{salt} > /out && sleep 1", timeout.Token))
+            .ToList();
+        await Task.Delay(TimeSpan.FromSeconds(2), timeout.Token);
+        await oldest.LeaveAsync(TimeSpan.FromSeconds(5), timeout.Token);
+        var all = await Task.WhenAll(builds);
+
+        Assert.True((await oldest.Ended).Requested);
+        Assert.All(all, o => Assert.True(o.Finished.Success, o.Finished.Error + string.Join('\n', o.Finished.LogTail)));
+        var runs = all.Select(o => o.Run!).ToList();
+        Assert.All(runs, Assert.NotNull);
+        var most = runs.Max(r => runs.Count(o => o.StartedUnixMs <= r.StartedUnixMs && r.StartedUnixMs < o.CompletedUnixMs));
+        var t0 = runs.Min(r => r.StartedUnixMs);
+        foreach (var r in runs.OrderBy(r => r.StartedUnixMs)) output.WriteLine($"run {r.StartedUnixMs - t0}..{r.CompletedUnixMs - t0} ms");
+        output.WriteLine($"most running at once: {most}; span {runs.Max(r => r.CompletedUnixMs) - runs.Min(r => r.StartedUnixMs)} ms");
+        Assert.True(most <= 2, $"{most} of team a's steps ran at once with a quota of 2");
+    }
 }
