@@ -161,4 +161,20 @@ public class WorkerPoolQuotaTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(["a0"], held.Held.Select(p => p.CacheKey));
         Assert.Equal(["a1"], held.Asked.Select(p => p.CacheKey));
     }
+
+    [Fact]
+    public void A_step_a_worker_already_runs_is_attached_at_once_and_its_permit_adopted()
+    {
+        // Its entity moved here from a coordinator that left: the run goes on, so it counts against the quota now.
+        var permits = CreateTestProbe();
+        var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 100, Quotas(null, ("a", 1)), permits: permits.Ref));
+        var worker = Worker(pool, "w1", 8);
+        pool.Tell(new WorkerStatus { WorkerId = "w1", Slots = 8, RunningKeys = { "a0" } }, worker.Ref);
+
+        pool.Tell(Dispatch("a0", "a"), TestActor);
+
+        Assert.Equal("a0", worker.ExpectMsg<ExecuteStep>().Definition.CacheKey);
+        var adopted = permits.FishForMessage(m => m is StepPermitsHeld) as StepPermitsHeld;
+        Assert.Equal(["a0"], adopted!.Held.Select(p => p.CacheKey));
+    }
 }
