@@ -14,7 +14,7 @@ namespace BuildFarm.Coordinator.Engine;
 /// hand-over) knows nothing: it asks every coordinator's pool what it holds and waits for, and takes that as its state
 /// (held permits are adopted even beyond the limit: those steps run already).
 /// </summary>
-public sealed class TeamPermits : ReceiveActor
+public sealed class TeamPermits : ReceiveActor, IWithTimers
 {
     private sealed record Holder(IActorRef Pool, string Key);
 
@@ -28,6 +28,14 @@ public sealed class TeamPermits : ReceiveActor
     private readonly Dictionary<string, TeamState> _teams = new(StringComparer.Ordinal);
     private readonly HashSet<IActorRef> _watched = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    /// <summary>Coordinators asked on start that have not said what they hold: until they have (or
+    /// <see cref="RecoveryTimeout"/> passed) nothing is granted, or asks buffered during the failover would be granted
+    /// ahead of permits a pool still holds.</summary>
+    private readonly HashSet<Address> _unanswered = [];
+    public ITimerScheduler Timers { get; set; } = null!;
+    private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(3);
+
+    private sealed record RecoveryOver : INoSerializationVerificationNeeded;
 
     public TeamPermits(TeamQuotas quotas)
     {
@@ -51,9 +59,20 @@ public sealed class TeamPermits : ReceiveActor
             GrantWaiting(r.Permit.Team);
         });
 
+        Receive<RecoveryOver>(_ =>
+        {
+            if (_unanswered.Count > 0) _log.Warning("{0} coordinators did not say what permits they hold: granting anyway", _unanswered.Count);
+            _unanswered.Clear();
+            foreach (var team in _teams.Keys.ToList()) GrantWaiting(team);
+        });
+
         Receive<StepPermitsHeld>(h =>
         {
             Watch(Sender);
+            // The pool on this node has a local address: the member's is the cluster's self address.
+            var from = Sender.Path.Address.HasLocalScope ? Cluster.Get(Context.System).SelfAddress : Sender.Path.Address;
+            if (_unanswered.Remove(from) && _unanswered.Count == 0)
+                foreach (var team in _teams.Keys.ToList()) GrantWaiting(team);
             foreach (var permit in h.Held)
             {
                 var state = Team(permit.Team);
@@ -102,6 +121,7 @@ public sealed class TeamPermits : ReceiveActor
 
     private void GrantWaiting(string team)
     {
+        if (_unanswered.Count > 0) return;
         var state = Team(team);
         var limit = _quotas.LimitOf(team);
         while (state.Waiting.First is { } first && (limit is not { } l || state.Held.Count < l))
@@ -120,7 +140,9 @@ public sealed class TeamPermits : ReceiveActor
         {
             if (!member.HasRole(EngineRoles.Coordinator) || member.Status is MemberStatus.Down or MemberStatus.Removed) continue;
             Context.ActorSelection(new RootActorPath(member.Address) / "user" / ActorNames.WorkerPool).Tell(new StepPermitsWanted());
+            _unanswered.Add(member.Address);
         }
+        if (_unanswered.Count > 0) Timers.StartSingleTimer("recovery", new RecoveryOver(), RecoveryTimeout);
     }
 
     public static Props Props(TeamQuotas quotas) => Akka.Actor.Props.Create(() => new TeamPermits(quotas));
