@@ -69,6 +69,8 @@ public static class EngineConfig
                   hand-over-retry-interval = 100ms
                   min-number-of-hand-over-retries = 2
                 }
+                # The team permits proxy finds a new singleton quickly (pools wait for permits meanwhile).
+                singleton-proxy.singleton-identification-interval = 200ms
                 sharding {
                   remember-entities = off
                   state-store-mode = ddata

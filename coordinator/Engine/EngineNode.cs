@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Singleton;
 using Akka.Remote.Transport.DotNetty;
 using BuildFarm.Coordinator.Telemetry;
 using BuildFarm.Protos;
@@ -45,7 +46,8 @@ public sealed class EngineNode : IAsyncDisposable
             // The pool exists before this node is Up: workers register with it the moment they see the node join,
             // and a registration sent to a pool not yet started would be lost.
             IActorRef? pool = options.Roles.Contains(EngineRoles.Coordinator)
-                ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps, options.Quotas, options.Telemetry?.Metrics, options.Timings.NoWorkerTimeout), ActorNames.WorkerPool)
+                ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps, options.Quotas, options.Telemetry?.Metrics, options.Timings.NoWorkerTimeout,
+                    StartTeamPermits(system, options.Quotas)), ActorNames.WorkerPool)
                 : null;
             if (options.Join is not null)
                 await JoinThroughAsync(system, options, cancellationToken);
@@ -85,6 +87,16 @@ public sealed class EngineNode : IAsyncDisposable
             await system.Terminate();
             throw;
         }
+    }
+
+    /// <summary>Every coordinator runs the manager of the <see cref="TeamPermits"/> singleton (so it can take it over)
+    /// and a proxy its pool asks through; the proxy buffers asks while the singleton moves.</summary>
+    private static IActorRef StartTeamPermits(ActorSystem system, TeamQuotas quotas)
+    {
+        system.ActorOf(ClusterSingletonManager.Props(TeamPermits.Props(quotas), PoisonPill.Instance,
+            ClusterSingletonManagerSettings.Create(system).WithRole(EngineRoles.Coordinator)), ActorNames.TeamPermits);
+        return system.ActorOf(ClusterSingletonProxy.Props("/user/" + ActorNames.TeamPermits,
+            ClusterSingletonProxySettings.Create(system).WithRole(EngineRoles.Coordinator)), ActorNames.TeamPermitsProxy);
     }
 
     private static async Task JoinThroughAsync(ActorSystem system, EngineOptions options, CancellationToken cancellationToken)

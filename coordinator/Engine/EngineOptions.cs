@@ -22,7 +22,8 @@ public sealed record EngineOptions
     public Func<ActorSystem, CancellationToken, Task>? Join { get; init; }
     /// <summary>Steps waiting for a worker slot beyond this are rejected with RESOURCE_EXHAUSTED.</summary>
     public int MaxQueuedSteps { get; init; } = 10_000;
-    /// <summary>Per-team limits of running steps in this node's worker pool.</summary>
+    /// <summary>Per-team limits of running steps, cluster-wide (the <see cref="TeamPermits"/> singleton grants them);
+    /// every coordinator of a cluster must be given the same.</summary>
     public TeamQuotas Quotas { get; init; } = TeamQuotas.Unlimited;
     /// <summary>Where the pool and builds report metrics and traces; null: nowhere.</summary>
     public FarmTelemetry? Telemetry { get; init; }

@@ -1,7 +1,7 @@
 namespace BuildFarm.Coordinator.Engine;
 
 /// <summary>
-/// How many steps each team may have running at once through one coordinator's worker pool. Teams not listed get
+/// How many steps each team may have running at once in the whole cluster (pools ask <see cref="TeamPermits"/>). Teams not listed get
 /// <see cref="Default"/>; the empty team (local builds, no identity) is unlimited unless listed by name "".
 /// Null means unlimited.
 /// </summary>

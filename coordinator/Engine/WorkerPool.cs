@@ -17,7 +17,10 @@ namespace BuildFarm.Coordinator.Engine;
 /// Fairness: the next step to place is the oldest queued step of the team with the fewest steps running through this
 /// pool, among teams below their <see cref="TeamQuotas"/> limit; a team at its limit waits while others go ahead.
 /// A step several builds wait on arrives here once (its entity dedupes), so it counts once, for the team whose inputs
-/// its run uses. The limit is per pool: with N coordinator nodes a team may run up to N times its quota.
+/// its run uses. With a <c>permits</c> actor (the <see cref="TeamPermits"/> singleton's proxy) a step of a team with a
+/// quota also needs a cluster-wide permit before it is placed: the pool asks for at most the team's limit at a time,
+/// holds each grant until the step leaves it, and returns it then; so across N coordinators the team still runs no
+/// more than its quota. Teams without a quota never ask. Without <c>permits</c> the limit is per pool.
 /// </summary>
 public sealed class WorkerPool : ReceiveActor
 {
@@ -64,11 +67,17 @@ public sealed class WorkerPool : ReceiveActor
     /// <summary>When each team last had a step placed (a sequence number): equal teams take turns.</summary>
     private readonly Dictionary<string, long> _lastServed = new(StringComparer.Ordinal);
     private long _served;
+    /// <summary>The cluster-wide permits singleton (its proxy); null: quotas are per pool only.</summary>
+    private readonly IActorRef? _permits;
+    /// <summary>Cache key → team: permits this pool holds (queued or running steps) and asks not yet answered.</summary>
+    private readonly Dictionary<string, string> _held = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _asked = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public WorkerPool(int maxQueued, TeamQuotas quotas, FarmMetrics? metrics, TimeSpan noWorkerTimeout)
+    public WorkerPool(int maxQueued, TeamQuotas quotas, FarmMetrics? metrics, TimeSpan noWorkerTimeout, IActorRef? permits)
     {
         _maxQueued = maxQueued;
+        _permits = permits;
         _quotas = quotas;
         _metrics = metrics;
         _noWorkerTimeout = noWorkerTimeout;
@@ -88,7 +97,26 @@ public sealed class WorkerPool : ReceiveActor
                     RetriesExhausted = true,
                     Attempt = starved.Value.Dispatch.Attempt,
                 });
+                ReturnPermitIfGone(starved.Value.CacheKey);
             }
+        });
+
+        Receive<StepPermitGranted>(g =>
+        {
+            var key = g.Permit.CacheKey;
+            if (_asked.Remove(key)) _held[key] = g.Permit.Team;
+            // A late grant (the step left meanwhile, or an old singleton answered): give it back at once.
+            else if (!_held.ContainsKey(key)) _permits?.Tell(new StepPermitReturned { Permit = g.Permit });
+            TryDispatch();
+        });
+
+        // A new permits singleton knows nothing: tell it what this pool holds and still waits for.
+        Receive<StepPermitsWanted>(_ =>
+        {
+            var held = new StepPermitsHeld();
+            held.Held.AddRange(_held.Select(p => new StepPermit { CacheKey = p.Key, Team = p.Value }));
+            held.Asked.AddRange(_asked.Select(p => new StepPermit { CacheKey = p.Key, Team = p.Value }));
+            Sender.Tell(held);
         });
 
         Receive<RegisterWorker>(r =>
@@ -176,6 +204,7 @@ public sealed class WorkerPool : ReceiveActor
                 worker.Running.Remove(f.CacheKey);
                 worker.Reported.Remove(f.CacheKey);
             }
+            ReturnPermitIfGone(f.CacheKey);
             TryDispatch();
         });
 
@@ -189,7 +218,8 @@ public sealed class WorkerPool : ReceiveActor
                 {
                     CacheKey = c.CacheKey, Message = "canceled", ErrorClass = ErrorClass.Canceled, Attempt = node.Value.Dispatch.Attempt,
                 });
-                Publish();
+                ReturnPermitIfGone(c.CacheKey);
+                TryDispatch();
                 return;
             }
             foreach (var worker in _workers.Values.Where(w => w.Running.ContainsKey(c.CacheKey)))
@@ -209,6 +239,7 @@ public sealed class WorkerPool : ReceiveActor
                     ErrorClass = ErrorClass.Unavailable,
                     Attempt = pending.Dispatch.Attempt,
                 });
+            foreach (var key in gone.Running.Keys) ReturnPermitIfGone(key);
             TryDispatch();
         });
     }
@@ -226,6 +257,7 @@ public sealed class WorkerPool : ReceiveActor
 
     private void TryDispatch()
     {
+        AskPermits();
         while (NextFair() is { } next)
         {
             var pending = next.Value;
@@ -239,12 +271,14 @@ public sealed class WorkerPool : ReceiveActor
                     CacheKey = pending.CacheKey, Message = reason, ErrorClass = ErrorClass.Unavailable, RetriesExhausted = true,
                     Attempt = dispatch.Attempt,
                 });
+                ReturnPermitIfGone(pending.CacheKey);
                 continue;
             }
             var worker = RunningElsewhere(pending.CacheKey, dispatch.AvoidWorkers) ?? Choose(dispatch);
             if (worker is null) break;
             _queue.Remove(next);
             worker.Running[pending.CacheKey] = pending;
+            if (NeedsPermit(pending.Team) && !_held.ContainsKey(pending.CacheKey)) AdoptPermit(pending);
             _lastServed[pending.Team] = ++_served;
             _metrics?.RecordQueueWait(pending.Team, Stopwatch.GetElapsedTime(pending.QueuedAt));
             worker.Actor.Tell(new ExecuteStep
@@ -273,7 +307,12 @@ public sealed class WorkerPool : ReceiveActor
         for (var node = _queue.First; node is not null; node = node.Next)
         {
             var team = node.Value.Team;
-            if (!seen.Add(team)) continue;
+            if (seen.Contains(team)) continue;
+            // Under cluster-wide quotas a team's next step is its oldest one holding a permit.
+            // (A step some worker already runs needs none to attach: it runs either way, see AdoptPermit.)
+            if (NeedsPermit(team) && !_held.ContainsKey(node.Value.CacheKey)
+                && RunningElsewhere(node.Value.CacheKey, node.Value.Dispatch.AvoidWorkers) is null) continue;
+            seen.Add(team);
             var count = running.GetValueOrDefault(team);
             if (_quotas.LimitOf(team) is { } limit && count >= limit) continue;
             if (best is null || count < bestRunning
@@ -281,6 +320,44 @@ public sealed class WorkerPool : ReceiveActor
                 (best, bestRunning) = (node, count);
         }
         return best;
+    }
+
+    private bool NeedsPermit(string team) => _permits is not null && _quotas.LimitOf(team) is not null;
+
+    /// <summary>Asks the singleton for permits of queued steps, oldest first, so that no team has more than its limit
+    /// held or asked by this pool at once (the singleton bounds the sum over all pools).</summary>
+    private void AskPermits()
+    {
+        if (_permits is null) return;
+        var outstanding = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var team in _held.Values.Concat(_asked.Values)) outstanding[team] = outstanding.GetValueOrDefault(team) + 1;
+        foreach (var pending in _queue)
+        {
+            if (_quotas.LimitOf(pending.Team) is not { } limit) continue;
+            if (_held.ContainsKey(pending.CacheKey) || _asked.ContainsKey(pending.CacheKey)) continue;
+            if (outstanding.GetValueOrDefault(pending.Team) >= limit) continue;
+            outstanding[pending.Team] = outstanding.GetValueOrDefault(pending.Team) + 1;
+            _asked[pending.CacheKey] = pending.Team;
+            _permits.Tell(new StepPermitAsked { Permit = new StepPermit { Team = pending.Team, CacheKey = pending.CacheKey } });
+        }
+    }
+
+    /// <summary>Attaching to a run a worker already executes (its entity moved here from a coordinator that left or died,
+    /// whose pool held the permit): the run counts against the quota from now on, granted or not, so that the permit
+    /// freed when that coordinator is removed is not handed to a new step while this one still runs.</summary>
+    private void AdoptPermit(Pending pending)
+    {
+        _asked.Remove(pending.CacheKey);
+        _held[pending.CacheKey] = pending.Team;
+        _permits?.Tell(new StepPermitsHeld { Held = { new StepPermit { Team = pending.Team, CacheKey = pending.CacheKey } } });
+    }
+
+    /// <summary>Once a step is neither queued nor running through this pool, its permit (or its ask) goes back.</summary>
+    private void ReturnPermitIfGone(string key)
+    {
+        if (_permits is null || _queue.Any(p => p.CacheKey == key) || _workers.Values.Any(w => w.Running.ContainsKey(key))) return;
+        if (!_held.Remove(key, out var team) && !_asked.Remove(key, out team)) return;
+        _permits.Tell(new StepPermitReturned { Permit = new StepPermit { Team = team, CacheKey = key } });
     }
 
     private long LastServed(string team) => _lastServed.GetValueOrDefault(team, -1);
@@ -338,7 +415,9 @@ public sealed class WorkerPool : ReceiveActor
 
     protected override void PostStop() => _starvedCheck?.Cancel();
 
-    public static Props Props(int maxQueued, TeamQuotas? quotas = null, FarmMetrics? metrics = null, TimeSpan? noWorkerTimeout = null) =>
+    /// <param name="permits">The <see cref="TeamPermits"/> singleton's proxy: quotas hold across the cluster; null: per pool.</param>
+    public static Props Props(int maxQueued, TeamQuotas? quotas = null, FarmMetrics? metrics = null, TimeSpan? noWorkerTimeout = null,
+        IActorRef? permits = null) =>
         Akka.Actor.Props.Create(() => new WorkerPool(maxQueued, quotas ?? TeamQuotas.Unlimited, metrics,
-            noWorkerTimeout ?? EngineTimings.Default.NoWorkerTimeout));
+            noWorkerTimeout ?? EngineTimings.Default.NoWorkerTimeout, permits));
 }

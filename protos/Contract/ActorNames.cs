@@ -11,4 +11,8 @@ public static class ActorNames
     public const string BuildShard = "build";
     /// <summary>Shard type name of the step entities (one per cache key).</summary>
     public const string StepShard = "step";
+    /// <summary>The singleton manager of the cluster-wide team step permits on each coordinator: /user/team-permits.</summary>
+    public const string TeamPermits = "team-permits";
+    /// <summary>The proxy through which a coordinator's worker pool reaches that singleton: /user/team-permits-proxy.</summary>
+    public const string TeamPermitsProxy = "team-permits-proxy";
 }

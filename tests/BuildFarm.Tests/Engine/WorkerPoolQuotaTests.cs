@@ -118,4 +118,63 @@ public class WorkerPoolQuotaTests : Akka.TestKit.Xunit2.TestKit
         Assert.Null(TeamQuotas.Unlimited.LimitOf("a"));
         Assert.Null(Quotas(3).LimitOf(""));
     }
+
+    [Fact]
+    public void With_cluster_permits_a_step_of_a_team_with_a_quota_waits_for_its_permit_and_returns_it_when_freed()
+    {
+        var permits = CreateTestProbe();
+        var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 100, Quotas(null, ("a", 2)), permits: permits.Ref));
+        var worker = Worker(pool, "w1", 8);
+        foreach (var i in Enumerable.Range(0, 3)) pool.Tell(Dispatch($"a{i}", "a"), TestActor);
+        pool.Tell(Dispatch("b0", "b"), TestActor);
+
+        // No more asks than the quota; b (no quota) never asks and runs at once.
+        var asked = new[] { permits.ExpectMsg<StepPermitAsked>(), permits.ExpectMsg<StepPermitAsked>() }.Select(a => a.Permit.CacheKey).ToList();
+        Assert.Equal(["a0", "a1"], asked);
+        Assert.Equal("b0", worker.ExpectMsg<ExecuteStep>().Definition.CacheKey);
+        permits.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        worker.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        pool.Tell(new StepPermitGranted { Permit = new StepPermit { Team = "a", CacheKey = "a1" } }, permits.Ref);
+        Assert.Equal("a1", worker.ExpectMsg<ExecuteStep>().Definition.CacheKey);
+
+        pool.Tell(new WorkerSlotFreed { WorkerId = "w1", CacheKey = "a1" }, worker.Ref);
+        Assert.Equal("a1", permits.ExpectMsg<StepPermitReturned>().Permit.CacheKey);
+        Assert.Equal("a2", permits.ExpectMsg<StepPermitAsked>().Permit.CacheKey);
+    }
+
+    [Fact]
+    public void A_pool_tells_a_new_permits_singleton_what_it_holds_and_still_asks_for()
+    {
+        var permits = CreateTestProbe();
+        var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 100, Quotas(null, ("a", 2)), permits: permits.Ref));
+        Worker(pool, "w1", 8);
+        pool.Tell(Dispatch("a0", "a"), TestActor);
+        pool.Tell(Dispatch("a1", "a"), TestActor);
+        permits.ExpectMsg<StepPermitAsked>();
+        permits.ExpectMsg<StepPermitAsked>();
+        pool.Tell(new StepPermitGranted { Permit = new StepPermit { Team = "a", CacheKey = "a0" } }, permits.Ref);
+
+        pool.Tell(new StepPermitsWanted(), permits.Ref);
+
+        var held = permits.ExpectMsg<StepPermitsHeld>();
+        Assert.Equal(["a0"], held.Held.Select(p => p.CacheKey));
+        Assert.Equal(["a1"], held.Asked.Select(p => p.CacheKey));
+    }
+
+    [Fact]
+    public void A_step_a_worker_already_runs_is_attached_at_once_and_its_permit_adopted()
+    {
+        // Its entity moved here from a coordinator that left: the run goes on, so it counts against the quota now.
+        var permits = CreateTestProbe();
+        var pool = Sys.ActorOf(WorkerPool.Props(maxQueued: 100, Quotas(null, ("a", 1)), permits: permits.Ref));
+        var worker = Worker(pool, "w1", 8);
+        pool.Tell(new WorkerStatus { WorkerId = "w1", Slots = 8, RunningKeys = { "a0" } }, worker.Ref);
+
+        pool.Tell(Dispatch("a0", "a"), TestActor);
+
+        Assert.Equal("a0", worker.ExpectMsg<ExecuteStep>().Definition.CacheKey);
+        var adopted = permits.FishForMessage(m => m is StepPermitsHeld) as StepPermitsHeld;
+        Assert.Equal(["a0"], adopted!.Held.Select(p => p.CacheKey));
+    }
 }
