@@ -47,7 +47,10 @@ public sealed class EngineNode : IAsyncDisposable
             // and a registration sent to a pool not yet started would be lost.
             IActorRef? pool = options.Roles.Contains(EngineRoles.Coordinator)
                 ? system.ActorOf(WorkerPool.Props(options.MaxQueuedSteps, options.Quotas, options.Telemetry?.Metrics, options.Timings.NoWorkerTimeout,
-                    StartTeamPermits(system, options.Quotas)), ActorNames.WorkerPool)
+                    // without quotas no step ever asks for a permit: no singleton to look for (nor to warn about)
+                    options.Quotas == TeamQuotas.Unlimited || (options.Quotas.Limits.Count == 0 && options.Quotas.Default is null)
+                        ? null
+                        : StartTeamPermits(system, options.Quotas)), ActorNames.WorkerPool)
                 : null;
             if (options.Join is not null)
                 await JoinThroughAsync(system, options, cancellationToken);
