@@ -55,6 +55,9 @@ cp "$R/usr/libexec/docker/cli-plugins/docker-buildx" "$RUN/cfg/cli-plugins/"
 export PATH="$R/usr/bin:$R/usr/sbin:$PATH"
 if ! running; then
   rm -f "$RUN/docker.sock"
+  # The daemon outlives whoever starts it: never leave it in that caller's folder (a removed working directory makes
+  # BuildKit's git source fail with "git error: exit status 128").
+  cd /
   setsid dockerd --data-root "$RUN/data" --exec-root "$RUN/exec" --pidfile "$RUN/dockerd.pid" -H "unix://$RUN/docker.sock" \
     --iptables=false --ip6tables=false --bridge=none --containerd-namespace bfpeer --containerd-plugins-namespace bfpeerp \
     > "$RUN/dockerd.log" 2>&1 < /dev/null &
