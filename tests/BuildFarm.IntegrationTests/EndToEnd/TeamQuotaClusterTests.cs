@@ -54,39 +54,9 @@ public sealed class TeamQuotaClusterTests(BusyboxFixture busybox, ITestOutputHel
 
     private static string Seed(EngineNode node) => Akka.Cluster.Cluster.Get(node.System).SelfAddress.ToString();
 
-    private static string Key(string parent, string instruction) => new CacheKeyInputs
-    {
-        Platform = "linux/amd64",
-        Parent = parent == "scratch" ? CacheKeyParent.Scratch : CacheKeyParent.Step(parent),
-        Instruction = instruction,
-    }.ComputeKey();
-
     /// <summary>scratch + ADD rootfs.tar (shared by every build: it runs once) + one RUN of its own.</summary>
-    private static BuildGraph Graph(string command)
-    {
-        var add = Key("scratch", "ADD rootfs.tar /");
-        return new BuildGraph
-        {
-            FinalNode = 2,
-            Nodes =
-            {
-                new GraphNode { Index = 0, IsBase = true, Parent = -1 },
-                new GraphNode
-                {
-                    Index = 1, Parent = 0, DisplayName = "ADD", Location = "Dockerfile:2",
-                    Definition = new StepDefinition
-                    {
-                        CacheKey = add, Add = new AddOp { Copy = new CopyOp { Sources = { "rootfs.tar" }, Destination = "/" }, Unpack = true },
-                    },
-                },
-                new GraphNode
-                {
-                    Index = 2, Parent = 1, DisplayName = "RUN", Location = "Dockerfile:3",
-                    Definition = new StepDefinition { CacheKey = Key(add, "RUN " + command), Run = new RunOp { Args = { command } } },
-                },
-            },
-        };
-    }
+    private static BuildGraph Graph(string command) =>
+        BusyboxChainGraph.Of(BusyboxChainGraph.AddKey, ("RUN", "RUN " + command, command));
 
     private async Task<(BuildFinished Finished, ProgressEvent? Run)> RunAsync(EngineNode coordinator, string buildId, string command,
         CancellationToken cancellationToken)
