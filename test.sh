@@ -18,7 +18,7 @@ if ! dotnet build BuildFarm.sln -c Release -nologo -v q; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-passed=0; failed=0; skipped=0
+passed=0; failed=0; skipped=0; failures=""
 for proj in tests/*/*.csproj; do
   name=$(basename "$proj" .csproj)
   dotnet test "$proj" -c Release --no-build -nologo \
@@ -36,7 +36,11 @@ for proj in tests/*/*.csproj; do
   e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
   echo "$name: ${p:-0} passed, ${f:-0} failed"
+  # CI shows only the end of a run: name each failed test there
+  failures+=$(grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.* testName="\([^"]*\)".*/FAILED \1/p')$'\n'
 done
+failures=$(grep -v '^$' <<<"$failures")
+[ -n "$failures" ] && echo "$failures"
 echo "skipped: ${skipped}"
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
