@@ -45,6 +45,12 @@ if [[ "$builders" == *buildfarm* ]] && [ "${BENCH_SKIP_DOTNET_BUILD:-0}" != 1 ];
     export BENCH_BUILDFARM_BUILD_ERROR="dotnet publish of cli/ failed: $(echo "$out" | grep -m1 -E 'error' | cut -c1-200)"
     echo "bench: $BENCH_BUILDFARM_BUILD_ERROR" >&2
   fi
+  # the resident-engine column runs `buildfarm` as README sets it up: the native client when it can be published
+  if [[ "$builders" == *buildfarm_engine* ]]; then
+    echo "bench: dotnet publish client (Native AOT) to out/buildfarm/bin" >&2
+    (cd "$REPO" && dotnet publish client/BuildFarm.Client.csproj -c Release -o out/buildfarm/bin -nologo -v q >/dev/null 2>&1) \
+      || { echo "bench: the native client did not publish (clang, zlib1g-dev?): the engine column uses the managed CLI" >&2; rm -f "$REPO/out/buildfarm/bin/buildfarm"; }
+  fi
 fi
 
 # --- run, and clean up whatever happens -----------------------------------------------------------

@@ -349,23 +349,28 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
             L.append(f"- {row}")
     L.append("")
 
-    # targets
+    # targets (issue 16): as a user runs `buildfarm build` (the resident engine column when measured), and embedded
     L += ["## Targets", "", "| target | scenario | result |", "|---|---|---|"]
     bfa = by.get("buildfarm")
+    user_key = "buildfarm_engine" if by.get("buildfarm_engine") is not None and by["buildfarm_engine"].available else "buildfarm"
+    user_label = "as users run it (resident engine)" if user_key == "buildfarm_engine" else "embedded (no engine column measured)"
     missed = []
     for s in [x for x in run.args.scenarios if x not in SPECIAL]:
-        for phase, limit, label in (("warm", 1.0, "warm rebuild no slower than BuildKit"),
-                                    ("cold", 1.1, "cold build within 1.1× BuildKit")):
-            a = median(run.results.get(s, {}).get(phase, {}).get("buildfarm", []))
+        for key, phase, limit, label in ((user_key, "warm", 1.0, f"warm ≤ 1.0× BuildKit, {user_label}"),
+                                         (user_key, "late", 1.0, f"late ≤ 1.0× BuildKit, {user_label}"),
+                                         (user_key, "cold", 1.1, f"cold ≤ 1.1× BuildKit, {user_label}"),
+                                         ("buildfarm", "warm", 2.0, "embedded (`--embedded`) warm ≤ 2× BuildKit")):
+            b = by.get(key)
+            a = median(run.results.get(s, {}).get(phase, {}).get(key, []))
             c = median(run.results.get(s, {}).get(phase, {}).get("buildkit", []))
-            if bfa is None or not bfa.available:
-                res = "not measured: " + ("BuildFarm cannot build yet (see Notes)" if bfa else "BuildFarm not selected")
+            if b is None or not b.available:
+                res = "not measured: " + ("BuildFarm cannot build yet (see Notes)" if b else "builder not selected")
             elif a is None or c is None:
                 res = "not measured: " + ("BuildFarm build failed" if a is None else "BuildKit build failed")
             else:
                 ok = a <= limit * c
                 res = f"{'met' if ok else 'MISSED'}: {a / c:.2f}× ({fmt(a)} s vs {fmt(c)} s)"
-                if not ok:
+                if not ok and key == "buildfarm":
                     missed.append((s, phase))
             L.append(f"| {label} | {s} | {res} |")
     if "concurrency" in extras:
@@ -408,8 +413,8 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
         if bfa.fixed:
             L.append(f"- BuildFarm fixed cost of one build: a warm rebuild of `FROM scratch` + `COPY hello.txt /` takes "
                      f"{fmt(median(bfa.fixed))} s (median of {len(bfa.fixed)}): process start, the embedded engine's start "
-                     "and stop, planning, export. BuildKit's warm rows are below this cost in every scenario, so no "
-                     "warm target can be met until it shrinks (a long-running server, `--server`, would not pay it).")
+                     "and stop, planning, export — paid by `--embedded` builds only: the resident engine (the users' "
+                     "default) is already running, as BuildKit's dockerd is.")
         for s, phase in missed:
             logs = sorted(x for x in os.listdir(bfa.logdir) if x.startswith("buildfarm-") and f"-{s}-" in x
                           and x.endswith(f"-{phase}.log"))

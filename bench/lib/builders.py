@@ -213,8 +213,19 @@ class BuildFarmEngine(BuildFarm):
         self.tmp_root = tmp
         self.env["BUILDFARM_ENGINE"] = "resident"
 
+    def native_client(self):
+        """README's layout: the Native AOT client published to out/buildfarm/bin (run.sh publishes it when it can)."""
+        path = os.path.join(os.path.dirname(self.dll), "bin", "buildfarm")
+        return path if os.access(path, os.X_OK) else None
+
     def version(self):
-        return super().version().replace("(embedded, ", "(resident engine, already running for cold builds, ")
+        client = "the native client out/buildfarm/bin/buildfarm" if self.native_client() else "the managed CLI (no native client published)"
+        return super().version().replace("(embedded, ", f"(resident engine through {client}, already running for cold builds, ")
+
+    def build(self, ctx, dockerfile, tag, label):
+        client = [self.native_client()] if self.native_client() else ["dotnet", self.dll]
+        return self._run(client + ["build", "--progress", "plain", "-f", dockerfile, "-t", tag] + self.extra + [ctx],
+                         self.env, label)
 
     def stop_engine(self):
         if os.path.exists(os.path.join(self.home, "engine.json")):
