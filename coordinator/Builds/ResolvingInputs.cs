@@ -36,8 +36,9 @@ public sealed class ResolvingInputs(IReadOnlyDictionary<string, ResolvedImage> i
         if (source.IsSsh)
         {
             if (sshAgents?.GetValueOrDefault(GitSshId) is not { } agent)
+                // BuildKit: "failed to load cache key: unset ssh forward key default"
                 throw new GitSourceException(
-                    $"{source}: a git repository over ssh needs an ssh agent: build with --ssh {GitSshId} (no SSH key \"{GitSshId}\" forwarded from the client)");
+                    $"unset ssh forward key {GitSshId}: {source} is a git repository over ssh and needs an ssh agent (build with --ssh {GitSshId})");
             ssh = new GitSsh(agent, await KnownHostsAsync(source, cancellationToken));
         }
         var commit = await _git.ResolveAsync(source, ssh, cancellationToken);

@@ -49,6 +49,34 @@ public sealed class GitOverSshTests(BusyboxFixture busybox) : IDisposable
 
         Assert.NotEqual(0, build.ExitCode);
         Assert.Contains(url + "#main", build.Stderr);
-        Assert.Contains("needs an ssh agent: build with --ssh default", build.Stderr);
+        Assert.Contains("unset ssh forward key default", build.Stderr); // BuildKit's words
+        Assert.Contains("needs an ssh agent (build with --ssh default)", build.Stderr);
+    }
+
+    [Fact]
+    public async Task Add_git_over_ssh_builds_the_tree_buildkit_builds()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        _sshd.Commit("tree", ("README", "top\n"), ("docs/a/b.txt", "deep\n"));
+        _sshd.Tag("tree", "v1");
+        var context = _scratch.Context("git-ssh-vs-buildkit", $"""
+            FROM scratch
+            ADD {_sshd.Url("tree")}#v1 /all
+            ADD {_sshd.Url("tree")}#v1:docs /docs/
+            """);
+
+        var peer = await Conformance.BuildKitPeer.StartAsync(ExampleContext.RepositoryRoot, timeout.Token);
+        var theirsArchive = Path.Combine(_scratch.Root, "buildkit.tar");
+        var error = await peer.BuildAsync(context, ["--ssh", $"default={_sshd.ClientKey}"], "bf-git-ssh:1", theirsArchive, timeout.Token);
+        Assert.True(error is null, $"BuildKit: {error}\n--- sshd\n{_sshd.Log}");
+        var oursArchive = Path.Combine(_scratch.Root, "ours.tar");
+        var ours = await _scratch.Cli.BuildAsync("--ssh", $"default={_sshd.ClientKey}", "-o", $"type=docker,dest={oursArchive}", context);
+        Assert.True(ours.ExitCode == 0, ours.ToString());
+
+        var theirs = Conformance.BuildOutcome.Image(await Conformance.ImageTreeNormalizer.NormalizeArchiveAsync(theirsArchive, null, timeout.Token));
+        var differences = Conformance.BuildOutcome.Image(await Conformance.ImageTreeNormalizer.NormalizeArchiveAsync(oursArchive, null, timeout.Token))
+            .DifferencesFrom(theirs);
+        Assert.True(differences.Count == 0, string.Join('\n', differences) + "\n--- buildkit\n" + string.Join('\n', theirs.ToLines()));
+        Assert.Contains(theirs.ToLines(), l => l.StartsWith("/docs/a/b.txt file", StringComparison.Ordinal));
     }
 }
