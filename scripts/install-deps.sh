@@ -28,7 +28,7 @@ want dockerd docker.io
 want git git
 want ssh-agent openssh-client
 # ADD of a git repository over ssh: the tests serve one with their own sshd (own port, host key and authorized_keys)
-want sshd openssh-server
+[ -x /usr/sbin/sshd ] || need+=(openssh-server) # (sbin: not on a plain user's PATH)
 # the Native AOT client (client/): the ILCompiler links with clang and needs zlib's headers
 want clang clang
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
