@@ -27,6 +27,8 @@ want dockerd docker.io
 # ADD of a git repository (coordinator: ls-remote; worker: fetch and checkout); ssh-agent/ssh-add for --ssh
 want git git
 want ssh-agent openssh-client
+# ADD of a git repository over ssh: the tests serve one with their own sshd (own port, host key and authorized_keys)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server) # (sbin: not on a plain user's PATH)
 # the Native AOT client (client/): the ILCompiler links with clang and needs zlib's headers
 want clang clang
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)

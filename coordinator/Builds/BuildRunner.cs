@@ -171,9 +171,11 @@ public sealed partial class BuildRunner(
         {
             var target = targets[i];
             PlanKeys keys;
+            ResolvingInputs resolver;
             try
             {
-                keys = await target.Plan.ComputeKeysAsync(new ResolvingInputs(target.Resolved, context), cancellationToken);
+                resolver = new ResolvingInputs(target.Resolved, context, AgentSocketsOf(spec, ticket));
+                keys = await target.Plan.ComputeKeysAsync(resolver, cancellationToken);
             }
             catch (DockerfileException e)
             {
@@ -186,6 +188,7 @@ public sealed partial class BuildRunner(
                 };
             }
             var graph = PlanGraphBuilder.Build(target.Plan, keys, target.Resolved, spec, noCacheFilter);
+            resolver.AnnotateSshSources(graph);
             // BuildKit names each platform's vertices "[linux/arm64 build 2/4] RUN make" when it builds several.
             if (targets.Count > 1)
                 foreach (var node in graph.Nodes.Where(n => n.DisplayName.StartsWith('[')))
@@ -444,13 +447,7 @@ public sealed partial class BuildRunner(
             // asks, not orders: each worker clamps them to its own limits; never in a cache key (see CacheKeyInputs)
             RunLimits = spec.RunLimits,
         };
-        // Agent sockets are paths on this host; a served build's come from its own stream forwarding, never from the client.
-        if (ClientPathsAreLocal)
-        {
-            foreach (var ssh in spec.Ssh.Where(s => s.Paths.Count == 1))
-                start.SshSockets[ssh.Id.Length > 0 ? ssh.Id : "default"] = ssh.Paths[0];
-        }
-        foreach (var (id, socket) in ticket.SshSockets)
+        foreach (var (id, socket) in AgentSocketsOf(spec, ticket))
             start.SshSockets[id] = socket;
         if (start.SshSockets.Count > 0) start.SshHost = Protos.HostIdentity.Current;
         // Values stay in this process (the build's secret provider); the graph carries references only.
@@ -462,6 +459,21 @@ public sealed partial class BuildRunner(
             else if (message is BuildFinished f) finished = f;
         }
         return finished;
+    }
+
+    /// <summary>The build's ssh agents by ssh id: sockets on this host. A served build's come from its own stream
+    /// forwarding, never from the client's paths.</summary>
+    private Dictionary<string, string> AgentSocketsOf(BuildSpec spec, BuildTicket ticket)
+    {
+        var sockets = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (ClientPathsAreLocal)
+        {
+            foreach (var ssh in spec.Ssh.Where(s => s.Paths.Count == 1))
+                sockets[ssh.Id.Length > 0 ? ssh.Id : "default"] = ssh.Paths[0];
+        }
+        foreach (var (id, socket) in ticket.SshSockets)
+            sockets[id] = socket;
+        return sockets;
     }
 
     private Task WriteOutputsAsync(BuildSpec spec, ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress,

@@ -289,6 +289,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             ParentLayers = { LayersOf(node.Parent) },
             SshSockets = { _start.SshSockets },
             SshHost = _start.SshHost,
+            SshProvider = _start.SshProvider,
         };
         foreach (var input in node.Inputs)
             inputs.Stages.Add(new StageLayers { Name = input.Name, Layers = { LayersOf(input.Node) } });

@@ -220,6 +220,13 @@ public sealed class EngineNode : IAsyncDisposable
             provider = System.ActorOf(SecretProvider.Props(start.BuildId, secrets), "secrets-" + start.BuildId);
             start = new StartBuild(start) { SecretProvider = Akka.Serialization.Serialization.SerializedActorPath(provider) };
         }
+        // The agents are sockets of this host: a worker elsewhere reaches them through this build's SshAgentProvider.
+        IActorRef? sshProvider = null;
+        if (start.SshSockets.Count > 0)
+        {
+            sshProvider = System.ActorOf(SshAgentProvider.Props(start.BuildId, start.SshSockets), "ssh-" + start.BuildId);
+            start = new StartBuild(start) { SshProvider = Akka.Serialization.Serialization.SerializedActorPath(sshProvider) };
+        }
         // The watcher sends the build and keeps it going if its entity is lost (see BuildWatcher).
         var watcher = System.ActorOf(BuildWatcher.Props(start, Builds, events.Writer, Timings));
         await using var onCancel = cancellationToken.Register(() => watcher.Tell(new BuildWatcher.Cancel("canceled")));
@@ -240,6 +247,7 @@ public sealed class EngineNode : IAsyncDisposable
             trace?.Finish(finished);
             System.Stop(watcher);
             if (provider is not null) System.Stop(provider);
+            if (sshProvider is not null) System.Stop(sshProvider); // closes every agent connection of the build
         }
     }
 

@@ -40,6 +40,30 @@ public sealed record GitSource(string Remote, string Ref, string Subdir)
         return new GitSource(remote, reference, cleaned);
     }
 
+    /// <summary>Over ssh (<c>ssh://…</c>, <c>git@host:path</c>): git needs the build's ssh agent, as BuildKit's git source
+    /// mounts the "default" one.</summary>
+    public bool IsSsh => Remote.StartsWith("ssh://", StringComparison.Ordinal) || Remote.StartsWith("git@", StringComparison.Ordinal);
+
+    /// <summary>The ssh server of a remote over ssh: its host and port (null: the default, 22); throws
+    /// <see cref="FormatException"/> for a remote that is not over ssh or names no host.</summary>
+    public (string Host, int? Port) SshServer()
+    {
+        if (Remote.StartsWith("ssh://", StringComparison.Ordinal))
+        {
+            if (!Uri.TryCreate(Remote, UriKind.Absolute, out var uri) || uri.Host.Length == 0)
+                throw new FormatException($"git source '{Remote}' names no ssh host");
+            return (uri.DnsSafeHost, uri.Port > 0 ? uri.Port : null);
+        }
+        if (Remote.StartsWith("git@", StringComparison.Ordinal))
+        {
+            var rest = Remote["git@".Length..];
+            var colon = rest.IndexOf(':');
+            if (colon <= 0) throw new FormatException($"git source '{Remote}' names no ssh host (git@HOST:PATH)");
+            return (rest[..colon], null);
+        }
+        throw new FormatException($"git source '{Remote}' is not over ssh");
+    }
+
     /// <summary>A full commit id written as the ref: no remote lookup is needed to pin it.</summary>
     public bool RefIsCommit => Ref.Length == 40 && Ref.All(Uri.IsHexDigit);
 

@@ -11,6 +11,13 @@ public interface IStepRunner
     Task<StepResult> RunAsync(StepDefinition definition, StepInputs inputs, IReadOnlyDictionary<string, byte[]> secrets,
         IStepOutput output, CancellationToken cancellationToken);
 
+    /// <summary>The same, for a worker on another host than the build's ssh agents: <paramref name="ssh"/> reaches them
+    /// through the node that holds them (null: the agents, if any, are on this host). A runner that wraps another must
+    /// pass it on; one that does not know it drops it.</summary>
+    Task<StepResult> RunAsync(StepDefinition definition, StepInputs inputs, IReadOnlyDictionary<string, byte[]> secrets,
+        Steps.ISshAgentLink? ssh, IStepOutput output, CancellationToken cancellationToken) =>
+        RunAsync(definition, inputs, secrets, output, cancellationToken);
+
     /// <summary>What this worker holds locally, at most <paramref name="maxLayers"/> layers. Called on every worker status:
     /// it must answer from memory (a running total, or the result of a periodic scan), never scan the disk itself.</summary>
     LocalCacheUsage LocalCache(int maxLayers) => LocalCacheUsage.None;

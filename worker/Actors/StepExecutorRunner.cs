@@ -52,10 +52,14 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
         }, CancellationToken.None);
     }
 
+    public Task<Protos.Cluster.StepResult> RunAsync(StepDefinition definition, StepInputs inputs,
+        IReadOnlyDictionary<string, byte[]> secrets, IStepOutput output, CancellationToken cancellationToken) =>
+        RunAsync(definition, inputs, secrets, null, output, cancellationToken);
+
     public async Task<Protos.Cluster.StepResult> RunAsync(StepDefinition definition, StepInputs inputs,
-        IReadOnlyDictionary<string, byte[]> secrets, IStepOutput output, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, byte[]> secrets, ISshAgentLink? ssh, IStepOutput output, CancellationToken cancellationToken)
     {
-        var request = ToRequest(definition, inputs, secrets, contexts);
+        var request = ToRequest(definition, inputs, secrets, contexts) with { SshLink = ssh };
         var progress = new OutputForwarder(output);
         var run = executor.ExecuteAsync(request, progress, cancellationToken);
         lock (_gate) _inFlight.Add(run);
@@ -172,7 +176,8 @@ public sealed class StepExecutorRunner(StepExecutor executor, ContextMaterialize
         {
             Checksum = definition.Add.Checksum is { Length: > 0 } checksum ? checksum : null,
             Unpack = definition.Add.Unpack,
-            GitSources = [.. definition.Add.Git.Select(g => new GitCheckoutSource(g.Source, g.Remote, g.Ref, g.Subdir, g.Commit))],
+            GitSources = [.. definition.Add.Git.Select(g => new GitCheckoutSource(g.Source, g.Remote, g.Ref, g.Subdir, g.Commit)
+                { SshId = g.SshId, KnownHosts = g.KnownHosts })],
             KeepGitDir = definition.Add.KeepGitDir,
         },
         _ => throw new ClassifiedException(ErrorClass.Internal, $"step {definition.CacheKey} has no operation a worker can execute"),

@@ -284,9 +284,13 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         CancellationToken cancellationToken)
     {
         var secrets = await FetchSecretsAsync(system, execute.Inputs, cancellationToken);
+        // The build's ssh agents are sockets of its coordinator's host: from another host, each connection is relayed.
+        using var ssh = execute.Inputs is { SshProvider.Length: > 0 } inputs && inputs.SshHost != HostIdentity.Current
+            ? new RemoteSshAgentLink(system, inputs.SshProvider, inputs.BuildId, _timings.SecretsTimeout)
+            : null;
         try
         {
-            var result = await _runner.RunAsync(execute.Definition, execute.Inputs, secrets, output, cancellationToken);
+            var result = await _runner.RunAsync(execute.Definition, execute.Inputs, secrets, ssh, output, cancellationToken);
             return new StepResult(result)
             {
                 CacheKey = execute.Definition.CacheKey,

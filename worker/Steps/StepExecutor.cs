@@ -198,21 +198,43 @@ public sealed class StepExecutor(
         List<string> env, List<IAsyncDisposable> cleanups)
     {
         var id = mount.Id ?? "default";
-        if (!request.SshSockets.TryGetValue(id, out var socket))
+        if (AgentOf(request, id) is not { } connect)
         {
             if (mount.Required)
                 throw new SecretNotFoundException($"no SSH key \"{id}\" forwarded from the client: RUN --mount=type=ssh,id={id},required needs --ssh {id}");
             return Task.CompletedTask;
         }
-        if (request.SshHost != Protos.HostIdentity.Current)
-            throw new SecretNotFoundException($"ssh agent \"{id}\" is forwarded on host {request.SshHost}, and this worker runs on {Protos.HostIdentity.Current}: ssh forwarding reaches workers on the build's own host only");
         var target = mount.Target ?? $"/run/buildkit/ssh_agent.{index}";
-        var proxy = new UnixSocketProxy(Path.Combine(aux, $"ssh-{index}.sock"), socket, mount.Uid ?? 0, mount.Gid ?? 0, mount.Mode ?? 0b110_000_000);
+        var proxy = new UnixSocketProxy(Path.Combine(aux, $"ssh-{index}.sock"), connect, mount.Uid ?? 0, mount.Gid ?? 0, mount.Mode ?? 0b110_000_000);
         cleanups.Add(proxy);
         mounts.Add(new ContainerMount(target, "bind", proxy.Path, ["rbind"]));
         if (index == 0 && !env.Any(e => e.StartsWith("SSH_AUTH_SOCK=", StringComparison.Ordinal)))
             env.Add("SSH_AUTH_SOCK=" + target);
         return Task.CompletedTask;
+    }
+
+    /// <summary>How this worker opens a connection to the build's agent <paramref name="id"/>: its socket when the agents
+    /// are on this host, else through the node that holds them; null when the build forwarded no such agent.</summary>
+    private static Func<CancellationToken, Task<Stream>>? AgentOf(StepRequest request, string id)
+    {
+        if (!request.SshSockets.TryGetValue(id, out var socket)) return null;
+        if (request.SshHost == Protos.HostIdentity.Current)
+            return cancellationToken => UnixSocketProxy.ConnectUnixAsync(socket, cancellationToken);
+        if (request.SshLink is { } link)
+            return cancellationToken => link.ConnectAsync(id, cancellationToken);
+        throw new SecretNotFoundException($"ssh agent \"{id}\" is forwarded on host {request.SshHost}, and this worker runs on {Protos.HostIdentity.Current} with no way to it (the build's coordinator sent no ssh provider)");
+    }
+
+    /// <summary>The agent socket git's ssh uses for <paramref name="git"/> (none for a remote not over ssh): the agent's
+    /// own socket on this host, else a socket of this checkout (0600, root's) relaying to it, to dispose after the fetch.</summary>
+    private static (string? Socket, UnixSocketProxy? Relay) GitAgent(StepRequest request, GitCheckoutSource git, string checkout)
+    {
+        if (git.SshId.Length == 0) return (null, null);
+        var connect = AgentOf(request, git.SshId)
+                      ?? throw new CopyException($"{git.Source}: fetching a git repository over ssh needs an ssh agent: build with --ssh {git.SshId}");
+        if (request.SshHost == Protos.HostIdentity.Current) return (request.SshSockets[git.SshId], null);
+        var relay = new UnixSocketProxy(Path.Combine(checkout, "agent.sock"), connect, 0, 0, 0b110_000_000);
+        return (relay.Path, relay);
     }
 
     private async Task AddRunMountAsync(StepRequest request, RunMount mount, string aux, List<ContainerMount> mounts,
@@ -440,7 +462,16 @@ public sealed class StepExecutor(
                 try
                 {
                     // the repository's contents go into the destination, as COPY of a folder does; files are root's
-                    var tree = await _git.CheckoutAsync(git, checkout, add!.KeepGitDir, cancellationToken);
+                    var (agent, relay) = GitAgent(request, git, checkout);
+                    string tree;
+                    try
+                    {
+                        tree = await _git.CheckoutAsync(git, checkout, add!.KeepGitDir, agent, cancellationToken);
+                    }
+                    finally
+                    {
+                        if (relay is not null) await relay.DisposeAsync();
+                    }
                     await copier.CopyAsync(new CopySpec
                     {
                         SourceRoot = tree, SourceIsContext = true, Sources = ["."],

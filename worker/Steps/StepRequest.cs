@@ -21,8 +21,11 @@ public sealed record StepRequest
     public IReadOnlyDictionary<string, byte[]> Secrets { get; init; } = new Dictionary<string, byte[]>();
     /// <summary>RUN --mount=type=ssh: the build's agent sockets by ssh id, paths on host <see cref="SshHost"/>.</summary>
     public IReadOnlyDictionary<string, string> SshSockets { get; init; } = new Dictionary<string, string>();
-    /// <summary>Where <see cref="SshSockets"/> are (Protos.HostIdentity); another host cannot reach them.</summary>
+    /// <summary>Where <see cref="SshSockets"/> are (Protos.HostIdentity); another host cannot open them directly.</summary>
     public string SshHost { get; init; } = "";
+    /// <summary>On a worker of another host than <see cref="SshHost"/>: the way to the build's agents through the node
+    /// that holds them (null: none, and an ssh mount there fails naming the hosts).</summary>
+    public ISshAgentLink? SshLink { get; init; }
     /// <summary>The stage's environment ("KEY=value"), build args included.</summary>
     public IReadOnlyList<string> Env { get; init; } = [];
     /// <summary>USER (name, uid, name:group, uid:gid); empty means root.</summary>

@@ -92,6 +92,39 @@ public sealed class SshMountTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Run_mount_ssh_and_git_over_ssh_on_a_worker_of_another_host_reach_the_agent_through_the_coordinator()
+    {
+        // coordinator and worker as separate processes; the worker names itself another host, so the agent's socket on
+        // the coordinator's host is not a path it may open: every agent connection crosses the cluster
+        using var sshd = new Infrastructure.LocalSshGitServer();
+        sshd.Commit("app", ("a.txt", "fetched-over-ssh\n"));
+        sshd.Tag("app", "v1");
+        var (api, remoting) = (Infrastructure.FreeTcpPort.Next(), Infrastructure.FreeTcpPort.Next());
+        await using var coordinator = HostProcess.Start(TestFarmNode.Create(_scratch.Root, "coordinator"), "buildfarm coordinator ready:",
+            "coordinator", "--listen", $"127.0.0.1:{api}", "--remoting-port", remoting.ToString());
+        await coordinator.ReadyAsync(TimeSpan.FromMinutes(1));
+        var workerNode = TestFarmNode.Create(_scratch.Root, "worker");
+        workerNode.Environment[Protos.HostIdentity.Variable] = "another-host/" + Guid.NewGuid().ToString("N");
+        await using var worker = HostProcess.Start(workerNode, "buildfarm worker ready:", "worker", "--seeds", $"127.0.0.1:{remoting}");
+        await worker.ReadyAsync(TimeSpan.FromMinutes(1));
+        var context = _scratch.Context("ssh-remote", $"""
+            FROM scratch
+            ADD rootfs.tar /
+            ADD sshadd.tar /
+            ADD {sshd.Url("app")}#v1 /src
+            RUN --mount=type=ssh,required=true ssh-add -l && cat /src/a.txt
+            """);
+        await SshAddTarAsync(Path.Combine(context, "sshadd.tar"));
+
+        var build = await new BuildFarmCli(Path.Combine(_scratch.Root, "client"))
+            .BuildAsync("--server", $"127.0.0.1:{api}", "--ssh", $"default={sshd.ClientKey}", context);
+
+        Assert.True(build.ExitCode == 0, $"{build}\n--- coordinator\n{coordinator}\n--- worker\n{worker}\n--- sshd\n{sshd.Log}");
+        Assert.Contains("git-over-ssh-client (ED25519)", build.Stderr);
+        Assert.Contains("fetched-over-ssh", build.Stderr);
+    }
+
+    [Fact]
     public async Task Run_mount_ssh_required_without_ssh_flag_fails_naming_the_id()
     {
         var context = _scratch.Context("ssh-missing", """
