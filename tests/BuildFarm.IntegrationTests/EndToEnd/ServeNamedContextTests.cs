@@ -77,10 +77,11 @@ public sealed partial class ServeNamedContextTests(BusyboxFixture busybox) : IDi
         spec.NamedContexts["lib"] = "/etc"; // a path of the server's host: never read
         await call.RequestStream.WriteAsync(new Protos.V1.BuildRequest { Spec = spec });
         await call.RequestStream.WriteAsync(new Protos.V1.BuildRequest { Manifest = new Protos.V1.ContextManifest { AnswersChallenges = true } });
+        await call.RequestStream.CompleteAsync();
 
         Protos.V1.BuildError? error = null;
-        while (await call.ResponseStream.MoveNext(timeout.Token))
-            if (call.ResponseStream.Current.Error is { } e) error = e;
+        while (error is null && await call.ResponseStream.MoveNext(timeout.Token))
+            error = call.ResponseStream.Current.Error;
 
         Assert.NotNull(error);
         Assert.Contains("--build-context lib=/etc: the client sent no files for this folder or OCI layout", error.Message);
