@@ -150,7 +150,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
             }
             // Kept for the client to read (ReadExport) until it releases them or they expire.
             IReadOnlyList<ExportFile> exports = outcome.Success && !outcome.CheckOnly && outcome.CallJson is null ? await KeepExportsAsync(exportIds, ticket.Team, record.Canceled) : [];
-            kept = outcome.Success;
+            kept = outcome.Success && !outcome.CheckOnly && outcome.CallJson is null; // a check or call reserved outputs it never wrote
             // Before Finish: a client that lists images once its build ended finds it.
             if (outcome is { Success: true, ManifestDigest: { Length: > 0 } built }) ImageTeams.Claim(built, ticket.Team);
             record.Finish(outcome.Success
