@@ -39,7 +39,7 @@ public static class EmbeddedBuild
                 LocalFarmOptions.Embedded with { RunLimits = invocation.RunLimits, WorkerSlots = EmbeddedSlots.From(invocation.Environment) },
                 cancellationToken);
             outcome = await farm.Runner.RunAsync(spec, invocation.ContextDir, invocation.NoCacheFilter, printer.OnEvent, cancellationToken);
-            if (outcome.Success && toStdout.Count > 0)
+            if (outcome is { Success: true, CheckOnly: false, CallJson: null } && toStdout.Count > 0)
             {
                 await using var file = File.OpenRead(stdoutFile);
                 await using var stdout = Console.OpenStandardOutput();
@@ -79,7 +79,7 @@ public static class EmbeddedBuild
     {
         try
         {
-            if (outcome.Success && !outcome.CheckOnly && invocation.Load is { Daemon: var daemon, Archive: var archive })
+            if (outcome is { Success: true, CheckOnly: false, CallJson: null } && invocation.Load is { Daemon: var daemon, Archive: var archive })
             {
                 var started = DateTimeOffset.UtcNow;
                 try
@@ -93,7 +93,7 @@ public static class EmbeddedBuild
                 }
                 printer.Info($"loading image to docker daemon at {daemon.Host} done ({(DateTimeOffset.UtcNow - started).TotalSeconds:0.0}s)");
             }
-            if (outcome.Success && !outcome.CheckOnly && invocation.LoadIntoFarmStore)
+            if (outcome is { Success: true, CheckOnly: false, CallJson: null } && invocation.LoadIntoFarmStore)
                 printer.Info(outcome.ImageNames.Count > 0
                     ? $"--load: no docker daemon (DOCKER_HOST unset, {DockerEngineLoad.DefaultSocket} absent): the image is in buildfarm's image store as {string.Join(", ", outcome.ImageNames)} " +
                       (invocation.Server is { } server ? $"on the server (buildfarm images --server {server})" : "(buildfarm images)")
@@ -109,6 +109,12 @@ public static class EmbeddedBuild
     private static async Task<int> ReportOutcomeAsync(BuildInvocation invocation, BuildOutcome outcome, ProgressPrinter printer, bool canceled)
     {
         var dockerfileName = Path.GetFileName(invocation.DockerfilePath);
+        if (outcome.CallJson is { } json)
+        {
+            // buildx --call=outline|targets: the table, or with format=json BuildKit's result.json and a newline, on stdout
+            await Console.Out.WriteAsync(invocation.CallFormat == "json" ? json + "\n" : outcome.CallText);
+            return 0;
+        }
         if (outcome.CheckOnly)
         {
             // buildx --call=check: the findings on stdout, and a failing status when there are any

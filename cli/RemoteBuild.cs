@@ -55,6 +55,11 @@ public static class RemoteBuild
         {
             outcome = new BuildOutcome { Error = endpoint.Describe(e) };
         }
+        catch (NamedContextException e)
+        {
+            // a --build-context folder whose .dockerignore cannot be read: nothing was sent
+            outcome = new BuildOutcome { ErrorClass = Protos.Cluster.ErrorClass.UserError, Error = e.Message };
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Oci.Layers.UnsafeLayerPathException)
         {
             // An output that could not be brought here (written, checked or unpacked) fails the build, naming why.
@@ -168,6 +173,8 @@ public static class RemoteBuild
             StepsCached = response.Result.StepsCached,
             LintWarnings = [.. response.Result.LintWarnings.Select(LintWarningMessages.FromMessage)],
             CheckOnly = response.Result.CheckOnly,
+            CallJson = response.Result.CallJson.Length > 0 ? response.Result.CallJson : null,
+            CallText = response.Result.CallText,
         }
         : new BuildOutcome
         {
@@ -233,6 +240,8 @@ public static class RemoteBuild
             });
             if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(invocation.ContextDir, entry.Path));
         }
+        foreach (var named in await NamedContextManifestsAsync(spec, pathOf, cancellationToken))
+            manifest.NamedContexts.Add(named);
         await requests.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
 
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
@@ -260,6 +269,40 @@ public static class RemoteBuild
             }
         }
         return new BuildOutcome { Error = $"{server} ended the build without a result" };
+    }
+
+    /// <summary>
+    /// The files of each --build-context folder (after its own .dockerignore, as BuildKit sends a named local context) and
+    /// OCI layout, for the farm to ask for like the main context's: content-addressed, so an unchanged folder uploads
+    /// nothing the next time.
+    /// </summary>
+    private static async Task<List<NamedContextManifest>> NamedContextManifestsAsync(BuildSpec spec, Dictionary<string, string> pathOf,
+        CancellationToken cancellationToken)
+    {
+        var manifests = new List<NamedContextManifest>();
+        foreach (var (name, value) in spec.NamedContexts.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            var source = NamedContextSource.Parse(value);
+            if (!source.HasFiles) continue;
+            var matcher = source.Kind == NamedContextKind.Folder
+                ? await NamedContextIgnore.LoadAsync(name, source.Path, cancellationToken) ?? PatternMatcher.Create([])
+                : PatternMatcher.Create([]);
+            var named = new NamedContextManifest { Name = name };
+            foreach (var entry in ContextWalker.Walk(source.Path, matcher, cancellationToken))
+            {
+                named.Entries.Add(new Protos.V1.ContextEntry
+                {
+                    Path = entry.Path,
+                    Mode = (uint)entry.Mode,
+                    Size = entry.Size,
+                    Sha256 = entry.Sha256 ?? "",
+                    LinkTarget = entry.LinkTarget ?? "",
+                });
+                if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(source.Path, entry.Path));
+            }
+            manifests.Add(named);
+        }
+        return manifests;
     }
 
     /// <summary>A frame of a forwarded agent connection: an opening one connects to this machine's agent for its id (or

@@ -195,6 +195,38 @@ public static class BuildArguments
         return buffer[..total];
     }
 
+    /// <summary>
+    /// <c>--call NAME[,format=json]</c>, buildx 0.13's experimental <c>--print</c> (the same value) and <c>--check</c>: the
+    /// call (""=build, check, outline, targets) and its format ("" or "json", which outline and targets take).
+    /// </summary>
+    public static (string Call, string Format) ParseCallFunction(string? call, string? print, bool check)
+    {
+        if (call is not null && print is not null && call != print)
+            throw new UsageException($"--print={print} conflicts with --call={call}");
+        var value = call ?? print;
+        if (value is null) return (ParseCall(null, check), "");
+        string? name = null;
+        var format = "";
+        // buildx reads the value as one CSV record: NAME, then key=value fields (format= only)
+        foreach (var field in value.Split(','))
+        {
+            var eq = field.IndexOf('=');
+            if (eq < 0)
+            {
+                if (name is not null) throw new UsageException($"invalid --call value: {value}");
+                name = field;
+            }
+            else if (field[..eq] == "format") format = field[(eq + 1)..];
+            else throw new UsageException($"invalid --call field: {field} (expected NAME[,format=json])");
+        }
+        var parsed = ParseCall(name ?? "", check);
+        if (format.Length > 0 && format != "json")
+            throw new UsageException($"--call {value}: format={format} is not supported (json)");
+        if (format.Length > 0 && !(Coordinator.Builds.BuildCalls.IsOutline(parsed) || Coordinator.Builds.BuildCalls.IsTargets(parsed)))
+            throw new UsageException($"--call {value}: format=json is supported for outline and targets only");
+        return (parsed, format);
+    }
+
     /// <summary><c>--call</c> and its shorthand <c>--check</c>, as buildx: "" builds; check runs the Dockerfile checks only.</summary>
     public static string ParseCall(string? call, bool check)
     {
@@ -204,7 +236,7 @@ public static class BuildArguments
                 throw new UsageException($"--check conflicts with --call={call}");
             return Coordinator.Builds.BuildCalls.Check;
         }
-        if (call is null || call == Coordinator.Builds.BuildCalls.Build) return "";
+        if (call is null || call.Length == 0 || call == Coordinator.Builds.BuildCalls.Build) return "";
         if (Coordinator.Builds.BuildCalls.Problem(call) is { } problem)
             throw new UsageException(problem);
         return call;

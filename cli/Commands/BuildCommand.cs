@@ -30,7 +30,8 @@ public static class BuildCommand
         var server = new Option<string?>("--server") { Description = "Address of a buildfarm server: HOST:PORT, or https://HOST:PORT for TLS (default: run embedded in this process)" };
         var embedded = new Option<bool>("--embedded") { Description = "Build in this process (a one-node engine of its own) instead of through this home's resident engine (default BUILDFARM_ENGINE=resident)" };
         var allow = new Option<string[]>("--allow") { Description = "Allow extra privileged entitlement (security.insecure: RUN --security=insecure; network.host: RUN --network=host)" };
-        var call = new Option<string?>("--call") { Description = "Set method for evaluating build (build, check)" };
+        var call = new Option<string?>("--call") { Description = "Set method for evaluating build (build, check, outline, targets; NAME,format=json for outline and targets)" };
+        var print = new Option<string?>("--print") { Description = "buildx 0.13's experimental spelling of --call: outline or targets[,format=json]", Hidden = true };
         var check = new Option<bool>("--check") { Description = "Shorthand for \"--call=check\"" };
         var network = new Option<string?>("--network") { Description = "Set the networking mode for the RUN instructions during build (default, none, host)" };
         var addHosts = new Option<string[]>("--add-host") { Description = "Add a custom host-to-IP mapping (format: \"host:ip\")" };
@@ -52,6 +53,7 @@ public static class BuildCommand
         command.Options.Add(cacheTo);
         command.Options.Add(call);
         command.Options.Add(check);
+        command.Options.Add(print);
         foreach (var option in new Option[] { network, addHosts, shmSize, ulimits }) command.Options.Add(option);
         command.Options.Add(ssh);
         command.Options.Add(buildContexts);
@@ -109,7 +111,8 @@ public static class BuildCommand
                         throw new UsageException($"--allow {entitlement}: unknown entitlement (known: {string.Join(", ", Coordinator.Builds.Entitlements.Known)})");
                     spec.Entitlements.Add(entitlement);
                 }
-                spec.Call = BuildArguments.ParseCall(parse.GetValue(call), parse.GetValue(check));
+                var (callName, callFormat) = BuildArguments.ParseCallFunction(parse.GetValue(call), parse.GetValue(print), parse.GetValue(check));
+                spec.Call = callName;
                 spec.Network = RunOptionArguments.ParseNetwork(parse.GetValue(network));
                 spec.ExtraHosts.AddRange((parse.GetValue(addHosts) ?? []).Select(RunOptionArguments.ParseExtraHost));
                 spec.ShmSize = RunOptionArguments.ParseShmSize(parse.GetValue(shmSize));
@@ -142,6 +145,7 @@ public static class BuildCommand
                     Remote = parse.GetValue(server) is null ? Remote.RemoteEndpointOptions.None : remote.Resolve(parse, environment),
                     Load = loadInto,
                     LoadIntoFarmStore = wantsLoad && daemon is null,
+                    CallFormat = callFormat,
                 };
                 if (parse.GetValue(embedded) && invocation.Server is not null)
                     throw new UsageException("--embedded and --server exclude each other");

@@ -28,4 +28,7 @@ public sealed record BuildInvocation(
 
     /// <summary>--load with no docker daemon: the image stays in the farm's own image store (said after the build).</summary>
     public bool LoadIntoFarmStore { get; init; }
+
+    /// <summary>--call=outline|targets,format=json: "json" prints BuildKit's JSON instead of buildx's table.</summary>
+    public string CallFormat { get; init; } = "";
 }

@@ -71,16 +71,31 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         }
         log.Accepted([.. spec.Tags], manifest.Entries.Count);
         // Proved blobs may be old and unreferenced: a prune must not take them from under this build.
-        record.Leases.Blobs(manifest.Entries.Select(e => e.Sha256));
+        record.Leases.Blobs(ContextReceiver.AllEntries(manifest).Select(e => e.Sha256));
         var contextDir = Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12]);
+        // --build-context folders and layouts: each written beside the context, named by position (never by the client)
+        var namedFolders = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            var servable = await new ContextReceiver(store, scratch, CallersOwnTheStore).ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
+            var receiver = new ContextReceiver(store, scratch, CallersOwnTheStore);
+            var servable = await receiver.ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
             await new UploadedContextWriter(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
+            foreach (var named in manifest.NamedContexts)
+            {
+                if (!spec.NamedContexts.TryGetValue(named.Name, out var value) || !NamedContextSource.Parse(value).HasFiles)
+                    throw new RpcException(new Status(StatusCode.InvalidArgument,
+                        $"named context {named.Name}: files sent for a --build-context that is no folder or OCI layout of this build"));
+                if (namedFolders.ContainsKey(named.Name))
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"named context {named.Name}: its files were sent twice"));
+                var folder = $"{contextDir}-named-{namedFolders.Count}";
+                namedFolders[named.Name] = folder;
+                await new UploadedContextWriter(store).MaterializeAsync(named.Entries, folder, servable, cancellationToken);
+            }
+            log.ContextReceived(ContextReceiver.AllEntries(manifest).Count(), manifest.NamedContexts.Sum(n => n.Entries.Count), receiver.Uploaded);
         }
         catch (Exception e)
         {
-            if (Directory.Exists(contextDir)) Directory.Delete(contextDir, recursive: true);
+            DeleteContextFolders(contextDir, namedFolders.Values);
             var (code, message) = e switch
             {
                 ContextEntryException c => (c.Denied ? StatusCode.PermissionDenied : StatusCode.InvalidArgument, c.Message),
@@ -99,6 +114,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         }
 
         record.Running();
+        ticket = ticket with { NamedContextFolders = namedFolders };
         // The build runs on its own: this call only streams its events, so a client that drops can re-attach with Watch.
         _ = RunRecordedAsync(record, ticket, spec, contextDir, log);
         using var subscription = record.Subscribe(fromStart: true);
@@ -133,8 +149,8 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                 outcome = new BuildOutcome { Error = e.Message, ErrorClass = e is InvalidOperationException ? Protos.Cluster.ErrorClass.UserError : ErrorClasses.Of(e) };
             }
             // Kept for the client to read (ReadExport) until it releases them or they expire.
-            IReadOnlyList<ExportFile> exports = outcome.Success && !outcome.CheckOnly ? await KeepExportsAsync(exportIds, ticket.Team, record.Canceled) : [];
-            kept = outcome.Success;
+            IReadOnlyList<ExportFile> exports = outcome.Success && !outcome.CheckOnly && outcome.CallJson is null ? await KeepExportsAsync(exportIds, ticket.Team, record.Canceled) : [];
+            kept = outcome.Success && !outcome.CheckOnly && outcome.CallJson is null; // a check or call reserved outputs it never wrote
             // Before Finish: a client that lists images once its build ended finds it.
             if (outcome is { Success: true, ManifestDigest: { Length: > 0 } built }) ImageTeams.Claim(built, ticket.Team);
             record.Finish(outcome.Success
@@ -150,6 +166,8 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                         Exports = { exports },
                         LintWarnings = { outcome.LintWarnings.Select(LintWarningMessages.ToMessage) },
                         CheckOnly = outcome.CheckOnly,
+                        CallJson = outcome.CallJson ?? "",
+                        CallText = outcome.CallText,
                     },
                 }
                 : new BuildResponse
@@ -182,7 +200,15 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         {
             if (record.Final is { } final) log.Ended(final);
             if (!kept) DropExports(exportIds);
-            try { if (Directory.Exists(contextDir)) Directory.Delete(contextDir, recursive: true); }
+            DeleteContextFolders(contextDir, ticket.NamedContextFolders.Values);
+        }
+    }
+
+    private static void DeleteContextFolders(string contextDir, IEnumerable<string> namedContextFolders)
+    {
+        foreach (var folder in namedContextFolders.Prepend(contextDir))
+        {
+            try { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
             catch (IOException) { } // a scratch folder left behind is swept with the scratch dir, never worth failing a build
         }
     }

@@ -19,6 +19,15 @@ public sealed class BuildLog(ILogger logger, string buildId, string team)
             tags.Count > 0 ? string.Join(", ", tags) : "(no tags)", contextFiles);
     }
 
+    /// <summary>The context is here: how many files (those of --build-context folders and layouts among them) and how many
+    /// blobs the client had to upload (an unchanged context uploads none).</summary>
+    public void ContextReceived(int files, int namedContextFiles, int uploaded)
+    {
+        using var _ = logger.BeginScope(_scope);
+        logger.LogInformation("build context received: {ContextFiles} files ({NamedContextFiles} of named contexts), {UploadedBlobs} blobs uploaded",
+            files, namedContextFiles, uploaded);
+    }
+
     public void Refused(string reason)
     {
         using var _ = logger.BeginScope(_scope);

@@ -26,7 +26,8 @@ public sealed class ContextReceiver(IContentStore store, string scratch, bool ca
     {
         var missing = new HashSet<string>(StringComparer.Ordinal);
         var present = new Dictionary<string, string>(StringComparer.Ordinal); // digest -> first path naming it
-        foreach (var entry in manifest.Entries.Where(e => e.Sha256.Length > 0))
+        // the named contexts' files (--build-context folders and layouts) are asked for, proved and stored like the context's
+        foreach (var entry in AllEntries(manifest).Where(e => e.Sha256.Length > 0))
         {
             if (!Digest.TryParse(entry.Sha256, out var digest))
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"{entry.Path}: invalid digest {entry.Sha256}"));
@@ -35,6 +36,7 @@ public sealed class ContextReceiver(IContentStore store, string scratch, bool ca
             if (manifest.AnswersChallenges && await store.ExistsAsync(digest, cancellationToken)) present[entry.Sha256] = entry.Path;
             else missing.Add(entry.Sha256);
         }
+        Uploaded = missing.Count;
         if (callerOwnsStore)
         {
             await responses.WriteAsync(new BuildResponse { Missing = new MissingFiles { Digests = { missing.Order(StringComparer.Ordinal) } } }, cancellationToken);
@@ -78,6 +80,13 @@ public sealed class ContextReceiver(IContentStore store, string scratch, bool ca
         servable.UnionWith(present.Keys);
         return servable;
     }
+
+    /// <summary>The main context's entries, then every named context's.</summary>
+    public static IEnumerable<ContextEntry> AllEntries(ContextManifest manifest) =>
+        manifest.Entries.Concat(manifest.NamedContexts.SelectMany(n => n.Entries));
+
+    /// <summary>How many digests the last <see cref="ReceiveAsync"/> asked the client to upload.</summary>
+    public int Uploaded { get; private set; }
 
     internal static async Task<BuildRequest?> NextAsync(IAsyncStreamReader<BuildRequest> requests, BuildRequest.MessageOneofCase expected, CancellationToken cancellationToken)
     {

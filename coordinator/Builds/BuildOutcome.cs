@@ -27,4 +27,11 @@ public sealed record BuildOutcome
 
     /// <summary><c>--call=check</c>: only the checks ran; <see cref="Success"/> means they ran (whatever they found).</summary>
     public bool CheckOnly { get; init; }
+
+    /// <summary><c>--call=outline|targets</c>: BuildKit's answer as JSON (result.json; nothing was built); null for a build or a
+    /// check. (Plain strings: the native client shares this file.)</summary>
+    public string? CallJson { get; init; }
+
+    /// <summary>The same answer as buildx's table (result.txt).</summary>
+    public string CallText { get; init; } = "";
 }

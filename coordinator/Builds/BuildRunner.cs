@@ -64,6 +64,8 @@ public sealed partial class BuildRunner(
             return new BuildOutcome { ErrorClass = ErrorClass.UserError, Error = badSpec };
         var fileName = Path.GetFileName(spec.DockerfilePath is { Length: > 0 } given ? given : "Dockerfile");
         var text = spec.Dockerfile.ToString(Encoding.UTF8);
+        // --call=targets reads the stages only (BuildKit's ListTargets): no plan, no base image
+        if (BuildCalls.IsTargets(spec.Call)) return TargetsOf(spec, text, fileName);
         IReadOnlyList<PlatformSpec> platformSpecs;
         try
         {
@@ -80,15 +82,23 @@ public sealed partial class BuildRunner(
         var contextSources = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in spec.NamedContexts)
         {
-            if (value.StartsWith("docker-image://", StringComparison.Ordinal))
-                contextImages[name] = value["docker-image://".Length..];
-            else if (value.StartsWith("target:", StringComparison.Ordinal))
-                contextStages[name] = value["target:".Length..];
+            var source = NamedContextSource.Parse(value);
+            if (source.Kind == NamedContextKind.Image)
+                contextImages[name] = source.Path;
+            else if (source.Kind == NamedContextKind.Stage)
+                contextStages[name] = source.Path;
+            else if (ticket.NamedContextFolders.TryGetValue(name, out var received))
+            {
+                // a served build: the files its client sent for this context, written here
+                contextImages[name] = NamedContextImages.ReferenceOf(name);
+                contextSources[NamedContextImages.ReferenceOf(name)] = source.At(received);
+            }
             else if (!ClientPathsAreLocal)
                 return new BuildOutcome
                 {
                     ErrorClass = ErrorClass.UserError,
-                    Error = $"--build-context {name}={value}: a folder or OCI layout of the client cannot be read through a server (use docker-image:// or target:)",
+                    Error = $"--build-context {name}={value}: the client sent no files for this folder or OCI layout (a client older than " +
+                            "the server sends none: upgrade it, or use docker-image:// or target:)",
                 };
             else
             {
@@ -117,7 +127,7 @@ public sealed partial class BuildRunner(
                 var (target, options) = await PlanPlatformAsync(spec, text, fileName, baseOptions with { TargetPlatform = platformSpec },
                     contextSources, namedImages, progress, cancellationToken);
                 // The checks read the Dockerfile once (the first platform's plan), as buildx reports them once.
-                if (targets.Count == 0) checks = await CheckAsync(spec, text, fileName, options, target.Plan, contextDirectory, cancellationToken);
+                if (targets.Count == 0 && !BuildCalls.IsOutline(spec.Call)) checks = await CheckAsync(spec, text, fileName, options, target.Plan, contextDirectory, cancellationToken);
                 targets.Add(target);
             }
         }
@@ -146,6 +156,9 @@ public sealed partial class BuildRunner(
         }
 
         trace.Mark("resolve bases");
+        // --call=outline: what the (first platform's) target needs, once its bases are resolved as BuildKit resolves them
+        if (BuildCalls.IsOutline(spec.Call))
+            return Answer(Calls.OutlineDocument.From(targets[0].Plan.Outline, spec.Dockerfile.ToByteArray()));
         if (BuildCalls.IsCheck(spec.Call))
             return new BuildOutcome { Success = true, CheckOnly = true, LintWarnings = checks.Warnings };
         if (checks.Error is { } lintError)
@@ -566,6 +579,25 @@ public sealed partial class BuildRunner(
             StartedUnixMs = started,
             CompletedUnixMs = Now(),
         });
+    }
+
+    private static BuildOutcome Answer(Calls.CallResult answer) => new() { Success = true, CallJson = answer.Json, CallText = answer.Text };
+
+    private static BuildOutcome TargetsOf(BuildSpec spec, string text, string fileName)
+    {
+        try
+        {
+            return Answer(Calls.TargetsDocument.From(Dockerfile.Instructions.StageParser.ParseStages(text, fileName), spec.Dockerfile.ToByteArray()));
+        }
+        catch (DockerfileException e)
+        {
+            return new BuildOutcome
+            {
+                ErrorClass = ErrorClass.UserError,
+                Error = "failed to solve: " + e.Reason,
+                ErrorLocation = e.Line > 0 ? $"{e.FileName}:{e.Line}" : "",
+            };
+        }
     }
 
     private static string? DockerfileInContext(BuildSpec spec, string contextDirectory) =>

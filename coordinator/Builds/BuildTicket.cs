@@ -10,5 +10,9 @@ public sealed record BuildTicket(string BuildId, string Team)
     /// over the Build call); empty otherwise.</summary>
     public IReadOnlyDictionary<string, string> SshSockets { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Folders on this host, by --build-context name, where the server wrote the files its client sent for a named
+    /// folder or OCI layout (over the Build call, like the main context); empty otherwise.</summary>
+    public IReadOnlyDictionary<string, string> NamedContextFolders { get; init; } = new Dictionary<string, string>();
+
     public static string NewId() => Guid.NewGuid().ToString("N");
 }

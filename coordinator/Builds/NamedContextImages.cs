@@ -37,9 +37,13 @@ public sealed class NamedContextImages(IContentStore store, BaseImageResolver ba
         try
         {
             CompressedLayer layer;
+            // BuildKit sends a named folder with its own .dockerignore's patterns excluded (dockerui's NamedContext).
+            var entries = DirectoryLayerSource.Read(directory, WhiteoutTranslation.None, cancellationToken);
+            if (await NamedContextIgnore.LoadAsync(reference[10..], directory, cancellationToken) is { } ignore)
+                entries = NamedContextIgnore.Filter(entries, ignore);
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 0))
             {
-                layer = await LayerCompressor.CompressDirectoryAsync(directory, file, LayerCompression.Gzip, WhiteoutTranslation.None,
+                layer = await LayerCompressor.CompressEntriesAsync(entries, file, LayerCompression.Gzip,
                     new LayerWriterOptions { FixedModificationTime = DateTimeOffset.UnixEpoch, IncludeXattrs = false }, cancellationToken);
             }
             await using (var blob = File.OpenRead(temp))

@@ -37,6 +37,9 @@ public sealed class BuildPlan
 
     public int TargetStageIndex { get; }
 
+    /// <summary>The target's args, secrets and ssh ids, for --call=outline.</summary>
+    public PlanOutline Outline { get; init; } = PlanOutline.Empty;
+
     public PlannedStage Target => Stages[TargetStageIndex];
 
     /// <summary>The step whose result is the image.</summary>

@@ -19,12 +19,13 @@ internal sealed partial class PlannerRun
             case ArgInstruction arg:
                 foreach (var def in arg.Args)
                 {
-                    string? value;
+                    string? value = null;
                     if (options.BuildArgs.TryGetValue(def.Key, out var given))
                         value = given;
                     else if (def.Value is not null)
                         value = word(def.Value);
-                    else
+                    CaptureStageArg(state, arg, def, value);
+                    if (value is null)
                     {
                         // ARG NAME inside a stage takes the global value, if any.
                         var global = _globalArgs.FindIndex(a => a.Key == def.Key);

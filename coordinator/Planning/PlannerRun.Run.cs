@@ -20,6 +20,7 @@ internal sealed partial class PlannerRun
             ? m with { Target = GoPath.Join("/", config.WorkingDir, m.Target) }
             : m).ToArray();
         // A RUN --network wins over the build's --network; the expanded instruction carries the one the step runs with.
+        CaptureMounts(state, mounts, location);
         var network = run.Network != RunNetwork.Default ? run.Network : options.Run.Network;
         var expanded = run with
         {

@@ -28,6 +28,7 @@ internal sealed partial class PlannerRun
                     value = ExpandWith(def.Value, GlobalEnvironment(), arg.Location);
                 else
                     value = null;
+                CaptureGlobalArg(arg, def, value);
                 SetGlobal(def.Key, value);
             }
         }
@@ -100,6 +101,7 @@ internal sealed partial class PlannerRun
                 state.Dependencies.Add(baseStage.Index);
                 state.DependencyInstructions[baseStage.Index] = from;
             }
+            CaptureFromArgs(state, from, env);
             _stages.Add(state);
         }
     }

@@ -55,7 +55,7 @@ internal sealed partial class PlannerRun(DockerfileStages dockerfile, PlanOption
             DependsOnStages = s.Dependencies.ToArray(),
             FinalConfig = s.Planned ? s.Config : null,
         }).ToArray();
-        return new BuildPlan(planned, _steps, target);
+        return new BuildPlan(planned, _steps, target) { Outline = OutlineOf(target) };
     }
 
     private void Dispatch(StageState state, Instruction instruction)

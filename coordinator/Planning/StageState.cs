@@ -26,6 +26,9 @@ internal sealed class StageState
     /// later declaration wins), while the image config keeps the ENV. An ENV of the name afterwards wins again.</summary>
     public HashSet<string> ArgsOverEnv { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>What --call=outline reports of this stage (see PlannerRun.Outline.cs).</summary>
+    public StageOutline Outline { get; } = new();
+
     public bool CmdSet { get; set; }
     public List<string> StepIds { get; } = [];
     public bool Planned { get; set; }

@@ -46,6 +46,18 @@ public sealed partial class BuildKitPeer
         return null;
     }
 
+    /// <summary>
+    /// <c>docker buildx build --call=NAME[,format=json]</c> as buildx 0.13 spells it (<c>BUILDX_EXPERIMENTAL=1 --print=…</c>):
+    /// its stdout, or null and BuildKit's error line.
+    /// </summary>
+    public async Task<(string? Stdout, string? Error)> CallAsync(string context, IReadOnlyList<string> flags, CancellationToken cancellationToken)
+    {
+        var environment = new Dictionary<string, string>(_environment) { ["BUILDX_EXPERIMENTAL"] = "1" };
+        string[] translated = [.. flags.Select(f => f.StartsWith("--call=", StringComparison.Ordinal) ? "--print=" + f["--call=".Length..] : f)];
+        var call = await RunAsync("docker", ["buildx", "build", "--network", "none", "--progress", "plain", .. translated, context], environment, cancellationToken);
+        return call.Code == 0 ? (call.Stdout, null) : (null, ErrorLine(call.Stderr));
+    }
+
     private static string ErrorLine(string stderr)
     {
         var error = stderr.Split('\n').LastOrDefault(l => l.StartsWith("ERROR: ", StringComparison.Ordinal)) ?? stderr.Trim().Split('\n').Last();

@@ -119,10 +119,10 @@ public sealed class DockerfileCheckTests(BusyboxFixture busybox) : IDisposable
     [Fact]
     public async Task Unknown_call_is_a_usage_error()
     {
-        var result = await _scratch.Cli.BuildAsync("--call=outline", _scratch.Context("call", "FROM scratch\n"));
+        var result = await _scratch.Cli.BuildAsync("--call=subrequests.describe", _scratch.Context("call", "FROM scratch\n"));
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("--call outline: unsupported (supported: build, check)", result.Stderr);
+        Assert.Contains("--call subrequests.describe: unsupported (supported: build, check, outline, targets)", result.Stderr);
     }
 
     [Fact]

@@ -1,0 +1,101 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace BuildFarm.Coordinator.Builds.Calls;
+
+/// <summary>
+/// Go's <c>json.MarshalIndent(v, "", "  ")</c> for a tree built in member order: buildx prints BuildKit's result.json
+/// as is, so the bytes (indentation, HTML-safe escapes of &lt; &gt; &amp;, \u2028) must be Go's, not System.Text.Json's.
+/// </summary>
+public static class GoJson
+{
+    public static string MarshalIndent(JsonNode node)
+    {
+        var text = new StringBuilder();
+        Write(text, node, 0);
+        return text.ToString();
+    }
+
+    private static void Write(StringBuilder text, JsonNode? node, int depth)
+    {
+        switch (node)
+        {
+            case null:
+                text.Append("null");
+                break;
+            case JsonObject obj:
+                if (obj.Count == 0)
+                {
+                    text.Append("{}");
+                    break;
+                }
+                text.Append('{');
+                var first = true;
+                foreach (var (key, value) in obj)
+                {
+                    if (!first) text.Append(',');
+                    first = false;
+                    NewLine(text, depth + 1);
+                    Quote(text, key);
+                    text.Append(": ");
+                    Write(text, value, depth + 1);
+                }
+                NewLine(text, depth);
+                text.Append('}');
+                break;
+            case JsonArray array:
+                if (array.Count == 0)
+                {
+                    text.Append("[]");
+                    break;
+                }
+                text.Append('[');
+                for (var i = 0; i < array.Count; i++)
+                {
+                    if (i > 0) text.Append(',');
+                    NewLine(text, depth + 1);
+                    Write(text, array[i], depth + 1);
+                }
+                NewLine(text, depth);
+                text.Append(']');
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                Quote(text, value.GetValue<string>());
+                break;
+            case JsonValue value when value.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
+                text.Append(value.GetValue<bool>() ? "true" : "false");
+                break;
+            case JsonValue value:
+                text.Append(value.ToJsonString()); // numbers: integers only here (line numbers)
+                break;
+        }
+    }
+
+    private static void NewLine(StringBuilder text, int depth) => text.Append('\n').Append(' ', depth * 2);
+
+    // encoding/json's encodeState.string with HTML escaping on (Marshal's default)
+    private static void Quote(StringBuilder text, string value)
+    {
+        const string hex = "0123456789abcdef";
+        text.Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"': text.Append("\\\""); break;
+                case '\\': text.Append("\\\\"); break;
+                case '\n': text.Append("\\n"); break;
+                case '\r': text.Append("\\r"); break;
+                case '\t': text.Append("\\t"); break;
+                case '<' or '>' or '&' or < ' ':
+                    text.Append("\\u00").Append(hex[c >> 4]).Append(hex[c & 0xF]);
+                    break;
+                case '\u2028': text.Append("\\u2028"); break;
+                case '\u2029': text.Append("\\u2029"); break;
+                default: text.Append(c); break;
+            }
+        }
+        text.Append('"');
+    }
+}
