@@ -1,3 +1,4 @@
+using BuildFarm.Oci;
 using BuildFarm.Protos.Cluster;
 
 namespace BuildFarm.Coordinator.CacheIo.BuildKitKeys;
@@ -16,7 +17,6 @@ public static class BuildKitRecordAppender
         var records = (cache.Config.Records ?? []).ToList();
         var farmResults = records.Where(r => r.FarmRecord is not null && r.Results is not null)
             .GroupBy(r => r.FarmRecord!.Key).ToDictionary(g => g.Key, g => g.First().Results!, StringComparer.Ordinal);
-        var chainTops = ChainTops(layers);
         var nodes = graph.Nodes.ToDictionary(n => n.Index);
         var memo = new Dictionary<int, IReadOnlyList<int>?>();
         var added = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -41,9 +41,8 @@ public static class BuildKitRecordAppender
             else if (node.BuildkitDigests.Count == 0) result = null;
             else if (node.IsBase)
             {
-                var top = chainTops.GetValueOrDefault(string.Join(" ", node.BaseLayers.Select(l => l.Digest)), -1);
-                IReadOnlyList<CacheConfigResult>? results = top >= 0 ? [new CacheConfigResult { Layer = top, CreatedAt = DateTimeOffset.UnixEpoch }] : null;
-                result = node.BuildkitDigests.Select(d => Add(new CacheConfigRecord { Digest = BuildKitDigest.RootKey(d), Results = results })).ToList();
+                // roots without results, as BuildKit exports them: the image itself comes from its registry
+                result = node.BuildkitDigests.Select(d => Add(new CacheConfigRecord { Digest = BuildKitDigest.RootKey(d) })).ToList();
             }
             else if (Records(node.Parent) is { } parent && node.Definition is { CacheKey.Length: > 0 } definition)
             {
@@ -71,16 +70,19 @@ public static class BuildKitRecordAppender
 
         foreach (var node in graph.Nodes.Where(n => n.Definition is { CacheKey.Length: > 0 } d && farmResults.ContainsKey(d.CacheKey)))
             Records(node.Index);
-        return cache with { Config = cache.Config with { Records = records } };
+        return new CollectedCache(cache.Config with { Records = records }, WithDiffIdAnnotations(cache.Layers, layers));
     }
 
-    // The layer index at the top of each chain, by the chain's blob digests joined with spaces.
-    private static Dictionary<string, int> ChainTops(IReadOnlyList<CacheConfigLayer> layers)
+    // BuildKit v0.13 reads a layer's diff id from the manifest's descriptor (containerd.io/uncompressed), not from the
+    // config's layer annotations, and refuses a cached result without it ("missing uncompressed annotation").
+    private static IReadOnlyList<Descriptor> WithDiffIdAnnotations(IReadOnlyList<Descriptor> descriptors, IReadOnlyList<CacheConfigLayer> layers)
     {
-        var chains = new string?[layers.Count];
-        string Chain(int i) => chains[i] ??= layers[i].Parent < 0 ? layers[i].Blob : Chain(layers[i].Parent) + " " + layers[i].Blob;
-        var tops = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < layers.Count; i++) tops.TryAdd(Chain(i), i);
-        return tops;
+        var diffIds = layers.Where(l => l.Annotations?.DiffId is { Length: > 0 })
+            .GroupBy(l => l.Blob).ToDictionary(g => g.Key, g => g.First().Annotations!.DiffId!, StringComparer.Ordinal);
+        return descriptors.Select(d => diffIds.TryGetValue(d.Digest, out var diffId)
+            ? d with { Annotations = new Dictionary<string, string>(d.Annotations ?? new Dictionary<string, string>()) { [UncompressedAnnotation] = diffId } }
+            : d).ToList();
     }
+
+    private const string UncompressedAnnotation = "containerd.io/uncompressed";
 }

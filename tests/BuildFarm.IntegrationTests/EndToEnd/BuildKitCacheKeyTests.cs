@@ -91,11 +91,12 @@ public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFix
     public async Task BuildKit_registry_cache_warms_a_fresh_home_so_no_step_executes()
     {
         var cacheRef = $"{peer.RegistryHost}/cache/app:buildkit";
+        await PruneBuildKitAsync(); // BuildKit's own steps, not results another test imported into it
         await peer.Docker.DockerAsync("buildx", "build", "--network", "none", "--cache-to", $"type=registry,ref={cacheRef},mode=max", "-t", "bk:3", peer.Context);
 
         var result = await new BuildFarmCli(Path.Combine(_root, "fresh")).BuildAsync("--cache-from", $"type=registry,ref={cacheRef}", peer.Context);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("(5 found under BuildKit's cache keys)", result.Stderr);
+        Assert.True(result.Stderr.Contains("(5 found under BuildKit's cache keys)"), result.ToString());
         Assert.Equal(0, Steps(result).Executed);
     }
 
@@ -111,19 +112,25 @@ public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFix
     // BuildKit with its own cache pruned builds the Dockerfile from the given cache: every RUN, WORKDIR and COPY is CACHED.
     private async Task AssertPrunedBuildKitHitsAsync(string cacheFrom)
     {
-        await peer.Docker.DockerAsync("buildx", "prune", "--all", "--force");
-        foreach (var tag in new[] { "bk:1", "bk:2", "bk:3" })
-        {
-            try { await peer.Docker.DockerAsync("image", "rm", "-f", tag); }
-            catch (InvalidOperationException) { /* not there */ }
-        }
+        await PruneBuildKitAsync();
         var (_, progress) = await peer.Docker.DockerWithStderrAsync("buildx", "build", "--network", "none", "--progress", "plain",
             "--cache-from", cacheFrom, "-t", "bk:2", peer.Context);
 
         var steps = Regex.Matches(progress, @"^#(\d+) \[(?:[\w-]+ )?\d+/\d+\] ((?:RUN|WORKDIR|COPY) .*)$", RegexOptions.Multiline)
             .Select(m => (Id: m.Groups[1].Value, Name: m.Groups[2].Value)).DistinctBy(s => s.Id).ToList();
         Assert.Equal(5, steps.Count);
-        Assert.All(steps, s => Assert.Matches(new Regex($"^#{s.Id} CACHED$", RegexOptions.Multiline), progress));
+        var missed = steps.Where(s => !Regex.IsMatch(progress, $"^#{s.Id} CACHED$", RegexOptions.Multiline)).Select(s => s.Name).ToList();
+        Assert.True(missed.Count == 0, $"not CACHED: {string.Join(", ", missed)}\n{progress}");
+    }
+
+    private async Task PruneBuildKitAsync()
+    {
+        await peer.Docker.DockerAsync("buildx", "prune", "--all", "--force");
+        foreach (var tag in new[] { "bk:1", "bk:2", "bk:3" })
+        {
+            try { await peer.Docker.DockerAsync("image", "rm", "-f", tag); }
+            catch (InvalidOperationException) { /* not there */ }
+        }
     }
 
     private async Task<List<string>> DiffIdsAsync(string ociTar)
