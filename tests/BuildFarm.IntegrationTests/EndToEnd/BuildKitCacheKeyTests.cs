@@ -39,6 +39,18 @@ public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFix
     }
 
     [Fact]
+    public async Task A_changed_build_arg_misses_the_RUN_that_sees_it_and_every_step_after_it()
+    {
+        var fresh = new BuildFarmCli(Path.Combine(_root, "fresh"));
+        var result = await fresh.BuildAsync("--cache-from", $"type=local,src={peer.CacheDirectory}", "--build-arg", "GREETING=bye", peer.Context);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // the tools stage's RUN and WORKDIR hit; RUN echo "$GREETING…", the COPY and the last RUN after it run
+        Assert.Contains("(2 found under BuildKit's cache keys)", result.Stderr);
+        Assert.Equal(3, Steps(result).Executed);
+    }
+
+    [Fact]
     public async Task Computed_keys_equal_the_record_digests_BuildKit_wrote_for_each_instruction_kind()
     {
         var config = BuildKitCacheFixture.CacheConfig(peer.CacheDirectory);
