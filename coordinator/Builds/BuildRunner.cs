@@ -1,6 +1,7 @@
 using System.Text;
 using BuildFarm.Cache;
 using BuildFarm.Coordinator.CacheIo;
+using BuildFarm.Coordinator.CacheIo.BuildKitKeys;
 using BuildFarm.Coordinator.Context;
 using BuildFarm.Coordinator.Dockerfile;
 using BuildFarm.Coordinator.Engine;
@@ -202,6 +203,9 @@ public sealed partial class BuildRunner(
             }
             var graph = PlanGraphBuilder.Build(target.Plan, keys, target.Resolved, spec, noCacheFilter);
             resolver.AnnotateSshSources(graph);
+            // BuildKit's keys for the steps that have them: a cache BuildKit exported hits, and ours hits in BuildKit
+            if (spec.CacheFrom.Count > 0 || spec.CacheTo.Count > 0)
+                BuildKitGraphKeys.Annotate(graph, target.Plan, target.Resolved);
             // BuildKit names each platform's vertices "[linux/arm64 build 2/4] RUN make" when it builds several.
             if (targets.Count > 1)
                 foreach (var node in graph.Nodes.Where(n => n.DisplayName.StartsWith('[')))
@@ -221,7 +225,8 @@ public sealed partial class BuildRunner(
             {
                 // Before the graph: the imported records make its steps hits like any record of this store.
                 foreach (var option in spec.CacheFrom)
-                    await WithRegistryAsync(pushCredentials, client => CacheIo!.ImportAsync(option, client, progress, cancellationToken));
+                    await WithRegistryAsync(pushCredentials, client => CacheIo!.ImportAsync(option, client, progress, cancellationToken,
+                        [.. targets.Select(t => t.Graph).OfType<BuildGraph>()]));
             }
             catch (Exception e) when (e is InvalidCacheException or Oci.InvalidOciDocumentException or RegistryException or DigestMismatchException
                                           or BlobDigestMismatchException or HttpRequestException)

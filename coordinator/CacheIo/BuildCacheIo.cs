@@ -18,8 +18,9 @@ public sealed class BuildCacheIo(IContentStore store, IStepRecordIndex records, 
     public static IReadOnlyList<string> Types { get; } = ["local", "registry"];
 
     /// <summary>Imports one cache; returns what it brought, or null (after a warning) when the cache does not exist.</summary>
+    /// <param name="graphs">The build's graphs, so that records BuildKit wrote under its own keys hit their steps.</param>
     public async Task<CacheImportResult?> ImportAsync(CacheOption option, RegistryClient registry, Action<ProgressEvent> progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IReadOnlyList<BuildGraph>? graphs = null)
     {
         var started = Now();
         var tag = option.Attrs.GetValueOrDefault("tag") is { Length: > 0 } t ? t : ImageReference.DefaultTag;
@@ -37,7 +38,7 @@ public sealed class BuildCacheIo(IContentStore store, IStepRecordIndex records, 
                     return null;
                 }
                 var layout = await OciLayout.OpenAsync(src, cancellationToken);
-                result = await new CacheImporter(store, records).ImportAsync(layout, tag, where, cancellationToken);
+                result = await new CacheImporter(store, records).ImportAsync(layout, tag, where, cancellationToken, graphs);
                 break;
             }
             case "registry":
@@ -57,7 +58,7 @@ public sealed class BuildCacheIo(IContentStore store, IStepRecordIndex records, 
                         Warn(progress, $"registry cache import from {reference}: not found");
                         return null;
                     }
-                    result = await new CacheImporter(store, records).ImportAsync(layout, tag, where, cancellationToken);
+                    result = await new CacheImporter(store, records).ImportAsync(layout, tag, where, cancellationToken, graphs);
                 }
                 finally
                 {
@@ -69,7 +70,13 @@ public sealed class BuildCacheIo(IContentStore store, IStepRecordIndex records, 
                 throw new InvalidCacheException($"--cache-from type={option.Type} is not supported (expected {string.Join(" or ", Types)})");
         }
         var foreign = result.RecordsForeign > 0 ? $", {result.RecordsForeign} records of another builder skipped (their keys are not the farm's)" : "";
-        Info(progress, "cache-from", $"importing cache manifest from {where}: {result.Layers} layers, {result.RecordsImported} records imported, " +
+        var matched = "";
+        if (result.BuildKitMatched > 0)
+        {
+            matched = $" ({result.BuildKitMatched} found under BuildKit's cache keys)";
+            foreign = $", {result.RecordsForeign} records of another builder read";
+        }
+        Info(progress, "cache-from", $"importing cache manifest from {where}: {result.Layers} layers, {result.RecordsImported} records imported{matched}, " +
                                      $"{result.RecordsPresent} already present{foreign}", started);
         return result;
     }
@@ -83,6 +90,8 @@ public sealed class BuildCacheIo(IContentStore store, IStepRecordIndex records, 
             throw new InvalidCacheException($"--cache-to mode={mode}: expected min or max");
         var tag = option.Attrs.GetValueOrDefault("tag") is { Length: > 0 } t ? t : ImageReference.DefaultTag;
         var collected = await new CacheCollector(records).CollectAsync(graph, mode == "max", cancellationToken);
+        // BuildKit's keys beside ours, for the steps they can be computed for: a BuildKit importing this cache hits too
+        collected = BuildKitKeys.BuildKitRecordAppender.Append(collected, graph);
         string where;
         switch (option.Type)
         {

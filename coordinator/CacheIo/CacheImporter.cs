@@ -3,6 +3,7 @@ using BuildFarm.Oci;
 using BuildFarm.Oci.Images;
 using BuildFarm.Oci.Layers;
 using BuildFarm.Oci.Layout;
+using BuildFarm.Protos.Cluster;
 
 namespace BuildFarm.Coordinator.CacheIo;
 
@@ -15,7 +16,10 @@ namespace BuildFarm.Coordinator.CacheIo;
 /// </summary>
 public sealed class CacheImporter(IContentStore store, IStepRecordIndex records)
 {
-    public async Task<CacheImportResult> ImportAsync(OciLayout layout, string tag, string where, CancellationToken cancellationToken)
+    /// <param name="graphs">The build's graphs: records BuildKit wrote under its own keys are matched to their steps by the
+    /// BuildKit digests on the graph's nodes (BuildKitKeys/), and imported under the steps' farm keys.</param>
+    public async Task<CacheImportResult> ImportAsync(OciLayout layout, string tag, string where, CancellationToken cancellationToken,
+        IReadOnlyList<BuildGraph>? graphs = null)
     {
         var top = await FindManifestAsync(layout, tag, where, cancellationToken);
         var document = await layout.ReadManifestAsync(top, cancellationToken);
@@ -83,7 +87,27 @@ public sealed class CacheImporter(IContentStore store, IStepRecordIndex records)
             await records.PutAsync(record with { Seal = null }, cancellationToken);
             imported++;
         }
-        return new CacheImportResult(byDigest.Count, imported, present, foreign);
+
+        var buildKitMatched = 0;
+        if (graphs is { Count: > 0 } && foreign > 0)
+        {
+            foreach (var record in BuildKitKeys.BuildKitCacheMatcher.Match(config, byDigest, graphs))
+            {
+                if (await records.GetAsync(record.Key, cancellationToken) is not null)
+                {
+                    present++;
+                    continue;
+                }
+                // The layer's diff id goes into the image: always from the blob itself (the annotation, when there, must agree).
+                var actual = (await DiffIdAsync(record.Layer!, cancellationToken)).ToString();
+                if (record.DiffId is { } noted && noted != actual)
+                    throw new InvalidCacheException($"{where}: cache layer {record.Layer!.Digest} is annotated with diff id {noted}, but it has {actual}");
+                await records.PutAsync(record with { DiffId = actual, Seal = null }, cancellationToken);
+                imported++;
+                buildKitMatched++;
+            }
+        }
+        return new CacheImportResult(byDigest.Count, imported, present, foreign) { BuildKitMatched = buildKitMatched };
     }
 
     private async Task<Digest> DiffIdAsync(Descriptor layer, CancellationToken cancellationToken)

@@ -75,7 +75,10 @@ public sealed class DockerDaemonFixture : IAsyncLifetime
     }
 
     /// <summary>Runs the docker client against this daemon; throws with its stderr on failure.</summary>
-    public async Task<string> DockerAsync(params string[] args)
+    public async Task<string> DockerAsync(params string[] args) => (await DockerWithStderrAsync(args)).Stdout;
+
+    /// <summary>Like <see cref="DockerAsync"/>, also giving stderr (where buildx writes its progress).</summary>
+    public async Task<(string Stdout, string Stderr)> DockerWithStderrAsync(params string[] args)
     {
         var start = new ProcessStartInfo(Path.Combine(BinDirectory, "docker")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
@@ -87,7 +90,7 @@ public sealed class DockerDaemonFixture : IAsyncLifetime
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"docker {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return await stdout;
+        return (await stdout, await stderr);
     }
 
     public async Task DisposeAsync()
