@@ -23,6 +23,10 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
     private readonly Lazy<RegistryClient> _client = new(clientFactory);
     private string IndexPath => Path.Combine(stateDirectory, "base-images.json");
 
+    /// <summary>The same store, index and local images, pulling through <paramref name="client"/> (one build's own registry
+    /// access) with a memo of its own: a pull that this client may make is never shared with a build that may not.</summary>
+    public BaseImageResolver WithClient(RegistryClient client) => new(store, () => client, stateDirectory, localImages);
+
     public Task<ResolvedImage> ResolveAsync(string reference, Platform platform, bool pull, CancellationToken cancellationToken) =>
         _resolved.GetOrAdd($"{platform} {reference}", _ => ResolveCoreAsync(reference, platform, pull, cancellationToken));
 
