@@ -143,5 +143,5 @@ public sealed class BuildCommandLine
     /// <summary>Whether --load finds a docker daemon to load into (DOCKER_HOST, else /var/run/docker.sock), as the managed
     /// CLI's DockerEngineLoad looks for one.</summary>
     private static bool DockerDaemonNamed() =>
-        Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } || File.Exists("/var/run/docker.sock");
+        Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } || System.IO.File.Exists("/var/run/docker.sock");
 }

@@ -45,11 +45,12 @@ public sealed class ClientProxy : IWebProxy
     private static Uri? Parse(IReadOnlyDictionary<string, string> environment, string name)
     {
         if (Protos.ClientEnvironmentVariables.Proxy(environment, name) is not { } value) return null;
+        var spelled = environment.GetValueOrDefault(name.ToLowerInvariant()) == value ? name.ToLowerInvariant() : name;
         // "proxy:3128" without a scheme means http://, as curl reads it
         var text = value.Contains("://", StringComparison.Ordinal) ? value : "http://" + value;
         return Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "socks5" or "socks4" or "socks4a"
             ? uri
-            : throw new FormatException($"the client's {name}={value} is not a proxy URL (http://HOST:PORT)");
+            : throw new FormatException($"the client's {spelled}={value} is not a proxy URL (http://HOST:PORT)");
     }
 
     public Uri? GetProxy(Uri destination)
