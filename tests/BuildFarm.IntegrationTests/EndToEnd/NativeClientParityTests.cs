@@ -8,7 +8,7 @@ namespace BuildFarm.IntegrationTests.EndToEnd;
 /// Each build through it matches the same build <c>--embedded</c>: the image id, the exported files, the text it prints
 /// (modulo times). The engine is a real <c>buildfarm serve</c> relayed to <c>$BUILDFARM_HOME/engine.sock</c>.
 /// </summary>
-[Collection(EndToEndCollection.Name)]
+[Collection(EndToEndCollection.Name), System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class NativeClientParityTests(BusyboxFixture busybox, NativeClientFixture native) : IClassFixture<NativeClientFixture>, IDisposable
 {
     private const string Version = "native-parity-test";
