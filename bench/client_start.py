@@ -94,7 +94,7 @@ try:
     # --- 1. time to first byte -------------------------------------------------------------------------
     home = os.path.join(work, "home-fb")
     sock = os.path.join(work, "fb.sock")
-    native_ms, managed_ms, docker_ms = [], [], []
+    native_ms, managed_ms, docker_ms, fallback_ms = [], [], [], []
     unix = unix_listener(sock)
     tcp = tcp_listener()
     write_engine(home, sock, os.getpid())
@@ -103,6 +103,9 @@ try:
         native_ms.append(first_byte([native, "build", "--progress", "plain", ctx], env(home), unix))
         managed_ms.append(first_byte(["dotnet", managed, "build", "--progress", "plain", "--server",
                                       f"127.0.0.1:{tcp.getsockname()[1]}", ctx], env(home), tcp))
+        # an option the native client leaves to the managed CLI (--server): its start, then execv of `dotnet buildfarm.dll`
+        fallback_ms.append(first_byte([native, "build", "--progress", "plain", "--server",
+                                       f"127.0.0.1:{tcp.getsockname()[1]}", ctx], env(home), tcp))
         if docker:
             docker_ms.append(first_byte([docker, "version", "--format", "{{.Server.Version}}"],
                                         dict(os.environ, DOCKER_HOST=f"unix://{sock}"), unix))
@@ -129,18 +132,31 @@ try:
             return (time.perf_counter() - start) * 1000, done.stderr
 
         native_build = [native, "build", "--progress", "plain", ctx]
+        # the options the native client now takes itself (issue 16): a secret and a file output brought from the engine
+        secret_file = os.path.join(work, "secret.txt")
+        with open(secret_file, "w") as f: f.write("s3cr3t")
+        native_output = [native, "build", "--progress", "plain", "--secret", f"id=tok,src={secret_file}",
+                         "-o", f"type=tar,dest={os.path.join(work, 'out.tar')}", ctx]
+        fallback_build = [native, "build", "--progress", "plain", "--server", f"127.0.0.1:{port}", ctx]
         managed_build = ["dotnet", managed, "build", "--progress", "plain", "--server", f"127.0.0.1:{port}", ctx]
         timed(native_build, env(serve_home))  # cold: fills the cache
-        native_warm, managed_warm = [], []
+        native_warm, managed_warm, output_warm, fallback_warm = [], [], [], []
         for i in range(runs):
             native_warm.append(timed(native_build, env(serve_home))[0])
             managed_warm.append(timed(managed_build, env(serve_home))[0])
+            output_warm.append(timed(native_output, env(serve_home))[0])
+            fallback_warm.append(timed(fallback_build, env(serve_home))[0])
         _, native_trace = timed(native_build, env(serve_home, BUILDFARM_CLIENT_TRACE="1"))
         _, managed_trace = timed(managed_build, env(serve_home, BUILDFARM_CLIENT_TRACE="1"))
+        _, output_trace = timed(native_output, env(serve_home, BUILDFARM_CLIENT_TRACE="1"))
+        _, fallback_trace = timed(fallback_build, env(serve_home, BUILDFARM_CLIENT_TRACE="1"))
+        if "native build through" not in output_trace:
+            sys.exit(f"the native client did not build -o/--secret through the engine:\n{output_trace}")
         if "native build through" not in native_trace:
             sys.exit(f"the native client did not build through the engine:\n{native_trace}")
         jit = lambda text: next((l.split(":")[-1].strip().split(" ")[0] for l in text.splitlines() if "methods JIT-compiled" in l), "?")
         native_jit = next((l.split(", ")[-1].split(" ")[0] for l in native_trace.splitlines() if "methods JIT-compiled" in l), "?")
+        output_jit = next((l.split(", ")[-1].split(" ")[0] for l in output_trace.splitlines() if "methods JIT-compiled" in l), "?")
     finally:
         server.send_signal(2)
         server.wait(60)
@@ -148,6 +164,8 @@ try:
     print(f"client start, median of {runs} (ms)    first byte on the socket    warm build wall (served)    JIT-compiled methods")
     print(f"  native client (AOT)                {median(native_ms):8.1f}                  {median(native_warm):8.1f}                  {native_jit}")
     print(f"  managed CLI (ReadyToRun)           {median(managed_ms):8.1f}                  {median(managed_warm):8.1f}                  {jit(managed_trace)}")
+    print(f"  native, --secret + -o type=tar                                    {median(output_warm):8.1f}                  {output_jit}")
+    print(f"  native -> managed fallback (execv) {median(fallback_ms):8.1f}                  {median(fallback_warm):8.1f}                  {jit(fallback_trace)}")
     if docker_ms:
         print(f"  docker CLI (docker version)        {median(docker_ms):8.1f}")
         print(f"ratio native / docker first byte: {median(native_ms) / median(docker_ms):.2f} (target: native <= 30 ms)")

@@ -214,6 +214,10 @@ public static class RemoteBuild
         var spec = invocation.Spec.Clone();
         // The farm pushes with these for this build only; a served build has no other credentials to push with.
         spec.RegistryLogins.AddRange(PushLogins(spec, invocation.Environment));
+        // A local engine (unix:) runs this build with this client's docker config and proxies, not its starter's; a farm
+        // would ignore them, so its proxies (which may hold credentials) never leave this machine.
+        if (endpoint.Server.StartsWith(RemoteEndpoint.UnixPrefix, StringComparison.Ordinal))
+            spec.ClientEnvironment.Add(ClientEnvironmentVariables.Collect(invocation.Environment.Variable));
         // --ssh: the agents stay here (key files get an ssh-agent of their own); the server learns the ids only and sends
         // its RUN steps' agent connections back over this call.
         var localSsh = new List<SshSource>(spec.Ssh.Select(s => s.Clone()));

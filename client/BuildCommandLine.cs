@@ -1,18 +1,19 @@
 namespace BuildFarm.Client;
 
 /// <summary>
-/// The <c>buildfarm build</c> command lines the native client takes itself: the flags of a local build whose outputs
-/// stay in the engine (tags, args, labels, target, platform, cache flags, iid/metadata files, every progress mode).
-/// Anything else — another verb, <c>--output</c>, <c>--push</c>, <c>--secret</c>, <c>--server</c>, a flag
-/// it does not know, or input the managed CLI would refuse — yields null, and the managed CLI gets the same argv (so
-/// every error is worded once, there).
+/// The <c>buildfarm build</c> command lines the native client takes itself: the flags of a build through the resident
+/// engine (tags, args, labels, target, platform, cache flags, iid/metadata files, every progress mode, secrets, file
+/// outputs and pushes, the token). Anything else — another verb, <c>--server</c>, <c>--load</c> into a daemon, a flag it
+/// does not know, or input the managed CLI would refuse — yields null, and the managed CLI gets the same argv (so every
+/// error is worded once, there).
 /// </summary>
 public sealed class BuildCommandLine
 {
     private static readonly HashSet<string> ValueFlags =
-        ["--file", "-f", "--tag", "-t", "--build-arg", "--target", "--label", "--progress", "--iidfile", "--metadata-file", "--platform", "--no-cache-filter"];
+        ["--file", "-f", "--tag", "-t", "--build-arg", "--target", "--label", "--progress", "--iidfile", "--metadata-file", "--platform", "--no-cache-filter",
+         "--secret", "--output", "-o", "--token"];
 
-    private static readonly HashSet<string> BoolFlags = ["--no-cache", "--pull", "--load", "--quiet", "-q"];
+    private static readonly HashSet<string> BoolFlags = ["--no-cache", "--pull", "--load", "--quiet", "-q", "--push"];
 
     public string Context { get; private set; } = "";
     public string? File { get; private set; }
@@ -28,6 +29,19 @@ public sealed class BuildCommandLine
     public bool NoCache { get; private set; }
     public bool Pull { get; private set; }
     public bool Quiet { get; private set; }
+    public bool Push { get; private set; }
+
+    /// <summary>--load: the image stays in the engine's store (as without it) when no docker daemon takes it; with a
+    /// daemon the managed CLI loads it (see <see cref="TryParse"/>).</summary>
+    public bool Load { get; private set; }
+
+    /// <summary>--secret values as given (read when the spec is made).</summary>
+    public List<string> Secrets { get; } = [];
+
+    /// <summary>--output/-o values, parsed as the managed CLI parses them.</summary>
+    public List<OutputArgument> Outputs { get; } = [];
+
+    public string? Token { get; private set; }
 
     /// <summary>The parsed command line, or null with the reason when the managed CLI must take it.</summary>
     public static BuildCommandLine? TryParse(string[] args, out string why)
@@ -70,6 +84,10 @@ public sealed class BuildCommandLine
             context = arg;
         }
         if (context is null) return Refuse(out why, "no context");
+        // --load (or -o type=docker without dest) into a docker daemon is the managed CLI's (docker load over its socket)
+        if ((line.Load || line.Outputs.Any(o => o.IsLoad)) && DockerDaemonNamed()) return Refuse(out why, "--load into a docker daemon");
+        // without a daemon both leave the image in the engine's store (said after the build), as the managed CLI does
+        if (line.Outputs.RemoveAll(o => o.IsLoad) > 0) line.Load = true;
         line.Context = context;
         return line;
     }
@@ -87,7 +105,8 @@ public sealed class BuildCommandLine
             case "--no-cache": NoCache = value; break;
             case "--pull": Pull = value; break;
             case "--quiet" or "-q": Quiet = value; break;
-            // --load: the image stays in the engine's store, named by its tags, as without it
+            case "--push": Push = value; break;
+            case "--load": Load = value; break;
         }
     }
 
@@ -107,6 +126,12 @@ public sealed class BuildCommandLine
             case "--platform": Platform = value; break;
             case "--iidfile": IidFile = value; break;
             case "--metadata-file": MetadataFile = value; break;
+            case "--secret": Secrets.Add(value); break;
+            case "--token": Token = value; break;
+            case "--output" or "-o":
+                if (OutputArgument.TryParse(value) is not { } output) return false; // refused there, with its message
+                Outputs.Add(output);
+                break;
             case "--progress":
                 if (value is not ("auto" or "tty" or "plain" or "rawjson" or "quiet")) return false; // refused there, with its message
                 Progress = value;
@@ -114,4 +139,9 @@ public sealed class BuildCommandLine
         }
         return true;
     }
+
+    /// <summary>Whether --load finds a docker daemon to load into (DOCKER_HOST, else /var/run/docker.sock), as the managed
+    /// CLI's DockerEngineLoad looks for one.</summary>
+    private static bool DockerDaemonNamed() =>
+        Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } || System.IO.File.Exists("/var/run/docker.sock");
 }

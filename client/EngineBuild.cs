@@ -4,10 +4,12 @@ using BuildFarm.Cli.Progress;
 using BuildFarm.Coordinator.Builds;
 using BuildFarm.Coordinator.Context;
 using BuildFarm.Coordinator.Dockerfile.Ignore;
+using BuildFarm.Coordinator.Dockerfile.Lint;
 using BuildFarm.Protos;
 using BuildFarm.Protos.V1;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 
 namespace BuildFarm.Client;
 
@@ -21,12 +23,12 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
     private const int ChunkSize = 1 << 20;
 
     /// <summary>The spec of this build; null (with the reason) when the managed CLI should take it after all.</summary>
-    public async Task<(BuildSpec? Spec, string ContextDir, string DockerfilePath)> PrepareAsync(CancellationToken cancellationToken)
+    public async Task<(BuildSpec? Spec, string ContextDir, string DockerfilePath, string Why)> PrepareAsync(CancellationToken cancellationToken)
     {
         var contextDir = Path.GetFullPath(line.Context);
         var dockerfilePath = line.File is { } f ? Path.GetFullPath(f) : Path.Combine(contextDir, "Dockerfile");
         // A missing context or Dockerfile: the managed CLI words that error.
-        if (!Directory.Exists(contextDir) || !System.IO.File.Exists(dockerfilePath)) return (null, contextDir, dockerfilePath);
+        if (!Directory.Exists(contextDir) || !System.IO.File.Exists(dockerfilePath)) return (null, contextDir, dockerfilePath, "context or Dockerfile missing");
         var spec = new BuildSpec
         {
             DockerfilePath = Path.GetRelativePath(Directory.GetCurrentDirectory(), dockerfilePath),
@@ -34,6 +36,7 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
             Target = line.Target ?? "",
             NoCache = line.NoCache,
             Pull = line.Pull,
+            Push = line.Push,
             Platform = line.Platform ?? "",
             SourceDateEpoch = Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH") ?? "",
         };
@@ -51,14 +54,35 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
             var eq = value.IndexOf('=');
             spec.Labels[value[..eq]] = value[(eq + 1)..];
         }
-        return (spec, contextDir, dockerfilePath);
+        foreach (var value in line.Secrets)
+        {
+            // A secret the managed CLI would refuse: it says why.
+            if (await SecretArgument.TryReadAsync(value, cancellationToken) is not { } secret) return (null, contextDir, dockerfilePath, $"--secret {value}");
+            spec.Secrets.Add(secret);
+        }
+        foreach (var output in line.Outputs)
+        {
+            var message = new OutputSpec { Type = output.Type };
+            foreach (var (k, v) in output.Attrs) message.Attrs[k] = v;
+            spec.Outputs.Add(message);
+        }
+        // The engine pulls and pushes with this client's docker config and proxies, not its starter's (the engine's README).
+        spec.ClientEnvironment.Add(ClientEnvironmentVariables.Collect(Environment.GetEnvironmentVariable));
+        return (spec, contextDir, dockerfilePath, "");
     }
 
     public async Task<int> RunAsync(BuildSpec spec, string contextDir, string dockerfilePath, bool ci, CancellationToken cancellationToken)
     {
         var printer = new ProgressPrinter(Console.Error, line.Quiet ? "quiet" : line.Progress, ci,
             color: Environment.GetEnvironmentVariable("NO_COLOR") is not { Length: > 0 });
-        var client = new BuildService.BuildServiceClient(engine.Channel);
+        // --token, else BUILDFARM_TOKEN: on every call, as the managed client sends it (an engine without a tokens file ignores it)
+        var token = line.Token ?? (Environment.GetEnvironmentVariable("BUILDFARM_TOKEN") is { Length: > 0 } fromEnv ? fromEnv : null);
+        var invoker = engine.Channel.CreateCallInvoker();
+        var client = new BuildService.BuildServiceClient(token is null ? invoker : invoker.Intercept(metadata =>
+        {
+            metadata.Add("authorization", "Bearer " + token);
+            return metadata;
+        }));
         string? buildId = null;
         BuildOutcome outcome;
         try
@@ -75,6 +99,11 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
         {
             var hint = buildId is null ? "" : $"; the build may still run: buildfarm watch {buildId}";
             outcome = new BuildOutcome { Error = $"unix:{engine.SocketPath}: {e.Status.Detail} ({e.StatusCode}){hint}" };
+        }
+        catch (ExportException e)
+        {
+            // an output that could not be brought here (written, checked or unpacked) fails the build, naming why
+            outcome = new BuildOutcome { Error = $"failed to export: {e.Message}" };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or PatternSyntaxException or FormatException)
         {
@@ -133,10 +162,38 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
                     break;
                 case BuildResponse.MessageOneofCase.Result or BuildResponse.MessageOneofCase.Error:
                     await call.RequestStream.CompleteAsync();
-                    return OutcomeOf(response);
+                    return await FinishAsync(client, spec, response, printer, cancellationToken);
             }
         }
         return new BuildOutcome { Error = $"unix:{engine.SocketPath} ended the build without a result" };
+    }
+
+    /// <summary>The build's outcome; on success its file outputs are first brought here from the engine (ReadExport), as
+    /// the managed client does (cli/RemoteBuild.cs FinishAsync).</summary>
+    private async Task<BuildOutcome> FinishAsync(BuildService.BuildServiceClient client, BuildSpec spec, BuildResponse response,
+        ProgressPrinter printer, CancellationToken cancellationToken)
+    {
+        if (response.MessageCase == BuildResponse.MessageOneofCase.Result)
+        {
+            var server = "unix:" + engine.SocketPath;
+            var download = new ExportDownload(client, server);
+            foreach (var export in response.Result.Exports)
+            {
+                if (export.OutputIndex < 0 || export.OutputIndex >= spec.Outputs.Count)
+                    return new BuildOutcome { Error = $"{server} sent export {export.Id} for output {export.OutputIndex}, which this build did not ask for" };
+                var output = spec.Outputs[export.OutputIndex];
+                try
+                {
+                    await download.SaveAsync(export, output, cancellationToken);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or Oci.Layers.UnsafeLayerPathException)
+                {
+                    throw new ExportException(e.Message, e);
+                }
+                printer.Info($"exporting {output.Type} to {output.Attrs["dest"]} done ({export.Size} bytes)");
+            }
+        }
+        return OutcomeOf(response);
     }
 
     private static BuildOutcome OutcomeOf(BuildResponse response) => response.MessageCase == BuildResponse.MessageOneofCase.Result
@@ -148,6 +205,8 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
             ImageNames = [.. response.Result.ImageNames],
             StepsExecuted = response.Result.StepsExecuted,
             StepsCached = response.Result.StepsCached,
+            LintWarnings = [.. response.Result.LintWarnings.Select(LintWarningMessages.FromMessage)],
+            CheckOnly = response.Result.CheckOnly,
         }
         : new BuildOutcome
         {
@@ -158,19 +217,28 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
             ErrorInstruction = response.Error.Instruction,
             LogTail = [.. response.Error.LogTail],
             ExitCode = response.Error.ExitCode,
+            LintWarnings = [.. response.Error.LintWarnings.Select(LintWarningMessages.FromMessage)],
         };
 
     /// <summary>What the managed CLI prints and writes at the end of a build (cli/EmbeddedBuild.cs ReportAsync).</summary>
     private async Task<int> ReportAsync(BuildOutcome outcome, string dockerfilePath, ProgressPrinter printer, bool canceled)
     {
+        if (outcome.Success && !outcome.CheckOnly && line.Load)
+            printer.Info(outcome.ImageNames.Count > 0
+                ? $"--load: no docker daemon (DOCKER_HOST unset, /var/run/docker.sock absent): the image is in buildfarm's image store as {string.Join(", ", outcome.ImageNames)} " +
+                  $"on the server (buildfarm images --server unix:{engine.SocketPath})"
+                : "--load: no docker daemon (DOCKER_HOST unset, /var/run/docker.sock absent) and no -t NAME: the image stays unnamed in buildfarm's cache");
         if (!outcome.Success)
         {
+            LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
             await Console.Error.WriteLineAsync(FailureReport.Format(outcome, dockerfilePath));
             return outcome.Canceled || canceled || outcome.ErrorClass == Protos.Cluster.ErrorClass.Canceled ? 130 : 1;
         }
         printer.Info($"writing image {outcome.ManifestDigest} done");
         foreach (var name in outcome.ImageNames) printer.Info($"naming to {name} done");
         printer.Info($"{outcome.StepsExecuted} steps executed, {outcome.StepsCached} cached");
+        // as buildx: the checks' findings once the progress is done
+        LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
         if (line.IidFile is { } iid) await System.IO.File.WriteAllTextAsync(iid, outcome.ManifestDigest);
         if (line.MetadataFile is { } metadataPath) await System.IO.File.WriteAllBytesAsync(metadataPath, Metadata(outcome));
         if (line.Quiet) Console.WriteLine(outcome.ManifestDigest);

@@ -31,8 +31,8 @@ void OnSignal(PosixSignalContext context)
 }
 
 var build = new EngineBuild(line, home, engine);
-var (spec, contextDir, dockerfilePath) = await build.PrepareAsync(cancel.Token);
-if (spec is null) return FallThrough("context or Dockerfile missing");
+var (spec, contextDir, dockerfilePath, unprepared) = await build.PrepareAsync(cancel.Token);
+if (spec is null) return FallThrough(unprepared);
 var exit = await build.RunAsync(spec, contextDir, dockerfilePath, ci, cancel.Token);
 if (trace)
     Console.Error.WriteLine($"buildfarm-client: native build through unix:{engine.SocketPath}: {clock.ElapsedMilliseconds} ms, " +

@@ -26,7 +26,12 @@ public static class EngineControl
         var home = environment.Home;
         if (EngineRecord.Read(home.EngineRecord) is not { } record || !EngineProcess.IsEngine(record.Pid))
         {
-            // A dead engine's leftovers would only be replaced later: remove them now.
+            // A dead engine's leftovers would only be replaced later: remove them now (a home never made has none).
+            if (!Directory.Exists(home.Root))
+            {
+                Console.WriteLine($"no engine runs for {home.Root}");
+                return 0;
+            }
             File.Delete(home.EngineRecord);
             if (File.Exists(home.EngineSocket) && !await EngineProbe.ServesAsync(home.EngineSocket, TimeSpan.FromSeconds(2), cancellationToken))
                 File.Delete(home.EngineSocket);

@@ -136,17 +136,30 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
             // The credentials leave the spec here: only this build's push sees them, through the provider.
             var logins = new ClientRegistryLogins(served.RegistryLogins);
             served.RegistryLogins.Clear();
+            // A resident engine's caller: its own docker config and proxies, not those of the client that started the engine.
+            ClientRegistryAccess? access = null;
             exportIds = RedirectFileOutputs(served);
             BuildOutcome outcome;
             try
             {
-                outcome = await runner.RunAsync(served, contextDir, [.. spec.NoCacheFilter],
-                    e => OnProgress(record, log, e), ticket, logins, record.Canceled);
+                // (a client's proxy that is no URL, or a docker config that is no JSON, is this build's error, named)
+                access = CallersOwnTheStore ? ClientRegistryAccess.From(served.ClientEnvironment, logins) : null;
+                served.ClientEnvironment.Clear();
+                outcome = await runner.RunAsync(served, contextDir, [.. spec.NoCacheFilter], e => OnProgress(record, log, e),
+                    access is null ? ticket : ticket with { PullRegistry = access.Open }, access?.Credentials ?? logins, record.Canceled);
+            }
+            catch (FormatException e)
+            {
+                outcome = new BuildOutcome { Error = e.Message, ErrorClass = Protos.Cluster.ErrorClass.UserError };
             }
             catch (Exception e) when (e is Oci.Registry.RegistryException or HttpRequestException or InvalidOperationException or IOException)
             {
                 // An output the farm could not write (a push refused, no tag to push to) is the build's error, told to its client.
                 outcome = new BuildOutcome { Error = e.Message, ErrorClass = e is InvalidOperationException ? Protos.Cluster.ErrorClass.UserError : ErrorClasses.Of(e) };
+            }
+            finally
+            {
+                access?.Dispose();
             }
             // Kept for the client to read (ReadExport) until it releases them or they expire.
             IReadOnlyList<ExportFile> exports = outcome.Success && !outcome.CheckOnly && outcome.CallJson is null ? await KeepExportsAsync(exportIds, ticket.Team, record.Canceled) : [];

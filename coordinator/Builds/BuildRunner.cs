@@ -117,7 +117,10 @@ public sealed partial class BuildRunner(
             NamedContextImages = contextImages,
             NamedContextStages = contextStages,
         };
-        var namedImages = new NamedContextImages(store, bases, scratch);
+        // A resident engine's caller pulls with its own docker config and proxies (ClientRegistryAccess); others with this host's.
+        using var pullClient = ticket.PullRegistry?.Invoke();
+        var buildBases = pullClient is null ? bases : bases.WithClient(pullClient);
+        var namedImages = new NamedContextImages(store, buildBases, scratch);
 
         var targets = new List<PlatformBuild>();
         LintResult checks = default!;
@@ -126,7 +129,7 @@ public sealed partial class BuildRunner(
             foreach (var platformSpec in platformSpecs)
             {
                 var (target, options) = await PlanPlatformAsync(spec, text, fileName, baseOptions with { TargetPlatform = platformSpec },
-                    contextSources, namedImages, progress, cancellationToken);
+                    contextSources, namedImages, progress, cancellationToken, buildBases);
                 // The checks read the Dockerfile once (the first platform's plan), as buildx reports them once.
                 if (targets.Count == 0 && !BuildCalls.IsOutline(spec.Call)) checks = await CheckAsync(spec, text, fileName, options, target.Plan, contextDirectory, cancellationToken);
                 targets.Add(target);
@@ -270,7 +273,7 @@ public sealed partial class BuildRunner(
     /// again with the bases' configs.</summary>
     private async Task<(PlatformBuild Build, PlanOptions Options)> PlanPlatformAsync(BuildSpec spec, string text, string fileName,
         PlanOptions options, IReadOnlyDictionary<string, string> contextSources, NamedContextImages namedImages,
-        Action<ProgressEvent> progress, CancellationToken cancellationToken)
+        Action<ProgressEvent> progress, CancellationToken cancellationToken, BaseImageResolver? buildBases = null)
     {
         var target = options.TargetPlatform;
         var plan = DockerfilePlanner.Plan(text, options, fileName);
@@ -283,7 +286,7 @@ public sealed partial class BuildRunner(
             var basePlatform = PlatformSpec.Parse(platformText).ToPlatform();
             var baseImage = contextSources.TryGetValue(reference, out var contextValue)
                 ? await namedImages.ResolveAsync(reference, contextValue, basePlatform, cancellationToken)
-                : await bases.ResolveAsync(reference, basePlatform, spec.Pull, cancellationToken);
+                : await (buildBases ?? bases).ResolveAsync(reference, basePlatform, spec.Pull, cancellationToken);
             resolved[ResolvedImageKey.Of(reference, platformText)] = baseImage;
             configs.TryAdd(reference, new BaseImageConfig
             {

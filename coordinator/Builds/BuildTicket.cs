@@ -14,5 +14,9 @@ public sealed record BuildTicket(string BuildId, string Team)
     /// folder or OCI layout (over the Build call, like the main context); empty otherwise.</summary>
     public IReadOnlyDictionary<string, string> NamedContextFolders { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>A registry client for this build's base image pulls (a resident engine's caller: its own docker config and
+    /// proxies, see <c>ClientRegistryAccess</c>); null: this host's registry client.</summary>
+    public Func<Oci.Registry.RegistryClient>? PullRegistry { get; init; }
+
     public static string NewId() => Guid.NewGuid().ToString("N");
 }

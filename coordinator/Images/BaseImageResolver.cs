@@ -19,12 +19,25 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
     /// <summary>Blobs of one image fetched at once.</summary>
     public const int ParallelDownloads = 4;
 
-    private readonly ConcurrentDictionary<string, Task<ResolvedImage>> _resolved = new(StringComparer.Ordinal);
+    // Shared with the resolvers of WithClient: a base resolved for one client of a resident engine (its user) serves the next.
+    private ConcurrentDictionary<string, Task<ResolvedImage>> _resolved = new(StringComparer.Ordinal);
     private readonly Lazy<RegistryClient> _client = new(clientFactory);
     private string IndexPath => Path.Combine(stateDirectory, "base-images.json");
 
-    public Task<ResolvedImage> ResolveAsync(string reference, Platform platform, bool pull, CancellationToken cancellationToken) =>
-        _resolved.GetOrAdd($"{platform} {reference}", _ => ResolveCoreAsync(reference, platform, pull, cancellationToken));
+    /// <summary>The same store, index, local images and resolved bases, pulling what is not resolved yet through
+    /// <paramref name="client"/> (one build's own registry access: a resident engine's caller's docker config).</summary>
+    public BaseImageResolver WithClient(RegistryClient client) => new(store, () => client, stateDirectory, localImages) { _resolved = _resolved };
+
+    public Task<ResolvedImage> ResolveAsync(string reference, Platform platform, bool pull, CancellationToken cancellationToken)
+    {
+        var key = $"{platform} {reference}";
+        var resolving = _resolved.GetOrAdd(key, _ => ResolveCoreAsync(reference, platform, pull, cancellationToken));
+        // A failed resolve (credentials refused, registry down, canceled) is not remembered: the next build asks again,
+        // maybe with other credentials, instead of getting this failure for as long as the engine runs.
+        _ = resolving.ContinueWith(t => _resolved.TryRemove(new KeyValuePair<string, Task<ResolvedImage>>(key, t)), CancellationToken.None,
+            TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return resolving;
+    }
 
     private async Task<ResolvedImage> ResolveCoreAsync(string text, Platform platform, bool pull, CancellationToken cancellationToken)
     {

@@ -26,10 +26,10 @@ public sealed class RelayedEngine : IAsyncDisposable
     public int Port { get; }
     public UnixSocketRelay Relay { get; }
 
-    public static async Task<RelayedEngine> StartAsync(BuildFarmCli cli, string version)
+    public static async Task<RelayedEngine> StartAsync(BuildFarmCli cli, string version, params string[] serveArguments)
     {
         var port = FreeTcpPort.Next();
-        var server = cli.Start("serve", "--listen", $"127.0.0.1:{port}");
+        var server = cli.Start(["serve", "--listen", $"127.0.0.1:{port}", .. serveArguments]);
         server.StandardInput.Close();
         var serverErr = server.StandardError.ReadToEndAsync();
         var ready = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1));
