@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using BuildFarm.Oci;
 
@@ -10,6 +11,7 @@ namespace BuildFarm.Cache;
 public sealed class LocalContentStore : IContentStore
 {
     private readonly string _base;
+    private readonly ConcurrentDictionary<Digest, BlobIngest> _ingests = new();
 
     public LocalContentStore(string root, string? ns = null)
     {
@@ -36,9 +38,25 @@ public sealed class LocalContentStore : IContentStore
         return Task.FromResult<long?>(info.Exists ? info.Length : null);
     }
 
+    /// <summary>
+    /// Announces a blob that is about to be put here (a base image layer whose download starts), so that
+    /// <see cref="OpenAsync"/> of this store can read it while it is written instead of finding nothing. The first
+    /// announcer owns the ingest (<c>Owner</c>): it must put the blob, or <see cref="BlobIngest.Fail"/> it when it cannot.
+    /// Others get the same ingest to wait on. Ends (and is forgotten) when the put commits or fails.
+    /// </summary>
+    public (BlobIngest Ingest, bool Owner) Announce(Digest digest)
+    {
+        var mine = new BlobIngest(digest, ended => _ingests.TryRemove(new KeyValuePair<Digest, BlobIngest>(ended.Digest, ended)));
+        var ingest = _ingests.GetOrAdd(digest, mine);
+        return (ingest, ReferenceEquals(ingest, mine));
+    }
+
     public Task<Stream> OpenAsync(Digest digest, CancellationToken cancellationToken = default)
     {
         var path = GetBlobPath(digest);
+        // Announced and not yet committed: follow the write (a committed ingest is forgotten only after its rename).
+        if (_ingests.TryGetValue(digest, out var ingest) && !File.Exists(path))
+            return Task.FromResult<Stream>(new IngestReadStream(ingest, path));
         FileStream file;
         try
         {
@@ -67,14 +85,29 @@ public sealed class LocalContentStore : IContentStore
 
     public async Task<Digest> PutAsync(Stream content, Digest? expected = null, CancellationToken cancellationToken = default)
     {
-        if (expected is { } known && File.Exists(GetBlobPath(known))) return known; // put-if-absent
-        var (temp, digest) = await WriteTempAsync(content, expected, cancellationToken);
-        await CommitAsync(temp, digest);
-        return digest;
+        if (expected is { } known && File.Exists(GetBlobPath(known)))
+        {
+            if (_ingests.TryGetValue(known, out var announcedHere)) announcedHere.Succeeded(); // put by another process
+            return known; // put-if-absent
+        }
+        var ingest = expected is { } announced && _ingests.TryGetValue(announced, out var found) && found.TryClaim() ? found : null;
+        try
+        {
+            var (temp, digest) = await WriteTempAsync(content, expected, cancellationToken, ingest);
+            await CommitAsync(temp, digest);
+            ingest?.Succeeded();
+            return digest;
+        }
+        catch (Exception e)
+        {
+            ingest?.Fail(e);
+            throw;
+        }
     }
 
     /// <summary>Streams <paramref name="content"/> into a temp file under ingest/ while hashing; the caller commits it.</summary>
-    internal async Task<(string Path, Digest Digest)> WriteTempAsync(Stream content, Digest? expected, CancellationToken cancellationToken)
+    internal async Task<(string Path, Digest Digest)> WriteTempAsync(Stream content, Digest? expected, CancellationToken cancellationToken,
+        BlobIngest? ingest = null)
     {
         Directory.CreateDirectory(IngestDirectory);
         // The writer's pid in the name: a restarted process can tell a dead writer's leftover from a live write.
@@ -82,14 +115,45 @@ public sealed class LocalContentStore : IContentStore
         try
         {
             using var hashing = new HashingReadStream(content, expected, null, Location);
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+            if (ingest is null)
+            {
+                await using var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
                 await hashing.CopyToAsync(file, 1 << 20, cancellationToken);
+            }
+            else await WriteReportingAsync(hashing, temp, ingest, cancellationToken);
             return (temp, hashing.Digest);
         }
         catch
         {
             TryDelete(temp);
             throw;
+        }
+    }
+
+    /// <summary>Writes in whole chunks, each readable by another handle once reported (unbuffered writes), so that a
+    /// reader following the ingest wakes once per chunk, not once per network read.</summary>
+    private static async Task WriteReportingAsync(Stream content, string temp, BlobIngest ingest, CancellationToken cancellationToken)
+    {
+        const int chunk = 1 << 20;
+        using var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        ingest.Started(temp);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(chunk);
+        try
+        {
+            long written = 0;
+            while (true)
+            {
+                var n = await content.ReadAtLeastAsync(buffer.AsMemory(0, chunk), chunk, throwOnEndOfStream: false, cancellationToken);
+                if (n == 0) break;
+                RandomAccess.Write(file, buffer.AsSpan(0, n), written); // page cache: no need to leave the thread
+                written += n;
+                ingest.Advanced(written);
+                if (n < chunk) break;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

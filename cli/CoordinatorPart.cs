@@ -16,13 +16,19 @@ public sealed class CoordinatorPart : IDisposable
     private readonly string _dockerConfig;
     private RegistryClient? _registry;
 
+    /// <param name="followedStore">The local store this process's own worker reads (same instance): base layers are
+    /// unpacked while they download. Null when workers read the store elsewhere.</param>
     public CoordinatorPart(CliEnvironment environment, LocalFarmOptions options, IContentStore blobs, Task<EngineNode> engine, string scratch,
-        IStepRecordIndex records)
+        IStepRecordIndex records, LocalContentStore? followedStore = null)
     {
         var home = environment.Home;
         _dockerConfig = environment.DockerConfigDirectory;
         Images = new LocalImageStore(home.Images);
-        Runner = new BuildRunner(engine, blobs, new BaseImageResolver(blobs, Registry, home.Root, Images), Images,
+        Runner = new BuildRunner(engine, blobs, new BaseImageResolver(blobs, Registry, home.Root, Images)
+            {
+                FollowedStore = followedStore,
+                Trace = environment.Trace ? Console.Error : null,
+            }, Images,
             new ImageOutputs(blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null)
         {
             PublishContexts = options.PublishContexts,

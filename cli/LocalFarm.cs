@@ -62,10 +62,14 @@ public sealed class LocalFarm : IAsyncDisposable
         try
         {
             IContentStore blobs = farmOptions.Telemetry is { } telemetry ? new MeteredContentStore(cache.Blobs, telemetry.Metrics) : cache.Blobs;
-            var worker = options.Roles.Contains(EngineRoles.Worker) ? new WorkerPart(home, environment.Store, blobs, farmOptions) : null;
+            var worker = options.Roles.Contains(EngineRoles.Worker) ? new WorkerPart(home, environment.Store, blobs, farmOptions, environment.Trace ? Console.Error : null) : null;
             var engineStarted = new TaskCompletionSource<EngineNode>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (options.Roles.Contains(EngineRoles.Coordinator))
-                coordinator = new CoordinatorPart(environment, farmOptions, blobs, engineStarted.Task, scratch, cache.Records);
+            {
+                // This process's worker reads this very folder store: base layers can be unpacked while they download.
+                var followed = worker is not null && worker.ReadsStoreDirectly && cache.Blobs is LocalContentStore own ? own : null;
+                coordinator = new CoordinatorPart(environment, farmOptions, blobs, engineStarted.Task, scratch, cache.Records, followed);
+            }
             // The cluster starts on the thread pool while the caller plans and hashes the context; the build
             // waits for it only when it has a step graph to hand over.
             _ = Task.Run(async () =>

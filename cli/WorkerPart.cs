@@ -17,19 +17,23 @@ public sealed class WorkerPart
 {
     private readonly StepExecutorRunner _runner;
 
-    public WorkerPart(BuildFarmHome home, ContentStoreOptions store, IContentStore blobs, LocalFarmOptions options)
+    public WorkerPart(BuildFarmHome home, ContentStoreOptions store, IContentStore blobs, LocalFarmOptions options, TextWriter? trace = null)
     {
         // The shared store is read through the local LRU blob cache unless it is this home's own folder already
         // (the embedded default: a second copy on the same disk would only cost space and time).
         var local = store.Kind == ContentStoreKind.Local && !options.StoreIsShared;
+        ReadsStoreDirectly = local;
         var workerBlobs = local ? blobs : new CachingContentStore(blobs, home.WorkerBlobs, options.WorkerBlobCacheBytes);
         var contexts = new ContextMaterializer(workerBlobs, new ContextMaterializerOptions(home.WorkerContexts, options.WorkerContextBytes));
-        var executorOptions = new StepExecutorOptions(home.Worker) { Limits = options.RunLimits };
+        var executorOptions = new StepExecutorOptions(home.Worker) { Limits = options.RunLimits, Trace = trace };
         if (options.SnapshotCacheBytes is { } snapshotCap) executorOptions = executorOptions with { SnapshotCacheBytes = snapshotCap };
         _runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, executorOptions), contexts);
         Slots = options.WorkerSlots;
         _metered = options.Telemetry is { } telemetry ? new MeteredStepRunner(_runner, telemetry.Metrics) : _runner;
     }
+
+    /// <summary>Whether this worker reads the farm's store itself (a folder of this machine), not through a blob cache.</summary>
+    public bool ReadsStoreDirectly { get; }
 
     /// <summary>What the worker actor runs steps through: the runner, counted when the host records metrics.</summary>
     private readonly IStepRunner _metered;

@@ -231,8 +231,17 @@ class BuildFarmEngine(BuildFarm):
         if os.path.exists(os.path.join(self.home, "engine.json")):
             subprocess.run(["dotnet", self.dll, "serve", "--stop"], env=self.env, capture_output=True, timeout=120)
 
+    def keep_engine_log(self):
+        """The engine's log (BUILDFARM_TRACE=1 phase and unpack timings land there) goes beside the build logs before
+        the home is wiped."""
+        log = os.path.join(self.home, "engine.log")
+        if os.path.exists(log):
+            self.engine_logs = getattr(self, "engine_logs", 0) + 1
+            shutil.copy(log, os.path.join(self.logdir, f"buildfarm-engine-{self.engine_logs}.log"))
+
     def reset(self):
         self.stop_engine()
+        self.keep_engine_log()
         super().reset()
         ctx = os.path.join(self.tmp_root, "buildfarm-engine-start")
         os.makedirs(ctx, exist_ok=True)
@@ -242,6 +251,7 @@ class BuildFarmEngine(BuildFarm):
 
     def close(self):
         self.stop_engine()
+        self.keep_engine_log()
         super().close()
 
 

@@ -365,6 +365,9 @@ public sealed partial class BuildRunner(
         }
         var results = await Task.WhenAll(targets.Select(RunOneAsync));
         trace.Mark("step graph");
+        // A base layer that failed to download explains a step that could not unpack it: its error speaks for the build.
+        if (BaseDownloadFailure(targets, waited: false) is { } brokenBase && results.Any(f => f is not { Success: true }))
+            return brokenBase;
         if (results.Any(f => f is not { Success: true }))
         {
             // The failure that caused the others' cancellation speaks for the build.
@@ -380,6 +383,11 @@ public sealed partial class BuildRunner(
                 ErrorClass = finished?.ErrorClass ?? ErrorClass.Canceled,
             };
         }
+
+        // Layers no step unpacked may still be downloading: the image is only whole (and pushable) once they are in.
+        try { await Task.WhenAll(targets.SelectMany(t => t.Resolved.Values).Select(r => r.Downloaded)); }
+        catch (Exception) when (BaseDownloadFailure(targets, waited: true) is { } failed) { return failed; }
+        trace.Mark("base downloads");
 
         var epoch = long.TryParse(spec.SourceDateEpoch, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : (DateTimeOffset?)null;
         var assembled = new List<PlatformImage>();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json;
 using BuildFarm.Cache;
 using BuildFarm.Oci;
@@ -26,17 +27,40 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
 
     /// <summary>The same store, index, local images and resolved bases, pulling what is not resolved yet through
     /// <paramref name="client"/> (one build's own registry access: a resident engine's caller's docker config).</summary>
-    public BaseImageResolver WithClient(RegistryClient client) => new(store, () => client, stateDirectory, localImages) { _resolved = _resolved };
+    public BaseImageResolver WithClient(RegistryClient client) => new(store, () => client, stateDirectory, localImages)
+        { _resolved = _resolved, FollowedStore = FollowedStore, Trace = Trace };
+
+    /// <summary>The very store this process's worker reads (a local folder, same instance): a base's layers are announced
+    /// there and download in the background, so a step unpacks a layer while it downloads. Null: every layer is stored
+    /// before the image is returned (remote workers read the store only once a blob is whole).</summary>
+    public LocalContentStore? FollowedStore { get; init; }
+
+    /// <summary>Timings of manifest and layer downloads (BUILDFARM_TRACE=1); null: none.</summary>
+    public TextWriter? Trace { get; init; }
 
     public Task<ResolvedImage> ResolveAsync(string reference, Platform platform, bool pull, CancellationToken cancellationToken)
     {
         var key = $"{platform} {reference}";
-        var resolving = _resolved.GetOrAdd(key, _ => ResolveCoreAsync(reference, platform, pull, cancellationToken));
-        // A failed resolve (credentials refused, registry down, canceled) is not remembered: the next build asks again,
-        // maybe with other credentials, instead of getting this failure for as long as the engine runs.
-        _ = resolving.ContinueWith(t => _resolved.TryRemove(new KeyValuePair<string, Task<ResolvedImage>>(key, t)), CancellationToken.None,
-            TaskContinuationOptions.NotOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return resolving;
+        var created = false;
+        var task = _resolved.GetOrAdd(key, _ =>
+        {
+            created = true;
+            return ResolveCoreAsync(reference, platform, pull, cancellationToken);
+        });
+        if (created) ForgetOnFailure(key, task);
+        return task;
+    }
+
+    /// <summary>A failed resolution or download is not remembered: the next build (of a resident engine, too) asks again.</summary>
+    private void ForgetOnFailure(string key, Task<ResolvedImage> task)
+    {
+        void Forget() => _resolved.TryRemove(new KeyValuePair<string, Task<ResolvedImage>>(key, task));
+        _ = task.ContinueWith(t =>
+        {
+            if (!t.IsCompletedSuccessfully) Forget();
+            else _ = t.Result.Downloaded.ContinueWith(d => { if (!d.IsCompletedSuccessfully) Forget(); },
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task<ResolvedImage> ResolveCoreAsync(string text, Platform platform, bool pull, CancellationToken cancellationToken)
@@ -55,8 +79,11 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
             return local;
 
         var client = _client.Value;
+        var watch = Stopwatch.StartNew();
         var (manifestDocument, _) = await client.GetImageManifestAsync(reference, platform, cancellationToken);
         var manifest = manifestDocument.ParseManifest();
+        Trace?.WriteLine($"trace: base {text}: manifest {watch.Elapsed.TotalMilliseconds:F0} ms");
+        if (FollowedStore is { } followed) return await ResolveFollowedAsync(text, indexKey, reference, client, manifestDocument, manifest, followed, cancellationToken);
         // Layers download side by side, each streamed straight into the store (as dockerd's 3 concurrent downloads).
         await Parallel.ForEachAsync(manifest.Layers.Prepend(manifest.Config).DistinctBy(b => b.Digest),
             new ParallelOptions { MaxDegreeOfParallelism = ParallelDownloads, CancellationToken = cancellationToken },
@@ -73,6 +100,71 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
                ?? throw new InvalidOperationException($"image {text} was pulled but cannot be read back from {store.Location}");
     }
 
+    /// <summary>The config first (planning needs it), then the image at once, its layers announced in the store and
+    /// downloading in the background; the manifest is stored (and the tag remembered) once they are all in.</summary>
+    private async Task<ResolvedImage> ResolveFollowedAsync(string text, string indexKey, ImageReference reference, RegistryClient client,
+        ManifestDocument manifestDocument, ImageManifest manifest, LocalContentStore followed, CancellationToken cancellationToken)
+    {
+        if (!await store.ExistsAsync(manifest.Config.ParsedDigest, cancellationToken))
+        {
+            await using var stream = await client.OpenBlobAsync(reference, manifest.Config, cancellationToken);
+            await store.PutAsync(stream, manifest.Config.ParsedDigest, cancellationToken);
+        }
+        var config = ImageConfig.Parse(await ReadAllAsync(manifest.Config.ParsedDigest, cancellationToken));
+        var image = Describe(text, manifestDocument.Digest.ToString(), manifest, config);
+        var pending = new List<(Descriptor Layer, BlobIngest Ingest, bool Owner)>();
+        foreach (var layer in manifest.Layers.DistinctBy(l => l.Digest))
+        {
+            if (await store.ExistsAsync(layer.ParsedDigest, cancellationToken)) continue;
+            var (ingest, owner) = followed.Announce(layer.ParsedDigest);
+            pending.Add((layer, ingest, owner));
+        }
+        var downloaded = FinishDownloadsAsync(text, indexKey, reference, client, manifestDocument, followed, pending, cancellationToken);
+        return image with { Downloaded = downloaded };
+    }
+
+    private async Task FinishDownloadsAsync(string text, string indexKey, ImageReference reference, RegistryClient client, ManifestDocument manifestDocument,
+        LocalContentStore followed, List<(Descriptor Layer, BlobIngest Ingest, bool Owner)> pending, CancellationToken cancellationToken)
+    {
+        await Task.Yield(); // the caller goes on planning while the layers download
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            await Parallel.ForEachAsync(pending,
+                new ParallelOptions { MaxDegreeOfParallelism = ParallelDownloads, CancellationToken = cancellationToken },
+                async (item, token) =>
+                {
+                    if (!item.Owner)
+                    {
+                        await item.Ingest.Completion.WaitAsync(token); // another build of this process downloads it
+                        return;
+                    }
+                    try
+                    {
+                        await using var stream = await client.OpenBlobAsync(reference, item.Layer, token);
+                        await store.PutAsync(stream, item.Layer.ParsedDigest, token);
+                    }
+                    catch (Exception e)
+                    {
+                        item.Ingest.Fail(e); // readers waiting on it get the cause, never a hang
+                        throw;
+                    }
+                    // Ended by the put (committed); should a store ever take it without ending it, its readers must not wait forever.
+                    if (!item.Ingest.Completion.IsCompleted) item.Ingest.Fail(new BlobNotFoundException(item.Layer.ParsedDigest, followed.Location));
+                });
+        }
+        catch (Exception e)
+        {
+            // Nothing may wait forever on a layer this download will never write.
+            foreach (var item in pending.Where(p => p.Owner)) item.Ingest.Fail(e);
+            throw;
+        }
+        Trace?.WriteLine($"trace: base {text}: {pending.Count} layers downloaded ({pending.Sum(p => p.Layer.Size) / 1048576.0:F1} MB) in {watch.Elapsed.TotalMilliseconds:F0} ms");
+        // The manifest bytes go last: a stored manifest means every blob it names is stored too.
+        await store.PutAsync(new MemoryStream(manifestDocument.Bytes, writable: false), manifestDocument.Digest, cancellationToken);
+        if (reference.Digest is null) await RememberAsync(indexKey, manifestDocument.Digest.ToString(), cancellationToken);
+    }
+
     private static bool SameName(string localName, ImageReference reference) =>
         !localName.Contains('@') && ImageReference.TryParse(localName, out var parsed, out _) && parsed == reference;
 
@@ -84,6 +176,11 @@ public sealed class BaseImageResolver(IContentStore store, Func<RegistryClient> 
         var manifest = ImageManifest.Parse(await ReadAllAsync(digest, cancellationToken));
         if (!await store.ExistsAsync(manifest.Config.ParsedDigest, cancellationToken)) return null;
         var config = ImageConfig.Parse(await ReadAllAsync(manifest.Config.ParsedDigest, cancellationToken));
+        return Describe(reference, manifestDigest, manifest, config);
+    }
+
+    private static ResolvedImage Describe(string reference, string manifestDigest, ImageManifest manifest, ImageConfig config)
+    {
         if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
             throw new InvalidOciDocumentException($"image {reference}: {manifest.Layers.Count} layers but {config.RootFs.DiffIds.Count} diff ids");
         var layers = manifest.Layers.Select((l, i) => new LayerRef

@@ -10,4 +10,7 @@ internal sealed class LayerApplyState(string root, ConfinedRoot confined)
     public ConfinedRoot Confined { get; } = confined;
     public HashSet<string> Touched { get; } = new(StringComparer.Ordinal);
     public List<(List<string> Components, long Seconds, long Nanoseconds)> DirectoryTimes { get; } = [];
+
+    /// <summary>One buffer for every file's data of the layer (not one per file).</summary>
+    public byte[] CopyBuffer { get; } = new byte[128 * 1024];
 }

@@ -71,8 +71,10 @@ public sealed class OverlaySnapshotter : ISnapshotter
         Directory.CreateDirectory(temp);
         try
         {
+            var watch = Stopwatch.StartNew();
             await using (var blob = await _store.OpenAsync(layer.Blob.ParsedDigest, cancellationToken))
-                await _unpacker.UnpackAsync(blob, layer, temp, cancellationToken);
+                await UnpackWholeAsync(blob, layer, temp, cancellationToken);
+            _options.Trace?.WriteLine($"trace: unpack {layer.Blob.Digest[..19]} ({layer.Blob.Size / 1048576.0:F1} MB) {watch.Elapsed.TotalMilliseconds:F0} ms");
             WriteSize(temp, dir);
             Directory.Move(temp, dir);
         }
@@ -83,6 +85,30 @@ public sealed class OverlaySnapshotter : ISnapshotter
         }
         EnsureShortLink(layer.DiffId, dir);
         return MarkUsed(dir);
+    }
+
+    /// <summary>
+    /// Unpacks, then reads the blob to its very end, so that its verification (the store's digest check, or the end of a
+    /// download it follows) has spoken before the layer is kept. When the unpack fails, the rest of the blob is read
+    /// too: a broken source (a digest mismatch, a failed download) explains a broken unpack, and its error is the one
+    /// to report, naming the layer.
+    /// </summary>
+    private async Task UnpackWholeAsync(Stream blob, LayerRef layer, string temp, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _unpacker.UnpackAsync(new KeptOpenStream(blob), layer, temp, cancellationToken);
+        }
+        catch (Exception unpack) when (unpack is not OperationCanceledException)
+        {
+            try { await blob.CopyToAsync(Stream.Null, cancellationToken); }
+            catch (Exception source) when (source is not OperationCanceledException)
+            {
+                throw new InvalidDataException($"layer {layer.Blob.Digest} cannot be unpacked: {source.Message}", source);
+            }
+            throw;
+        }
+        await blob.CopyToAsync(Stream.Null, cancellationToken);
     }
 
     /// <summary>Extracts a layer when needed and leases it: no prune (here or in another process sharing the root)

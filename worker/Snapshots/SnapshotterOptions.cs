@@ -21,4 +21,7 @@ public sealed record SnapshotterOptions(string Root)
     /// <summary>Never use overlayfs: copy the parent for each step and diff by walking (slow; for filesystems
     /// where overlay is unavailable — the snapshotter also falls back by itself when an overlay mount fails).</summary>
     public bool CopyInsteadOfOverlay { get; init; }
+
+    /// <summary>Where unpack timings go (BUILDFARM_TRACE=1); null: nowhere.</summary>
+    public TextWriter? Trace { get; init; }
 }

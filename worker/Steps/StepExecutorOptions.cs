@@ -13,4 +13,7 @@ public sealed record StepExecutorOptions(string Root)
 
     /// <summary>cgroup limits (pids, memory, CPU) of every RUN step on this worker.</summary>
     public Execution.ContainerLimits Limits { get; init; } = Execution.ContainerLimits.Default;
+
+    /// <summary>Where unpack timings go (BUILDFARM_TRACE=1); null: nowhere.</summary>
+    public TextWriter? Trace { get; init; }
 }

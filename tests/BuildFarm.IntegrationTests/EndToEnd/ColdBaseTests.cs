@@ -1,4 +1,7 @@
 using BuildFarm.IntegrationTests.Infrastructure;
+using BuildFarm.Oci;
+using BuildFarm.Oci.Images;
+using BuildFarm.Oci.Registry;
 
 namespace BuildFarm.IntegrationTests.EndToEnd;
 
@@ -35,6 +38,46 @@ public sealed class ColdBaseTests(BusyboxFixture busybox) : IDisposable
         // An unpack writes a new folder and renames it into place: the same inode means the same extraction.
         foreach (var (layer, inode) in afterFirst)
             Assert.True(afterSecond.GetValueOrDefault(layer) == inode, $"layer {layer} was extracted again by the second build");
+    }
+
+    [Fact]
+    public async Task Base_layer_corrupted_in_the_registry_fails_the_build_naming_it_and_leaves_no_snapshot_to_reuse()
+    {
+        await using var registry = await RegistryFixture.StartAsync();
+        var publisher = new BuildFarmCli(Path.Combine(_scratch.Root, "publisher"));
+        var image = $"{registry.Host}/farm/corrupt:1";
+        Assert.Equal(0, (await publisher.BuildAsync("-t", image, _scratch.Context("base", "FROM scratch\nADD rootfs.tar /\n"))).ExitCode);
+        var push = await publisher.RunAsync("push", image);
+        Assert.True(push.ExitCode == 0, push.ToString());
+
+        // The registry's copy of the layer now holds other bytes under its digest (same size): a corrupted mirror.
+        using var client = registry.CreateClient();
+        var (document, _) = await client.GetImageManifestAsync(ImageReference.Parse(image), Platform.LinuxAmd64);
+        var manifest = document.ParseManifest();
+        var layer = Assert.Single(manifest.Layers);
+        var diffId = ImageConfig.Parse(await client.GetBlobAsync(ImageReference.Parse(image), manifest.Config)).RootFs.DiffIds[0];
+        var hex = layer.ParsedDigest.Hex;
+        var data = Path.Combine(registry.StorageDirectory, "docker/registry/v2/blobs/sha256", hex[..2], hex, "data");
+        var pristine = await File.ReadAllBytesAsync(data);
+        var tampered = (byte[])pristine.Clone();
+        tampered[tampered.Length / 2] ^= 0xff;
+        await File.WriteAllBytesAsync(data, tampered);
+
+        var context = _scratch.Context("app", $"FROM {image}\nRUN test -x /bin/sh\n");
+        var failed = await _scratch.Cli.BuildAsync(context);
+        Assert.True(failed.ExitCode != 0, failed.ToString());
+        Assert.Contains(layer.Digest, failed.Stderr + failed.Stdout);
+        Assert.Matches("(?i)digest", failed.Stderr + failed.Stdout);
+        var layers = Path.Combine(_scratch.Home, "worker", "s", "layers");
+        Assert.False(Directory.Exists(Path.Combine(layers, diffId.Replace("sha256:", ""))), "the bad layer was kept extracted");
+        Assert.Empty(Directory.Exists(layers) ? Directory.EnumerateDirectories(layers, "*.tmp-*") : []);
+        Assert.Empty(Directory.EnumerateFiles(_scratch.Home, hex, SearchOption.AllDirectories)); // not in the store either
+
+        // Mended at the source, the next build pulls and unpacks it afresh and succeeds.
+        await File.WriteAllBytesAsync(data, pristine);
+        var mended = await _scratch.Cli.BuildAsync(context);
+        Assert.True(mended.ExitCode == 0, mended.ToString());
+        Assert.True(Directory.Exists(Path.Combine(layers, diffId.Replace("sha256:", ""))));
     }
 
     /// <summary>Extracted layer folders (by diff id) and their inode numbers.</summary>
