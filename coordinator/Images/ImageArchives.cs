@@ -61,15 +61,23 @@ public sealed class ImageArchives(IContentStore store, LocalImageStore images, s
             var layout = await OciLayout.OpenOrCreateAsync(dir, cancellationToken);
             foreach (var (requested, local) in selected)
             {
-                var image = await StoredImage.ReadAsync(store, local, cancellationToken);
-                foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
+                // A multi-platform image goes whole: every platform's manifest, and index.json names its index.
+                var set = await StoredImageSet.ReadAsync(store, local, cancellationToken);
+                ManifestDocument? document = null;
+                foreach (var (_, image) in set.Images)
                 {
-                    if (layout.HasBlob(blob.ParsedDigest)) continue;
-                    await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
-                    await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
+                    foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
+                    {
+                        if (layout.HasBlob(blob.ParsedDigest)) continue;
+                        await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
+                        await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
+                    }
+                    document = ManifestDocument.FromBytes(image.ManifestBytes, image.Manifest.MediaType);
+                    if (set.IndexBytes is not null)
+                        await layout.WriteBlobAsync(new MemoryStream(image.ManifestBytes, writable: false), document.MediaType, null, cancellationToken);
                 }
-                var document = ManifestDocument.FromBytes(image.ManifestBytes, image.Manifest.MediaType);
-                await layout.AddManifestAsync(document, IsTagName(requested, local) ? local.Name : null, null, cancellationToken);
+                if (set.IndexBytes is { } indexBytes) document = ManifestDocument.FromBytes(indexBytes, MediaTypes.OciIndex);
+                await layout.AddManifestAsync(document!, IsTagName(requested, local) ? local.Name : null, null, cancellationToken);
             }
             await layout.WriteTarAsync(destination, cancellationToken);
         }
