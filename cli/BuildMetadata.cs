@@ -14,8 +14,18 @@ public static class BuildMetadata
 {
     private const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
 
-    /// <summary>buildx's build ref is builder/node/ref; ours is buildfarm/WHERE/BUILD-ID (what <c>buildfarm watch</c> takes).</summary>
-    public static string BuildRef(string where, string buildId) => $"buildfarm/{where}/{buildId}";
+    /// <summary>buildx's build ref is BUILDER/NODE/REF; ours is buildfarm/NODE/BUILD-ID (the id <c>buildfarm watch</c> takes),
+    /// NODE being "embedded", "engine" (the resident engine, or any unix socket) or the server's host:port.</summary>
+    public static string BuildRef(string? server, string buildId)
+    {
+        var node = server switch
+        {
+            null => "embedded",
+            _ when server.StartsWith("unix:", StringComparison.Ordinal) => "engine",
+            _ => (server.Contains("://", StringComparison.Ordinal) ? server[(server.IndexOf("://", StringComparison.Ordinal) + 3)..] : server).TrimEnd('/').Replace('/', '_'),
+        };
+        return $"buildfarm/{node}/{buildId}";
+    }
 
     public static byte[] Write(BuildOutcome outcome, string buildRef)
     {

@@ -133,7 +133,7 @@ public static class EmbeddedBuild
         if (invocation.IidFile is { } iid)
             await File.WriteAllTextAsync(iid, outcome.ManifestDigest);
         if (invocation.MetadataFile is { } metadataPath)
-            await File.WriteAllBytesAsync(metadataPath, BuildMetadata.Write(outcome, BuildMetadata.BuildRef(invocation.Server ?? "embedded", outcome.BuildId)));
+            await File.WriteAllBytesAsync(metadataPath, BuildMetadata.Write(outcome, BuildMetadata.BuildRef(invocation.Server, outcome.BuildId)));
         if (invocation.Quiet) Console.WriteLine(outcome.ManifestDigest);
         return 0;
     }

@@ -63,7 +63,6 @@ public sealed class ImageArchives(IContentStore store, LocalImageStore images, s
             {
                 // A multi-platform image goes whole: every platform's manifest, and index.json names its index.
                 var set = await StoredImageSet.ReadAsync(store, local, cancellationToken);
-                ManifestDocument? document = null;
                 foreach (var (_, image) in set.Images)
                 {
                     foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
@@ -72,12 +71,14 @@ public sealed class ImageArchives(IContentStore store, LocalImageStore images, s
                         await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
                         await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
                     }
-                    document = ManifestDocument.FromBytes(image.ManifestBytes, image.Manifest.MediaType);
                     if (set.IndexBytes is not null)
-                        await layout.WriteBlobAsync(new MemoryStream(image.ManifestBytes, writable: false), document.MediaType, null, cancellationToken);
+                        await layout.WriteBlobAsync(new MemoryStream(image.ManifestBytes, writable: false), image.Manifest.MediaType ?? MediaTypes.OciManifest, null, cancellationToken);
                 }
-                if (set.IndexBytes is { } indexBytes) document = ManifestDocument.FromBytes(indexBytes, MediaTypes.OciIndex);
-                await layout.AddManifestAsync(document!, IsTagName(requested, local) ? local.Name : null, null, cancellationToken);
+                var top = set.Images[0].Image;
+                var document = set.IndexBytes is { } indexBytes
+                    ? ManifestDocument.FromBytes(indexBytes, MediaTypes.OciIndex)
+                    : ManifestDocument.FromBytes(top.ManifestBytes, top.Manifest.MediaType);
+                await layout.AddManifestAsync(document, IsTagName(requested, local) ? local.Name : null, null, cancellationToken);
             }
             await layout.WriteTarAsync(destination, cancellationToken);
         }
