@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using BuildFarm.Cli.Engine;
 using BuildFarm.IntegrationTests.Infrastructure;
 
 namespace BuildFarm.IntegrationTests.EndToEnd;
@@ -91,6 +92,33 @@ public sealed class MultiPlatformExportTests(BusyboxFixture busybox) : IDisposab
         var raw = await BuildFarmCli.ToolAsync("skopeo", "inspect", "--raw", $"oci-archive:{archive}");
         Assert.Equal(digest, "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(raw))));
         Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(raw), descriptor["size"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Metadata_file_through_the_resident_engine_describes_the_index_too()
+    {
+        // The default path: the result crosses the engine's gRPC API (BuildResult's media type and size) to the client.
+        var client = new BuildFarmCli(_scratch.Home);
+        client.Environment["BUILDFARM_ENGINE"] = "resident";
+        var metadata = Path.Combine(_scratch.Root, "metadata.json");
+        try
+        {
+            await MustAsync(client, "build", "--progress", "plain", "--platform", Platforms, "--metadata-file", metadata, Context(FilesOnly));
+        }
+        finally
+        {
+            await client.RunAsync("serve", "--stop");
+            if (EngineRecord.Read(Path.Combine(_scratch.Home, "engine.json")) is { } engine)
+            {
+                EngineProcess.KillNow(engine.Pid);
+                await EngineProcess.WaitForExitAsync(engine.Pid, TimeSpan.FromSeconds(10), CancellationToken.None);
+            }
+        }
+        var written = Json(metadata).AsObject();
+        Assert.Equal(["buildx.build.ref", "containerimage.descriptor", "containerimage.digest"], written.Select(p => p.Key).ToList());
+        Assert.Equal(OciIndex, written["containerimage.descriptor"]!["mediaType"]!.GetValue<string>());
+        Assert.True(written["containerimage.descriptor"]!["size"]!.GetValue<long>() > 0);
+        Assert.Matches("^buildfarm/engine/[0-9a-f]{32}$", written["buildx.build.ref"]!.GetValue<string>());
     }
 
     [Fact]
