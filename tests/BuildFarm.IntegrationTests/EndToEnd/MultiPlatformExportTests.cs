@@ -156,6 +156,25 @@ public sealed class MultiPlatformExportTests(BusyboxFixture busybox) : IDisposab
     }
 
     [Fact]
+    public async Task Save_and_load_of_a_two_platform_image_keep_its_index_whole()
+    {
+        var metadata = Path.Combine(_scratch.Root, "metadata.json");
+        await MustAsync(_scratch.Cli, "build", "--progress", "plain", "--platform", Platforms, "-t", "farm/multi:1",
+            "--metadata-file", metadata, Context(FilesOnly));
+        var indexDigest = Json(metadata)["containerimage.digest"]!.GetValue<string>();
+        var saved = Path.Combine(_scratch.Root, "saved.tar");
+        await MustAsync(_scratch.Cli, "save", "--format", "oci", "-o", saved, "farm/multi:1");
+
+        var other = new BuildFarmCli(Path.Combine(_scratch.Root, "other"));
+        await MustAsync(other, "load", "-i", saved);
+        Assert.Contains(indexDigest, (await MustAsync(other, "images", "--digests")).Stdout);
+        var again = Path.Combine(_scratch.Root, "again.tar");
+        await MustAsync(other, "save", "--format", "oci", "-o", again, "farm/multi:1");
+        var raw = JsonNode.Parse(await BuildFarmCli.ToolAsync("skopeo", "inspect", "--raw", $"oci-archive:{again}"))!;
+        Assert.Equal(2, raw["manifests"]!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task Load_of_a_two_platform_build_into_a_docker_daemon_is_refused_before_building_as_buildx()
     {
         // buildx 0.13's docker driver says this before it builds; the daemon is never asked.
