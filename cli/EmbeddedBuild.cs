@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using BuildFarm.Cache;
 using BuildFarm.Cli.Commands;
 using BuildFarm.Cli.Progress;
@@ -141,20 +139,7 @@ public static class EmbeddedBuild
         if (invocation.IidFile is { } iid)
             await File.WriteAllTextAsync(iid, outcome.ManifestDigest);
         if (invocation.MetadataFile is { } metadataPath)
-        {
-            var metadata = new JsonObject
-            {
-                ["containerimage.digest"] = outcome.ManifestDigest,
-                ["containerimage.config.digest"] = outcome.ConfigDigest,
-                ["containerimage.descriptor"] = new JsonObject
-                {
-                    ["mediaType"] = Oci.MediaTypes.OciManifest,
-                    ["digest"] = outcome.ManifestDigest,
-                },
-            };
-            if (outcome.ImageNames.Count > 0) metadata["image.name"] = string.Join(',', outcome.ImageNames);
-            await File.WriteAllTextAsync(metadataPath, metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        }
+            await File.WriteAllBytesAsync(metadataPath, BuildMetadata.Write(outcome, BuildMetadata.BuildRef(invocation.Server, outcome.BuildId)));
         if (invocation.Quiet) Console.WriteLine(outcome.ManifestDigest);
         return 0;
     }

@@ -65,6 +65,7 @@ public static class RemoteBuild
             // An output that could not be brought here (written, checked or unpacked) fails the build, naming why.
             outcome = new BuildOutcome { Error = $"failed to export: {e.Message}" };
         }
+        if (outcome.Success && started.Id is { } buildId) outcome = outcome with { BuildId = buildId };
         printer.Finish();
         return await EmbeddedBuild.ReportAsync(invocation, outcome, printer, cancellationToken.IsCancellationRequested);
     }
@@ -168,6 +169,8 @@ public static class RemoteBuild
             Success = true,
             ManifestDigest = response.Result.ManifestDigest,
             ConfigDigest = response.Result.ConfigDigest,
+            ManifestMediaType = response.Result.ManifestMediaType,
+            ManifestSize = response.Result.ManifestSize,
             ImageNames = [.. response.Result.ImageNames],
             StepsExecuted = response.Result.StepsExecuted,
             StepsCached = response.Result.StepsCached,

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using BuildFarm.Cli;
 using BuildFarm.Cli.Progress;
 using BuildFarm.Coordinator.Builds;
@@ -110,6 +109,7 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
             // the context could not be read (a special file, an unreadable file, a bad .dockerignore): say which
             outcome = new BuildOutcome { Error = e.Message };
         }
+        if (outcome.Success && buildId is { } built) outcome = outcome with { BuildId = built };
         printer.Finish();
         return await ReportAsync(outcome, dockerfilePath, printer, cancellationToken.IsCancellationRequested);
     }
@@ -202,6 +202,8 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
             Success = true,
             ManifestDigest = response.Result.ManifestDigest,
             ConfigDigest = response.Result.ConfigDigest,
+            ManifestMediaType = response.Result.ManifestMediaType,
+            ManifestSize = response.Result.ManifestSize,
             ImageNames = [.. response.Result.ImageNames],
             StepsExecuted = response.Result.StepsExecuted,
             StepsCached = response.Result.StepsCached,
@@ -240,28 +242,10 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
         // as buildx: the checks' findings once the progress is done
         LintReportWriter.WriteBuildSummary(Console.Error, outcome.LintWarnings);
         if (line.IidFile is { } iid) await System.IO.File.WriteAllTextAsync(iid, outcome.ManifestDigest);
-        if (line.MetadataFile is { } metadataPath) await System.IO.File.WriteAllBytesAsync(metadataPath, Metadata(outcome));
+        if (line.MetadataFile is { } metadataPath) await System.IO.File.WriteAllBytesAsync(metadataPath,
+            BuildMetadata.Write(outcome, BuildMetadata.BuildRef("unix:" + engine.SocketPath, outcome.BuildId)));
         if (line.Quiet) Console.WriteLine(outcome.ManifestDigest);
         return 0;
-    }
-
-    // The managed CLI's metadata document, written without reflection (same keys, order and indentation).
-    private static byte[] Metadata(BuildOutcome outcome)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            json.WriteStartObject();
-            json.WriteString("containerimage.digest", outcome.ManifestDigest);
-            json.WriteString("containerimage.config.digest", outcome.ConfigDigest);
-            json.WriteStartObject("containerimage.descriptor");
-            json.WriteString("mediaType", "application/vnd.oci.image.manifest.v1+json");
-            json.WriteString("digest", outcome.ManifestDigest);
-            json.WriteEndObject();
-            if (outcome.ImageNames.Count > 0) json.WriteString("image.name", string.Join(',', outcome.ImageNames));
-            json.WriteEndObject();
-        }
-        return buffer.ToArray();
     }
 
     private static async Task CancelQuietlyAsync(BuildService.BuildServiceClient client, string id)

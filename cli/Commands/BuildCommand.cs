@@ -131,6 +131,9 @@ public static class BuildCommand
                 var daemon = wantsLoad ? DockerEngineLoad.Locate(environment) : null;
                 if (daemon is not null)
                 {
+                    // A docker daemon's image store takes one image per name: buildx refuses before building, with these words.
+                    if (spec.Platform.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().Count() > 1)
+                        throw new UsageException("docker exporter does not currently support exporting manifest lists");
                     var archive = Path.Combine(Path.GetTempPath(), $"buildfarm-load-{Environment.ProcessId}-{Guid.NewGuid():N}.tar");
                     spec.Outputs.Add(new OutputSpec { Type = "docker", Attrs = { ["dest"] = archive } });
                     loadInto = (daemon, archive);

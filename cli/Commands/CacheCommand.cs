@@ -130,7 +130,7 @@ public static class CacheCommand
             }
             // Named images have no step record of their own (manifest, config): keep them and everything they use.
             foreach (var image in await new LocalImageStore(environment.Home.Images).ListAsync(ct))
-                roots.Add(Digest.Parse(image.ManifestDigest));
+                roots.Add(Digest.Parse(image.RootDigest)); // an index keeps every platform
             // So are the images of kept containers (diff and commit read them), named or not.
             foreach (var container in await new ContainerStore(environment.Home.Containers).ListAsync(ct))
                 roots.Add(Digest.Parse(container.ManifestDigest));

@@ -67,7 +67,7 @@ public static class ImagesCommand
                 var (repo, tag) = image.Name.StartsWith("sha256:", StringComparison.Ordinal) ? ("<none>", "<none>") // loaded without a name
                     : at >= 0 ? (image.Name[..at], "<none>") // pulled by digest
                     : colon > slash ? (image.Name[..colon], image.Name[(colon + 1)..]) : (image.Name, "<none>");
-                var digest = showDigests ? $"{image.ManifestDigest,-71} " : "";
+                var digest = showDigests ? $"{image.RootDigest,-71} " : ""; // a multi-platform image: its index
                 Console.WriteLine($"{repo,-40} {tag,-16} {digest}{Id(image),-14} {Ago(image.Created),-20} {HumanSize(image.Size)}");
             }
             return 0;
@@ -83,6 +83,7 @@ public static class ImagesCommand
             Name = i.Name,
             ManifestDigest = i.ManifestDigest,
             ConfigDigest = i.ConfigDigest,
+            IndexDigest = i.IndexDigest is { Length: > 0 } index ? index : null,
             Size = i.Size,
             Created = DateTimeOffset.FromUnixTimeMilliseconds(i.CreatedUnixMs),
         })];

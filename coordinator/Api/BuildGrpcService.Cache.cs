@@ -39,7 +39,7 @@ public sealed partial class BuildGrpcService
         var roots = new List<Digest>();
         foreach (var keep in request.Keep)
             roots.Add(Digest.TryParse(keep, out var d) ? d : throw new RpcException(new Status(StatusCode.InvalidArgument, $"--keep {keep}: not a digest")));
-        foreach (var image in await images.ListAsync(cancellationToken)) roots.Add(Digest.Parse(image.ManifestDigest));
+        foreach (var image in await images.ListAsync(cancellationToken)) roots.Add(Digest.Parse(image.RootDigest)); // an index keeps every platform
 
         var now = DateTimeOffset.UtcNow;
         var grace = TimeSpan.FromSeconds(request.HasGraceSeconds ? request.GraceSeconds : 3600);

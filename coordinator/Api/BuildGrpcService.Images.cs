@@ -24,13 +24,13 @@ public sealed partial class BuildGrpcService
         {
             var found = await images.FindAsync(name, context.CancellationToken);
             // Another team's image is "No such image", as a name that does not exist: the name tells a stranger nothing.
-            if (found is null || !ImageTeams.Sees(caller, found.ManifestDigest))
+            if (found is null || !ImageTeams.Sees(caller, found.RootDigest))
             {
                 response.Results.Add(new RemovedImage { Name = name, Error = $"No such image: {name}" });
                 continue;
             }
             // Built by other teams too: this team lets go of it, theirs stays whole.
-            if (!caller.IsAdmin && !ImageTeams.Disown(found.ManifestDigest, caller.Team))
+            if (!caller.IsAdmin && !ImageTeams.Disown(found.RootDigest, caller.Team))
             {
                 response.Results.Add(new RemovedImage { Name = name, Untagged = { found.Name } });
                 continue;

@@ -173,6 +173,8 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                     {
                         ManifestDigest = outcome.ManifestDigest ?? "",
                         ConfigDigest = outcome.ConfigDigest ?? "",
+                        ManifestMediaType = outcome.ManifestMediaType,
+                        ManifestSize = outcome.ManifestSize,
                         ImageNames = { outcome.ImageNames },
                         StepsExecuted = outcome.StepsExecuted,
                         StepsCached = outcome.StepsCached,
@@ -253,7 +255,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         var caller = TokenInterceptor.CallerOf(context);
         foreach (var image in await images.ListAsync(context.CancellationToken))
         {
-            if (!ImageTeams.Sees(caller, image.ManifestDigest)) continue;
+            if (!ImageTeams.Sees(caller, image.RootDigest)) continue;
             response.Images.Add(new ImageRecord
             {
                 Name = image.Name,
@@ -261,6 +263,7 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
                 ConfigDigest = image.ConfigDigest,
                 Size = image.Size,
                 CreatedUnixMs = image.Created.ToUnixTimeMilliseconds(),
+                IndexDigest = image.IndexDigest ?? "",
             });
         }
         return response;

@@ -9,6 +9,13 @@ public sealed record BuildOutcome
     public bool Canceled { get; init; }
     public string? ManifestDigest { get; init; }
     public string? ConfigDigest { get; init; }
+    /// <summary>What <see cref="ManifestDigest"/> names: an OCI image manifest, or a multi-platform build's image index
+    /// (then <see cref="ConfigDigest"/> is empty, as BuildKit's exporter leaves containerimage.config.digest out).</summary>
+    public string ManifestMediaType { get; init; } = "";
+    /// <summary>The byte size of that manifest or index (its descriptor's size).</summary>
+    public long ManifestSize { get; init; }
+    /// <summary>The build's id (what <c>buildfarm watch</c> and <c>cancel</c> take); buildx's build ref names it.</summary>
+    public string BuildId { get; init; } = "";
     public IReadOnlyList<string> ImageNames { get; init; } = [];
     public long ImageSize { get; init; }
     public int StepsExecuted { get; init; }

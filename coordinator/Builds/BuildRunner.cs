@@ -398,29 +398,19 @@ public sealed partial class BuildRunner(
             assembled.Add(new PlatformImage(platform, image));
         }
         var names = spec.Tags.ToList();
-        string manifestDigest;
-        long size;
-        ExportedImage local;
-        if (assembled.Count == 1)
-        {
-            local = assembled[0].Image;
-            await WriteOutputsAsync(spec, local, names, progress, pushCredentials, cancellationToken);
-            (manifestDigest, size) = (local.ManifestDigest.ToString(), local.Size);
-        }
-        else
-        {
-            var index = await IndexBuilder.BuildAsync(store, assembled, cancellationToken);
-            await WriteOutputsAsync(spec, index, names, progress, pushCredentials, cancellationToken);
-            (manifestDigest, size) = (index.IndexDigest.ToString(), index.Size);
-            // The farm's own image store holds images one can run here: the native platform's when it was built.
-            local = (assembled.FirstOrDefault(a => a.Platform.Matches(PlatformSpec.Native.ToPlatform())) ?? assembled[0]).Image;
-        }
-        // --cache-to: a single-platform build's graph; with several platforms, the first one's (the layout holds one graph)
+        var built = assembled.Count == 1
+            ? ExportedBuild.Single(assembled[0])
+            : ExportedBuild.Of(await IndexBuilder.BuildAsync(store, assembled, cancellationToken));
+        await WriteOutputsAsync(spec, built, names, progress, pushCredentials, cancellationToken);
+        // The image store names the index when there is one (push, save and prune take every platform); its manifest and
+        // config are the image one can run here: the native platform's when it was built.
+        var local = (assembled.FirstOrDefault(a => a.Platform.Matches(PlatformSpec.Native.ToPlatform())) ?? assembled[0]).Image;
+        // --cache-to: every platform's graph in one cache config (as BuildKit's), so --cache-from warms each platform
         foreach (var option in spec.CacheTo)
         {
             try
             {
-                await WithRegistryAsync(pushCredentials, client => CacheIo!.ExportAsync(option, targets[0].Graph!, client, progress, cancellationToken));
+                await WithRegistryAsync(pushCredentials, client => CacheIo!.ExportAsync(option, [.. targets.Select(t => t.Graph!)], client, progress, cancellationToken));
             }
             catch (Exception e) when (option.Attrs.GetValueOrDefault("ignore-error") == "true" && e is not OperationCanceledException)
             {
@@ -443,7 +433,8 @@ public sealed partial class BuildRunner(
                 Name = name,
                 ManifestDigest = local.ManifestDigest.ToString(),
                 ConfigDigest = local.ConfigDigest.ToString(),
-                Size = local.Size,
+                IndexDigest = built.Index?.IndexDigest.ToString(),
+                Size = built.Size,
                 Created = DateTimeOffset.UtcNow,
             }, cancellationToken);
         }
@@ -453,10 +444,13 @@ public sealed partial class BuildRunner(
         return new BuildOutcome
         {
             Success = true,
-            ManifestDigest = manifestDigest,
-            ConfigDigest = assembled.Count == 1 ? assembled[0].Image.ConfigDigest.ToString() : "",
+            ManifestDigest = built.Digest.ToString(),
+            ConfigDigest = built.Index is null ? local.ConfigDigest.ToString() : "",
+            ManifestMediaType = built.Document.MediaType,
+            ManifestSize = built.Document.Bytes.Length,
+            BuildId = ticket.BuildId,
             ImageNames = stored,
-            ImageSize = size,
+            ImageSize = built.Size,
             StepsExecuted = steps.Count(o => !o.Cached),
             StepsCached = steps.Count(o => o.Cached),
         };
@@ -505,20 +499,11 @@ public sealed partial class BuildRunner(
         return sockets;
     }
 
-    private Task WriteOutputsAsync(BuildSpec spec, ExportedImage image, IReadOnlyList<string> names, Action<ProgressEvent> progress,
-        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken) =>
-        WriteOutputsAsync(spec, image, null, names, progress, pushCredentials, cancellationToken);
-
-    private Task WriteOutputsAsync(BuildSpec spec, ExportedIndex index, IReadOnlyList<string> names, Action<ProgressEvent> progress,
-        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken) =>
-        WriteOutputsAsync(spec, null, index, names, progress, pushCredentials, cancellationToken);
-
-    /// <summary>Writes one image, or a multi-platform index (OCI archive and push carry the index; local and tar write a
-    /// folder per platform, as buildx does; a Docker archive cannot hold an index).</summary>
-    private async Task WriteOutputsAsync(BuildSpec spec, ExportedImage? image, ExportedIndex? index, IReadOnlyList<string> names,
+    /// <summary>Writes the build's result where its outputs ask (one path for one image and a multi-platform index: see
+    /// <see cref="ImageOutputs"/>).</summary>
+    private async Task WriteOutputsAsync(BuildSpec spec, ExportedBuild built, IReadOnlyList<string> names,
         Action<ProgressEvent> progress, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
-        var push = spec.Push;
         foreach (var output in spec.Outputs)
         {
             var started = Now();
@@ -528,70 +513,54 @@ public sealed partial class BuildRunner(
             switch (output.Type)
             {
                 case "oci":
-                    if (index is not null) await outputs.WriteOciArchiveAsync(index, dest, outputNames, cancellationToken);
-                    else await outputs.WriteOciArchiveAsync(image!, dest, outputNames, cancellationToken);
+                    await outputs.WriteOciArchiveAsync(built, dest, outputNames, cancellationToken);
                     what = $"exporting to oci image format {dest}";
                     break;
                 case "docker":
-                    // BuildKit's docker exporter refuses an index; docker load takes several images, so each platform goes
-                    // in, tagged on the build platform's (the one `docker run` here can start).
-                    if (index is not null)
-                        await outputs.WriteDockerArchiveAsync(index, PlatformSpec.Native.ToPlatform(), dest, outputNames, cancellationToken);
-                    else
-                        await outputs.WriteDockerArchiveAsync(image!, dest, outputNames, cancellationToken);
+                    // A docker archive holds no index; docker load takes several images, so each platform goes in, tagged
+                    // on the build platform's (the one `docker run` here can start).
+                    await outputs.WriteDockerArchiveAsync(built, PlatformSpec.Native.ToPlatform(), dest, outputNames, cancellationToken);
                     what = $"exporting to docker image format {dest}";
                     break;
                 case "local":
-                    foreach (var (platformDest, one) in PerPlatform(image, index, dest))
-                        await outputs.WriteLocalAsync(one, platformDest, cancellationToken);
+                    await outputs.WriteLocalAsync(built, dest, cancellationToken);
                     what = $"copying files to {dest}";
                     break;
                 case "tar":
-                    if (index is not null)
-                        await outputs.WriteFilesystemTarAsync(index, dest, cancellationToken);
-                    else
-                        await outputs.WriteFilesystemTarAsync(image!, dest, cancellationToken);
+                    await outputs.WriteFilesystemTarAsync(built, dest, cancellationToken);
                     what = $"sending tarball {dest}";
                     break;
                 case "image" or "registry":
                     if (output.Type == "registry" || output.Attrs.GetValueOrDefault("push") == "true")
-                        await PushAsync(image, index, outputNames, progress, pushCredentials, cancellationToken);
+                        await PushAsync(built, outputNames, progress, pushCredentials, cancellationToken);
                     continue;
                 default:
                     throw new InvalidOperationException($"output type {output.Type} is not supported");
             }
             progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "export " + output.Type, Name = what, StartedUnixMs = started, CompletedUnixMs = Now() });
         }
-        if (push) await PushAsync(image, index, names, progress, pushCredentials, cancellationToken);
+        if (spec.Push) await PushAsync(built, names, progress, pushCredentials, cancellationToken);
     }
 
-    // buildx's local exporter with several platforms: one folder per platform ("linux_arm64") under dest.
-    private static IEnumerable<(string Dest, ExportedImage Image)> PerPlatform(ExportedImage? image, ExportedIndex? index, string dest) =>
-        index is null
-            ? [(dest, image!)]
-            : index.Images.Select(i => (Path.Combine(dest, i.Platform.ToString().Replace('/', '_')), i.Image));
-
-    private async Task PushAsync(ExportedImage? image, ExportedIndex? index, IReadOnlyList<string> names, Action<ProgressEvent> progress,
+    private async Task PushAsync(ExportedBuild built, IReadOnlyList<string> names, Action<ProgressEvent> progress,
         IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
     {
         var started = Now();
         if (pushCredentials is null)
         {
-            if (index is not null) await outputs.PushAsync(index, names, cancellationToken);
-            else await outputs.PushAsync(image!, names, cancellationToken);
+            await outputs.PushAsync(built, names, cancellationToken);
         }
         else
         {
             // A client of its own for this push: the credentials die with it, and no other build's push can use them.
             using var client = new RegistryClient(new RegistryClientOptions { Credentials = pushCredentials });
-            if (index is not null) await outputs.PushAsync(index, names, client, cancellationToken);
-            else await outputs.PushAsync(image!, names, client, cancellationToken);
+            await outputs.PushAsync(built, names, client, cancellationToken);
         }
         progress(new ProgressEvent
         {
             Kind = ProgressEvent.Types.Kind.Info,
             StepId = "push",
-            Name = $"pushing {(index is not null ? index.IndexDigest : image!.ManifestDigest)} to {string.Join(", ", names)}",
+            Name = $"pushing {built.Digest} to {string.Join(", ", names)}",
             StartedUnixMs = started,
             CompletedUnixMs = Now(),
         });

@@ -81,7 +81,9 @@ public sealed class BuildCacheIo(IContentStore store, IStepRecordIndex records, 
         return result;
     }
 
-    public async Task ExportAsync(CacheOption option, BuildGraph graph, RegistryClient registry, Action<ProgressEvent> progress,
+    /// <summary>Exports one cache config over every graph of the build (one per platform), as BuildKit exports all
+    /// platforms of a build in one cache.</summary>
+    public async Task ExportAsync(CacheOption option, IReadOnlyList<BuildGraph> graphs, RegistryClient registry, Action<ProgressEvent> progress,
         CancellationToken cancellationToken)
     {
         var started = Now();
@@ -89,9 +91,10 @@ public sealed class BuildCacheIo(IContentStore store, IStepRecordIndex records, 
         if (mode is not ("min" or "max"))
             throw new InvalidCacheException($"--cache-to mode={mode}: expected min or max");
         var tag = option.Attrs.GetValueOrDefault("tag") is { Length: > 0 } t ? t : ImageReference.DefaultTag;
-        var collected = await new CacheCollector(records).CollectAsync(graph, mode == "max", cancellationToken);
+        var collected = await new CacheCollector(records).CollectAsync(graphs, mode == "max", cancellationToken);
         // BuildKit's keys beside ours, for the steps they can be computed for: a BuildKit importing this cache hits too
-        collected = BuildKitKeys.BuildKitRecordAppender.Append(collected, graph);
+        foreach (var graph in graphs)
+            collected = BuildKitKeys.BuildKitRecordAppender.Append(collected, graph);
         string where;
         switch (option.Type)
         {

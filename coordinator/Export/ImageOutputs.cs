@@ -8,17 +8,19 @@ using BuildFarm.Oci.Registry;
 
 namespace BuildFarm.Coordinator.Export;
 
-/// <summary>Writes an assembled image where <c>--output</c>/<c>--push</c> ask: OCI archive, Docker archive, a folder, a tar of
-/// the filesystem, registries.</summary>
+/// <summary>Writes what a build made where <c>--output</c>/<c>--push</c> ask: OCI archive, Docker archive, a folder, a tar of
+/// the filesystem, registries. One path for a single image and a multi-platform index: an OCI layout and a push carry
+/// the index (a manifest per platform), a folder or tar holds a folder per platform ("linux_arm64/"), as buildx's.</summary>
 public sealed class ImageOutputs(IContentStore store, string scratch, Func<RegistryClient> registry)
 {
-    /// <summary>An OCI image layout as a tar (<c>skopeo inspect oci-archive:FILE</c>); each tag becomes a ref name.</summary>
-    public async Task WriteOciArchiveAsync(ExportedImage image, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    /// <summary>An OCI image layout as a tar (<c>skopeo inspect oci-archive:FILE</c>): index.json names the image or the
+    /// index, each tag a ref name.</summary>
+    public async Task WriteOciArchiveAsync(ExportedBuild build, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken)
     {
         var dir = NewScratchDirectory("oci");
         try
         {
-            var layout = await StageLayoutAsync(image, dir, names, cancellationToken);
+            var layout = await StageLayoutAsync(build, dir, names, cancellationToken);
             await WriteAtomicallyAsync(destination, stream => layout.WriteTarAsync(stream, cancellationToken), cancellationToken);
         }
         finally
@@ -26,112 +28,24 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
             Directory.Delete(dir, recursive: true);
         }
     }
-
-    /// <summary>A multi-platform OCI layout tar: index.json names the image index (each tag a ref name), the index names a
-    /// manifest per platform.</summary>
-    public async Task WriteOciArchiveAsync(ExportedIndex index, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken)
-    {
-        var dir = NewScratchDirectory("oci");
-        try
-        {
-            var layout = await StageIndexLayoutAsync(index, dir, names, cancellationToken);
-            await WriteAtomicallyAsync(destination, stream => layout.WriteTarAsync(stream, cancellationToken), cancellationToken);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    /// <summary>Each platform's filesystem in a folder of its own ("linux_arm64/…") in one tar, as buildx's tar exporter.</summary>
-    public async Task WriteFilesystemTarAsync(ExportedIndex index, string destination, CancellationToken cancellationToken)
-    {
-        var dir = NewScratchDirectory("rootfs");
-        try
-        {
-            foreach (var one in index.Images)
-                await WriteLocalAsync(one.Image, Path.Combine(dir, one.Platform.ToString().Replace('/', '_')), cancellationToken);
-            var entries = DirectoryLayerSource.Read(dir, WhiteoutTranslation.None, cancellationToken);
-            await WriteAtomicallyAsync(destination, stream => new LayerTarWriter().WriteAsync(entries, stream, cancellationToken), cancellationToken);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    /// <summary>Pushes every platform's blobs and manifest by digest, then the index under each name.</summary>
-    public Task<IReadOnlyList<Descriptor>> PushAsync(ExportedIndex index, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
-        PushAsync(index, names, registry(), cancellationToken);
-
-    public async Task<IReadOnlyList<Descriptor>> PushAsync(ExportedIndex index, IReadOnlyList<string> names, RegistryClient client,
-        CancellationToken cancellationToken)
-    {
-        if (names.Count == 0) throw new InvalidOperationException("--push needs at least one -t NAME to push to");
-        var dir = NewScratchDirectory("push");
-        try
-        {
-            var layout = await StageIndexLayoutAsync(index, dir, [], cancellationToken);
-            var top = await layout.ResolveAsync(null, cancellationToken);
-            var pushed = new List<Descriptor>();
-            foreach (var name in names)
-                pushed.Add(await ImageCopier.PushAsync(client, layout, top, ImageReference.Parse(name), null, cancellationToken));
-            return pushed;
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    private async Task<OciLayout> StageIndexLayoutAsync(ExportedIndex index, string dir, IReadOnlyList<string> names, CancellationToken cancellationToken)
-    {
-        var layout = await OciLayout.OpenOrCreateAsync(dir, cancellationToken);
-        foreach (var one in index.Images)
-        {
-            var image = one.Image;
-            foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
-            {
-                if (layout.HasBlob(blob.ParsedDigest)) continue; // a layer two platforms share (COPY of the same files)
-                await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
-                await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
-            }
-            await layout.WriteBlobAsync(new MemoryStream(image.ManifestBytes, writable: false), MediaTypes.OciManifest, null, cancellationToken);
-        }
-        var document = new ManifestDocument(MediaTypes.OciIndex, index.IndexBytes);
-        if (names.Count == 0)
-            await layout.AddManifestAsync(document, null, null, cancellationToken);
-        foreach (var name in names)
-            await layout.AddManifestAsync(document, RefName(name), null, cancellationToken);
-        return layout;
-    }
-
-    /// <summary>The archive <c>docker load</c> reads: uncompressed layer tars, config, manifest.json with the tags.</summary>
-    public Task WriteDockerArchiveAsync(ExportedImage image, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
-        WriteDockerArchiveAsync([(image, names)], destination, cancellationToken);
 
     /// <summary>
-    /// A multi-platform build as a docker archive: every platform's image (one manifest.json entry each, so <c>docker
-    /// load</c> gets them all), the tags on <paramref name="tagged"/>'s only — a name can point at one image there.
+    /// The archive <c>docker load</c> reads: uncompressed layer tars, config, manifest.json with the tags. Of a
+    /// multi-platform build every platform's image goes in (one manifest.json entry each), the tags on
+    /// <paramref name="tagged"/>'s only — a name can point at one image there.
     /// </summary>
-    public Task WriteDockerArchiveAsync(ExportedIndex index, Platform tagged, string destination, IReadOnlyList<string> names,
+    public async Task WriteDockerArchiveAsync(ExportedBuild build, Platform tagged, string destination, IReadOnlyList<string> names,
         CancellationToken cancellationToken)
     {
-        var chosen = index.Images.FirstOrDefault(i => i.Platform.Matches(tagged)) ?? index.Images[0];
-        return WriteDockerArchiveAsync([.. index.Images.Select(i => (i.Image, i == chosen ? names : (IReadOnlyList<string>)[]))], destination, cancellationToken);
-    }
-
-    private async Task WriteDockerArchiveAsync(IReadOnlyList<(ExportedImage Image, IReadOnlyList<string> Names)> images, string destination,
-        CancellationToken cancellationToken)
-    {
+        var chosen = build.Images.FirstOrDefault(i => i.Platform.Matches(tagged)) ?? build.Images[0];
         var dir = NewScratchDirectory("docker");
         try
         {
             var archives = new List<DockerArchiveImage>();
-            foreach (var (image, names) in images)
+            foreach (var one in build.Images)
             {
                 var tars = new List<string>();
-                foreach (var layer in image.Manifest.Layers)
+                foreach (var layer in one.Image.Manifest.Layers)
                 {
                     var path = Path.Combine(dir, layer.ParsedDigest.Hex + ".tar");
                     tars.Add(path);
@@ -143,9 +57,9 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
                 }
                 archives.Add(new DockerArchiveImage
                 {
-                    ConfigBytes = image.ConfigBytes,
+                    ConfigBytes = one.Image.ConfigBytes,
                     LayerTarPaths = tars,
-                    RepoTags = [.. names.Select(DockerTag)],
+                    RepoTags = one == chosen ? [.. names.Select(DockerTag)] : [],
                 });
             }
             await WriteAtomicallyAsync(destination, stream => DockerArchiveWriter.WriteAsync(archives, stream, cancellationToken), cancellationToken);
@@ -156,8 +70,16 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
         }
     }
 
-    /// <summary>The image's filesystem, unpacked into a folder (<c>type=local</c>).</summary>
-    public async Task WriteLocalAsync(ExportedImage image, string destination, CancellationToken cancellationToken)
+    /// <summary>The filesystem, unpacked into a folder (<c>type=local</c>); with several platforms one folder each
+    /// ("linux_arm64") under it, as buildx's local exporter.</summary>
+    public async Task WriteLocalAsync(ExportedBuild build, string destination, CancellationToken cancellationToken)
+    {
+        foreach (var one in build.Images)
+            await WriteLocalAsync(one.Image, build.Index is null ? destination : Path.Combine(destination, one.Platform.ToString().Replace('/', '_')),
+                cancellationToken);
+    }
+
+    private async Task WriteLocalAsync(ExportedImage image, string destination, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(destination);
         var applier = new LayerApplier();
@@ -169,15 +91,16 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
     }
 
     /// <summary>
-    /// The image's filesystem as one tar (<c>type=tar</c>, as buildx): the layers applied in a scratch folder, then written
-    /// in sorted order with their owners, modes, times, links and xattrs (a served <c>type=local</c> travels this way).
+    /// The filesystem as one tar (<c>type=tar</c>, as buildx: the tree type=local writes): the layers applied in a scratch
+    /// folder, then written in sorted order with their owners, modes, times, links and xattrs (a served <c>type=local</c>
+    /// travels this way).
     /// </summary>
-    public async Task WriteFilesystemTarAsync(ExportedImage image, string destination, CancellationToken cancellationToken)
+    public async Task WriteFilesystemTarAsync(ExportedBuild build, string destination, CancellationToken cancellationToken)
     {
         var dir = NewScratchDirectory("rootfs");
         try
         {
-            await WriteLocalAsync(image, dir, cancellationToken);
+            await WriteLocalAsync(build, dir, cancellationToken);
             var entries = DirectoryLayerSource.Read(dir, WhiteoutTranslation.None, cancellationToken);
             await WriteAtomicallyAsync(destination, stream => new LayerTarWriter().WriteAsync(entries, stream, cancellationToken), cancellationToken);
         }
@@ -187,19 +110,20 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
         }
     }
 
-    /// <summary>Pushes blobs then the manifest to every name; returns the digests the registries acknowledged.</summary>
-    public Task<IReadOnlyList<Descriptor>> PushAsync(ExportedImage image, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
-        PushAsync(image, names, registry(), cancellationToken);
+    /// <summary>Pushes blobs (every platform's, and its manifest by digest) then the image or index to every name;
+    /// returns the digests the registries acknowledged.</summary>
+    public Task<IReadOnlyList<Descriptor>> PushAsync(ExportedBuild build, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
+        PushAsync(build, names, registry(), cancellationToken);
 
     /// <summary>Pushes with the given client (a served build's own, holding only the credentials its client sent).</summary>
-    public async Task<IReadOnlyList<Descriptor>> PushAsync(ExportedImage image, IReadOnlyList<string> names, RegistryClient client,
+    public async Task<IReadOnlyList<Descriptor>> PushAsync(ExportedBuild build, IReadOnlyList<string> names, RegistryClient client,
         CancellationToken cancellationToken)
     {
         if (names.Count == 0) throw new InvalidOperationException("--push needs at least one -t NAME to push to");
         var dir = NewScratchDirectory("push");
         try
         {
-            var layout = await StageLayoutAsync(image, dir, [], cancellationToken);
+            var layout = await StageLayoutAsync(build, dir, [], cancellationToken);
             var top = await layout.ResolveAsync(null, cancellationToken);
             var pushed = new List<Descriptor>();
             foreach (var name in names)
@@ -212,15 +136,23 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
         }
     }
 
-    private async Task<OciLayout> StageLayoutAsync(ExportedImage image, string dir, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    private async Task<OciLayout> StageLayoutAsync(ExportedBuild build, string dir, IReadOnlyList<string> names, CancellationToken cancellationToken)
     {
         var layout = await OciLayout.OpenOrCreateAsync(dir, cancellationToken);
-        foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
+        foreach (var one in build.Images)
         {
-            await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
-            await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
+            var image = one.Image;
+            foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
+            {
+                if (layout.HasBlob(blob.ParsedDigest)) continue; // a layer two platforms share (COPY of the same files)
+                await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
+                await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
+            }
+            // an index's manifests are blobs the index names; a single image's manifest is the top document below
+            if (build.Index is not null)
+                await layout.WriteBlobAsync(new MemoryStream(image.ManifestBytes, writable: false), MediaTypes.OciManifest, null, cancellationToken);
         }
-        var document = new ManifestDocument(MediaTypes.OciManifest, image.ManifestBytes);
+        var document = build.Document;
         if (names.Count == 0)
             await layout.AddManifestAsync(document, null, null, cancellationToken);
         foreach (var name in names)

@@ -61,14 +61,23 @@ public sealed class ImageArchives(IContentStore store, LocalImageStore images, s
             var layout = await OciLayout.OpenOrCreateAsync(dir, cancellationToken);
             foreach (var (requested, local) in selected)
             {
-                var image = await StoredImage.ReadAsync(store, local, cancellationToken);
-                foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
+                // A multi-platform image goes whole: every platform's manifest, and index.json names its index.
+                var set = await StoredImageSet.ReadAsync(store, local, cancellationToken);
+                foreach (var (_, image) in set.Images)
                 {
-                    if (layout.HasBlob(blob.ParsedDigest)) continue;
-                    await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
-                    await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
+                    foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
+                    {
+                        if (layout.HasBlob(blob.ParsedDigest)) continue;
+                        await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
+                        await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
+                    }
+                    if (set.IndexBytes is not null)
+                        await layout.WriteBlobAsync(new MemoryStream(image.ManifestBytes, writable: false), image.Manifest.MediaType ?? MediaTypes.OciManifest, null, cancellationToken);
                 }
-                var document = ManifestDocument.FromBytes(image.ManifestBytes, image.Manifest.MediaType);
+                var top = set.Images[0].Image;
+                var document = set.IndexBytes is { } indexBytes
+                    ? ManifestDocument.FromBytes(indexBytes, MediaTypes.OciIndex)
+                    : ManifestDocument.FromBytes(top.ManifestBytes, top.Manifest.MediaType);
                 await layout.AddManifestAsync(document, IsTagName(requested, local) ? local.Name : null, null, cancellationToken);
             }
             await layout.WriteTarAsync(destination, cancellationToken);
@@ -108,7 +117,7 @@ public sealed class ImageArchives(IContentStore store, LocalImageStore images, s
             var descriptor = await DockerArchiveReader.ImportAsync(image, layout, null, LayerCompression.Gzip, cancellationToken);
             IReadOnlyList<string?> names = image.RepoTags.Count > 0 ? [.. image.RepoTags] : [(string?)null];
             foreach (var name in names)
-                loaded.Add(await StoreAsync(layout, descriptor, name, cancellationToken));
+                loaded.Add(await StoreAsync(layout, descriptor, name, null, cancellationToken));
         }
         return loaded;
     }
@@ -120,13 +129,29 @@ public sealed class ImageArchives(IContentStore store, LocalImageStore images, s
         {
             var descriptor = entry;
             var document = await layout.ReadManifestAsync(entry, cancellationToken);
-            if (document.IsIndex) descriptor = document.ParseIndex().SelectPlatform(platform);
-            loaded.Add(await StoreAsync(layout, descriptor, NameOf(entry), cancellationToken));
+            if (!document.IsIndex)
+            {
+                loaded.Add(await StoreAsync(layout, descriptor, NameOf(entry), null, cancellationToken));
+                continue;
+            }
+            var index = document.ParseIndex();
+            descriptor = index.SelectPlatform(platform);
+            // An index whose every image is in the archive (what save --format oci and buildx's oci exporter write) is
+            // kept whole, each platform stored; one with images left out (a single platform copied) keeps this host's.
+            var whole = index.Manifests.All(m => MediaTypes.IsManifest(m.MediaType) && layout.HasBlob(m.ParsedDigest));
+            if (whole)
+            {
+                foreach (var other in index.Manifests.Where(m => m.Digest != descriptor.Digest))
+                    await StoreBlobsAsync(layout, other, cancellationToken);
+            }
+            loaded.Add(await StoreAsync(layout, descriptor, NameOf(entry), whole ? document : null, cancellationToken));
         }
         return loaded;
     }
 
-    private async Task<LocalImage> StoreAsync(OciLayout layout, Descriptor descriptor, string? name, CancellationToken cancellationToken)
+    // One image's layers and config, then its manifest last: a stored manifest means every blob it names is stored too.
+    private async Task<(ManifestDocument Document, ImageManifest Manifest)> StoreBlobsAsync(OciLayout layout, Descriptor descriptor,
+        CancellationToken cancellationToken)
     {
         var document = await layout.ReadManifestAsync(descriptor, cancellationToken);
         var manifest = document.ParseManifest();
@@ -136,14 +161,23 @@ public sealed class ImageArchives(IContentStore store, LocalImageStore images, s
             await using var stream = layout.OpenBlob(blob);
             await store.PutAsync(stream, blob.ParsedDigest, cancellationToken);
         }
-        // The manifest goes last: a stored manifest means every blob it names is stored too.
         await store.PutAsync(new MemoryStream(document.Bytes, writable: false), document.Digest, cancellationToken);
+        return (document, manifest);
+    }
+
+    /// <param name="index">The index to name too (after every platform's image was stored), or null for one image.</param>
+    private async Task<LocalImage> StoreAsync(OciLayout layout, Descriptor descriptor, string? name, ManifestDocument? index,
+        CancellationToken cancellationToken)
+    {
+        var (document, manifest) = await StoreBlobsAsync(layout, descriptor, cancellationToken);
+        if (index is not null) await store.PutAsync(new MemoryStream(index.Bytes, writable: false), index.Digest, cancellationToken);
         name = name is null ? null : Familiar(name);
         var image = new LocalImage
         {
             Name = name ?? document.Digest.ToString(),
             ManifestDigest = document.Digest.ToString(),
             ConfigDigest = manifest.Config.Digest,
+            IndexDigest = index?.Digest.ToString(),
             Size = manifest.Layers.Sum(l => l.Size),
             Created = DateTimeOffset.UtcNow,
         };

@@ -15,11 +15,36 @@ public sealed class ImagePusher(IContentStore store, RegistryClient client, Loca
     public async Task<Digest> PushAsync(LocalImage image, IProgress<string> status, CancellationToken cancellationToken)
     {
         var target = ImageReference.Parse(image.Name);
-        var stored = await StoredImage.ReadAsync(store, image, cancellationToken);
+        var set = await StoredImageSet.ReadAsync(store, image, cancellationToken);
         status.Report($"The push refers to repository [{ImagePuller.RepositoryOf(image.Name)}]");
         var mountable = await MountSourcesAsync(target, cancellationToken);
-        // Blobs upload side by side (as docker push does); the manifest goes only after all of them.
-        await Parallel.ForEachAsync(stored.Manifest.Layers.Append(stored.Manifest.Config).DistinctBy(b => b.Digest),
+        Descriptor pushed;
+        if (set.IndexBytes is { } indexBytes)
+        {
+            // A multi-platform image: each platform's blobs and manifest by digest, then the index under the tag.
+            foreach (var (_, one) in set.Images)
+            {
+                await PushBlobsAsync(target, one, mountable, status, cancellationToken);
+                await client.PutManifestAsync(target with { Tag = null, Digest = one.ManifestDigest },
+                    ManifestDocument.FromBytes(one.ManifestBytes, one.Manifest.MediaType), cancellationToken);
+            }
+            pushed = await client.PutManifestAsync(target, ManifestDocument.FromBytes(indexBytes, MediaTypes.OciIndex), cancellationToken);
+        }
+        else
+        {
+            var stored = set.Images[0].Image;
+            await PushBlobsAsync(target, stored, mountable, status, cancellationToken);
+            pushed = await client.PutManifestAsync(target, ManifestDocument.FromBytes(stored.ManifestBytes, stored.Manifest.MediaType), cancellationToken);
+        }
+        status.Report($"{target.Reference}: digest: {pushed.Digest} size: {pushed.Size}");
+        await images.AddRepoDigestAsync(image.Name, $"{ImagePuller.RepositoryOf(image.Name)}@{pushed.Digest}", cancellationToken);
+        return pushed.ParsedDigest;
+    }
+
+    // Blobs upload side by side (as docker push does); the manifest goes only after all of them.
+    private Task PushBlobsAsync(ImageReference target, StoredImage stored, Dictionary<Digest, string> mountable, IProgress<string> status,
+        CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(stored.Manifest.Layers.Append(stored.Manifest.Config).DistinctBy(b => b.Digest),
             new ParallelOptions { MaxDegreeOfParallelism = ImageCopier.ParallelUploads, CancellationToken = cancellationToken },
             async (blob, token) =>
         {
@@ -47,12 +72,6 @@ public sealed class ImagePusher(IContentStore store, RegistryClient client, Loca
                 File.Delete(staged);
             }
         });
-        var document = ManifestDocument.FromBytes(stored.ManifestBytes, stored.Manifest.MediaType);
-        var pushed = await client.PutManifestAsync(target, document, cancellationToken);
-        status.Report($"{target.Reference}: digest: {pushed.Digest} size: {pushed.Size}");
-        await images.AddRepoDigestAsync(image.Name, $"{ImagePuller.RepositoryOf(image.Name)}@{pushed.Digest}", cancellationToken);
-        return pushed.ParsedDigest;
-    }
 
     /// <summary>Blobs of local images known to be in another repository of the target's registry (from their RepoDigests).</summary>
     private async Task<Dictionary<Digest, string>> MountSourcesAsync(ImageReference target, CancellationToken cancellationToken)

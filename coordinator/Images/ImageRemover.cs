@@ -13,16 +13,17 @@ public sealed class ImageRemover(SharedCache cache, LocalImageStore images)
     public async Task<IReadOnlyList<Digest>> DeleteUnusedAsync(LocalImage removed, CancellationToken cancellationToken)
     {
         var store = cache.Blobs;
-        if (!await store.ExistsAsync(Digest.Parse(removed.ManifestDigest), cancellationToken)) return [];
-        var image = await StoredImage.ReadAsync(store, removed, cancellationToken);
+        if (!await store.ExistsAsync(Digest.Parse(removed.RootDigest), cancellationToken)) return [];
+        // A multi-platform image goes whole: its index and every platform's image.
+        var image = await StoredImageSet.ReadAsync(store, removed, cancellationToken);
         var inUse = new HashSet<Digest>();
         foreach (var other in await images.ListAsync(cancellationToken))
         {
-            var root = Digest.Parse(other.ManifestDigest);
-            inUse.Add(root);
+            inUse.Add(Digest.Parse(other.RootDigest));
+            inUse.Add(Digest.Parse(other.ManifestDigest));
             try
             {
-                inUse.UnionWith((await StoredImage.ReadAsync(store, other, cancellationToken)).Blobs);
+                inUse.UnionWith((await StoredImageSet.ReadAsync(store, other, cancellationToken)).Blobs);
             }
             catch (InvalidOperationException)
             {
@@ -32,8 +33,8 @@ public sealed class ImageRemover(SharedCache cache, LocalImageStore images)
         await foreach (var entry in cache.Records.ListAsync(cancellationToken))
             inUse.UnionWith(entry.Record.ReferencedBlobs);
         var deleted = new List<Digest>();
-        // The manifest goes first: a stored manifest always means its blobs are all there.
-        foreach (var blob in image.Blobs.Distinct().Where(b => !inUse.Contains(b)))
+        // The index, then each manifest, go first: a stored index or manifest always means its blobs are all there.
+        foreach (var blob in image.Blobs.Where(b => !inUse.Contains(b)))
         {
             await store.DeleteAsync(blob, cancellationToken);
             deleted.Add(blob);

@@ -74,6 +74,27 @@ public sealed class CacheImportExportTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task Imported_records_stay_in_the_store_and_cache_prune_removes_them_like_any_record()
+    {
+        var app = App();
+        var cacheDir = Path.Combine(_scratch.Root, "cache");
+        var exported = await MustBuildAsync(_scratch.Cli, "--cache-to", $"type=local,dest={cacheDir},mode=max", app);
+        var total = Steps(exported).Executed + Steps(exported).Cached;
+
+        // The farm's cache is shared: an imported record serves later builds without --cache-from (BuildKit's would not).
+        var fresh = FreshHome("fresh");
+        await MustBuildAsync(fresh, "--cache-from", $"type=local,src={cacheDir}", app);
+        Assert.Equal((0, total), Steps(await MustBuildAsync(fresh, app)));
+
+        // Used a moment ago, so an age limit keeps them; --all removes them, and the steps run again.
+        Assert.Contains("removed 0 records", (await fresh.RunAsync("cache", "prune", "--keep-duration", "1h")).Stdout);
+        var pruned = await fresh.RunAsync("cache", "prune", "--all", "--grace", "0s");
+        Assert.True(pruned.ExitCode == 0, pruned.ToString());
+        Assert.Matches(@"removed [1-9]\d* records", pruned.Stdout);
+        Assert.Equal((total, 0), Steps(await MustBuildAsync(fresh, app)));
+    }
+
+    [Fact]
     public async Task Cache_to_mode_min_exports_the_target_stage_and_max_every_stage()
     {
         var app = App();

@@ -36,6 +36,27 @@ public sealed class ServeTeamScopeTests(BusyboxFixture busybox) : IDisposable
         };
 
     [Fact]
+    public async Task A_team_lists_and_removes_its_two_platform_image_by_its_index()
+    {
+        var (server, address) = await ServeAsync();
+        await using var _ = server;
+        var teamB = Client(TeamB);
+        var context = MultiPlatformBusybox.Context(_scratch, busybox.Rootfs);
+        var metadata = Path.Combine(_scratch.Root, "metadata.json");
+
+        var built = await teamB.BuildAsync("--server", address, "--platform", "linux/amd64,linux/arm64", "-t", "b-multi:1", "--metadata-file", metadata, context);
+        Assert.True(built.ExitCode == 0, built.ToString());
+        var index = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(metadata))!["containerimage.digest"]!.GetValue<string>();
+
+        // The team owns the index it built (the store names the index, not only the host platform's manifest).
+        var listed = await teamB.RunAsync("images", "--digests", "--server", address);
+        Assert.Contains("b-multi", listed.Stdout);
+        Assert.Contains(index, listed.Stdout);
+        Assert.DoesNotContain("b-multi", (await Client(TeamA).RunAsync("images", "--server", address)).Stdout);
+        Assert.Equal(0, (await teamB.RunAsync("rmi", "--server", address, "b-multi:1")).ExitCode);
+    }
+
+    [Fact]
     public async Task Team_a_cannot_list_or_remove_an_image_team_b_built()
     {
         var (server, address) = await ServeAsync();
