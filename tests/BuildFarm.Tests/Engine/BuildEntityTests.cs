@@ -13,7 +13,7 @@ public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
     private static readonly EngineTimings Patient = new() { BuildReaskInterval = TimeSpan.FromMinutes(1) };
     private static readonly string Key = "sha256:" + new string('7', 64);
 
-    public BuildEntityTests() : base("akka.actor.provider = local")
+    public BuildEntityTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
     }
 

@@ -14,7 +14,7 @@ public sealed class BuildWatcherTests : Akka.TestKit.Xunit2.TestKit
     // interval, so a short one lets a slow test thread see re-sends it did not ask about.
     private static readonly EngineTimings Patient = new() { BuildReaskInterval = TimeSpan.FromMinutes(1) };
 
-    public BuildWatcherTests() : base("akka.actor.provider = local")
+    public BuildWatcherTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
     }
 

@@ -21,7 +21,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     private readonly SharedCache _cache;
     private readonly CacheStepRecordStore _records;
 
-    public StepEntityTests() : base("akka.actor.provider = local")
+    public StepEntityTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
         _cache = ContentStoreFactory.Open(new ContentStoreOptions { Path = _root });
         _records = new CacheStepRecordStore(_cache);

@@ -16,7 +16,7 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
     private readonly SharedCache _cache;
     private readonly CacheStepRecordStore _records;
 
-    public StepMissExplanationTests() : base("akka.actor.provider = local")
+    public StepMissExplanationTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
         _cache = ContentStoreFactory.Open(new ContentStoreOptions { Path = _root });
         _records = new CacheStepRecordStore(_cache);

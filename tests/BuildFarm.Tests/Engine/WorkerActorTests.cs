@@ -13,11 +13,11 @@ public sealed class WorkerActorTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly EngineTimings Fast = new() { HeartbeatInterval = TimeSpan.FromMilliseconds(100) };
 
-    public WorkerActorTests() : base("""
+    public WorkerActorTests() : base(TestKitConfig.With("""
         akka.actor.provider = cluster
         akka.remote.dot-netty.tcp.hostname = 127.0.0.1
         akka.remote.dot-netty.tcp.port = 0
-        """)
+        """))
     {
     }
 

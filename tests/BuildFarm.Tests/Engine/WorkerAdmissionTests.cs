@@ -12,11 +12,11 @@ public sealed class WorkerAdmissionTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly EngineTimings Fast = new() { HeartbeatInterval = TimeSpan.FromMilliseconds(200) };
 
-    public WorkerAdmissionTests() : base("""
+    public WorkerAdmissionTests() : base(TestKitConfig.With("""
         akka.actor.provider = cluster
         akka.remote.dot-netty.tcp.hostname = 127.0.0.1
         akka.remote.dot-netty.tcp.port = 0
-        """)
+        """))
     {
     }
 

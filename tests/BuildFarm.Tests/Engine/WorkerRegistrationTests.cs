@@ -13,12 +13,12 @@ public sealed class WorkerRegistrationTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly EngineTimings Fast = new() { HeartbeatInterval = TimeSpan.FromMilliseconds(200) };
 
-    public WorkerRegistrationTests() : base("""
+    public WorkerRegistrationTests() : base(TestKitConfig.With("""
         akka.actor.provider = cluster
         akka.remote.dot-netty.tcp.hostname = 127.0.0.1
         akka.remote.dot-netty.tcp.port = 0
         akka.cluster.roles = [coordinator, worker]
-        """)
+        """))
     {
         var cluster = Cluster.Get(Sys);
         cluster.Join(cluster.SelfAddress);
