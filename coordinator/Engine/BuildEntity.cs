@@ -97,7 +97,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
         {
             // The step's entity moves with its shard: ask its next incarnation now rather than after a silence.
             if (!_requests.TryGetValue(h.CacheKey, out var request)) return;
-            _lastHeard[h.CacheKey] = DateTime.UtcNow;
+            _lastHeard[h.CacheKey] = Now;
             _steps.Tell(Reasked(request));
         });
         Receive<StepStarted>(s =>
@@ -178,7 +178,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
         });
         Receive<CheckSilentSteps>(_ =>
         {
-            var now = DateTime.UtcNow;
+            var now = Now;
             foreach (var (key, request) in _requests)
             {
                 // Silent for the interval: ask again, and keep asking every fifth of it until the step is heard of
@@ -201,12 +201,15 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
 
     private static RequestStep Reasked(RequestStep request) => request.Reask ? request : new RequestStep(request) { Reask = true };
 
+    /// <summary>The liveness clock (the system's, or a test's that moves only when told).</summary>
+    private DateTime Now => _timings.Clock.GetUtcNow().UtcDateTime;
+
     private TimeSpan ReaskCheckInterval =>
         TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _timings.BuildReaskInterval.Ticks / 5));
 
     private void Heard(string cacheKey)
     {
-        if (_lastHeard.ContainsKey(cacheKey)) _lastHeard[cacheKey] = DateTime.UtcNow;
+        if (_lastHeard.ContainsKey(cacheKey)) _lastHeard[cacheKey] = Now;
     }
 
     private bool TakeInFlight(string cacheKey, out List<int> indexes)
@@ -297,7 +300,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
         var noCache = _graph.NoCache || _graph.NoCacheFilter.Contains(node.StageName);
         var request = new RequestStep { Definition = node.Definition, Inputs = inputs, NoCache = noCache, Reask = MayRunAlready(node) };
         _requests[key] = request;
-        _lastHeard[key] = DateTime.UtcNow;
+        _lastHeard[key] = Now;
         _steps.Tell(request);
     }
 

@@ -9,10 +9,9 @@ namespace BuildFarm.Coordinator.Engine;
 /// after a dispatch (never delaying the step), tells the waiters, and holds a completion back for a moment so the
 /// explanation arrives before the result. Keeps the entity's dedupe logic free of it.
 /// </summary>
-public sealed class MissExplanations(IStepRecordStore records, IActorRef self, ITimerScheduler timers, ILoggingAdapter log)
+/// <param name="grace">How long a finished step waits for its miss explanation (so progress shows it before DONE).</param>
+public sealed class MissExplanations(IStepRecordStore records, IActorRef self, ITimerScheduler timers, ILoggingAdapter log, TimeSpan grace)
 {
-    /// <summary>How long a finished step waits for its miss explanation (so progress shows it before DONE).</summary>
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(1);
 
     /// <summary>What the entity must hand back to <see cref="Handle"/>.</summary>
     public abstract record Event(int Run) : INoSerializationVerificationNeeded;
@@ -55,7 +54,7 @@ public sealed class MissExplanations(IStepRecordStore records, IActorRef self, I
     {
         if (!_pending) return false;
         _held = completed;
-        timers.StartSingleTimer(nameof(Overdue), new Overdue(_run), Grace);
+        timers.StartSingleTimer(nameof(Overdue), new Overdue(_run), grace);
         return true;
     }
 
@@ -74,7 +73,7 @@ public sealed class MissExplanations(IStepRecordStore records, IActorRef self, I
                 log.Warning("could not explain the cache miss of a step: {0}", f.Error.Message);
                 break;
             case Overdue:
-                log.Warning("a cache miss explanation took longer than {0}; completing without it", Grace);
+                log.Warning("a cache miss explanation took longer than {0}; completing without it", grace);
                 break;
         }
         _pending = false;

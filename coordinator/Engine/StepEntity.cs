@@ -96,7 +96,7 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
     /// <summary>A random multiple of 2^10 below 2^30: room for a thousand attempts per incarnation.</summary>
     public static int NewAttemptBase() => Random.Shared.Next(1, 1 << 20) << 10;
 
-    protected override void PreStart() => _misses = new MissExplanations(_records, Self, Timers, _log);
+    protected override void PreStart() => _misses = new MissExplanations(_records, Self, Timers, _log, _timings.MissExplanationGrace);
 
     protected override bool AroundReceive(Receive receive, object message)
     {
@@ -158,7 +158,7 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
         Receive<WithdrawStep>(_ => _waiters.Remove(Sender));
         Receive<ReceiveTimeout>(_ =>
         {
-            if (_orphanResult is not null && DateTime.UtcNow - _orphanResultAt >= _timings.OrphanResultKeep) _orphanResult = null;
+            if (_orphanResult is not null && Now - _orphanResultAt >= _timings.OrphanResultKeep) _orphanResult = null;
             if (_waiters.Count == 0 && _orphanResult is null) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
         NoteOrphans(onRun: () => { }, onResult: () => { });
@@ -231,7 +231,7 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
 
     private TimeSpan OrphanGrace => _timings.HeartbeatInterval + _timings.HeartbeatInterval / 2;
 
-    private bool FreshOrphan => _orphan is { } o && DateTime.UtcNow - o.LastHeard < _timings.HeartbeatTimeout;
+    private bool FreshOrphan => _orphan is { } o && Now - o.LastHeard < _timings.HeartbeatTimeout;
 
     /// <summary>News of a run this incarnation did not dispatch: remembered (the run, or its result) for the builds.</summary>
     private void NoteOrphans(Action onRun, Action onResult)
@@ -240,14 +240,14 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
         Receive<StepHeartbeat>(h => !_known.Contains(h.Attempt), h => { NoteOrphanRun(h.Attempt, h.Worker, null); onRun(); });
         Receive<StepLog>(l => !_known.Contains(l.Attempt), l =>
         {
-            if (_orphan is { } o && o.Attempt == l.Attempt) _orphan = o with { LastHeard = DateTime.UtcNow };
+            if (_orphan is { } o && o.Attempt == l.Attempt) _orphan = o with { LastHeard = Now };
         });
         Receive<StepCompleted>(c => !_known.Contains(c.Attempt), c =>
         {
             _log.Info("step {0}: kept the result of a run dispatched before this entity was rebuilt", _cacheKey);
             _orphan = null;
             _orphanResult = c;
-            _orphanResultAt = DateTime.UtcNow;
+            _orphanResultAt = Now;
             onResult();
         });
         Receive<StepFailed>(f => !_known.Contains(f.Attempt), f =>
@@ -259,7 +259,7 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
     private void NoteOrphanRun(int attempt, string workerId, StepStarted? started)
     {
         var earlier = _orphan?.Attempt == attempt ? _orphan.Started : null;
-        _orphan = new OrphanRun(attempt, Sender, workerId, started ?? earlier, DateTime.UtcNow);
+        _orphan = new OrphanRun(attempt, Sender, workerId, started ?? earlier, Now);
     }
 
     /// <summary>Joins the orphan run for the builds that wait: no dispatch, the worker is watched as for an own run.</summary>
@@ -427,7 +427,7 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
         Receive<CheckLiveness>(_ =>
         {
             // Before the worker starts the step it waits in the pool's queue, which is no sign of loss.
-            if (_worker is null || _saving || DateTime.UtcNow - _lastHeard < _timings.HeartbeatTimeout) return;
+            if (_worker is null || _saving || Now - _lastHeard < _timings.HeartbeatTimeout) return;
             Lost($"worker {_started?.Worker} sent no heartbeat for {_timings.HeartbeatTimeout.TotalSeconds:0} s");
         });
         IgnoreStale();
@@ -545,7 +545,10 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
     private TimeSpan LivenessCheckInterval =>
         TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, _timings.HeartbeatTimeout.Ticks / 4));
 
-    private void Heard() => _lastHeard = DateTime.UtcNow;
+    /// <summary>The liveness clock (the system's, or a test's that moves only when told).</summary>
+    private DateTime Now => _timings.Clock.GetUtcNow().UtcDateTime;
+
+    private void Heard() => _lastHeard = Now;
 
     private void WatchWorker(IActorRef worker)
     {

@@ -24,6 +24,11 @@ public sealed record EngineTimings
     public TimeSpan NoWorkerTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>How long a worker waits for a build's secrets.</summary>
     public TimeSpan SecretsTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long a finished step waits for its cache-miss explanation, so progress shows it before DONE.</summary>
+    public TimeSpan MissExplanationGrace { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>What "now" is when the entities measure silence (a heartbeat's age, a run's freshness): the system
+    /// clock; a test moves its own so that how fast a loaded machine runs it cannot decide the outcome.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     public static EngineTimings Default { get; } = new();
 }

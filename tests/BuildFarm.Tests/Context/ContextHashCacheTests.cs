@@ -1,5 +1,6 @@
 using BuildFarm.Coordinator.Dockerfile.Ignore;
 using BuildFarm.Coordinator.Context;
+using BuildFarm.Oci.Native;
 
 namespace BuildFarm.Tests.Ignore;
 
@@ -45,10 +46,19 @@ public sealed class ContextHashCacheTests : IDisposable
         Write("a.txt", "hello");
         var path = Path.Combine(_root, "a.txt");
         var mtime = File.GetLastWriteTimeUtc(path);
+        var before = Posix.LStat(path);
         Walk(Later);
 
-        File.WriteAllText(path, "world");
-        File.SetLastWriteTimeUtc(path, mtime); // only ctime tells the change
+        // Only ctime tells the change, and the kernel stamps it from a coarse clock: a rewrite within the same tick
+        // keeps it (no cache can tell that one, git's index neither), so rewrite until the stamp moved.
+        FileStatus after;
+        do
+        {
+            File.WriteAllText(path, "world");
+            File.SetLastWriteTimeUtc(path, mtime);
+            after = Posix.LStat(path);
+        }
+        while ((after.ChangeSeconds, after.ChangeNanoseconds) == (before.ChangeSeconds, before.ChangeNanoseconds));
         var entry = Assert.Single(Walk(Later.AddSeconds(1)));
 
         Assert.Equal("sha256:486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7", entry.Sha256);

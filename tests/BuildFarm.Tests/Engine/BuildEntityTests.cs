@@ -9,9 +9,11 @@ namespace BuildFarm.Tests.Engine;
 public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly EngineTimings Fast = new() { BuildReaskInterval = TimeSpan.FromMilliseconds(400) };
+    // For tests that are not about re-asks: none can come while they run, however slowly the machine runs them.
+    private static readonly EngineTimings Patient = new() { BuildReaskInterval = TimeSpan.FromMinutes(1) };
     private static readonly string Key = "sha256:" + new string('7', 64);
 
-    public BuildEntityTests() : base("akka.actor.provider = local")
+    public BuildEntityTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
     }
 
@@ -61,29 +63,33 @@ public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
         var first = steps.ExpectMsg<RequestStep>();
 
         // The step entity was lost: nothing comes back. The build asks again, with the same request marked as a re-ask.
-        var again = steps.ExpectMsg<RequestStep>(TimeSpan.FromSeconds(3));
+        var again = steps.ExpectMsg<RequestStep>(TimeSpan.FromSeconds(10));
         Assert.True(again.Reask);
         Assert.Equal(new RequestStep(first) { Reask = true }, again);
 
         steps.Reply(new StepCompleted { Result = new StepResult { CacheKey = Key, EmptyLayer = true } });
-        FishForMessage(m => m is BuildFinished { Success: true }, TimeSpan.FromSeconds(3));
+        FishForMessage(m => m is BuildFinished { Success: true }, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
     public void Heartbeats_keep_a_running_step_from_being_asked_for_again()
     {
         var steps = CreateTestProbe();
-        var build = Sys.ActorOf(BuildEntity.Props("b3", steps.Ref, Fast));
+        var clock = new ManualClock();
+        var build = Sys.ActorOf(BuildEntity.Props("b3", steps.Ref, Fast with { Clock = clock }));
         build.Tell(OneStep("b3", "/ctx/b3", ""), TestActor);
         steps.ExpectMsg<RequestStep>();
 
+        // Two re-ask intervals on the entity's clock, a heartbeat every quarter of one; real time passes too, so
+        // the entity's periodic checks run in between.
         for (var i = 0; i < 8; i++)
         {
             Thread.Sleep(100);
+            clock.Advance(TimeSpan.FromMilliseconds(100));
             build.Tell(new StepHeartbeat { CacheKey = Key, Worker = "w" }, steps.Ref);
         }
 
-        steps.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        steps.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
@@ -105,7 +111,7 @@ public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
     {
         var steps = CreateTestProbe();
         var watcher = CreateTestProbe();
-        var build = Sys.ActorOf(BuildEntity.Props("b5", steps.Ref, Fast));
+        var build = Sys.ActorOf(BuildEntity.Props("b5", steps.Ref, Patient));
         build.Tell(OneStep("b5", "/ctx/b5", ""), watcher.Ref);
         steps.ExpectMsg<RequestStep>();
 
@@ -119,7 +125,7 @@ public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
     public void Every_start_is_answered_with_an_accept_so_the_watcher_can_watch_the_entity()
     {
         var steps = CreateTestProbe();
-        var build = Sys.ActorOf(BuildEntity.Props("b6", steps.Ref, Fast));
+        var build = Sys.ActorOf(BuildEntity.Props("b6", steps.Ref, Patient));
 
         build.Tell(OneStep("b6", "/ctx/b6", ""), TestActor);
         Assert.Equal("b6", ExpectMsg<BuildAccepted>().BuildId);
@@ -147,14 +153,13 @@ public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
     public void A_step_handed_over_to_another_node_is_asked_for_again_at_once()
     {
         var steps = CreateTestProbe();
-        var slow = new EngineTimings { BuildReaskInterval = TimeSpan.FromMinutes(1) };
-        var build = Sys.ActorOf(BuildEntity.Props("b8", steps.Ref, slow));
+        var build = Sys.ActorOf(BuildEntity.Props("b8", steps.Ref, Patient));
         build.Tell(OneStep("b8", "/ctx/b8", ""), TestActor);
         var first = steps.ExpectMsg<RequestStep>();
 
         build.Tell(new StepHandedOff { CacheKey = Key }, steps.Ref);
 
-        var again = steps.ExpectMsg<RequestStep>(TimeSpan.FromSeconds(1));
+        var again = steps.ExpectMsg<RequestStep>(TimeSpan.FromSeconds(10)); // the only re-ask the test can see
         Assert.Equal((first.Definition, true), (again.Definition, again.Reask));
     }
 }

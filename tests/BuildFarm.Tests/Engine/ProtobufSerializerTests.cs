@@ -9,7 +9,7 @@ namespace BuildFarm.Tests.Engine;
 
 public class ProtobufSerializerTests : Akka.TestKit.Xunit2.TestKit
 {
-    public ProtobufSerializerTests() : base(EngineConfig.Create(new EngineOptions()).WithFallback("akka.actor.provider = local"))
+    public ProtobufSerializerTests() : base(TestKitConfig.With(EngineConfig.Create(new EngineOptions()).WithFallback("akka.actor.provider = local")))
     {
     }
 

@@ -18,8 +18,10 @@ namespace BuildFarm.Tests.Engine;
 /// certificate; a raw TCP client, a plain Akka system and one with another certificate get nothing through.</summary>
 public sealed class RemotingTlsTests : IAsyncLifetime
 {
+    // How long a delivery that must not happen is given to happen anyway.
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(4);
-    // What a delivery that must succeed may take on a loaded machine (TLS handshake and association included).
+    // What a delivery that must succeed may take on a loaded machine (TLS handshake and association included); also
+    // what the node may take to refuse a handshake or close a connection (the wait ends as soon as it does).
     private static readonly TimeSpan SuccessPatience = TimeSpan.FromSeconds(30);
 
     private readonly string _root = Directory.CreateTempSubdirectory("bftls").FullName;
@@ -71,7 +73,7 @@ public sealed class RemotingTlsTests : IAsyncLifetime
         try
         {
             await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "127.0.0.1" })
-                .WaitAsync(Patience);
+                .WaitAsync(SuccessPatience);
         }
         catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
         {
@@ -165,7 +167,7 @@ public sealed class RemotingTlsTests : IAsyncLifetime
         var buffer = new byte[256];
         try
         {
-            using var timeout = new CancellationTokenSource(Patience);
+            using var timeout = new CancellationTokenSource(SuccessPatience);
             while (true)
                 if (await stream.ReadAsync(buffer, timeout.Token) == 0) return true;
         }

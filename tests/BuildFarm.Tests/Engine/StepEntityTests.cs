@@ -21,7 +21,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     private readonly SharedCache _cache;
     private readonly CacheStepRecordStore _records;
 
-    public StepEntityTests() : base("akka.actor.provider = local")
+    public StepEntityTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
         _cache = ContentStoreFactory.Open(new ContentStoreOptions { Path = _root });
         _records = new CacheStepRecordStore(_cache);
@@ -183,16 +183,19 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     {
         var key = Key('1');
         var pool = CreateTestProbe();
-        var entity = Entity(key, pool.Ref, Fast);
+        var clock = new ManualClock();
+        var entity = Entity(key, pool.Ref, Fast with { Clock = clock });
         Watch(entity);
         entity.Tell(Request(key, "b1", noCache: true), TestActor);
         pool.ExpectMsg<DispatchStep>();
         entity.Tell(new StepStarted { CacheKey = key, Worker = "w", Attempt = 1 }, pool.Ref);
 
-        // Three idle timeouts long, kept alive by heartbeats only.
+        // Three idle timeouts long (real time), kept alive by heartbeats only: one per heartbeat interval on the
+        // entity's clock, which is 1.5 heartbeat timeouts in all.
         for (var i = 0; i < 9; i++)
         {
             Thread.Sleep(Fast.HeartbeatInterval);
+            clock.Advance(Fast.HeartbeatInterval);
             entity.Tell(new StepHeartbeat { CacheKey = key, Worker = "w", Attempt = 1 }, pool.Ref);
         }
         entity.Tell(new StepCompleted { Attempt = 1, Result = Result(key) }, ActorRefs.NoSender); // from the worker, through the region
@@ -208,7 +211,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         var pool = CreateTestProbe();
         var entity = parent.ChildActorOf(StepEntity.Props(Key('2'), _records, pool.Ref, Fast));
 
-        parent.ExpectMsg<Akka.Cluster.Sharding.Passivate>(TimeSpan.FromSeconds(3));
+        parent.ExpectMsg<Akka.Cluster.Sharding.Passivate>(TimeSpan.FromSeconds(10));
         _ = entity;
     }
 
@@ -241,11 +244,11 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         pool.ExpectMsg<DispatchStep>();
         entity.Tell(new StepStarted { CacheKey = key, Worker = "w1", Attempt = 1 }, CreateTestProbe().Ref);
 
-        var again = pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(3));
+        var again = pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(10));
         Assert.Equal(2, again.Attempt);
         entity.Tell(new StepStarted { CacheKey = key, Worker = "w2", Attempt = 2 }, CreateTestProbe().Ref);
 
-        var failed = FishForMessage<StepFailed>(_ => true, TimeSpan.FromSeconds(3));
+        var failed = FishForMessage<StepFailed>(_ => true, TimeSpan.FromSeconds(10));
         Assert.Equal(ErrorClass.Unavailable, failed.ErrorClass);
         Assert.Contains("worker w2 sent no heartbeat", failed.Message);
         Assert.Contains("dispatched again once", failed.Message);
@@ -338,7 +341,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
 
         entity.Tell(Request(key, "b1"), TestActor);
 
-        Assert.Equal("b1", pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(3)).Inputs.BuildId);
+        Assert.Equal("b1", pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(10)).Inputs.BuildId);
     }
 
     [Fact]
@@ -348,7 +351,8 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         var pool = CreateTestProbe();
         var worker = CreateTestProbe();
         var build = CreateTestProbe();
-        var entity = Entity(key, pool.Ref, Fast);
+        // The entity's clock stands still: the run stays as fresh as its heartbeat however long the record lookup takes.
+        var entity = Entity(key, pool.Ref, Fast with { Clock = new ManualClock() });
 
         // The worker's news reaches the key's new entity through the region: a run dispatched by the lost one.
         entity.Tell(new StepHeartbeat { CacheKey = key, Worker = "w1", Attempt = 7_001 }, worker.Ref);
@@ -384,14 +388,16 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         var key = FreshKey();
         var pool = CreateTestProbe();
         var build = CreateTestProbe();
-        var entity = Entity(key, pool.Ref, Fast);
+        // The grace is 1.5 heartbeat intervals: long enough that a slow test thread still speaks up within it.
+        var timings = new EngineTimings { HeartbeatInterval = TimeSpan.FromSeconds(1) };
+        var entity = Entity(key, pool.Ref, timings);
 
         entity.Tell(new RequestStep(Request(key, "b1")) { Reask = true }, build.Ref);
-        pool.ExpectNoMsg(Fast.HeartbeatInterval / 2);
+        pool.ExpectNoMsg(timings.HeartbeatInterval / 2);
         entity.Tell(new StepHeartbeat { CacheKey = key, Worker = "w9", Attempt = 5_003 }, CreateTestProbe().Ref);
 
         Assert.Equal("w9", build.FishForMessage<StepStarted>(_ => true).Worker);
-        pool.ExpectNoMsg(Fast.HeartbeatInterval * 3);
+        pool.ExpectNoMsg(timings.HeartbeatInterval * 2); // past the grace: no dispatch
     }
 
     [Fact]
@@ -403,7 +409,7 @@ public sealed class StepEntityTests : Akka.TestKit.Xunit2.TestKit, IDisposable
 
         entity.Tell(new RequestStep(Request(key, "b1")) { Reask = true }, TestActor);
 
-        Assert.Equal("b1", pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(2)).Inputs.BuildId);
+        Assert.Equal("b1", pool.ExpectMsg<DispatchStep>(TimeSpan.FromSeconds(10)).Inputs.BuildId);
     }
 
     [Fact]

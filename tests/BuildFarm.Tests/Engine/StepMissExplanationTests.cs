@@ -16,7 +16,7 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
     private readonly SharedCache _cache;
     private readonly CacheStepRecordStore _records;
 
-    public StepMissExplanationTests() : base("akka.actor.provider = local")
+    public StepMissExplanationTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
         _cache = ContentStoreFactory.Open(new ContentStoreOptions { Path = _root });
         _records = new CacheStepRecordStore(_cache);
@@ -166,7 +166,9 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
         var spec = Spec(Inputs("1.3"));
         var slow = new SlowExplanation(_records);
         var pool = CreateTestProbe();
-        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, slow, pool.Ref, EngineTimings.Default));
+        // A grace no slow test thread outlasts: the completion waits for the release below, not for the timer.
+        var timings = EngineTimings.Default with { MissExplanationGrace = TimeSpan.FromMinutes(1) };
+        var entity = Sys.ActorOf(StepEntity.Props(spec.CacheKey, slow, pool.Ref, timings));
         entity.Tell(Request(spec), TestActor);
         pool.ExpectMsg<DispatchStep>();
 
@@ -189,7 +191,7 @@ public sealed class StepMissExplanationTests : Akka.TestKit.Xunit2.TestKit, IDis
 
         entity.Tell(new StepCompleted { Attempt = 1, Result = new StepResult { CacheKey = spec.CacheKey, EmptyLayer = true, CompletedUnixMs = 2_000 } }, ActorRefs.NoSender); // from the worker, through the region
 
-        ExpectMsg<StepCompleted>(TimeSpan.FromSeconds(3));
+        ExpectMsg<StepCompleted>(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>The real store, with the explanation held back until released (a slow store).</summary>

@@ -8,7 +8,7 @@ namespace BuildFarm.Tests.Engine;
 /// <summary>The cluster-wide permits singleton on its own (a cluster provider that never joins: no members to ask).</summary>
 public class TeamPermitsTests : Akka.TestKit.Xunit2.TestKit
 {
-    public TeamPermitsTests() : base("akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0\nakka.remote.dot-netty.tcp.hostname = 127.0.0.1")
+    public TeamPermitsTests() : base(TestKitConfig.With("akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0\nakka.remote.dot-netty.tcp.hostname = 127.0.0.1"))
     {
     }
 

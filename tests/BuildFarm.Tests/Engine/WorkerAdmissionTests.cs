@@ -12,11 +12,11 @@ public sealed class WorkerAdmissionTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly EngineTimings Fast = new() { HeartbeatInterval = TimeSpan.FromMilliseconds(200) };
 
-    public WorkerAdmissionTests() : base("""
+    public WorkerAdmissionTests() : base(TestKitConfig.With("""
         akka.actor.provider = cluster
         akka.remote.dot-netty.tcp.hostname = 127.0.0.1
         akka.remote.dot-netty.tcp.port = 0
-        """)
+        """))
     {
     }
 
@@ -108,7 +108,7 @@ public sealed class WorkerAdmissionTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(("w1", 3, 4096L, Environment.ProcessId), (status.WorkerId, status.Slots, status.LocalCacheBytes, status.Pid));
         Assert.Equal(["sha256:top", "sha256:base"], status.Layers);
         // ...and again every heartbeat interval.
-        pool.ExpectMsg<WorkerStatus>(TimeSpan.FromSeconds(3));
+        pool.ExpectMsg<WorkerStatus>(TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -139,13 +139,15 @@ public sealed class WorkerAdmissionTests : Akka.TestKit.Xunit2.TestKit
         quick.ExpectMsg<StepStarted>();
         slow.ExpectMsg<StepStarted>();
 
-        worker.Tell(new DrainWorker { DrainMs = 1500 });
+        // The quick step must finish within the drain time for the test to mean anything: a time no pause of a
+        // loaded machine reaches (the slow one waits all of it).
+        worker.Tell(new DrainWorker { DrainMs = 3000 });
         runner.Release("quick");
 
-        quick.FishForMessage<StepCompleted>(_ => true);
-        var handedBack = slow.FishForMessage<StepFailed>(_ => true, TimeSpan.FromSeconds(5));
+        quick.FishForMessage<StepCompleted>(_ => true, TimeSpan.FromSeconds(10));
+        var handedBack = slow.FishForMessage<StepFailed>(_ => true, TimeSpan.FromSeconds(10));
         Assert.Equal((ErrorClass.Unavailable, 3), (handedBack.ErrorClass, handedBack.Attempt));
-        var drained = ExpectMsg<WorkerDrained>(TimeSpan.FromSeconds(5));
+        var drained = ExpectMsg<WorkerDrained>(TimeSpan.FromSeconds(10));
         Assert.Equal((1, "slow"), (drained.Finished, Assert.Single(drained.HandedBack)));
         AwaitCondition(() => runner.Canceled.Contains("slow"));
     }

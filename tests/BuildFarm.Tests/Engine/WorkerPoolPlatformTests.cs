@@ -8,7 +8,7 @@ namespace BuildFarm.Tests.Engine;
 /// <summary>The pool and a step's platform: a RUN goes where it can run, and fails at once, naming why, where it cannot.</summary>
 public class WorkerPoolPlatformTests : Akka.TestKit.Xunit2.TestKit
 {
-    public WorkerPoolPlatformTests() : base("akka.actor.provider = local")
+    public WorkerPoolPlatformTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
     }
 

@@ -7,7 +7,7 @@ namespace BuildFarm.Tests.Engine;
 
 public class WorkerPoolQuotaTests : Akka.TestKit.Xunit2.TestKit
 {
-    public WorkerPoolQuotaTests() : base("akka.actor.provider = local")
+    public WorkerPoolQuotaTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
     }
 

@@ -7,7 +7,7 @@ namespace BuildFarm.Tests.Engine;
 
 public class WorkerPoolTests : Akka.TestKit.Xunit2.TestKit
 {
-    public WorkerPoolTests() : base("akka.actor.provider = local")
+    public WorkerPoolTests() : base(TestKitConfig.With("akka.actor.provider = local"))
     {
     }
 

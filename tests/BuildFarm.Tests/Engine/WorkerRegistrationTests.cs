@@ -13,12 +13,12 @@ public sealed class WorkerRegistrationTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly EngineTimings Fast = new() { HeartbeatInterval = TimeSpan.FromMilliseconds(200) };
 
-    public WorkerRegistrationTests() : base("""
+    public WorkerRegistrationTests() : base(TestKitConfig.With("""
         akka.actor.provider = cluster
         akka.remote.dot-netty.tcp.hostname = 127.0.0.1
         akka.remote.dot-netty.tcp.port = 0
         akka.cluster.roles = [coordinator, worker]
-        """)
+        """))
     {
         var cluster = Cluster.Get(Sys);
         cluster.Join(cluster.SelfAddress);
@@ -34,14 +34,16 @@ public sealed class WorkerRegistrationTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Registration_is_sent_again_until_the_pool_acknowledges_it()
     {
-        Sys.ActorOf(Props.Create(() => new Forwarder(TestActor)), ActorNames.WorkerPool);
+        var pool = Sys.ActorOf(Props.Create(() => new Forwarder(TestActor)), ActorNames.WorkerPool);
         Sys.ActorOf(WorkerActor.Props(new KeyGatedRunner(), "w1", 2, Fast));
 
-        ExpectMsg<RegisterWorker>(TimeSpan.FromSeconds(5));
-        var again = ExpectMsg<RegisterWorker>(TimeSpan.FromSeconds(5)); // unanswered: sent again
-        LastSender.Tell(new WorkerRegistered { WorkerId = again.WorkerId });
+        ExpectMsg<RegisterWorker>(TimeSpan.FromSeconds(10));
+        var again = ExpectMsg<RegisterWorker>(TimeSpan.FromSeconds(10)); // unanswered: sent again
+        // Acknowledged by the pool's path, so the statuses come the way the registrations came: one sent before the
+        // acknowledgement arrived (a slow test thread) is then received before the first status, never after it.
+        LastSender.Tell(new WorkerRegistered { WorkerId = again.WorkerId }, pool);
 
-        FishForMessage<WorkerStatus>(_ => true, TimeSpan.FromSeconds(5));
+        FishForMessage<WorkerStatus>(_ => true, TimeSpan.FromSeconds(10));
         // Acknowledged: statuses from now on, never another registration.
         var later = ReceiveWhile(TimeSpan.FromSeconds(1.5), m => m);
         Assert.DoesNotContain(later, m => m is RegisterWorker);
@@ -60,7 +62,7 @@ public sealed class WorkerRegistrationTests : Akka.TestKit.Xunit2.TestKit
         {
             pool.Tell(new ListWorkersQuery());
             Assert.Equal("w1", Assert.Single(ExpectMsg<WorkerList>().Workers).WorkerId);
-        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
@@ -72,7 +74,7 @@ public sealed class WorkerRegistrationTests : Akka.TestKit.Xunit2.TestKit
         {
             first.Tell(new ListWorkersQuery());
             Assert.Single(ExpectMsg<WorkerList>().Workers);
-        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
 
         Watch(first);
         Sys.Stop(first);
@@ -83,6 +85,6 @@ public sealed class WorkerRegistrationTests : Akka.TestKit.Xunit2.TestKit
         {
             second.Tell(new ListWorkersQuery());
             Assert.Equal("w1", Assert.Single(ExpectMsg<WorkerList>().Workers).WorkerId);
-        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
     }
 }
