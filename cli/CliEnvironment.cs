@@ -101,6 +101,9 @@ public sealed class CliEnvironment
     public IReadOnlyDictionary<string, string> VariablesStartingWith(string prefix) =>
         _variables.Where(v => v.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
 
+    /// <summary>This host's name for ssh sockets (Protos.HostIdentity): BUILDFARM_HOST_IDENTITY, else host name and boot id.</summary>
+    public string HostIdentity => Protos.HostIdentity.Of(Variable(Protos.HostIdentity.Variable));
+
     /// <summary>A variable a user named on the command line; null when unset.</summary>
     public string? Variable(string name) => _variables.GetValueOrDefault(name);
 

@@ -32,6 +32,7 @@ public sealed class CoordinatorPart : IDisposable
             new ImageOutputs(blobs, scratch, Registry), scratch, home.ContextHashes, environment.Trace ? Console.Error : null)
         {
             PublishContexts = options.PublishContexts,
+            HostIdentity = environment.HostIdentity,
             ClientPathsAreLocal = !options.PublishContexts, // embedded: the client is this process, its sockets are local
             EntitlementsAllowed = options.EntitlementsAllowed,
             CacheIo = new Coordinator.CacheIo.BuildCacheIo(blobs, records, scratch),

@@ -62,7 +62,7 @@ public sealed class LocalFarm : IAsyncDisposable
         try
         {
             IContentStore blobs = farmOptions.Telemetry is { } telemetry ? new MeteredContentStore(cache.Blobs, telemetry.Metrics) : cache.Blobs;
-            var worker = options.Roles.Contains(EngineRoles.Worker) ? new WorkerPart(home, environment.Store, blobs, farmOptions, environment.Trace ? Console.Error : null) : null;
+            var worker = options.Roles.Contains(EngineRoles.Worker) ? new WorkerPart(home, environment.Store, blobs, farmOptions, environment.Trace ? Console.Error : null, environment.HostIdentity) : null;
             var engineStarted = new TaskCompletionSource<EngineNode>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (options.Roles.Contains(EngineRoles.Coordinator))
             {

@@ -16,8 +16,10 @@ namespace BuildFarm.Cli;
 public sealed class WorkerPart
 {
     private readonly StepExecutorRunner _runner;
+    private readonly string _hostIdentity;
 
-    public WorkerPart(BuildFarmHome home, ContentStoreOptions store, IContentStore blobs, LocalFarmOptions options, TextWriter? trace = null)
+    public WorkerPart(BuildFarmHome home, ContentStoreOptions store, IContentStore blobs, LocalFarmOptions options, TextWriter? trace = null,
+        string? hostIdentity = null)
     {
         // The shared store is read through the local LRU blob cache unless it is this home's own folder already
         // (the embedded default: a second copy on the same disk would only cost space and time).
@@ -25,7 +27,8 @@ public sealed class WorkerPart
         ReadsStoreDirectly = local;
         var workerBlobs = local ? blobs : new CachingContentStore(blobs, home.WorkerBlobs, options.WorkerBlobCacheBytes);
         var contexts = new ContextMaterializer(workerBlobs, new ContextMaterializerOptions(home.WorkerContexts, options.WorkerContextBytes));
-        var executorOptions = new StepExecutorOptions(home.Worker) { Limits = options.RunLimits, Trace = trace };
+        var executorOptions = new StepExecutorOptions(home.Worker) { Limits = options.RunLimits, Trace = trace, HostIdentity = HostIdentity.Of(hostIdentity) };
+        _hostIdentity = executorOptions.HostIdentity;
         if (options.SnapshotCacheBytes is { } snapshotCap) executorOptions = executorOptions with { SnapshotCacheBytes = snapshotCap };
         _runner = new StepExecutorRunner(StepExecutor.Create(workerBlobs, executorOptions), contexts);
         Slots = options.WorkerSlots;
@@ -45,7 +48,7 @@ public sealed class WorkerPart
 
     /// <summary>Starts the worker actor on a started engine node: it registers its slots with every coordinator.</summary>
     public void Attach(EngineNode node, EngineTimings timings) =>
-        node.System.ActorOf(WorkerActor.Props(_metered, Id, Slots, timings, Platforms), ActorNames.Worker);
+        node.System.ActorOf(WorkerActor.Props(_metered, Id, Slots, timings, Platforms, _hostIdentity), ActorNames.Worker);
 
     /// <summary>What this worker's RUN steps can execute, probed once at start (registering QEMU handlers when root).</summary>
     public WorkerPlatforms Platforms { get; } = new PlatformProbe().Detect(register: Environment.UserName == "root");

@@ -29,6 +29,9 @@ public sealed partial class BuildRunner(
     /// never read this host's disk). Off for embedded builds, whose worker reads the context folder in place.</summary>
     public bool PublishContexts { get; init; }
 
+    /// <summary>This host (Protos.HostIdentity): the build's ssh sockets are on it, so a worker elsewhere relays them.</summary>
+    public string HostIdentity { get; init; } = Protos.HostIdentity.Of(null);
+
     /// <summary>The step id of the Info event that says the context was published (served builds only).</summary>
     public const string ContextStepId = "context";
 
@@ -472,7 +475,7 @@ public sealed partial class BuildRunner(
         };
         foreach (var (id, socket) in AgentSocketsOf(spec, ticket))
             start.SshSockets[id] = socket;
-        if (start.SshSockets.Count > 0) start.SshHost = Protos.HostIdentity.Current;
+        if (start.SshSockets.Count > 0) start.SshHost = HostIdentity;
         // Values stay in this process (the build's secret provider); the graph carries references only.
         var secrets = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var secret in spec.Secrets) secrets[secret.Id] = secret.Value.ToByteArray();

@@ -143,11 +143,14 @@ public sealed class EngineNode : IAsyncDisposable
 
     private void WatchEnd(Cluster cluster)
     {
-        var removed = false;
-        cluster.RegisterOnMemberRemoved(() => removed = true);
+        var removed = 0;
+        cluster.RegisterOnMemberRemoved(() => Interlocked.Exchange(ref removed, 1));
+        // The removal callback may run after termination is seen: the shutdown's reason says "downed" either way.
         System.WhenTerminated.ContinueWith(_ => _ended.TrySetResult(_endRequested
             ? new EngineEnd(true, "left the cluster as asked")
-            : new EngineEnd(false, removed ? "this node was removed from the cluster (downed or unreachable)" : "the actor system stopped")),
+            : new EngineEnd(false, Volatile.Read(ref removed) == 1 || CoordinatedShutdown.Get(System).ShutdownReason is CoordinatedShutdown.ClusterDowningReason
+                ? "this node was removed from the cluster (downed or unreachable)"
+                : "the actor system stopped")),
             TaskScheduler.Default);
     }
 

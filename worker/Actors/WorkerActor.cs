@@ -65,8 +65,9 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public WorkerActor(IStepRunner runner, string workerId, int slots, EngineTimings timings, WorkerPlatforms platforms)
+    public WorkerActor(IStepRunner runner, string workerId, int slots, EngineTimings timings, WorkerPlatforms platforms, string? hostIdentity = null)
     {
+        _hostIdentity = HostIdentity.Of(hostIdentity);
         _runner = runner;
         _platforms = platforms;
         _workerId = workerId;
@@ -103,8 +104,12 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
         Receive<DrainTimeUp>(_ => HandBackAndFinishDrain());
     }
 
-    public static Props Props(IStepRunner runner, string workerId, int slots, EngineTimings? timings = null, WorkerPlatforms? platforms = null) =>
-        Akka.Actor.Props.Create(() => new WorkerActor(runner, workerId, slots, timings ?? EngineTimings.Default, platforms ?? WorkerPlatforms.Unprobed));
+    public static Props Props(IStepRunner runner, string workerId, int slots, EngineTimings? timings = null, WorkerPlatforms? platforms = null,
+        string? hostIdentity = null) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(runner, workerId, slots, timings ?? EngineTimings.Default, platforms ?? WorkerPlatforms.Unprobed, hostIdentity));
+
+    /// <summary>This worker's host: a build's ssh agent on another host is reached through its coordinator.</summary>
+    private readonly string _hostIdentity;
 
     protected override void PreStart()
     {
@@ -285,7 +290,7 @@ public sealed class WorkerActor : ReceiveActor, IWithTimers
     {
         var secrets = await FetchSecretsAsync(system, execute.Inputs, cancellationToken);
         // The build's ssh agents are sockets of its coordinator's host: from another host, each connection is relayed.
-        using var ssh = execute.Inputs is { SshProvider.Length: > 0 } inputs && inputs.SshHost != HostIdentity.Current
+        using var ssh = execute.Inputs is { SshProvider.Length: > 0 } inputs && inputs.SshHost != _hostIdentity
             ? new RemoteSshAgentLink(system, inputs.SshProvider, inputs.BuildId, _timings.SecretsTimeout)
             : null;
         try

@@ -194,7 +194,7 @@ public sealed class StepExecutor(
     /// the step's ssh mounts), owned uid:gid (default 0:0) with mode (default 0600), relaying to the build's agent; the
     /// first one is also SSH_AUTH_SOCK. An id the build did not forward fails when required, else the mount is skipped.
     /// </summary>
-    private static Task AddSshMountAsync(StepRequest request, RunMount mount, int index, string aux, List<ContainerMount> mounts,
+    private Task AddSshMountAsync(StepRequest request, RunMount mount, int index, string aux, List<ContainerMount> mounts,
         List<string> env, List<IAsyncDisposable> cleanups)
     {
         var id = mount.Id ?? "default";
@@ -215,24 +215,24 @@ public sealed class StepExecutor(
 
     /// <summary>How this worker opens a connection to the build's agent <paramref name="id"/>: its socket when the agents
     /// are on this host, else through the node that holds them; null when the build forwarded no such agent.</summary>
-    private static Func<CancellationToken, Task<Stream>>? AgentOf(StepRequest request, string id)
+    private Func<CancellationToken, Task<Stream>>? AgentOf(StepRequest request, string id)
     {
         if (!request.SshSockets.TryGetValue(id, out var socket)) return null;
-        if (request.SshHost == Protos.HostIdentity.Current)
+        if (request.SshHost == options.HostIdentity)
             return cancellationToken => UnixSocketProxy.ConnectUnixAsync(socket, cancellationToken);
         if (request.SshLink is { } link)
             return cancellationToken => link.ConnectAsync(id, cancellationToken);
-        throw new SecretNotFoundException($"ssh agent \"{id}\" is forwarded on host {request.SshHost}, and this worker runs on {Protos.HostIdentity.Current} with no way to it (the build's coordinator sent no ssh provider)");
+        throw new SecretNotFoundException($"ssh agent \"{id}\" is forwarded on host {request.SshHost}, and this worker runs on {options.HostIdentity} with no way to it (the build's coordinator sent no ssh provider)");
     }
 
     /// <summary>The agent socket git's ssh uses for <paramref name="git"/> (none for a remote not over ssh): the agent's
     /// own socket on this host, else a socket of this checkout (0600, root's) relaying to it, to dispose after the fetch.</summary>
-    private static (string? Socket, UnixSocketProxy? Relay) GitAgent(StepRequest request, GitCheckoutSource git, string checkout)
+    private (string? Socket, UnixSocketProxy? Relay) GitAgent(StepRequest request, GitCheckoutSource git, string checkout)
     {
         if (git.SshId.Length == 0) return (null, null);
         var connect = AgentOf(request, git.SshId)
                       ?? throw new CopyException($"{git.Source}: fetching a git repository over ssh needs an ssh agent: build with --ssh {git.SshId}");
-        if (request.SshHost == Protos.HostIdentity.Current) return (request.SshSockets[git.SshId], null);
+        if (request.SshHost == options.HostIdentity) return (request.SshSockets[git.SshId], null);
         var relay = new UnixSocketProxy(Path.Combine(checkout, "agent.sock"), connect, 0, 0, 0b110_000_000);
         return (relay.Path, relay);
     }

@@ -4,6 +4,9 @@ namespace BuildFarm.Worker.Steps;
 /// layer); give concurrent workers (and test runs) different roots.</summary>
 public sealed record StepExecutorOptions(string Root)
 {
+    /// <summary>This worker's host (Protos.HostIdentity): an ssh socket forwarded on another host is relayed, not opened.</summary>
+    public string HostIdentity { get; init; } = Protos.HostIdentity.Of(null);
+
     /// <summary>How many trailing output lines of each stream (stdout, stderr) a result keeps.</summary>
     public int LastOutputLines { get; init; } = 20;
 
