@@ -74,28 +74,6 @@ public static class GoJson
 
     private static void NewLine(StringBuilder text, int depth) => text.Append('\n').Append(' ', depth * 2);
 
-    // encoding/json's encodeState.string with HTML escaping on (Marshal's default)
-    private static void Quote(StringBuilder text, string value)
-    {
-        const string hex = "0123456789abcdef";
-        text.Append('"');
-        foreach (var c in value)
-        {
-            switch (c)
-            {
-                case '"': text.Append("\\\""); break;
-                case '\\': text.Append("\\\\"); break;
-                case '\n': text.Append("\\n"); break;
-                case '\r': text.Append("\\r"); break;
-                case '\t': text.Append("\\t"); break;
-                case '<' or '>' or '&' or < ' ':
-                    text.Append("\\u00").Append(hex[c >> 4]).Append(hex[c & 0xF]);
-                    break;
-                case '\u2028': text.Append("\\u2028"); break;
-                case '\u2029': text.Append("\\u2029"); break;
-                default: text.Append(c); break;
-            }
-        }
-        text.Append('"');
-    }
+    // one home for Go's string escaping: the writer BuildKit's cache keys are checked against
+    private static void Quote(StringBuilder text, string value) => CacheIo.BuildKitKeys.GoJson.Quote(text, value);
 }
