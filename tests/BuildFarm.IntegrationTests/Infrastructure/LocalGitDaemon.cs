@@ -21,20 +21,8 @@ public sealed class LocalGitDaemon : IDisposable
         _daemon = Process.Start(start)!;
         _daemon.BeginErrorReadLine();
         _daemon.BeginOutputReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                probe.Connect("127.0.0.1", Port);
-                break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_daemon.HasExited)
-            {
-                Thread.Sleep(50);
-            }
-        }
+        if (!FreeTcpPort.WaitUntilListening(Port, _daemon, TimeSpan.FromSeconds(10)))
+            throw new InvalidOperationException($"git daemon did not listen on 127.0.0.1:{Port}");
     }
 
     public string Root { get; }

@@ -52,24 +52,10 @@ public sealed class LocalSshGitServer : IDisposable
         _daemon.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
         _daemon.BeginErrorReadLine();
         _daemon.BeginOutputReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
+        if (!FreeTcpPort.WaitUntilListening(Port, _daemon, TimeSpan.FromSeconds(10)))
         {
-            try
-            {
-                using var probe = new TcpClient();
-                probe.Connect("127.0.0.1", Port);
-                break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_daemon.HasExited)
-            {
-                Thread.Sleep(50);
-            }
-            catch (SocketException)
-            {
-                Dispose();
-                throw new InvalidOperationException($"sshd did not listen on 127.0.0.1:{Port}:\n{Log}");
-            }
+            Dispose();
+            throw new InvalidOperationException($"sshd did not listen on 127.0.0.1:{Port}:\n{Log}");
         }
     }
 
