@@ -10,5 +10,9 @@ public sealed record BuildTicket(string BuildId, string Team)
     /// over the Build call); empty otherwise.</summary>
     public IReadOnlyDictionary<string, string> SshSockets { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The build reads its context folder on this host in place (a resident engine's own user): no publication
+    /// through the store, the worker reads the folder, as in an embedded build.</summary>
+    public bool ContextInPlace { get; init; }
+
     public static string NewId() => Guid.NewGuid().ToString("N");
 }

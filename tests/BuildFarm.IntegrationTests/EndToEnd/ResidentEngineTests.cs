@@ -184,6 +184,55 @@ public sealed class ResidentEngineTests(BusyboxFixture busybox) : IAsyncLifetime
         await call.RequestStream.CompleteAsync();
     }
 
+    [Fact]
+    public async Task A_warm_build_through_the_engine_reads_the_context_in_place_and_uploads_nothing()
+    {
+        var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nCOPY data/ /data/\nRUN cat /data/a.txt\n",
+            ("data/a.txt", "first\n"), ("data/b.txt", "b\n"));
+        var cold = await Client().BuildAsync(context);
+        Assert.True(cold.ExitCode == 0, cold.ToString());
+
+        var warm = await Client().BuildAsync(context);
+
+        Assert.True(warm.ExitCode == 0, warm.ToString());
+        Assert.Empty(new PlainProgress(warm.Stderr).Executed);
+        var log = File.ReadAllLines(LogPath);
+        Assert.Equal(2, log.Count(l => l.Contains($"build context read in place: {context} (0 files uploaded)")));
+        Assert.Equal(2, log.Count(l => l.Contains(", 0 context files")));
+        Assert.DoesNotContain(log, l => l.Contains("publish build context"));
+    }
+
+    [Fact]
+    public async Task A_changed_context_file_is_seen_by_the_next_build_through_the_engine()
+    {
+        var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nCOPY data/ /data/\nRUN cat /data/a.txt\n",
+            ("data/a.txt", "first-version\n"));
+        var first = await Client().BuildAsync(context);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        File.WriteAllText(Path.Combine(context, "data", "a.txt"), "second-version\n");
+
+        var second = await Client().BuildAsync(context);
+
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains(new PlainProgress(second.Stderr).Executed, s => s.Contains("COPY data/"));
+        Assert.Contains("second-version", second.Stderr);
+        Assert.DoesNotContain("first-version", second.Stderr);
+    }
+
+    [Fact]
+    public async Task A_build_through_the_engine_leaves_out_what_dockerignore_excludes()
+    {
+        var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nCOPY data/ /data/\nRUN ls /data\n",
+            ("data/kept.txt", "k\n"), ("data/secret.key", "s\n"), (".dockerignore", "data/*.key\n"));
+
+        var build = await Client().BuildAsync(context);
+
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("kept.txt", build.Stderr);
+        Assert.DoesNotContain("secret.key", build.Stderr);
+        Assert.True(File.Exists(Path.Combine(context, "data", "secret.key"))); // the client's folder is read, never changed
+    }
+
     private async Task<long> StepsExecutedAsync()
     {
         var workers = await Client().RunAsync("workers", "--server", "unix:" + Record().Socket, "--format", "json");
