@@ -214,6 +214,7 @@ public static class RemoteBuild
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.MessageCase != BuildResponse.MessageOneofCase.Accepted)
             return new BuildOutcome { Error = $"{server} did not accept the build (an older server, or not a buildfarm API)" };
         started.Id = call.ResponseStream.Current.Accepted.BuildId;
+        var readsLocal = call.ResponseStream.Current.Accepted.ReadsLocalContext;
         var spec = invocation.Spec.Clone();
         // The farm pushes with these for this build only; a served build has no other credentials to push with.
         spec.RegistryLogins.AddRange(PushLogins(spec, invocation.Environment));
@@ -231,25 +232,18 @@ public static class RemoteBuild
         await using var relay = new Coordinator.Api.SshFrameRelay((frame, ct) => requests.WriteAsync(new BuildRequest { Ssh = frame }, ct));
         await requests.WriteAsync(new BuildRequest { Spec = spec }, cancellationToken);
 
-        var matcher = await IgnoreFileLocator.LoadAsync(invocation.ContextDir, invocation.DockerfilePath, cancellationToken);
-        var entries = ContextWalker.Walk(invocation.ContextDir, matcher, cancellationToken);
-        var manifest = new ContextManifest { AnswersChallenges = true };
         var pathOf = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in entries)
+        if (readsLocal)
         {
-            manifest.Entries.Add(new Protos.V1.ContextEntry
-            {
-                Path = entry.Path,
-                Mode = (uint)entry.Mode,
-                Size = entry.Size,
-                Sha256 = entry.Sha256 ?? "",
-                LinkTarget = entry.LinkTarget ?? "",
-            });
-            if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(invocation.ContextDir, entry.Path));
+            // This user's engine on this host reads the folder where it is (cli/Engine/README.md): nothing to walk,
+            // hash or upload here, and nothing for it to copy.
+            var local = LocalManifest(invocation);
+            // named folders and layouts still go up the stream: the engine reads only the main context in place
+            local.NamedContexts.Add(await NamedContextManifestsAsync(spec, pathOf, cancellationToken));
+            await requests.WriteAsync(new BuildRequest { Manifest = local }, cancellationToken);
+            started.ContextSent = true;
         }
-        foreach (var named in await NamedContextManifestsAsync(spec, pathOf, cancellationToken))
-            manifest.NamedContexts.Add(named);
-        await requests.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
+        else await SendManifestAsync(invocation, spec, requests, pathOf, cancellationToken);
 
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
         {
@@ -311,6 +305,39 @@ public static class RemoteBuild
         }
         return manifests;
     }
+
+    /// <summary>Walks and hashes the context (the home's hash cache skips unchanged files) and sends its manifest;
+    /// <paramref name="pathOf"/> gets a file of each digest, to upload or prove.</summary>
+    private static async Task SendManifestAsync(BuildInvocation invocation, BuildSpec spec, Coordinator.Api.SerializedStreamWriter<BuildRequest> requests,
+        Dictionary<string, string> pathOf, CancellationToken cancellationToken)
+    {
+        var matcher = await IgnoreFileLocator.LoadAsync(invocation.ContextDir, invocation.DockerfilePath, cancellationToken);
+        var hashes = ContextHashCache.Open(invocation.Environment.Home.ContextHashes, invocation.ContextDir);
+        var entries = ContextWalker.Walk(invocation.ContextDir, matcher, hashes, cancellationToken);
+        var manifest = new ContextManifest { AnswersChallenges = true };
+        foreach (var entry in entries)
+        {
+            manifest.Entries.Add(new Protos.V1.ContextEntry
+            {
+                Path = entry.Path,
+                Mode = (uint)entry.Mode,
+                Size = entry.Size,
+                Sha256 = entry.Sha256 ?? "",
+                LinkTarget = entry.LinkTarget ?? "",
+            });
+            if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(invocation.ContextDir, entry.Path));
+        }
+        manifest.NamedContexts.Add(await NamedContextManifestsAsync(spec, pathOf, cancellationToken));
+        await requests.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
+    }
+
+    private static ContextManifest LocalManifest(BuildInvocation invocation) => new()
+    {
+        AnswersChallenges = true,
+        LocalRoot = invocation.ContextDir,
+        LocalDockerfile = invocation.DockerfilePath,
+        LocalRootIdentity = LocalContextRoot.IdentityOf(invocation.ContextDir),
+    };
 
     /// <summary>A frame of a forwarded agent connection: an opening one connects to this machine's agent for its id (or
     /// answers close when there is none); the others go to their connection.</summary>

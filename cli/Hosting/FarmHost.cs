@@ -151,6 +151,8 @@ public sealed class FarmHost(CliEnvironment environment, FarmSettings settings, 
                 QueueLimits = settings.QueueLimits,
                 Logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<BuildGrpcService>(),
                 CallersOwnTheStore = Resident is not null,
+                // Same host, same user (checked per call): the client's context folder is read where it is.
+                ReadsLocalContext = Resident is not null ? PeerCredentials.CallerIsThisUser : _ => false,
             });
             builder.Services.AddSingleton(services => security!.Interceptor(services.GetRequiredService<ILoggerFactory>()));
         }

@@ -28,6 +28,10 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
     /// are used without a proof of possession (see <see cref="ContextReceiver"/>).</summary>
     public bool CallersOwnTheStore { get; init; }
 
+    /// <summary>Whether this call's caller may have its context folder read in place (<c>ContextManifest.local_root</c>):
+    /// true only for a resident engine's socket when the peer runs as the engine's own user. Default: never.</summary>
+    public Func<ServerCallContext, bool> ReadsLocalContext { get; init; } = _ => false;
+
     public override async Task Build(IAsyncStreamReader<BuildRequest> requestStream, IServerStreamWriter<BuildResponse> responseStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
@@ -42,8 +46,12 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
             new BuildLog(Logger, ticket.BuildId, ticket.Team).Refused(e.Status.Detail);
             throw;
         }
+        var readsLocal = ReadsLocalContext(context);
         // The id comes first, before the client sends anything: it can Watch or Cancel the build by it if it loses the call.
-        await responseStream.WriteAsync(new BuildResponse { Accepted = new BuildHandle { BuildId = ticket.BuildId, Team = caller.Team } }, cancellationToken);
+        await responseStream.WriteAsync(new BuildResponse
+        {
+            Accepted = new BuildHandle { BuildId = ticket.BuildId, Team = caller.Team, ReadsLocalContext = readsLocal },
+        }, cancellationToken);
         var spec = await ContextReceiver.NextAsync(requestStream, BuildRequest.MessageOneofCase.Spec, cancellationToken) is { } first
             ? first.Spec
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message must be the build spec"));
@@ -72,30 +80,46 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         log.Accepted([.. spec.Tags], manifest.Entries.Count);
         // Proved blobs may be old and unreferenced: a prune must not take them from under this build.
         record.Leases.Blobs(ContextReceiver.AllEntries(manifest).Select(e => e.Sha256));
-        var contextDir = Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12]);
+        var inPlace = manifest.LocalRoot.Length > 0;
+        var scratchContext = Path.Combine(scratch, "ctx-" + Guid.NewGuid().ToString("N")[..12]);
+        var contextDir = inPlace ? manifest.LocalRoot : scratchContext;
         // --build-context folders and layouts: each written beside the context, named by position (never by the client)
         var namedFolders = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            var receiver = new ContextReceiver(store, scratch, CallersOwnTheStore);
-            var servable = await receiver.ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
-            await new UploadedContextWriter(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
-            foreach (var named in manifest.NamedContexts)
+            if (inPlace)
             {
-                if (!spec.NamedContexts.TryGetValue(named.Name, out var value) || !NamedContextSource.Parse(value).HasFiles)
+                // The client's own folder, read as an embedded build reads it: never copied, never deleted here.
+                if (!readsLocal)
                     throw new RpcException(new Status(StatusCode.InvalidArgument,
-                        $"named context {named.Name}: files sent for a --build-context that is no folder or OCI layout of this build"));
-                if (namedFolders.ContainsKey(named.Name))
-                    throw new RpcException(new Status(StatusCode.InvalidArgument, $"named context {named.Name}: its files were sent twice"));
-                var folder = $"{contextDir}-named-{namedFolders.Count}";
-                namedFolders[named.Name] = folder;
-                await new UploadedContextWriter(store).MaterializeAsync(named.Entries, folder, servable, cancellationToken);
+                        "this server does not read client folders in place (only a resident engine, for its own user): send the context's files"));
+                contextDir = LocalContextRoot.Check(manifest);
+                ticket = ticket with { ContextInPlace = true };
+                log.ContextInPlace(contextDir);
             }
-            log.ContextReceived(ContextReceiver.AllEntries(manifest).Count(), manifest.NamedContexts.Sum(n => n.Entries.Count), receiver.Uploaded);
+            // Uploaded files: the main context's (unless read in place) and those of named folders and layouts.
+            if (!inPlace || manifest.NamedContexts.Count > 0)
+            {
+                var receiver = new ContextReceiver(store, scratch, CallersOwnTheStore);
+                var servable = await receiver.ReceiveAsync(manifest, requestStream, responseStream, cancellationToken);
+                if (!inPlace) await new UploadedContextWriter(store).MaterializeAsync(manifest.Entries, contextDir, servable, cancellationToken);
+                foreach (var named in manifest.NamedContexts)
+                {
+                    if (!spec.NamedContexts.TryGetValue(named.Name, out var value) || !NamedContextSource.Parse(value).HasFiles)
+                        throw new RpcException(new Status(StatusCode.InvalidArgument,
+                            $"named context {named.Name}: files sent for a --build-context that is no folder or OCI layout of this build"));
+                    if (namedFolders.ContainsKey(named.Name))
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, $"named context {named.Name}: its files were sent twice"));
+                    var folder = $"{scratchContext}-named-{namedFolders.Count}";
+                    namedFolders[named.Name] = folder;
+                    await new UploadedContextWriter(store).MaterializeAsync(named.Entries, folder, servable, cancellationToken);
+                }
+                log.ContextReceived(ContextReceiver.AllEntries(manifest).Count(), manifest.NamedContexts.Sum(n => n.Entries.Count), receiver.Uploaded);
+            }
         }
         catch (Exception e)
         {
-            DeleteContextFolders(contextDir, namedFolders.Values);
+            DeleteContextFolders(inPlace ? null : contextDir, namedFolders.Values);
             var (code, message) = e switch
             {
                 ContextEntryException c => (c.Denied ? StatusCode.PermissionDenied : StatusCode.InvalidArgument, c.Message),
@@ -116,14 +140,16 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         record.Running();
         ticket = ticket with { NamedContextFolders = namedFolders };
         // The build runs on its own: this call only streams its events, so a client that drops can re-attach with Watch.
-        _ = RunRecordedAsync(record, ticket, spec, contextDir, log);
+        _ = RunRecordedAsync(record, ticket, spec, contextDir, inPlace ? manifest.LocalDockerfile : null, log);
         using var subscription = record.Subscribe(fromStart: true);
         var watch = WatchForCancelAsync(requestStream, record, ssh?.Relay, cancellationToken);
         await StreamEventsAsync(record, subscription, responseStream, cancellationToken);
         await watch;
     }
 
-    private async Task RunRecordedAsync(BuildRecord record, BuildTicket ticket, BuildSpec spec, string contextDir, BuildLog log)
+    /// <param name="localDockerfile">For a context read in place: the Dockerfile's path on this host (empty: the
+    /// context's own Dockerfile); null for an uploaded context (a scratch folder of this build, deleted at its end).</param>
+    private async Task RunRecordedAsync(BuildRecord record, BuildTicket ticket, BuildSpec spec, string contextDir, string? localDockerfile, BuildLog log)
     {
         var exportIds = new Dictionary<int, string>();
         var kept = false;
@@ -132,7 +158,9 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
             // The client's Dockerfile path means nothing on this host: its ignore file is looked up beside the
             // context's Dockerfile, and messages keep only the file name.
             var served = spec.Clone();
-            served.DockerfilePath = Path.Combine(contextDir, Path.GetFileName(spec.DockerfilePath is { Length: > 0 } p ? p : "Dockerfile"));
+            served.DockerfilePath = localDockerfile is { Length: > 0 }
+                ? localDockerfile
+                : Path.Combine(contextDir, Path.GetFileName(spec.DockerfilePath is { Length: > 0 } p ? p : "Dockerfile"));
             // The credentials leave the spec here: only this build's push sees them, through the provider.
             var logins = new ClientRegistryLogins(served.RegistryLogins);
             served.RegistryLogins.Clear();
@@ -215,13 +243,14 @@ public sealed partial class BuildGrpcService(Task<EngineNode> engine, BuildRunne
         {
             if (record.Final is { } final) log.Ended(final);
             if (!kept) DropExports(exportIds);
-            DeleteContextFolders(contextDir, ticket.NamedContextFolders.Values);
+            DeleteContextFolders(localDockerfile is null ? contextDir : null, ticket.NamedContextFolders.Values);
         }
     }
 
-    private static void DeleteContextFolders(string contextDir, IEnumerable<string> namedContextFolders)
+    /// <summary>Deletes the folders this server wrote for a build (never a client's folder read in place: null).</summary>
+    private static void DeleteContextFolders(string? contextDir, IEnumerable<string> namedContextFolders)
     {
-        foreach (var folder in namedContextFolders.Prepend(contextDir))
+        foreach (var folder in contextDir is null ? namedContextFolders : namedContextFolders.Prepend(contextDir))
         {
             try { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
             catch (IOException) { } // a scratch folder left behind is swept with the scratch dir, never worth failing a build

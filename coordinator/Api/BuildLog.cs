@@ -28,6 +28,13 @@ public sealed class BuildLog(ILogger logger, string buildId, string team)
             files, namedContextFiles, uploaded);
     }
 
+    /// <summary>A build whose context is a folder of this host read in place: nothing uploaded, nothing published.</summary>
+    public void ContextInPlace(string root)
+    {
+        using var _ = logger.BeginScope(_scope);
+        logger.LogInformation("build context read in place: {ContextRoot} (0 files uploaded)", root);
+    }
+
     public void Refused(string reason)
     {
         using var _ = logger.BeginScope(_scope);

@@ -219,7 +219,7 @@ public sealed partial class BuildRunner(
             targets[i] = target with { Graph = graph };
         }
         trace.Mark("cache keys");
-        var contextRef = PublishContexts
+        var contextRef = PublishContexts && !ticket.ContextInPlace
             ? await PublishAsync(context, progress, cancellationToken)
             : new ContextRef { LocalDir = context.Directory };
         trace.Mark("context publish");

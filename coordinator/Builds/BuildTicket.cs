@@ -18,5 +18,9 @@ public sealed record BuildTicket(string BuildId, string Team)
     /// proxies, see <c>ClientRegistryAccess</c>); null: this host's registry client.</summary>
     public Func<Oci.Registry.RegistryClient>? PullRegistry { get; init; }
 
+    /// <summary>The build reads its context folder on this host in place (a resident engine's own user): no publication
+    /// through the store, the worker reads the folder, as in an embedded build.</summary>
+    public bool ContextInPlace { get; init; }
+
     public static string NewId() => Guid.NewGuid().ToString("N");
 }

@@ -93,15 +93,18 @@ public sealed class BuildContext : IDisposable
     public string Checksum(ContextSelection selection)
     {
         var selected = new SortedDictionary<string, ContextEntry>(StringComparer.Ordinal);
+        var excludes = selection.Excludes.Select(Clean).ToList();
         foreach (var raw in selection.Sources)
         {
             var source = Clean(raw);
+            var glob = GlobMatch.HasMeta(source);
+            var below = source + "/";
             foreach (var entry in _entries)
             {
                 var matched = source.Length == 0
-                    || (GlobMatch.HasMeta(source) ? MatchesGlob(source, entry.Path) : entry.Path == source || entry.Path.StartsWith(source + "/", StringComparison.Ordinal));
+                    || (glob ? MatchesGlob(source, entry.Path) : entry.Path == source || entry.Path.StartsWith(below, StringComparison.Ordinal));
                 if (!matched) continue;
-                if (selection.Excludes.Any(e => GlobMatch.IsMatch(Clean(e), entry.Path) || GlobMatch.IsMatch(Clean(e), Path.GetFileName(entry.Path)))) continue;
+                if (excludes.Count > 0 && excludes.Any(e => GlobMatch.IsMatch(e, entry.Path) || GlobMatch.IsMatch(e, Path.GetFileName(entry.Path)))) continue;
                 selected[entry.Path] = entry;
             }
         }

@@ -58,10 +58,11 @@ public sealed class ContextHashCache
     public void Save()
     {
         if (_added == 0 && _seen.Count == _known.Count) return;
-        Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
         var temp = $"{_file}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
         {
+            // A home that cannot be written (a --server client's) only costs the next build's hashing.
+            Directory.CreateDirectory(Path.GetDirectoryName(_file)!);
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             using (var writer = new BinaryWriter(stream, Encoding.UTF8))
             {

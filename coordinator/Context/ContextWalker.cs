@@ -23,7 +23,7 @@ public static class ContextWalker
             throw new DirectoryNotFoundException($"build context {root}: not a directory");
         var result = new List<ContextEntry>();
         var files = new Dictionary<string, (string FullPath, FileStatus Status)>(StringComparer.Ordinal);
-        WalkDirectory(rootInfo, "", MatchInfo.Empty, matcher, result, files, cancellationToken);
+        WalkDirectory(rootInfo.FullName, "", MatchInfo.Empty, matcher, result, files, cancellationToken);
         HashFiles(result, files, hashes, cancellationToken);
         hashes?.Save();
         return result;
@@ -50,27 +50,31 @@ public static class ContextWalker
             if (sums[i] is { } sum) entries[i] = entries[i] with { Sha256 = sum };
     }
 
-    // Returns whether anything under the directory was listed.
-    private static bool WalkDirectory(DirectoryInfo dir, string relative, MatchInfo parentInfo, PatternMatcher matcher, List<ContextEntry> output,
+    // Returns whether anything under the directory was listed. One lstat per entry gives its type, mode and size (and the
+    // hash cache's identity): no FileSystemInfo stat, no readlink of every file to learn it is not a link.
+    private static bool WalkDirectory(string dir, string relative, MatchInfo parentInfo, PatternMatcher matcher, List<ContextEntry> output,
         Dictionary<string, (string FullPath, FileStatus Status)> files, CancellationToken cancellationToken)
     {
         var any = false;
-        var children = dir.EnumerateFileSystemInfos().OrderBy(c => c.Name, StringComparer.Ordinal);
-        foreach (var child in children)
+        var names = new List<string>();
+        foreach (var child in Directory.EnumerateFileSystemEntries(dir)) names.Add(Path.GetFileName(child));
+        names.Sort(StringComparer.Ordinal);
+        foreach (var name in names)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var path = relative.Length == 0 ? child.Name : relative + "/" + child.Name;
+            var path = relative.Length == 0 ? name : relative + "/" + name;
+            var full = Path.Combine(dir, name);
             var excluded = matcher.MatchesUsingParentResults(path, parentInfo, out var info);
-            var isLink = child.LinkTarget is not null;
-            if (child is DirectoryInfo sub && !isLink)
+            if (!Posix.TryLStat(full, out var status)) continue; // removed since the listing
+            if (status.Type == FileStatus.Directory)
             {
                 if (excluded && !matcher.Exclusions)
                     continue;
-                var entry = new ContextEntry(path, ContextEntryKind.Directory, ContextEntry.TypeDirectory | PermissionBits(child), 0, null, null);
+                var entry = new ContextEntry(path, ContextEntryKind.Directory, ContextEntry.TypeDirectory | PermissionBits(status), 0, null, null);
                 var index = output.Count;
                 if (!excluded)
                     output.Add(entry);
-                var below = WalkDirectory(sub, path, info, matcher, output, files, cancellationToken);
+                var below = WalkDirectory(full, path, info, matcher, output, files, cancellationToken);
                 if (excluded && below)
                     output.Insert(index, entry);
                 any |= !excluded || below;
@@ -79,24 +83,26 @@ public static class ContextWalker
             if (excluded)
                 continue;
             any = true;
-            if (isLink)
-                output.Add(new ContextEntry(path, ContextEntryKind.Symlink, ContextEntry.TypeSymlink | 0x1FF, child.LinkTarget!.Length, null, child.LinkTarget));
-            else if (child is FileInfo file)
+            if (status.Type == FileStatus.Symlink)
             {
-                var status = RequireRegularFile(file.FullName, path);
-                files[path] = (file.FullName, status);
-                output.Add(new ContextEntry(path, ContextEntryKind.File, ContextEntry.TypeRegular | PermissionBits(child), file.Length, null, null));
+                var target = new FileInfo(full).LinkTarget ?? "";
+                output.Add(new ContextEntry(path, ContextEntryKind.Symlink, ContextEntry.TypeSymlink | 0x1FF, target.Length, null, target));
+            }
+            else
+            {
+                RequireRegularFile(status, path);
+                files[path] = (full, status);
+                output.Add(new ContextEntry(path, ContextEntryKind.File, ContextEntry.TypeRegular | PermissionBits(status), status.Size, null, null));
             }
         }
         return any;
     }
 
     // Opening a FIFO would block the walk forever, and a device or socket has no content to send.
-    private static FileStatus RequireRegularFile(string fullPath, string contextPath)
+    private static void RequireRegularFile(in FileStatus status, string contextPath)
     {
-        var status = Posix.LStat(fullPath);
         var type = status.Type;
-        if (type == FileStatus.Regular) return status;
+        if (type == FileStatus.Regular) return;
         throw new IOException($"build context: '{contextPath}' is {DescribeType(type)}; a context may hold only regular files, directories and symlinks (exclude it in .dockerignore)");
     }
 
@@ -109,7 +115,7 @@ public static class ContextWalker
         _ => $"a special file (type 0x{type:x})",
     };
 
-    private static int PermissionBits(FileSystemInfo info) => OperatingSystem.IsWindows() ? 0x1ED : (int)info.UnixFileMode;
+    private static int PermissionBits(in FileStatus status) => (int)status.Permissions;
 
     private static string HashFile(string path)
     {

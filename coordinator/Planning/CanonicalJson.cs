@@ -90,7 +90,8 @@ public static class CanonicalJson
         }
     }
 
-    private static void WriteString(StringBuilder sb, string s)
+    /// <summary>Appends <paramref name="s"/> as a canonical JSON string (for writers that emit canonical JSON directly).</summary>
+    internal static void WriteString(StringBuilder sb, string s)
     {
         sb.Append('"');
         foreach (var c in s)

@@ -86,7 +86,7 @@ public static class DirectoryLayerSource
                 FileStatus.Regular => entry with
                 {
                     Size = st.Size,
-                    OpenContent = () => new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan),
+                    OpenContent = () => Posix.OpenReadNoFollow(full),
                 },
                 FileStatus.CharDevice => entry with { Type = LayerEntryType.CharacterDevice, DeviceMajor = st.DeviceMajor, DeviceMinor = st.DeviceMinor },
                 FileStatus.BlockDevice => entry with { Type = LayerEntryType.BlockDevice, DeviceMajor = st.DeviceMajor, DeviceMinor = st.DeviceMinor },

@@ -46,7 +46,11 @@ public static class LayerCompressor
         {
             await using var compressor = OpenCompressor(blobHasher, compression, gzipLevel, zstdLevel);
             await using var tarHasher = new HashingWriteStream(compressor);
-            await writeTar(tarHasher, cancellationToken);
+            // A tar of many small files is three small writes a file (header, content, padding): batched here, the hasher
+            // and the compressor see a few large writes instead. Not disposed: that would dispose the hasher early.
+            var batched = new BufferedStream(tarHasher, 1 << 16);
+            await writeTar(batched, cancellationToken);
+            await batched.FlushAsync(cancellationToken);
             await tarHasher.FlushAsync(cancellationToken);
             uncompressedSize = tarHasher.BytesWritten;
             diffId = tarHasher.Digest;

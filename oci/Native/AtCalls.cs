@@ -55,4 +55,20 @@ internal static partial class AtCalls
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    // The f* calls act on an fd this process opened (O_NOFOLLOW): nothing is resolved again, nothing followed.
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    public static partial int Fchown(int fd, int uid, int gid);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    public static partial int Fchmod(int fd, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    public static partial int Futimens(int fd, ref long times);
+
+    /// <summary>sendfile(2) with a NULL offset: copies from <paramref name="inFd"/>'s position in the kernel.</summary>
+    [LibraryImport("libc", EntryPoint = "sendfile", SetLastError = true)]
+    public static partial nint SendFile(int outFd, int inFd, nint offset, nuint count);
+
+    public const int AtFdCwd = -100;
 }

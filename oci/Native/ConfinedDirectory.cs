@@ -70,6 +70,78 @@ public sealed class ConfinedDirectory : IDisposable
         return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, bufferSize: 0);
     }
 
+    /// <summary>
+    /// Creates <paramref name="name"/> (O_EXCL|O_NOFOLLOW: an existing entry is an error) holding the bytes of the regular
+    /// file at <paramref name="sourcePath"/> (opened O_NOFOLLOW), copied in the kernel, then sets its owner, mode and
+    /// times through the new file's own fd. About 8 system calls a file where a stream copy followed by the *at calls
+    /// takes about 20 (glibc's fchmodat with AT_SYMLINK_NOFOLLOW alone opens an O_PATH fd and goes through /proc):
+    /// what a COPY of many small files costs. Returns the bytes copied.
+    /// </summary>
+    public long CreateFileCopy(string name, string sourcePath, int uid, int gid, uint mode, long mtimeSeconds, long mtimeNanoseconds)
+    {
+        CheckName(name, Describe(name));
+        var source = AtCalls.OpenAt(AtCalls.AtFdCwd, sourcePath, OpenFlags.ReadOnly | OpenFlags.NoFollow | OpenFlags.CloseOnExec, 0);
+        if (source < 0) throw NativeError.Io("open", sourcePath);
+        try
+        {
+            var flags = OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive | OpenFlags.NoFollow | OpenFlags.CloseOnExec;
+            var target = AtCalls.OpenAt(Fd, name, flags, 0b110_000_000);
+            if (target < 0) throw NativeError.Io("create", Describe(name));
+            try
+            {
+                var copied = CopyContent(source, target, name);
+                // chown clears setuid/setgid, so the mode goes after it; the times go last, after every write.
+                if (AtCalls.Fchown(target, uid, gid) != 0) throw NativeError.Io("chown", Describe(name));
+                if (AtCalls.Fchmod(target, mode & 0xFFF) != 0) throw NativeError.Io("chmod", Describe(name));
+                Span<long> times = [mtimeSeconds, mtimeNanoseconds, mtimeSeconds, mtimeNanoseconds];
+                if (AtCalls.Futimens(target, ref MemoryMarshal.GetReference(times)) != 0) throw NativeError.Io("utimensat", Describe(name));
+                return copied;
+            }
+            finally
+            {
+                AtCalls.Close(target);
+            }
+        }
+        finally
+        {
+            AtCalls.Close(source);
+        }
+    }
+
+    private long CopyContent(int source, int target, string name)
+    {
+        const int EINTR = 4;
+        const int EINVAL = 22;
+        const int ENOSYS = 38;
+        long copied = 0;
+        while (true)
+        {
+            var sent = AtCalls.SendFile(target, source, 0, 1 << 30);
+            if (sent > 0) { copied += sent; continue; }
+            if (sent == 0) return copied;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == EINTR) continue;
+            // A file system without splice support: copy through user space from where sendfile left off.
+            if (errno is EINVAL or ENOSYS) return copied + CopyByReadWrite(source, target, copied);
+            throw NativeError.Io("copy", Describe(name), errno: errno);
+        }
+    }
+
+    private static long CopyByReadWrite(int source, int target, long offset)
+    {
+        using var from = new SafeFileHandle(source, ownsHandle: false);
+        using var to = new SafeFileHandle(target, ownsHandle: false);
+        var buffer = new byte[128 * 1024];
+        long copied = 0;
+        while (true)
+        {
+            var read = RandomAccess.Read(from, buffer, offset + copied);
+            if (read == 0) return copied;
+            RandomAccess.Write(to, buffer.AsSpan(0, read), offset + copied);
+            copied += read;
+        }
+    }
+
     /// <summary>Creates a symlink; its target may say anything, since nothing here ever follows it.</summary>
     public void CreateSymlink(string name, string target)
     {

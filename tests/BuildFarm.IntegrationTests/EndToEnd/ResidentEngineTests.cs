@@ -157,12 +157,36 @@ public sealed class ResidentEngineTests(BusyboxFixture busybox) : IAsyncLifetime
     public async Task A_build_through_the_engine_is_not_challenged_for_files_its_store_already_has()
     {
         var context = SmallContext("ctx");
-        Assert.True((await Client().BuildAsync(context)).ExitCode == 0); // rootfs.tar is in the store now
+        Assert.True((await Client().BuildAsync(context)).ExitCode == 0); // starts the engine (its context is read in place)
         var rootfs = await File.ReadAllBytesAsync(Path.Combine(context, "rootfs.tar"));
         using var handler = UnixSocketHandler.Create(Record().Socket);
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(UnixSocketHandler.Address,
             new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = false });
-        using var call = new Protos.V1.BuildService.BuildServiceClient(channel).Build();
+        var client = new Protos.V1.BuildService.BuildServiceClient(channel);
+        // A client that sends a manifest (not its folder) uploads what the store lacks: rootfs.tar is in the store then.
+        var first = await StartUploadAsync(client, rootfs);
+        Assert.Single(first.Missing.Digests);
+        await first.Call.RequestStream.WriteAsync(new Protos.V1.BuildRequest
+        {
+            File = new Protos.V1.FileChunk { Digest = first.Missing.Digests[0], Data = Google.Protobuf.ByteString.CopyFrom(rootfs), Last = true },
+        });
+        while (await first.Call.ResponseStream.MoveNext(CancellationToken.None)
+               && first.Call.ResponseStream.Current.MessageCase is not (Protos.V1.BuildResponse.MessageOneofCase.Result or Protos.V1.BuildResponse.MessageOneofCase.Error)) { }
+        Assert.Equal(Protos.V1.BuildResponse.MessageOneofCase.Result, first.Call.ResponseStream.Current.MessageCase);
+        first.Call.Dispose();
+
+        var second = await StartUploadAsync(client, rootfs);
+
+        Assert.Empty(second.Missing.Digests);
+        Assert.Empty(second.Missing.Prove); // a server on TCP would ask for an HMAC of rootfs.tar
+        await second.Call.RequestStream.CompleteAsync();
+        second.Call.Dispose();
+    }
+
+    private static async Task<(Grpc.Core.AsyncDuplexStreamingCall<Protos.V1.BuildRequest, Protos.V1.BuildResponse> Call, Protos.V1.MissingFiles Missing)> StartUploadAsync(
+        Protos.V1.BuildService.BuildServiceClient client, byte[] rootfs)
+    {
+        var call = client.Build();
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         await call.RequestStream.WriteAsync(new Protos.V1.BuildRequest
         {
@@ -176,12 +200,57 @@ public sealed class ResidentEngineTests(BusyboxFixture busybox) : IAsyncLifetime
                 Entries = { new Protos.V1.ContextEntry { Path = "rootfs.tar", Mode = 0x81A4, Size = rootfs.Length, Sha256 = BuildFarm.Oci.Digest.Compute(rootfs).ToString() } },
             },
         });
-
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-        var missing = call.ResponseStream.Current.Missing;
-        Assert.Empty(missing.Digests);
-        Assert.Empty(missing.Prove); // a server on TCP would ask for an HMAC of rootfs.tar
-        await call.RequestStream.CompleteAsync();
+        return (call, call.ResponseStream.Current.Missing);
+    }
+
+    [Fact]
+    public async Task A_warm_build_through_the_engine_reads_the_context_in_place_and_uploads_nothing()
+    {
+        var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nCOPY data/ /data/\nRUN cat /data/a.txt\n",
+            ("data/a.txt", "first\n"), ("data/b.txt", "b\n"));
+        var cold = await Client().BuildAsync(context);
+        Assert.True(cold.ExitCode == 0, cold.ToString());
+
+        var warm = await Client().BuildAsync(context);
+
+        Assert.True(warm.ExitCode == 0, warm.ToString());
+        Assert.Empty(new PlainProgress(warm.Stderr).Executed);
+        var log = File.ReadAllLines(LogPath);
+        Assert.Equal(2, log.Count(l => l.Contains($"build context read in place: {context} (0 files uploaded)")));
+        Assert.Equal(2, log.Count(l => l.Contains(", 0 context files")));
+        Assert.DoesNotContain(log, l => l.Contains("publish build context"));
+    }
+
+    [Fact]
+    public async Task A_changed_context_file_is_seen_by_the_next_build_through_the_engine()
+    {
+        var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nCOPY data/ /data/\nRUN cat /data/a.txt\n",
+            ("data/a.txt", "first-version\n"));
+        var first = await Client().BuildAsync(context);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        File.WriteAllText(Path.Combine(context, "data", "a.txt"), "second-version\n");
+
+        var second = await Client().BuildAsync(context);
+
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains(new PlainProgress(second.Stderr).Executed, s => s.Contains("COPY data/"));
+        Assert.Contains("second-version", second.Stderr);
+        Assert.DoesNotContain("first-version", second.Stderr);
+    }
+
+    [Fact]
+    public async Task A_build_through_the_engine_leaves_out_what_dockerignore_excludes()
+    {
+        var context = _scratch.Context("ctx", "FROM scratch\nADD rootfs.tar /\nCOPY data/ /data/\nRUN ls /data\n",
+            ("data/kept.txt", "k\n"), ("data/secret.key", "s\n"), (".dockerignore", "data/*.key\n"));
+
+        var build = await Client().BuildAsync(context);
+
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("kept.txt", build.Stderr);
+        Assert.DoesNotContain("secret.key", build.Stderr);
+        Assert.True(File.Exists(Path.Combine(context, "data", "secret.key"))); // the client's folder is read, never changed
     }
 
     private async Task<long> StepsExecutedAsync()

@@ -94,6 +94,29 @@ public sealed class ServeContextSecurityTests(BusyboxFixture busybox) : IDisposa
         Assert.Equal(BuildResponse.MessageOneofCase.Result, uploaded.MessageCase);
     }
 
+    [Fact]
+    public async Task A_server_on_tcp_does_not_read_a_folder_of_its_host_named_by_a_client()
+    {
+        var hostDir = Directory.CreateDirectory(Path.Combine(_scratch.Root, "host-secrets")).FullName;
+        System.IO.File.WriteAllText(Path.Combine(hostDir, "id_rsa"), "not for clients\n");
+        await using var server = await ServerAsync();
+        using var channel = GrpcChannel.ForAddress("http://" + server.Address);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var call = new BuildService.BuildServiceClient(channel).Build(cancellationToken: timeout.Token);
+        Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
+        Assert.False(call.ResponseStream.Current.Accepted.ReadsLocalContext);
+        await call.RequestStream.WriteAsync(new BuildRequest
+        {
+            Spec = new BuildSpec { Dockerfile = ByteString.CopyFromUtf8("FROM scratch\nCOPY . /\n"), DockerfilePath = "Dockerfile" },
+        });
+        await call.RequestStream.WriteAsync(new BuildRequest { Manifest = new ContextManifest { AnswersChallenges = true, LocalRoot = hostDir } });
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () => { while (await call.ResponseStream.MoveNext(timeout.Token)) { } });
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("does not read client folders", e.Status.Detail);
+    }
+
     private static ContextEntry Link(string path, string target) => new() { Path = path, Mode = 0xA000 | 0b111_111_111, LinkTarget = target };
 
     private static ContextEntry File(string path, byte[] content) => new()

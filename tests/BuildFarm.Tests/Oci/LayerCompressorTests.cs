@@ -21,6 +21,26 @@ public class LayerCompressorTests
         return bytes;
     }
 
+    [Fact]
+    public async Task The_gzip_blob_of_many_small_files_does_not_depend_on_how_the_tar_reached_the_compressor()
+    {
+        var entries = Enumerable.Range(0, 2_000)
+            .Select(i => LayerEntry.File($"d{i / 100:000}/f{i:00000}.txt", System.Text.Encoding.UTF8.GetBytes(new string((char)('a' + i % 26), 1 + i % 700))))
+            .ToArray();
+        var tar = await new LayerTarWriter().WriteToArrayAsync(entries);
+        using var whole = new MemoryStream();
+        await using (var gzip = new GZipStream(whole, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(tar); // one write: the reference the batched small writes must equal
+            gzip.Flush();    // as the compressor flushes the tar before its trailer
+        }
+
+        using var blob = new MemoryStream();
+        var layer = await LayerCompressor.CompressEntriesAsync(entries, blob, LayerCompression.Gzip);
+
+        Assert.Equal(Digest.Compute(whole.ToArray()), layer.Digest);
+    }
+
     [Theory]
     [InlineData(LayerCompression.Gzip, MediaTypes.OciLayerGzip)]
     [InlineData(LayerCompression.Zstd, MediaTypes.OciLayerZstd)]
