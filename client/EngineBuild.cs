@@ -122,26 +122,26 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
         if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.MessageCase != BuildResponse.MessageOneofCase.Accepted)
             return new BuildOutcome { Error = $"unix:{engine.SocketPath} did not accept the build (not a buildfarm engine?)" };
         started(call.ResponseStream.Current.Accepted.BuildId);
+        var readsLocal = call.ResponseStream.Current.Accepted.ReadsLocalContext;
         await call.RequestStream.WriteAsync(new BuildRequest { Spec = spec }, cancellationToken);
 
-        var matcher = await IgnoreFileLocator.LoadAsync(contextDir, dockerfilePath, cancellationToken);
-        var hashes = ContextHashCache.Open(Path.Combine(home, "context-hashes"), contextDir);
-        var entries = ContextWalker.Walk(contextDir, matcher, hashes, cancellationToken);
-        var manifest = new ContextManifest { AnswersChallenges = true };
         var pathOf = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in entries)
+        if (readsLocal)
         {
-            manifest.Entries.Add(new Protos.V1.ContextEntry
+            // This user's engine reads the folder where it is, as the managed client's build does (cli/Engine/README.md):
+            // nothing to walk, hash or upload here.
+            await call.RequestStream.WriteAsync(new BuildRequest
             {
-                Path = entry.Path,
-                Mode = (uint)entry.Mode,
-                Size = entry.Size,
-                Sha256 = entry.Sha256 ?? "",
-                LinkTarget = entry.LinkTarget ?? "",
-            });
-            if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(contextDir, entry.Path));
+                Manifest = new ContextManifest
+                {
+                    AnswersChallenges = true,
+                    LocalRoot = contextDir,
+                    LocalDockerfile = dockerfilePath,
+                    LocalRootIdentity = LocalContextRoot.IdentityOf(contextDir),
+                },
+            }, cancellationToken);
         }
-        await call.RequestStream.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
+        else await SendManifestAsync(call, contextDir, dockerfilePath, pathOf, cancellationToken);
 
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
         {
@@ -293,5 +293,29 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
             }, cancellationToken);
             if (last) return;
         }
+    }
+
+    /// <summary>Walks and hashes the context (the home's hash cache skips unchanged files) and sends its manifest;
+    /// <paramref name="pathOf"/> gets a file of each digest, to upload or prove.</summary>
+    private async Task SendManifestAsync(AsyncDuplexStreamingCall<BuildRequest, BuildResponse> call, string contextDir, string dockerfilePath,
+        Dictionary<string, string> pathOf, CancellationToken cancellationToken)
+    {
+        var matcher = await IgnoreFileLocator.LoadAsync(contextDir, dockerfilePath, cancellationToken);
+        var hashes = ContextHashCache.Open(Path.Combine(home, "context-hashes"), contextDir);
+        var entries = ContextWalker.Walk(contextDir, matcher, hashes, cancellationToken);
+        var manifest = new ContextManifest { AnswersChallenges = true };
+        foreach (var entry in entries)
+        {
+            manifest.Entries.Add(new Protos.V1.ContextEntry
+            {
+                Path = entry.Path,
+                Mode = (uint)entry.Mode,
+                Size = entry.Size,
+                Sha256 = entry.Sha256 ?? "",
+                LinkTarget = entry.LinkTarget ?? "",
+            });
+            if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(contextDir, entry.Path));
+        }
+        await call.RequestStream.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
     }
 }

@@ -63,6 +63,30 @@ public sealed class NativeClientTests(BusyboxFixture busybox, NativeClientFixtur
     }
 
     [Fact]
+    public async Task Native_client_through_a_resident_engine_has_the_context_read_in_place()
+    {
+        var home = Path.Combine(_scratch.Root, "resident-home");
+        var managed = new BuildFarmCli(home) { Environment = { ["BUILDFARM_ENGINE"] = "resident", ["BUILDFARM_VERSION_OVERRIDE"] = Version } };
+        var context = _scratch.Context("in-place", "FROM scratch\nADD rootfs.tar /\nCOPY data/ /data/\n", ("data/a.txt", "a\n"));
+        try
+        {
+            var started = await managed.BuildAsync(context); // starts this home's engine
+            Assert.True(started.ExitCode == 0, started.ToString());
+
+            var built = await Native(home).BuildAsync(context);
+
+            Assert.True(built.ExitCode == 0, built.ToString());
+            Assert.True(built.Stderr.Contains("native build through unix:"), built.ToString());
+            var inPlace = File.ReadLines(Path.Combine(home, "engine.log")).Count(l => l.Contains($"build context read in place: {context} (0 files uploaded)"));
+            Assert.Equal(2, inPlace);
+        }
+        finally
+        {
+            await managed.RunAsync("serve", "--stop");
+        }
+    }
+
+    [Fact]
     public async Task Native_client_reports_a_failing_step_as_the_managed_client_does()
     {
         await using var engine = await RelayedEngine.StartAsync(_scratch.Cli, Version);
