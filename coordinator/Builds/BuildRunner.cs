@@ -211,7 +211,7 @@ public sealed partial class BuildRunner(
             resolver.AnnotateSshSources(graph);
             // BuildKit's keys for the steps that have them: a cache BuildKit exported hits, and ours hits in BuildKit
             if (spec.CacheFrom.Count > 0 || spec.CacheTo.Count > 0)
-                BuildKitGraphKeys.Annotate(graph, target.Plan, target.Resolved);
+                BuildKitGraphKeys.Annotate(graph, target.Plan, target.Resolved, context.Directory, cancellationToken);
             // BuildKit names each platform's vertices "[linux/arm64 build 2/4] RUN make" when it builds several.
             if (targets.Count > 1)
                 foreach (var node in graph.Nodes.Where(n => n.DisplayName.StartsWith('[')))

@@ -53,10 +53,18 @@ public static class BuildKitCacheMatcher
                 if (sourced && source is null) return null;
                 bool Links(IReadOnlyList<CacheConfigInput> input, Matched from, string selector) =>
                     input.Any(l => from.Records.Contains(l.Link) && (l.Selector ?? "") == selector);
+                // a context COPY: input 1 links, with no selector, to the root record of the context's content key
+                var contextRecord = node.BuildkitDigests.Count > BuildKitGraphKeys.ContextKeyIndex
+                    ? BuildKitDigest.RootKey(node.BuildkitDigests[BuildKitGraphKeys.ContextKeyIndex], BuildKitOpKeys.ContentKeyOutput)
+                    : null;
+                bool LinksContext(IReadOnlyList<CacheConfigInput> input) =>
+                    input.Any(l => l.Link >= 0 && l.Link < records.Count && records[l.Link].Digest == contextRecord
+                                   && records[l.Link].Inputs is not { Count: > 0 } && string.IsNullOrEmpty(l.Selector));
                 var ids = byDigest[BuildKitDigest.RootKey(node.BuildkitDigests[0])]
-                    .Where(i => records[i].Inputs is { } inputs && inputs.Count == (sourced ? 2 : 1)
+                    .Where(i => records[i].Inputs is { } inputs && inputs.Count == (sourced || contextRecord is not null ? 2 : 1)
                                 && Links(inputs[0], parent, node.BuildkitSelector)
-                                && (!sourced || Links(inputs[1], source!, node.BuildkitSourceSelector)))
+                                && (!sourced || Links(inputs[1], source!, node.BuildkitSourceSelector))
+                                && (contextRecord is null || LinksContext(inputs[1])))
                     .ToHashSet();
                 foreach (var id in ids.Order())
                 {

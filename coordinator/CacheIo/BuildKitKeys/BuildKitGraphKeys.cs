@@ -17,7 +17,17 @@ public static class BuildKitGraphKeys
 {
     private const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    public static void Annotate(BuildGraph graph, BuildPlan plan, IReadOnlyDictionary<string, ResolvedImage> images)
+    /// <summary>Index in <see cref="GraphNode.BuildkitDigests"/> of a context COPY's content key (input 1's link):
+    /// index 0 is the op's digest.</summary>
+    public const int ContextKeyIndex = 1;
+
+    public static void Annotate(BuildGraph graph, BuildPlan plan, IReadOnlyDictionary<string, ResolvedImage> images) =>
+        Annotate(graph, plan, images, null, CancellationToken.None);
+
+    /// <summary>As above; with <paramref name="contextDirectory"/> (the files the build's COPY reads, .dockerignore
+    /// applied) a COPY of one context path also gets BuildKit's keys.</summary>
+    public static void Annotate(BuildGraph graph, BuildPlan plan, IReadOnlyDictionary<string, ResolvedImage> images,
+        string? contextDirectory, CancellationToken cancellationToken)
     {
         var byId = plan.Steps.ToDictionary(s => s.Id, StringComparer.Ordinal);
         var nodes = graph.Nodes.ToDictionary(n => n.Index);
@@ -25,7 +35,7 @@ public static class BuildKitGraphKeys
         {
             if (!nodes.TryGetValue(i, out var node)) continue;
             var step = plan.Steps[i];
-            var (digests, selector, sourceSelector) = Keys(step, byId, images);
+            var (digests, selector, sourceSelector) = Keys(step, byId, images, contextDirectory, cancellationToken);
             node.BuildkitDigests.Clear();
             node.BuildkitDigests.AddRange(digests);
             node.BuildkitSelector = selector;
@@ -34,7 +44,7 @@ public static class BuildKitGraphKeys
     }
 
     private static (IReadOnlyList<string> Digests, string Selector, string SourceSelector) Keys(PlannedStep step, Dictionary<string, PlannedStep> byId,
-        IReadOnlyDictionary<string, ResolvedImage> images)
+        IReadOnlyDictionary<string, ResolvedImage> images, string? contextDirectory, CancellationToken cancellationToken)
     {
         if (BuildKitPlatform.Parse(step.Platform) is not { } platform) return ([], "", "");
         switch (step.Kind)
@@ -52,6 +62,9 @@ public static class BuildKitGraphKeys
                 return ([BuildKitOpKeys.Mkdir(GoPath.Clean(workdir.Path), 0b111_101_101, makeParents: true)], "", "");
             case StepKind.Copy when step.Expanded is CopyInstruction copy && CopyFromStage(step, copy) is var (digest, sourceSelector) && digest.Length > 0:
                 return ([digest], "", sourceSelector);
+            case StepKind.Copy when step.Expanded is CopyInstruction copy && contextDirectory is not null
+                                    && CopyFromContext(step, copy, contextDirectory, cancellationToken) is var (digest, contextKey) && digest.Length > 0:
+                return ([digest, contextKey], "", "");
             default:
                 return ([], "", "");
         }
@@ -65,11 +78,30 @@ public static class BuildKitGraphKeys
             || copy.Chown.Length > 0 || copy.Chmod.Length > 0 || copy.Link || copy.Parents || copy.ExcludePatterns.Count > 0)
             return ("", "");
         var source = GoPath.Clean(GoPath.Join("/", copy.SourcePaths[0]));
-        // pathRelativeToWorkingDir (cleaned), a trailing slash (or ".") kept as a directory, then llb's normalizePath
+        return BuildKitOpKeys.CopyFromStage(source, Destination(step, copy));
+    }
+
+    // COPY <one plain context path> <dest>, no flags: the file op of a COPY --from, its input 1 linked by the content
+    // checksum of the path (cache/contenthash). The context root ("COPY . ") and wildcards are not reproduced.
+    private static (string Digest, string ContextKey) CopyFromContext(PlannedStep step, CopyInstruction copy, string contextDirectory,
+        CancellationToken cancellationToken)
+    {
+        if (step.Sources.Count > 0 || copy.From.Length > 0 || copy.SourcePaths.Count != 1 || copy.SourceContents.Count > 0
+            || copy.Chown.Length > 0 || copy.Chmod.Length > 0 || copy.Link || copy.Parents || copy.ExcludePatterns.Count > 0
+            || copy.SourcePaths[0].IndexOfAny(['*', '?', '[', '\\']) >= 0)
+            return ("", "");
+        var source = GoPath.Clean(GoPath.Join("/", copy.SourcePaths[0]));
+        if (source == "/" || BuildKitContentHash.Checksum(contextDirectory, source, cancellationToken) is not { } checksum) return ("", "");
+        return BuildKitOpKeys.CopyFromContext(source, Destination(step, copy), checksum);
+    }
+
+    // pathRelativeToWorkingDir (cleaned), a trailing slash (or ".") kept as a directory, then llb's normalizePath
+    private static string Destination(PlannedStep step, CopyInstruction copy)
+    {
         var written = copy.DestPath;
         var dest = written.StartsWith('/') ? GoPath.Clean(written) : GoPath.Clean(GoPath.Join("/", step.Config.WorkingDir, written));
         if (written is "." or "" || written.EndsWith('/')) dest = dest.EndsWith('/') ? dest : dest + "/";
-        return BuildKitOpKeys.CopyFromStage(source, dest);
+        return dest;
     }
 
     private static BuildKitExec? ExecOf(PlannedStep step, RunInstruction run, Dictionary<string, PlannedStep> byId,

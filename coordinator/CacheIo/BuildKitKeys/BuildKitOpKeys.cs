@@ -89,6 +89,18 @@ public static class BuildKitOpKeys
         return (FileOp(action), BuildKitDigest.Selector(source));
     }
 
+    /// <summary>
+    /// COPY of one plain context path (no wildcard, no flags): the same file op as <see cref="CopyFromStage"/>, but BuildKit
+    /// links input 1 (the local source, whose own key names the client's session) through the dep's content-based
+    /// "slow" key: ComputeDigestFunc (opsutils.NewContentHashFunc) = sha256 of the path's contenthash checksum (one
+    /// selector), exported as a root record <c>RootKey(key, -1)</c> linked with no selector (edge.go NewCacheKey(dgst, "", -1)).
+    /// </summary>
+    public static (string Digest, string ContextKey) CopyFromContext(string source, string dest, string contentChecksum) =>
+        (CopyFromStage(source, dest).Digest, BuildKitDigest.Of(contentChecksum));
+
+    /// <summary>The output index of a dep's content-based key (solver edge.go: NewCacheKey(dgst, "", -1)).</summary>
+    public const int ContentKeyOutput = -1;
+
     // path.Base of a cleaned absolute path
     private static string GoBase(string path)
     {

@@ -52,6 +52,12 @@ public static class BuildKitRecordAppender
                 // COPY --from=stage: input 1 is the source stage's result
                 if (node.BuildkitSourceSelector.Length > 0)
                     inputs.Add(node.Inputs is [var source] && Records(source.Node) is { } from ? Links(from, node.BuildkitSourceSelector) : []);
+                // a context COPY: input 1 is the context's content key, a root record linked with no selector
+                else if (node.BuildkitDigests.Count > BuildKitGraphKeys.ContextKeyIndex)
+                    inputs.Add(Links([Add(new CacheConfigRecord
+                    {
+                        Digest = BuildKitDigest.RootKey(node.BuildkitDigests[BuildKitGraphKeys.ContextKeyIndex], BuildKitOpKeys.ContentKeyOutput),
+                    })], ""));
                 result = inputs.Any(i => i.Count == 0)
                     ? null
                     :
