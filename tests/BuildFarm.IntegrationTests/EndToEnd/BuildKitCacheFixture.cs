@@ -1,3 +1,4 @@
+using BuildFarm.Oci.Native;
 using System.Text.Json.Nodes;
 using BuildFarm.IntegrationTests.Infrastructure;
 
@@ -21,8 +22,8 @@ public sealed class BuildKitCacheFixture : IAsyncLifetime
     public string CacheDirectory => Path.Combine(Root, "buildkit-cache");
     public IReadOnlyList<string> BuildKitDiffIds { get; private set; } = [];
 
-    /// <summary>FROM, ARG, ENV, WORKDIR, RUN and COPY --from=stage: the instructions whose BuildKit keys the farm
-    /// computes. The ARG comes before the ENV so that BuildKit's env order (GREETING before APP) differs from the image
+    /// <summary>FROM, ARG, ENV, WORKDIR, RUN, COPY of a context file and of a context folder, and COPY --from=stage: the
+    /// instructions whose BuildKit keys the farm computes. The ARG comes before the ENV so that BuildKit's env order (GREETING before APP) differs from the image
     /// config's.</summary>
     public string Dockerfile => $"""
         FROM {Image} AS tools
@@ -32,6 +33,8 @@ public sealed class BuildKitCacheFixture : IAsyncLifetime
         ARG GREETING=hello
         ENV APP=/srv/app
         WORKDIR /srv
+        COPY app.txt /srv/app.txt
+        COPY conf/ conf/
         RUN echo "$GREETING from $APP" > greeting
         COPY --from=tools /tool /srv/tool
         RUN cat greeting tool > twice
@@ -54,6 +57,14 @@ public sealed class BuildKitCacheFixture : IAsyncLifetime
         Context = Path.Combine(Root, "app");
         Directory.CreateDirectory(Context);
         await File.WriteAllTextAsync(Path.Combine(Context, "Dockerfile"), Dockerfile);
+        // context files BuildKit keys by content (mode and owner are in its hash: fixed here, root owns them)
+        Directory.CreateDirectory(Path.Combine(Context, "conf", "sub"));
+        foreach (var (file, text) in new[] { ("app.txt", "app\n"), ("conf/a.conf", "a=1\n"), ("conf/sub/b.conf", "b=2\n") })
+        {
+            await File.WriteAllTextAsync(Path.Combine(Context, file), text);
+            Posix.Chmod(Path.Combine(Context, file), 0b110_100_100);
+        }
+        foreach (var dir in new[] { "conf", "conf/sub" }) Posix.Chmod(Path.Combine(Context, dir), 0b111_101_101);
         await Docker.InitializeAsync();
         await Docker.DockerAsync("buildx", "build", "--network", "none", "--cache-to", $"type=local,dest={CacheDirectory},mode=max", "-t", "bk:1", Context);
         var layers = await Docker.DockerAsync("image", "inspect", "bk:1", "--format", "{{json .RootFS.Layers}}");

@@ -6,7 +6,7 @@ namespace BuildFarm.IntegrationTests.EndToEnd;
 
 /// <summary>
 /// Cache import/export that hits across BuildKit (Debian 13's dockerd 26.1, BuildKit v0.13) and the farm: the farm
-/// computes BuildKit's own cache keys for FROM image, RUN and WORKDIR, so a cache either one exported warms the other.
+/// computes BuildKit's own cache keys for FROM image, RUN, WORKDIR and COPY (--from=stage, or of a context path), so a cache either one exported warms the other.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFixture<BuildKitCacheFixture>, IDisposable
@@ -33,7 +33,7 @@ public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFix
         var result = await fresh.BuildAsync("--cache-from", $"type=local,src={peer.CacheDirectory}", "--output", $"type=oci,dest={oci}", peer.Context);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("(5 found under BuildKit's cache keys)", result.Stderr); // 3 RUNs, WORKDIR, COPY --from
+        Assert.Contains("(7 found under BuildKit's cache keys)", result.Stderr); // 3 RUNs, WORKDIR, 2 context COPYs, COPY --from
         Assert.Equal(0, Steps(result).Executed);
         Assert.Equal(peer.BuildKitDiffIds, await DiffIdsAsync(oci));
     }
@@ -45,8 +45,8 @@ public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFix
         var result = await fresh.BuildAsync("--cache-from", $"type=local,src={peer.CacheDirectory}", "--build-arg", "GREETING=bye", peer.Context);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        // the tools stage's RUN and WORKDIR hit; RUN echo "$GREETING…", the COPY and the last RUN after it run
-        Assert.Contains("(2 found under BuildKit's cache keys)", result.Stderr);
+        // the tools stage's RUN, WORKDIR and the context COPYs hit; RUN echo "$GREETING…", the COPY and the last RUN after it run
+        Assert.Contains("(4 found under BuildKit's cache keys)", result.Stderr);
         Assert.Equal(3, Steps(result).Executed);
     }
 
@@ -88,13 +88,32 @@ public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFix
     }
 
     [Fact]
+    public void Context_copy_keys_equal_the_records_BuildKit_wrote_and_link_its_content_key()
+    {
+        var config = BuildKitCacheFixture.CacheConfig(peer.CacheDirectory);
+        var records = config["records"]!.AsArray();
+        foreach (var (source, dest) in new[] { ("/app.txt", "/srv/app.txt"), ("/conf", "/srv/conf/") })
+        {
+            var checksum = BuildKitContentHash.Checksum(peer.Context, source, CancellationToken.None);
+            Assert.NotNull(checksum);
+            var (copy, contextKey) = BuildKitOpKeys.CopyFromContext(source, dest, checksum);
+            var copyKey = BuildKitDigest.RootKey(copy);
+            var record = records.FirstOrDefault(r => r!["digest"]!.GetValue<string>() == copyKey);
+            Assert.True(record is not null, $"no record {copyKey} for COPY {source} {dest}");
+            // input 1 (the context) links, with no selector, to the root record of the content key
+            var linked = record["inputs"]![1]!.AsArray().Select(l => records[l!["link"]!.GetValue<int>()]!["digest"]!.GetValue<string>());
+            Assert.Contains(BuildKitDigest.RootKey(contextKey, BuildKitOpKeys.ContentKeyOutput), linked);
+        }
+    }
+
+    [Fact]
     public async Task Farm_cache_makes_a_pruned_BuildKit_show_its_RUN_WORKDIR_and_COPY_steps_CACHED()
     {
         var farm = new BuildFarmCli(Path.Combine(_root, "farm"));
         var farmCache = Path.Combine(_root, "farm-cache");
         var built = await farm.BuildAsync("--cache-to", $"type=local,dest={farmCache},mode=max", peer.Context);
         Assert.True(built.ExitCode == 0, built.ToString());
-        Assert.True(Steps(built).Executed >= 5, built.ToString()); // the farm's own layers, not BuildKit's
+        Assert.True(Steps(built).Executed >= 7, built.ToString()); // the farm's own layers, not BuildKit's
 
         await AssertPrunedBuildKitHitsAsync($"type=local,src={farmCache}");
     }
@@ -108,7 +127,7 @@ public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFix
 
         var result = await new BuildFarmCli(Path.Combine(_root, "fresh")).BuildAsync("--cache-from", $"type=registry,ref={cacheRef}", peer.Context);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.True(result.Stderr.Contains("(5 found under BuildKit's cache keys)"), result.ToString());
+        Assert.True(result.Stderr.Contains("(7 found under BuildKit's cache keys)"), result.ToString());
         Assert.Equal(0, Steps(result).Executed);
     }
 
@@ -130,7 +149,7 @@ public sealed class BuildKitCacheKeyTests(BuildKitCacheFixture peer) : IClassFix
 
         var steps = Regex.Matches(progress, @"^#(\d+) \[(?:[\w-]+ )?\d+/\d+\] ((?:RUN|WORKDIR|COPY) .*)$", RegexOptions.Multiline)
             .Select(m => (Id: m.Groups[1].Value, Name: m.Groups[2].Value)).DistinctBy(s => s.Id).ToList();
-        Assert.Equal(5, steps.Count);
+        Assert.Equal(7, steps.Count);
         var missed = steps.Where(s => !Regex.IsMatch(progress, $"^#{s.Id} CACHED$", RegexOptions.Multiline)).Select(s => s.Name).ToList();
         Assert.True(missed.Count == 0, $"not CACHED: {string.Join(", ", missed)}\n{progress}");
     }
