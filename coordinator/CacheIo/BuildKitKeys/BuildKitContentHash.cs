@@ -29,7 +29,15 @@ public static class BuildKitContentHash
             if (!Posix.TryLStat(current, out var parent) || parent.Type != FileStatus.Directory) return null;
         }
         var full = Path.Combine(current, parts[^1]);
-        return Posix.TryLStat(full, out var status) ? Entry(full, status, cancellationToken) : null;
+        try
+        {
+            return Posix.TryLStat(full, out var status) ? Entry(full, status, cancellationToken) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // changed or unreadable while hashed: no key (the COPY itself reports what is wrong with the file)
+            return null;
+        }
     }
 
     private static string? Entry(string full, FileStatus status, CancellationToken cancellationToken) => status.Type switch

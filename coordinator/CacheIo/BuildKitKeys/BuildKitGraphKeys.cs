@@ -9,7 +9,8 @@ namespace BuildFarm.Coordinator.CacheIo.BuildKitKeys;
 /// <summary>
 /// Puts on a build graph the cache-map digests BuildKit's Dockerfile frontend (dockerfile2llb, v0.13) would give the same
 /// steps, for the steps the farm can reproduce exactly: a FROM registry image, RUN (argv, env in BuildKit's order, cwd,
-/// user, network, security; no mounts, heredocs, devices, hosts, ulimits, shm, proxy), WORKDIR's mkdir (no USER).
+/// user, network, security; no mounts, heredocs, devices, hosts, ulimits, shm, proxy), WORKDIR's mkdir (no USER), COPY of
+/// one path from another stage or (given the context folder) from the context, keyed by its content as BuildKit does.
 /// Everything else gets none, and so does every step after it (its record could not link): such steps simply miss.
 /// A RUN's key is given only when the environment BuildKit would run it with is exactly the one the farm runs it with.
 /// </summary>
