@@ -289,18 +289,7 @@ public static class RemoteBuild
                 ? await NamedContextIgnore.LoadAsync(name, source.Path, cancellationToken) ?? PatternMatcher.Create([])
                 : PatternMatcher.Create([]);
             var named = new NamedContextManifest { Name = name };
-            foreach (var entry in ContextWalker.Walk(source.Path, matcher, cancellationToken))
-            {
-                named.Entries.Add(new Protos.V1.ContextEntry
-                {
-                    Path = entry.Path,
-                    Mode = (uint)entry.Mode,
-                    Size = entry.Size,
-                    Sha256 = entry.Sha256 ?? "",
-                    LinkTarget = entry.LinkTarget ?? "",
-                });
-                if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(source.Path, entry.Path));
-            }
+            ContextManifestEntries.Add(named.Entries, ContextWalker.Walk(source.Path, matcher, cancellationToken), source.Path, pathOf);
             manifests.Add(named);
         }
         return manifests;
@@ -315,18 +304,7 @@ public static class RemoteBuild
         var hashes = ContextHashCache.Open(invocation.Environment.Home.ContextHashes, invocation.ContextDir);
         var entries = ContextWalker.Walk(invocation.ContextDir, matcher, hashes, cancellationToken);
         var manifest = new ContextManifest { AnswersChallenges = true };
-        foreach (var entry in entries)
-        {
-            manifest.Entries.Add(new Protos.V1.ContextEntry
-            {
-                Path = entry.Path,
-                Mode = (uint)entry.Mode,
-                Size = entry.Size,
-                Sha256 = entry.Sha256 ?? "",
-                LinkTarget = entry.LinkTarget ?? "",
-            });
-            if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(invocation.ContextDir, entry.Path));
-        }
+        ContextManifestEntries.Add(manifest.Entries, entries, invocation.ContextDir, pathOf);
         manifest.NamedContexts.Add(await NamedContextManifestsAsync(spec, pathOf, cancellationToken));
         await requests.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
     }

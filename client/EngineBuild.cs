@@ -304,18 +304,7 @@ public sealed class EngineBuild(BuildCommandLine line, string home, EngineConnec
         var hashes = ContextHashCache.Open(Path.Combine(home, "context-hashes"), contextDir);
         var entries = ContextWalker.Walk(contextDir, matcher, hashes, cancellationToken);
         var manifest = new ContextManifest { AnswersChallenges = true };
-        foreach (var entry in entries)
-        {
-            manifest.Entries.Add(new Protos.V1.ContextEntry
-            {
-                Path = entry.Path,
-                Mode = (uint)entry.Mode,
-                Size = entry.Size,
-                Sha256 = entry.Sha256 ?? "",
-                LinkTarget = entry.LinkTarget ?? "",
-            });
-            if (entry.Sha256 is { } digest) pathOf.TryAdd(digest, Path.Combine(contextDir, entry.Path));
-        }
+        ContextManifestEntries.Add(manifest.Entries, entries, contextDir, pathOf);
         await call.RequestStream.WriteAsync(new BuildRequest { Manifest = manifest }, cancellationToken);
     }
 }
