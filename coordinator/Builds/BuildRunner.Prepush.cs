@@ -1,0 +1,58 @@
+using BuildFarm.Coordinator.Export;
+using BuildFarm.Oci.Registry;
+using BuildFarm.Protos.V1;
+
+namespace BuildFarm.Coordinator.Builds;
+
+public sealed partial class BuildRunner
+{
+    /// <summary>Off: every layer is uploaded by the push after the graph (as before the overlap existed).</summary>
+    public bool PrepushLayers { get; init; } = true;
+
+    /// <summary>The names a build pushes to (its --push tags, type=registry outputs, type=image,push=true outputs), as
+    /// <see cref="WriteOutputsAsync"/> pushes them.</summary>
+    private static List<string> PushNames(BuildSpec spec, IReadOnlyList<string> names)
+    {
+        var pushed = new List<string>();
+        foreach (var output in spec.Outputs)
+        {
+            if (output.Type != "registry" && !(output.Type == "image" && output.Attrs.GetValueOrDefault("push") == "true")) continue;
+            pushed.AddRange(output.Attrs.TryGetValue("name", out var n) ? n.Split(',', StringSplitOptions.RemoveEmptyEntries) : names);
+        }
+        if (spec.Push) pushed.AddRange(names);
+        return [.. pushed.Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>The overlapped push of a build that pushes (null: it pushes nothing, or a name does not parse — the final
+    /// push reports that). <paramref name="ownClient"/> is the client made for this build's own credentials, to dispose.</summary>
+    private LayerPrepush? StartPrepush(BuildSpec spec, IReadOnlyList<PlatformBuild> targets, IRegistryCredentialProvider? pushCredentials,
+        CancellationToken cancellationToken, out RegistryClient? ownClient)
+    {
+        ownClient = null;
+        if (!PrepushLayers) return null;
+        var names = PushNames(spec, [.. spec.Tags]);
+        if (names.Count == 0) return null;
+        var repositories = new List<ImageReference>();
+        foreach (var name in names)
+        {
+            try { repositories.Add(ImageReference.Parse(name)); }
+            catch (FormatException) { return null; }
+        }
+        RegistryClient client;
+        if (pushCredentials is not null)
+            client = ownClient = new RegistryClient(new RegistryClientOptions { Credentials = pushCredentials });
+        else if (Registry?.Invoke() is { } shared)
+            client = shared;
+        else
+            return null;
+        var prepush = new LayerPrepush(store, client, repositories, scratch, cancellationToken);
+        // Base layers go once downloaded (they are usually the biggest, and known first).
+        foreach (var resolved in targets.SelectMany(t => t.Resolved.Values).Distinct())
+            resolved.Downloaded.ContinueWith(done =>
+            {
+                if (!done.IsCompletedSuccessfully) return;
+                foreach (var layer in resolved.Layers) prepush.Offer(layer);
+            }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        return prepush;
+    }
+}
