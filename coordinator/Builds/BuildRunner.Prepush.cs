@@ -24,11 +24,10 @@ public sealed partial class BuildRunner
     }
 
     /// <summary>The overlapped push of a build that pushes (null: it pushes nothing, or a name does not parse — the final
-    /// push reports that). <paramref name="ownClient"/> is the client made for this build's own credentials, to dispose.</summary>
+    /// push reports that). With the build's own credentials it has a client of its own, which dies with it.</summary>
     private LayerPrepush? StartPrepush(BuildSpec spec, IReadOnlyList<PlatformBuild> targets, IRegistryCredentialProvider? pushCredentials,
-        CancellationToken cancellationToken, out RegistryClient? ownClient)
+        CancellationToken cancellationToken)
     {
-        ownClient = null;
         if (!PrepushLayers) return null;
         var names = PushNames(spec, [.. spec.Tags]);
         if (names.Count == 0) return null;
@@ -38,14 +37,14 @@ public sealed partial class BuildRunner
             try { repositories.Add(ImageReference.Parse(name)); }
             catch (FormatException) { return null; }
         }
-        RegistryClient client;
+        LayerPrepush prepush;
         if (pushCredentials is not null)
-            client = ownClient = new RegistryClient(new RegistryClientOptions { Credentials = pushCredentials });
+            prepush = new LayerPrepush(store, new RegistryClient(new RegistryClientOptions { Credentials = pushCredentials }), ownsClient: true,
+                repositories, scratch, cancellationToken);
         else if (Registry?.Invoke() is { } shared)
-            client = shared;
+            prepush = new LayerPrepush(store, shared, ownsClient: false, repositories, scratch, cancellationToken);
         else
             return null;
-        var prepush = new LayerPrepush(store, client, repositories, scratch, cancellationToken);
         // Base layers go once downloaded (they are usually the biggest, and known first).
         foreach (var resolved in targets.SelectMany(t => t.Resolved.Values).Distinct())
             resolved.Downloaded.ContinueWith(done =>

@@ -358,8 +358,7 @@ public sealed partial class BuildRunner(
         // the others. Progress from several graphs reaches one caller: one event at a time.
         using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A build that pushes uploads each layer as soon as it exists, while later steps still run.
-        await using var prepush = StartPrepush(spec, targets, pushCredentials, cancellationToken, out var prepushClient);
-        using var ownPrepushClient = prepushClient;
+        await using var prepush = StartPrepush(spec, targets, pushCredentials, cancellationToken);
         var gate = new Lock();
         void Report(ProgressEvent e) { lock (gate) progress(e); }
         async Task<BuildFinished?> RunOneAsync(PlatformBuild target)

@@ -17,6 +17,7 @@ public sealed class LayerPrepush : IAsyncDisposable
 {
     private readonly IContentStore _store;
     private readonly RegistryClient _client;
+    private readonly bool _ownsClient;
     private readonly IReadOnlyList<ImageReference> _targets;
     private readonly string _directory;
     private readonly CancellationTokenSource _stop;
@@ -28,11 +29,13 @@ public sealed class LayerPrepush : IAsyncDisposable
     private int _pushed;
     private bool _closed;
 
-    public LayerPrepush(IContentStore store, RegistryClient client, IReadOnlyList<ImageReference> targets, string scratch,
+    /// <param name="ownsClient">The client was made for this build's credentials alone: disposed with this, after the uploads.</param>
+    public LayerPrepush(IContentStore store, RegistryClient client, bool ownsClient, IReadOnlyList<ImageReference> targets, string scratch,
         CancellationToken cancellationToken)
     {
         _store = store;
         _client = client;
+        _ownsClient = ownsClient;
         _targets = targets;
         _directory = Path.Combine(scratch, $"prepush-{Guid.NewGuid():N}");
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -112,6 +115,7 @@ public sealed class LayerPrepush : IAsyncDisposable
         {
             _stop.Dispose();
             _uploads.Dispose();
+            if (_ownsClient) _client.Dispose();
             if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
         }
     }
