@@ -23,14 +23,15 @@ public sealed partial class BuildRunner
         return [.. pushed.Distinct(StringComparer.Ordinal)];
     }
 
-    /// <summary>The overlapped push of a build that pushes (null: it pushes nothing, or a name does not parse — the final
-    /// push reports that). With the build's own credentials it has a client of its own, which dies with it.</summary>
+    /// <summary>The overlapped push of a build that pushes or writes an OCI archive (null: neither, or a name does not parse —
+    /// the final push reports that). With the build's own credentials it has a client of its own, which dies with it.</summary>
     private LayerPrepush? StartPrepush(BuildSpec spec, IReadOnlyList<PlatformBuild> targets, IRegistryCredentialProvider? pushCredentials,
         CancellationToken cancellationToken)
     {
         if (!PrepushLayers) return null;
         var names = PushNames(spec, [.. spec.Tags]);
-        if (names.Count == 0) return null;
+        // An OCI archive is staged from the same layout (its blobs linked, not copied again after the graph).
+        if (names.Count == 0 && !spec.Outputs.Any(o => o.Type == "oci")) return null;
         var repositories = new List<ImageReference>();
         foreach (var name in names)
         {
@@ -38,7 +39,9 @@ public sealed partial class BuildRunner
             catch (FormatException) { return null; }
         }
         LayerPrepush prepush;
-        if (pushCredentials is not null)
+        if (repositories.Count == 0)
+            prepush = new LayerPrepush(store, null, ownsClient: false, repositories, scratch, cancellationToken);
+        else if (pushCredentials is not null)
             prepush = new LayerPrepush(store, new RegistryClient(new RegistryClientOptions { Credentials = pushCredentials }), ownsClient: true,
                 repositories, scratch, cancellationToken);
         else if (Registry?.Invoke() is { } shared)

@@ -357,7 +357,8 @@ public sealed partial class BuildRunner(
         // The platforms' graphs run at once (the pool spreads their steps over the workers); the first that fails cancels
         // the others. Progress from several graphs reaches one caller: one event at a time.
         using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // A build that pushes uploads each layer as soon as it exists, while later steps still run.
+        // A build that pushes (or writes an OCI archive) stages and uploads each layer as soon as it exists, while later
+        // steps still run.
         await using var prepush = StartPrepush(spec, targets, pushCredentials, cancellationToken);
         var gate = new Lock();
         void Report(ProgressEvent e) { lock (gate) progress(e); }
@@ -406,7 +407,7 @@ public sealed partial class BuildRunner(
         var built = assembled.Count == 1
             ? ExportedBuild.Single(assembled[0])
             : ExportedBuild.Of(await IndexBuilder.BuildAsync(store, assembled, cancellationToken));
-        // The overlapped uploads end before the push, so it finds their blobs rather than sending them a second time.
+        // The overlapped staging and uploads end before the outputs, so they find those blobs rather than sending them again.
         if (prepush is not null)
         {
             await prepush.DrainAsync();
@@ -528,7 +529,7 @@ public sealed partial class BuildRunner(
             switch (output.Type)
             {
                 case "oci":
-                    await outputs.WriteOciArchiveAsync(built, dest, outputNames, cancellationToken);
+                    await outputs.WriteOciArchiveAsync(built, dest, outputNames, cancellationToken, prepush is null ? null : prepush.StagedBlobPath);
                     what = $"exporting to oci image format {dest}";
                     break;
                 case "docker":

@@ -15,12 +15,14 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
 {
     /// <summary>An OCI image layout as a tar (<c>skopeo inspect oci-archive:FILE</c>): index.json names the image or the
     /// index, each tag a ref name.</summary>
-    public async Task WriteOciArchiveAsync(ExportedBuild build, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    /// <param name="staged">Where a blob already sits as a file (<see cref="LayerPrepush.StagedBlobPath"/>): linked, not copied.</param>
+    public async Task WriteOciArchiveAsync(ExportedBuild build, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken,
+        Func<Digest, string?>? staged = null)
     {
         var dir = NewScratchDirectory("oci");
         try
         {
-            var layout = await StageLayoutAsync(build, dir, names, cancellationToken);
+            var layout = await StageLayoutAsync(build, dir, names, cancellationToken, staged);
             await WriteAtomicallyAsync(destination, stream => layout.WriteTarAsync(stream, cancellationToken), cancellationToken);
         }
         finally
@@ -149,14 +151,8 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
             foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
             {
                 if (layout.HasBlob(blob.ParsedDigest)) continue; // a layer two platforms share (COPY of the same files)
-                if (staged?.Invoke(blob.ParsedDigest) is { } stagedPath)
-                {
-                    // Already written and verified beside: a link, not a second copy of the layer.
-                    var linked = layout.BlobPath(blob.ParsedDigest);
-                    Directory.CreateDirectory(Path.GetDirectoryName(linked)!);
-                    File.CreateSymbolicLink(linked, stagedPath);
-                    continue;
-                }
+                if (staged?.Invoke(blob.ParsedDigest) is { } stagedPath && TryHardLink(stagedPath, layout.BlobPath(blob.ParsedDigest)))
+                    continue; // already written and verified beside: a hard link, not a second copy of the layer
                 await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
                 await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
             }
@@ -179,6 +175,22 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
     {
         var slash = name.LastIndexOf('/');
         return name.IndexOf(':', slash + 1) >= 0 ? name : name + ":latest";
+    }
+
+    /// <summary>A hard link (a plain file to whoever walks the layout, as a tar of it must see); false where the file
+    /// system refuses one, and the blob is copied instead.</summary>
+    private static bool TryHardLink(string existing, string created)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(created)!);
+            Oci.Native.Posix.Link(existing, created);
+            return true;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private string NewScratchDirectory(string kind)

@@ -11,12 +11,14 @@ namespace BuildFarm.Coordinator.Export;
 /// as it exists (its step finished, or its base image finished downloading) while later steps still run; the push at
 /// the end then finds those blobs in the registry (a HEAD answers) and uploads only what is left, then the manifests.
 /// Best effort: a layer that fails here is simply pushed again by the final push, which reports any error.
-/// Blobs are staged in a scratch OCI layout of its own (the registry client reads a blob through a plain stream).
+/// Blobs are staged in a scratch OCI layout of its own (the registry client reads a blob through a plain stream), which
+/// the outputs then link from (<see cref="StagedBlobPath"/>): an OCI archive is staged this way even without a push
+/// (no targets, no client).
 /// </summary>
 public sealed class LayerPrepush : IAsyncDisposable
 {
     private readonly IContentStore _store;
-    private readonly RegistryClient _client;
+    private readonly RegistryClient? _client;
     private readonly bool _ownsClient;
     private readonly IReadOnlyList<ImageReference> _targets;
     private readonly string _directory;
@@ -30,7 +32,7 @@ public sealed class LayerPrepush : IAsyncDisposable
     private bool _closed;
 
     /// <param name="ownsClient">The client was made for this build's credentials alone: disposed with this, after the uploads.</param>
-    public LayerPrepush(IContentStore store, RegistryClient client, bool ownsClient, IReadOnlyList<ImageReference> targets, string scratch,
+    public LayerPrepush(IContentStore store, RegistryClient? client, bool ownsClient, IReadOnlyList<ImageReference> targets, string scratch,
         CancellationToken cancellationToken)
     {
         _store = store;
@@ -41,7 +43,7 @@ public sealed class LayerPrepush : IAsyncDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
     }
 
-    /// <summary>Layers uploaded (or found present) in every target before the final push.</summary>
+    /// <summary>Layers staged (and uploaded or found present in every target) before the outputs.</summary>
     public int Pushed => Volatile.Read(ref _pushed);
 
     /// <summary>The file of a blob this prepush staged completely (written under its digest only once verified), or null.</summary>
@@ -91,8 +93,8 @@ public sealed class LayerPrepush : IAsyncDisposable
                     await using var stream = await _store.OpenAsync(blob.ParsedDigest, token);
                     await layout.WriteBlobAsync(stream, blob.MediaType, blob, token);
                 }
-                foreach (var target in _targets)
-                    await _client.PushBlobAsync(target, blob, () => layout.OpenBlob(blob), null, token);
+                foreach (var target in _client is null ? [] : _targets)
+                    await _client!.PushBlobAsync(target, blob, () => layout.OpenBlob(blob), null, token);
                 Interlocked.Increment(ref _pushed);
             }
             finally
@@ -115,7 +117,7 @@ public sealed class LayerPrepush : IAsyncDisposable
         {
             _stop.Dispose();
             _uploads.Dispose();
-            if (_ownsClient) _client.Dispose();
+            if (_ownsClient) _client?.Dispose();
             if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
         }
     }
