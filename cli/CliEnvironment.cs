@@ -8,6 +8,7 @@ namespace BuildFarm.Cli;
 /// The process environment, read once when the command starts; the only place BuildFarm reads environment variables.
 /// Library projects (cache, coordinator, worker, oci) get what they need from it as options:
 /// BUILDFARM_HOME (state folder, default ~/.buildfarm), BUILDFARM_TRACE=1 (phase timings on stderr),
+/// BUILDFARM_PREPUSH=0 (a pushing build uploads its layers only after the graph, not while later steps run: to compare),
 /// SOURCE_DATE_EPOCH (layer timestamps), BUILDFARM_CACHE / BUILDFARM_CACHE_NAMESPACE and the AWS conventions
 /// (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_REGION,
 /// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: see <see cref="StoreOptions"/>) for the cache store, DOCKER_CONFIG (registry credentials, default
@@ -32,6 +33,7 @@ public sealed class CliEnvironment
             ? home
             : Path.Combine(userHome, ".buildfarm")));
         Trace = Variable("BUILDFARM_TRACE") == "1";
+        PrepushLayers = Variable("BUILDFARM_PREPUSH") != "0";
         SourceDateEpoch = Variable("SOURCE_DATE_EPOCH") ?? "";
         DockerConfigDirectory = Variable("DOCKER_CONFIG") is { Length: > 0 } docker ? docker : Path.Combine(userHome, ".docker");
         IsCi = Variable("CI") is { Length: > 0 };
@@ -71,6 +73,8 @@ public sealed class CliEnvironment
     /// <summary>BUILDFARM_TLS_CA: the PEM file of the CA(s) a client trusts for a farm's TLS certificate (below <c>--tlscacert</c>).</summary>
     public string? TlsCa => Variable("BUILDFARM_TLS_CA") is { Length: > 0 } ca ? ca : null;
     public bool Trace { get; }
+    /// <summary>BUILDFARM_PREPUSH: off (0) only to measure the push without its overlap with the build's tail.</summary>
+    public bool PrepushLayers { get; }
     public string SourceDateEpoch { get; }
     public string DockerConfigDirectory { get; }
     public bool IsCi { get; }

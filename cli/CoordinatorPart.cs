@@ -38,6 +38,7 @@ public sealed class CoordinatorPart : IDisposable
             CacheIo = new Coordinator.CacheIo.BuildCacheIo(blobs, records, scratch),
             Registry = Registry,
             CacheImportAllowed = options.CacheImportAllowed,
+            PrepushLayers = environment.PrepushLayers,
         };
     }
 

@@ -374,7 +374,8 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
                     missed.append((s, phase))
             L.append(f"| {label} | {s} | {res} |")
     if "concurrency" in extras:
-        for kind, label in (("serve", "through one `serve`"), ("embedded", "embedded processes")):
+        for kind, label in (("engine", "as users run it: native client, resident engine"),
+                            ("serve", "managed client through one `serve --listen`"), ("embedded", "embedded processes")):
             sm = concurrency.summary(extras["concurrency"]["rows"], kind)
             if sm is None:
                 res = "not measured: " + ("; ".join(extras["concurrency"]["rows"].get(kind, {}).get("failed", [])) or "not run")

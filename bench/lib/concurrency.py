@@ -4,7 +4,10 @@ For each builder: one cold build alone, then (reset to empty again) the same bui
 all 8 are done, its ratio to the one build, and how many times the RUN steps really executed (each RUN prints
 `ran NAME UUID`, a fresh UUID per execution; the distinct UUIDs across the 8 outputs are the executions). Builders:
 - BuildFarm embedded: 8 `buildfarm build` processes sharing one BUILDFARM_HOME (each its own one-node engine);
-- BuildFarm through one `buildfarm serve` (its own home, started before the clock, not counted): 8 `build --server`;
+- BuildFarm through one `buildfarm serve` (its own home, started before the clock, not counted): 8 `build --server`
+  (the managed CLI);
+- BuildFarm as users run it (`--builders buildfarm_engine`): 8 `buildfarm build` of the native client (no flags) through
+  the home's resident engine, already running (started by the reset, as dockerd is for BuildKit);
 - BuildKit: 8 `docker build` against the one dockerd.
 """
 import os
@@ -91,6 +94,12 @@ def _bf_cmd(bf, ctx, df, tag, server=None):
         "-f", df, "-t", tag, ctx]
 
 
+def _engine_cmd(eng, ctx, df, tag):
+    """`buildfarm build` as a user types it: the native client (the managed CLI when none was published), no flags."""
+    client = [eng.native_client()] if eng.native_client() else ["dotnet", eng.dll]
+    return client + ["build", "--progress", "plain", "-f", df, "-t", tag, ctx]
+
+
 def _bk_cmd(bk, ctx, df, tag):
     verb = ["buildx", "build", "--load"] if bk.buildx else ["build"]
     return [bk.docker] + verb + ["--network=none", "--progress=plain", "-f", df, "-t", tag, ctx]
@@ -100,7 +109,7 @@ def run(run_, builders, registry, procs, logdir):
     """Measures the rows; returns {"rows": {kind: {...}}, "markdown": [lines], "notes": [...]}."""
     ctx, df, _ = run_.context("conc8", registry)
     by = {b.key: b for b in builders if b.available}
-    bf, bk = by.get("buildfarm"), by.get("buildkit")
+    bf, bk, eng = by.get("buildfarm"), by.get("buildkit"), by.get("buildfarm_engine")
     rows = {}
 
     def measure(kind, reset, one_cmd, many_cmds, finish=None):
@@ -137,6 +146,9 @@ def run(run_, builders, registry, procs, logdir):
             measure("serve", serve.start, (_bf_cmd(bf, ctx, df, "conc8:one", f"127.0.0.1:{serve.port}"), bf.env),
                     [(_bf_cmd(bf, ctx, df, f"conc8:{i}", f"127.0.0.1:{serve.port}"), bf.env) for i in range(N)],
                     finish=serve.stop)
+        if eng:
+            measure("engine", eng.reset, (_engine_cmd(eng, ctx, df, "conc8:one"), eng.env),
+                    [(_engine_cmd(eng, ctx, df, f"conc8:{i}"), eng.env) for i in range(N)])
         if bk:
             measure("buildkit", bk.reset, (_bk_cmd(bk, ctx, df, "conc8:one"), bk.env),
                     [(_bk_cmd(bk, ctx, df, f"conc8:{i}"), bk.env) for i in range(N)])
@@ -158,8 +170,8 @@ def summary(rows, kind):
 
 
 def markdown(rows, repeats):
-    names = {"embedded": "BuildFarm embedded (8 processes, one home)", "serve": "BuildFarm through one `serve`",
-             "buildkit": "BuildKit (one dockerd)"}
+    names = {"embedded": "BuildFarm embedded (8 processes, one home)", "serve": "BuildFarm through one `serve` (managed client, --server)",
+             "engine": "BuildFarm as users run it (native client, resident engine)", "buildkit": "BuildKit (one dockerd)"}
     bk = summary(rows, "buildkit")
     L = [f"## Concurrency: {N} identical builds submitted at once (cold)", "",
          f"`scenarios/conc8` (a CPU-bound RUN and a 1 s RUN on busybox), median of {repeats}: one cold build alone, then "
@@ -167,7 +179,7 @@ def markdown(rows, repeats):
          f"distinct `ran NAME UUID` lines across the {N} outputs ({DISTINCT_RUNS} distinct RUN steps: ideal {DISTINCT_RUNS}).", "",
          f"| builder | one build | {N} at once | {N} ÷ one | RUNs executed | steps executed (sum of each build's own line) | {N} at once vs BuildKit's |",
          "|---|---:|---:|---:|---:|---:|---:|"]
-    for kind in ("embedded", "serve", "buildkit"):
+    for kind in ("embedded", "serve", "engine", "buildkit"):
         r = rows.get(kind)
         if r is None:
             continue

@@ -357,12 +357,15 @@ public sealed partial class BuildRunner(
         // The platforms' graphs run at once (the pool spreads their steps over the workers); the first that fails cancels
         // the others. Progress from several graphs reaches one caller: one event at a time.
         using var siblings = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // A build that pushes (or writes an OCI archive) stages and uploads each layer as soon as it exists, while later
+        // steps still run.
+        await using var prepush = StartPrepush(spec, targets, pushCredentials, cancellationToken);
         var gate = new Lock();
         void Report(ProgressEvent e) { lock (gate) progress(e); }
         async Task<BuildFinished?> RunOneAsync(PlatformBuild target)
         {
             var finished = await RunGraphAsync(spec, target.Graph!, target.BuildIdWithin(ticket.BuildId, targets.Count), contextRef, engine,
-                targets.Count == 1 ? progress : Report, ticket, siblings.Token);
+                targets.Count == 1 ? progress : Report, ticket, siblings.Token, prepush);
             if (finished is not { Success: true }) await siblings.CancelAsync();
             return finished;
         }
@@ -404,7 +407,13 @@ public sealed partial class BuildRunner(
         var built = assembled.Count == 1
             ? ExportedBuild.Single(assembled[0])
             : ExportedBuild.Of(await IndexBuilder.BuildAsync(store, assembled, cancellationToken));
-        await WriteOutputsAsync(spec, built, names, progress, pushCredentials, cancellationToken);
+        // The overlapped staging and uploads end before the outputs, so they find those blobs rather than sending them again.
+        if (prepush is not null)
+        {
+            await prepush.DrainAsync();
+            trace.Mark($"prepush ({prepush.Pushed} blobs)");
+        }
+        await WriteOutputsAsync(spec, built, names, progress, pushCredentials, cancellationToken, prepush);
         // The image store names the index when there is one (push, save and prune take every platform); its manifest and
         // config are the image one can run here: the native platform's when it was built.
         var local = (assembled.FirstOrDefault(a => a.Platform.Matches(PlatformSpec.Native.ToPlatform())) ?? assembled[0]).Image;
@@ -461,7 +470,7 @@ public sealed partial class BuildRunner(
 
     /// <summary>Runs one platform's step graph on the engine; null when it ended without a verdict (canceled).</summary>
     private async Task<BuildFinished?> RunGraphAsync(BuildSpec spec, BuildGraph graph, string buildId, ContextRef contextRef,
-        EngineNode engine, Action<ProgressEvent> progress, BuildTicket ticket, CancellationToken cancellationToken)
+        EngineNode engine, Action<ProgressEvent> progress, BuildTicket ticket, CancellationToken cancellationToken, LayerPrepush? prepush = null)
     {
         BuildFinished? finished = null;
         var start = new StartBuild
@@ -481,7 +490,11 @@ public sealed partial class BuildRunner(
         foreach (var secret in spec.Secrets) secrets[secret.Id] = secret.Value.ToByteArray();
         await foreach (var message in engine.RunBuildAsync(start, secrets, cancellationToken))
         {
-            if (message is BuildProgress p) progress(p.Event);
+            if (message is BuildProgress p)
+            {
+                progress(p.Event);
+                prepush?.Offer(p.Layer);
+            }
             else if (message is BuildFinished f) finished = f;
         }
         return finished;
@@ -505,7 +518,7 @@ public sealed partial class BuildRunner(
     /// <summary>Writes the build's result where its outputs ask (one path for one image and a multi-platform index: see
     /// <see cref="ImageOutputs"/>).</summary>
     private async Task WriteOutputsAsync(BuildSpec spec, ExportedBuild built, IReadOnlyList<string> names,
-        Action<ProgressEvent> progress, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
+        Action<ProgressEvent> progress, IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken, LayerPrepush? prepush = null)
     {
         foreach (var output in spec.Outputs)
         {
@@ -516,7 +529,7 @@ public sealed partial class BuildRunner(
             switch (output.Type)
             {
                 case "oci":
-                    await outputs.WriteOciArchiveAsync(built, dest, outputNames, cancellationToken);
+                    await outputs.WriteOciArchiveAsync(built, dest, outputNames, cancellationToken, prepush is null ? null : prepush.StagedBlobPath);
                     what = $"exporting to oci image format {dest}";
                     break;
                 case "docker":
@@ -535,29 +548,30 @@ public sealed partial class BuildRunner(
                     break;
                 case "image" or "registry":
                     if (output.Type == "registry" || output.Attrs.GetValueOrDefault("push") == "true")
-                        await PushAsync(built, outputNames, progress, pushCredentials, cancellationToken);
+                        await PushAsync(built, outputNames, progress, pushCredentials, cancellationToken, prepush);
                     continue;
                 default:
                     throw new InvalidOperationException($"output type {output.Type} is not supported");
             }
             progress(new ProgressEvent { Kind = ProgressEvent.Types.Kind.Info, StepId = "export " + output.Type, Name = what, StartedUnixMs = started, CompletedUnixMs = Now() });
         }
-        if (spec.Push) await PushAsync(built, names, progress, pushCredentials, cancellationToken);
+        if (spec.Push) await PushAsync(built, names, progress, pushCredentials, cancellationToken, prepush);
     }
 
     private async Task PushAsync(ExportedBuild built, IReadOnlyList<string> names, Action<ProgressEvent> progress,
-        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken)
+        IRegistryCredentialProvider? pushCredentials, CancellationToken cancellationToken, LayerPrepush? prepush = null)
     {
+        Func<Oci.Digest, string?>? staged = prepush is null ? null : prepush.StagedBlobPath;
         var started = Now();
         if (pushCredentials is null)
         {
-            await outputs.PushAsync(built, names, cancellationToken);
+            await outputs.PushAsync(built, names, cancellationToken, staged);
         }
         else
         {
             // A client of its own for this push: the credentials die with it, and no other build's push can use them.
             using var client = new RegistryClient(new RegistryClientOptions { Credentials = pushCredentials });
-            await outputs.PushAsync(built, names, client, cancellationToken);
+            await outputs.PushAsync(built, names, client, cancellationToken, staged);
         }
         progress(new ProgressEvent
         {

@@ -145,7 +145,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
                 {
                     e.StartedUnixMs = c.Cached ? 0 : c.Result.StartedUnixMs;
                     e.CompletedUnixMs = c.Cached ? 0 : c.Result.CompletedUnixMs;
-                });
+                }, c.Result.EmptyLayer ? null : c.Result.Layer);
             }
             Advance();
         });
@@ -327,7 +327,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
         _inFlight.Clear();
     }
 
-    private void Emit(int index, ProgressEvent.Types.Kind kind, Action<ProgressEvent> fill)
+    private void Emit(int index, ProgressEvent.Types.Kind kind, Action<ProgressEvent> fill, LayerRef? layer = null)
     {
         var node = _nodes[index];
         var progress = new ProgressEvent
@@ -340,7 +340,7 @@ public sealed class BuildEntity : ReceiveActor, IWithTimers
             Index = index,
         };
         fill(progress);
-        _watcher.Tell(new BuildProgress { BuildId = _buildId, Event = progress });
+        _watcher.Tell(new BuildProgress { BuildId = _buildId, Event = progress, Layer = layer });
     }
 
     private void Finish(BuildFinished finished)

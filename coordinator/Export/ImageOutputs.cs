@@ -15,12 +15,14 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
 {
     /// <summary>An OCI image layout as a tar (<c>skopeo inspect oci-archive:FILE</c>): index.json names the image or the
     /// index, each tag a ref name.</summary>
-    public async Task WriteOciArchiveAsync(ExportedBuild build, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    /// <param name="staged">Where a blob already sits as a file (<see cref="LayerPrepush.StagedBlobPath"/>): linked, not copied.</param>
+    public async Task WriteOciArchiveAsync(ExportedBuild build, string destination, IReadOnlyList<string> names, CancellationToken cancellationToken,
+        Func<Digest, string?>? staged = null)
     {
         var dir = NewScratchDirectory("oci");
         try
         {
-            var layout = await StageLayoutAsync(build, dir, names, cancellationToken);
+            var layout = await StageLayoutAsync(build, dir, names, cancellationToken, staged);
             await WriteAtomicallyAsync(destination, stream => layout.WriteTarAsync(stream, cancellationToken), cancellationToken);
         }
         finally
@@ -112,18 +114,21 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
 
     /// <summary>Pushes blobs (every platform's, and its manifest by digest) then the image or index to every name;
     /// returns the digests the registries acknowledged.</summary>
-    public Task<IReadOnlyList<Descriptor>> PushAsync(ExportedBuild build, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
-        PushAsync(build, names, registry(), cancellationToken);
+    public Task<IReadOnlyList<Descriptor>> PushAsync(ExportedBuild build, IReadOnlyList<string> names, CancellationToken cancellationToken,
+        Func<Digest, string?>? staged = null) =>
+        PushAsync(build, names, registry(), cancellationToken, staged);
 
     /// <summary>Pushes with the given client (a served build's own, holding only the credentials its client sent).</summary>
+    /// <param name="staged">Where a blob already sits as a file (<see cref="LayerPrepush.StagedBlobPath"/>): linked into the
+    /// push's layout instead of copied from the store again.</param>
     public async Task<IReadOnlyList<Descriptor>> PushAsync(ExportedBuild build, IReadOnlyList<string> names, RegistryClient client,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<Digest, string?>? staged = null)
     {
         if (names.Count == 0) throw new InvalidOperationException("--push needs at least one -t NAME to push to");
         var dir = NewScratchDirectory("push");
         try
         {
-            var layout = await StageLayoutAsync(build, dir, [], cancellationToken);
+            var layout = await StageLayoutAsync(build, dir, [], cancellationToken, staged);
             var top = await layout.ResolveAsync(null, cancellationToken);
             var pushed = new List<Descriptor>();
             foreach (var name in names)
@@ -136,7 +141,8 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
         }
     }
 
-    private async Task<OciLayout> StageLayoutAsync(ExportedBuild build, string dir, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    private async Task<OciLayout> StageLayoutAsync(ExportedBuild build, string dir, IReadOnlyList<string> names, CancellationToken cancellationToken,
+        Func<Digest, string?>? staged = null)
     {
         var layout = await OciLayout.OpenOrCreateAsync(dir, cancellationToken);
         foreach (var one in build.Images)
@@ -145,6 +151,8 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
             foreach (var blob in image.Manifest.Layers.Prepend(image.Manifest.Config))
             {
                 if (layout.HasBlob(blob.ParsedDigest)) continue; // a layer two platforms share (COPY of the same files)
+                if (staged?.Invoke(blob.ParsedDigest) is { } stagedPath && TryHardLink(stagedPath, layout.BlobPath(blob.ParsedDigest)))
+                    continue; // already written and verified beside: a hard link, not a second copy of the layer
                 await using var stream = await store.OpenAsync(blob.ParsedDigest, cancellationToken);
                 await layout.WriteBlobAsync(stream, blob.MediaType, blob, cancellationToken);
             }
@@ -167,6 +175,22 @@ public sealed class ImageOutputs(IContentStore store, string scratch, Func<Regis
     {
         var slash = name.LastIndexOf('/');
         return name.IndexOf(':', slash + 1) >= 0 ? name : name + ":latest";
+    }
+
+    /// <summary>A hard link (a plain file to whoever walks the layout, as a tar of it must see); false where the file
+    /// system refuses one, and the blob is copied instead.</summary>
+    private static bool TryHardLink(string existing, string created)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(created)!);
+            Oci.Native.Posix.Link(existing, created);
+            return true;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private string NewScratchDirectory(string kind)

@@ -6,6 +6,9 @@ public static class FileLock
     public static async Task<FileStream> AcquireAsync(string path, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
+        // Short waits first: the lock is held for milliseconds, so a fixed 20 ms poll left it idle most of the time
+        // while several processes queued for it.
+        var wait = 1;
         while (true)
         {
             try
@@ -14,7 +17,8 @@ public static class FileLock
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
-                await Task.Delay(20, cancellationToken);
+                await Task.Delay(wait, cancellationToken);
+                wait = Math.Min(wait * 2, 20);
             }
         }
     }

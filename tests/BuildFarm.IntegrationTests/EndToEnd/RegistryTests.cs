@@ -45,6 +45,41 @@ public sealed class RegistryTests(BusyboxFixture busybox) : IDisposable
     }
 
     [Fact]
+    public async Task A_pushing_build_uploads_finished_layers_while_a_later_step_still_runs()
+    {
+        await using var registry = await RegistryFixture.StartAsync();
+        // The last step sleeps with an argument nothing else uses, so its process tells that the step still runs.
+        const string Wait = "6.4321";
+        var context = _scratch.Context("prepush", $"FROM scratch\nADD rootfs.tar /\nRUN echo early > /early\nRUN sleep {Wait} && echo late > /late\n");
+        var layers = Path.Combine(registry.StorageDirectory, "docker", "registry", "v2", "repositories", "farm", "prepush", "_layers", "sha256");
+        using var build = _scratch.Cli.Start("build", "--progress", "plain", "-t", $"{registry.Host}/farm/prepush:1", "--push", context);
+        var output = Task.WhenAll(build.StandardOutput.ReadToEndAsync(), build.StandardError.ReadToEndAsync());
+
+        var seenWhileSleeping = 0;
+        while (!build.HasExited)
+        {
+            var uploaded = Directory.Exists(layers) ? Directory.GetDirectories(layers).Length : 0;
+            if (uploaded > 0 && SleepRuns(Wait)) seenWhileSleeping = Math.Max(seenWhileSleeping, uploaded);
+            await Task.Delay(50);
+        }
+        await build.WaitForExitAsync();
+        var printed = await output;
+
+        Assert.True(build.ExitCode == 0, string.Join("\n", printed));
+        Assert.Equal(2, seenWhileSleeping); // ADD's and the first RUN's layers, before the last step ended
+        var pushed = await BuildFarmCli.ToolAsync("skopeo", "inspect", "--tls-verify=false", $"docker://{registry.Host}/farm/prepush:1");
+        Assert.Equal(3, JsonDocument.Parse(pushed).RootElement.GetProperty("Layers").GetArrayLength());
+    }
+
+    private static bool SleepRuns(string argument) =>
+        Directory.EnumerateDirectories("/proc").Any(dir =>
+        {
+            try { return File.ReadAllText(Path.Combine(dir, "cmdline")) == $"sleep\0{argument}\0"; }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        });
+
+    [Fact]
     public async Task A_base_image_pulled_with_basic_auth_builds_and_a_wrong_password_is_a_clear_error()
     {
         await using var registry = await RegistryFixture.StartAsync("farmer", "correct-horse");

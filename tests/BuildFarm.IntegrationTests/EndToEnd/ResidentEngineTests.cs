@@ -154,6 +154,27 @@ public sealed class ResidentEngineTests(BusyboxFixture busybox) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Eight_identical_builds_at_once_through_the_engine_run_each_step_once_and_all_get_one_image_named_eight_times()
+    {
+        Assert.True((await Client().BuildAsync(_scratch.Context("warm", "FROM scratch\nCOPY Dockerfile /d\n"))).ExitCode == 0);
+        var before = await StepsExecutedAsync();
+        var context = SmallContext("ctx", run: "sleep 1 && echo shared > /shared");
+        var tags = Enumerable.Range(1, 8).Select(i => $"conc:{i}").ToList();
+
+        var builds = await Task.WhenAll(tags.Select(tag => Client().BuildAsync("-t", tag, context)));
+
+        Assert.All(builds, b => Assert.True(b.ExitCode == 0, b.ToString()));
+        Assert.Equal(2, await StepsExecutedAsync() - before); // ADD and RUN, once each for all eight builds
+        var digests = builds.Select(b => System.Text.RegularExpressions.Regex.Match(b.Stderr, @"writing image (sha256:[0-9a-f]{64})").Groups[1].Value).ToList();
+        Assert.All(digests, d => Assert.StartsWith("sha256:", d));
+        Assert.Single(digests.Distinct());
+        // Named at the same moment: every name is kept (none lost to another build's write of the image index).
+        var images = await Client().RunAsync("images", "--digests", "--no-trunc");
+        Assert.True(images.ExitCode == 0, images.ToString());
+        Assert.All(tags, tag => Assert.Matches($@"(?m)^conc\s+{tag[5..]}\s+{digests[0]}", images.Stdout));
+    }
+
+    [Fact]
     public async Task A_build_through_the_engine_is_not_challenged_for_files_its_store_already_has()
     {
         var context = SmallContext("ctx");

@@ -72,6 +72,36 @@ public sealed class BuildEntityTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_completed_step_tells_the_watcher_its_layer_so_an_export_can_start_on_it()
+    {
+        var steps = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b9", steps.Ref, Patient));
+        build.Tell(OneStep("b9", "/ctx/b9", ""), TestActor);
+        steps.ExpectMsg<RequestStep>();
+        var layer = new LayerRef { Digest = "sha256:" + new string('5', 64), Size = 42, MediaType = "application/vnd.oci.image.layer.v1.tar+gzip" };
+
+        steps.Reply(new StepCompleted { Result = new StepResult { CacheKey = Key, Layer = layer } });
+
+        var completed = (BuildProgress)FishForMessage(m => m is BuildProgress { Event.Kind: Protos.V1.ProgressEvent.Types.Kind.Completed }, TimeSpan.FromSeconds(10));
+        Assert.Equal(layer, completed.Layer);
+        FishForMessage(m => m is BuildFinished { Success: true }, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void A_step_without_a_layer_tells_none()
+    {
+        var steps = CreateTestProbe();
+        var build = Sys.ActorOf(BuildEntity.Props("b10", steps.Ref, Patient));
+        build.Tell(OneStep("b10", "/ctx/b10", ""), TestActor);
+        steps.ExpectMsg<RequestStep>();
+
+        steps.Reply(new StepCompleted { Result = new StepResult { CacheKey = Key, EmptyLayer = true, Layer = new LayerRef { Digest = "sha256:" + new string('6', 64) } } });
+
+        var completed = (BuildProgress)FishForMessage(m => m is BuildProgress { Event.Kind: Protos.V1.ProgressEvent.Types.Kind.Completed }, TimeSpan.FromSeconds(10));
+        Assert.Null(completed.Layer);
+    }
+
+    [Fact]
     public void Heartbeats_keep_a_running_step_from_being_asked_for_again()
     {
         var steps = CreateTestProbe();

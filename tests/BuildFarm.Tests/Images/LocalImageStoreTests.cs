@@ -44,4 +44,16 @@ public sealed class LocalImageStoreTests : IDisposable
         var image = await _store.FindAsync("app:1", CancellationToken.None);
         Assert.Equal(["127.0.0.1:5000/app@sha256:" + new string('2', 64), "127.0.0.1:5000/other@sha256:" + new string('3', 64)], image!.RepoDigests);
     }
+
+    [Fact]
+    public async Task Names_tagged_at_the_same_moment_are_all_kept()
+    {
+        var names = Enumerable.Range(1, 16).Select(i => $"app:{i}").ToList();
+
+        await Task.WhenAll(names.Select(AddAsync));
+
+        Assert.Equal(names.Order(StringComparer.Ordinal), (await _store.ListAsync(CancellationToken.None)).Select(i => i.Name));
+        // A second store on the same folder (another process) sees them all too.
+        Assert.Equal(16, (await new LocalImageStore(_dir).ListAsync(CancellationToken.None)).Count);
+    }
 }
