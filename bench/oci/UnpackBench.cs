@@ -29,9 +29,11 @@ public static class UnpackBench
                 var target = Path.Combine(parent, $"bf-{r}");
                 cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 watch.Restart();
+                var stats = new LayerApplyStats();
                 await using (var input = File.OpenRead(blob))
-                    await applier.ApplyBlobAsync(input, mediaType, target);
+                    await applier.ApplyBlobAsync(input, mediaType, target, stats);
                 Console.WriteLine($"{"buildfarm apply (overlay form)",-34} {r + 1,6} {watch.Elapsed.TotalSeconds,8:F2} {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds,8:F2}");
+                Console.WriteLine($"  {stats.Describe()}");
 
                 var tarTarget = Path.Combine(parent, $"tar-{r}");
                 Directory.CreateDirectory(tarTarget);
