@@ -95,7 +95,10 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
                 parent.SetOwnXattr(Whiteouts.OverlayOpaqueXattr, "y"u8);
             else
+            {
+                layer.ForgetResolutions();
                 DeleteUntouchedChildren(parent, layer);
+            }
             return;
         }
         if (isWhiteout)
@@ -104,6 +107,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             if (hiddenName.Length == 0 || hiddenName is "." or "..")
                 throw new UnsafeLayerPathException(entry.Name, $"layer entry '{entry.Name}' is a whiteout of nothing");
             var hidden = Relative(resolved, hiddenName);
+            layer.Replacing(hidden);
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
             {
                 parent.Remove(hiddenName);
@@ -118,11 +122,13 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         }
 
         layer.Touched.Add(target);
+        if (entry.Type != LayerEntryType.Directory) layer.Replacing(target);
         switch (entry.Type)
         {
             case LayerEntryType.Directory:
                 if (parent.Stat(name) is not { Type: FileStatus.Directory })
                 {
+                    layer.Replacing(target);
                     parent.Remove(name);
                     parent.CreateDirectory(name);
                 }
@@ -254,6 +260,12 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     /// </summary>
     private static List<string>? ResolveDirectory(LayerApplyState layer, List<string> components, string entryName, bool create)
     {
+        // A layer lists a directory's entries together: most entries resolve the same parent as the one before, and
+        // each resolution is an lstat per component. Kept: resolutions that created what they needed (so their
+        // ancestors are in Touched already), until an entry removes or replaces a path one of them walked through.
+        var key = string.Join('/', components);
+        if (layer.ResolvedDirectories.TryGetValue(key, out var known)) return known;
+        var walked = create ? new List<string>() : null;
         var resolved = new List<string>();
         var pending = new LinkedList<string>(components);
         var hops = 0;
@@ -270,6 +282,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
+            walked?.Add(Relative(resolved, part));
             // Reading what is there is safe by path; writing goes through ConfinedRoot, which re-checks every component.
             var host = HostPath(layer.Root, resolved, part);
             if (missing || !Posix.TryLStat(host, out var st))
@@ -299,6 +312,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                     throw new InvalidDataException($"layer entry '{entryName}': '{Relative(resolved, part)}' is not a directory");
             }
         }
+        if (walked is not null) layer.RememberResolution(key, resolved, walked);
         return resolved;
     }
 
