@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics;
 using System.Text;
 using BuildFarm.Oci.Native;
 
@@ -17,14 +18,18 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     private readonly LayerApplyOptions _options = options ?? LayerApplyOptions.Default;
 
     /// <summary>Decompresses a layer blob of the given media type and applies it; returns its diff id.</summary>
-    public async Task<Digest> ApplyBlobAsync(Stream blob, string mediaType, string root, CancellationToken cancellationToken = default)
+    public async Task<Digest> ApplyBlobAsync(Stream blob, string mediaType, string root, CancellationToken cancellationToken = default) =>
+        await ApplyBlobAsync(blob, mediaType, root, stats: null, cancellationToken);
+
+    /// <summary>As <see cref="ApplyBlobAsync(Stream, string, string, CancellationToken)"/>, noting where the time went in <paramref name="stats"/>.</summary>
+    public async Task<Digest> ApplyBlobAsync(Stream blob, string mediaType, string root, LayerApplyStats? stats, CancellationToken cancellationToken = default)
     {
         // Decompression and the diff id's hash run on another task beside the extraction, streamed (no temp copy). The
         // decompressors read 8 KiB at a time: a 1 MiB buffer below them turns thousands of small reads of the blob (each
         // an async hand-off when the blob is a file or a download) into a few large ones.
         var buffered = new BufferedStream(blob, ReadAheadStream.ChunkSize);
-        await using var tar = new ReadAheadStream(LayerCompressor.OpenDecompressed(buffered, mediaType), cancellationToken);
-        await ApplyTarAsync(tar, root, cancellationToken);
+        await using var tar = new ReadAheadStream(LayerCompressor.OpenDecompressed(buffered, mediaType), cancellationToken, stats);
+        await ApplyTarAsync(tar, root, stats, cancellationToken);
         return await tar.Digest;
     }
 
@@ -32,21 +37,22 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     public async Task<Digest> ApplyAsync(Stream tar, string root, CancellationToken cancellationToken = default)
     {
         await using var hashing = new HashingReadStream(tar, leaveOpen: true);
-        await ApplyTarAsync(hashing, root, cancellationToken);
+        await ApplyTarAsync(hashing, root, stats: null, cancellationToken);
         return hashing.Digest;
     }
 
     /// <summary>Applies an uncompressed layer tar and reads the stream to its end (padding past the tar's end too).</summary>
-    private async Task ApplyTarAsync(Stream tar, string root, CancellationToken cancellationToken)
+    private async Task ApplyTarAsync(Stream tar, string root, LayerApplyStats? stats, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(root);
         root = Path.GetFullPath(root).TrimEnd('/');
         using var confined = ConfinedRoot.Open(root);
-        var layer = new LayerApplyState(root, confined);
+        var layer = new LayerApplyState(root, confined, stats);
         var reader = new TarStreamReader(tar);
         while (await reader.NextAsync(cancellationToken) is { } entry)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (stats is not null) stats.Entries++;
             await ApplyEntryAsync(entry, layer, cancellationToken);
         }
         await reader.DrainAsync(cancellationToken);
@@ -89,7 +95,10 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
                 parent.SetOwnXattr(Whiteouts.OverlayOpaqueXattr, "y"u8);
             else
+            {
+                layer.ForgetResolutions();
                 DeleteUntouchedChildren(parent, layer);
+            }
             return;
         }
         if (isWhiteout)
@@ -98,6 +107,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
             if (hiddenName.Length == 0 || hiddenName is "." or "..")
                 throw new UnsafeLayerPathException(entry.Name, $"layer entry '{entry.Name}' is a whiteout of nothing");
             var hidden = Relative(resolved, hiddenName);
+            layer.Replacing(hidden);
             if (_options.Whiteouts == WhiteoutTranslation.Overlay)
             {
                 parent.Remove(hiddenName);
@@ -112,11 +122,13 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
         }
 
         layer.Touched.Add(target);
+        if (entry.Type != LayerEntryType.Directory) layer.Replacing(target);
         switch (entry.Type)
         {
             case LayerEntryType.Directory:
                 if (parent.Stat(name) is not { Type: FileStatus.Directory })
                 {
+                    layer.Replacing(target);
                     parent.Remove(name);
                     parent.CreateDirectory(name);
                 }
@@ -124,7 +136,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 return;
             case LayerEntryType.RegularFile:
                 using (var file = parent.CreateFile(name, 0b110_000_000, replace: true))
-                    await WriteContentAsync(entry.Data, file, layer.CopyBuffer, cancellationToken);
+                    await WriteContentAsync(entry.Data, file, layer, cancellationToken);
                 break;
             case LayerEntryType.Symlink:
                 parent.Remove(name);
@@ -164,11 +176,20 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     /// write of a FileStream on a plain descriptor is a thread-pool work item each (thousands per layer, and the pool's
     /// threads spin in sched_yield between them). Reads come from the read-ahead buffer, mostly without waiting.
     /// </summary>
-    private static async Task WriteContentAsync(Stream data, FileStream file, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task WriteContentAsync(Stream data, FileStream file, LayerApplyState layer, CancellationToken cancellationToken)
     {
+        var buffer = layer.CopyBuffer;
+        var stats = layer.Stats;
         int n;
         while ((n = await data.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            var started = Stopwatch.GetTimestamp();
             file.Write(buffer, 0, n);
+            if (stats is null) continue;
+            stats.WritingData += Stopwatch.GetElapsedTime(started);
+            stats.FileBytes += n;
+        }
+        if (stats is not null) stats.Files++;
     }
 
     private void ApplyMetadata(ConfinedDirectory parent, string name, List<string> resolved, TarReadEntry entry, LayerApplyState layer, bool isDirectory)
@@ -239,6 +260,12 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
     /// </summary>
     private static List<string>? ResolveDirectory(LayerApplyState layer, List<string> components, string entryName, bool create)
     {
+        // A layer lists a directory's entries together: most entries resolve the same parent as the one before, and
+        // each resolution is an lstat per component. Kept: resolutions that created what they needed (so their
+        // ancestors are in Touched already), until an entry removes or replaces a path one of them walked through.
+        var key = string.Join('/', components);
+        if (layer.ResolvedDirectories.TryGetValue(key, out var known)) return known;
+        var walked = create ? new List<string>() : null;
         var resolved = new List<string>();
         var pending = new LinkedList<string>(components);
         var hops = 0;
@@ -255,6 +282,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                 resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
+            walked?.Add(Relative(resolved, part));
             // Reading what is there is safe by path; writing goes through ConfinedRoot, which re-checks every component.
             var host = HostPath(layer.Root, resolved, part);
             if (missing || !Posix.TryLStat(host, out var st))
@@ -284,6 +312,7 @@ public sealed class LayerApplier(LayerApplyOptions? options = null)
                     throw new InvalidDataException($"layer entry '{entryName}': '{Relative(resolved, part)}' is not a directory");
             }
         }
+        if (walked is not null) layer.RememberResolution(key, resolved, walked);
         return resolved;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Threading.Channels;
 
 namespace BuildFarm.Oci.Layers;
@@ -17,12 +18,14 @@ internal sealed class ReadAheadStream : Stream
         Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(Depth) { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _stop;
     private readonly Task<Digest> _producer;
+    private readonly LayerApplyStats? _stats;
     private byte[]? _current;
     private int _offset, _length;
 
     /// <param name="source">Read to its end on another task, then disposed.</param>
-    public ReadAheadStream(Stream source, CancellationToken cancellationToken)
+    public ReadAheadStream(Stream source, CancellationToken cancellationToken, LayerApplyStats? stats = null)
     {
+        _stats = stats;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _producer = Task.Run(() => ProduceAsync(source, _stop.Token), CancellationToken.None);
     }
@@ -40,13 +43,20 @@ internal sealed class ReadAheadStream : Stream
                 while (true)
                 {
                     var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+                    var started = Stopwatch.GetTimestamp();
                     var n = await hashing.ReadAtLeastAsync(buffer.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken);
+                    if (_stats is not null) _stats.Decompressing += Stopwatch.GetElapsedTime(started);
                     if (n == 0)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
                         break;
                     }
-                    await _chunks.Writer.WriteAsync((buffer, n), cancellationToken);
+                    if (!_chunks.Writer.TryWrite((buffer, n)))
+                    {
+                        started = Stopwatch.GetTimestamp();
+                        await _chunks.Writer.WriteAsync((buffer, n), cancellationToken);
+                        if (_stats is not null) _stats.WaitedForExtraction += Stopwatch.GetElapsedTime(started);
+                    }
                 }
                 _chunks.Writer.TryComplete();
                 return hashing.Digest;
@@ -65,9 +75,14 @@ internal sealed class ReadAheadStream : Stream
         if (_current is null || _offset == _length)
         {
             Release();
-            if (!await _chunks.Reader.WaitToReadAsync(cancellationToken)) return 0; // rethrows the producer's error
-            var (buffer, length) = await _chunks.Reader.ReadAsync(cancellationToken);
-            (_current, _offset, _length) = (buffer, 0, length);
+            if (!_chunks.Reader.TryRead(out var chunk))
+            {
+                var started = Stopwatch.GetTimestamp();
+                if (!await _chunks.Reader.WaitToReadAsync(cancellationToken)) return 0; // rethrows the producer's error
+                chunk = await _chunks.Reader.ReadAsync(cancellationToken);
+                if (_stats is not null) _stats.WaitedForData += Stopwatch.GetElapsedTime(started);
+            }
+            (_current, _offset, _length) = (chunk.Buffer, 0, chunk.Length);
         }
         var n = Math.Min(destination.Length, _length - _offset);
         _current.AsMemory(_offset, n).CopyTo(destination);

@@ -39,6 +39,10 @@ public sealed class OverlaySnapshotter : ISnapshotter
         _empty = Path.Combine(options.Root, "empty");
         _emptyBelow = Path.Combine(options.Root, "empty2");
         foreach (var dir in new[] { _layers, _links, _mounts, _empty, _emptyBelow }) Directory.CreateDirectory(dir);
+        // Each extracted layer and each step's upper directory is its own hierarchy: spread them over the file system's
+        // block groups, away from inodes just freed (see TopDirectoryFlag: a 4-8x faster cold unpack on ext4 here).
+        TopDirectoryFlag.TrySet(_layers);
+        TopDirectoryFlag.TrySet(_mounts);
         RecoverFromCrashedProcesses();
         _index = new LayerIndex(_layers);
         _index.Rescan();

@@ -26,7 +26,7 @@ public sealed class StepExecutor(
     {
         var root = options.Root;
         return new StepExecutor(
-            new OverlaySnapshotter(store, new OciLayerUnpacker(),
+            new OverlaySnapshotter(store, new OciLayerUnpacker(options.Trace),
                 new SnapshotterOptions(Path.Combine(root, "s")) { CapacityBytes = options.SnapshotCacheBytes, Trace = options.Trace }),
             new RuncExecutor(new RuncOptions(Path.Combine(root, "runc"), Path.Combine(root, "bundles")) { Limits = options.Limits }),
             new LayerDiffer(store, Path.Combine(root, "tmp")),
