@@ -386,10 +386,18 @@ public sealed class OverlaySnapshotter : ISnapshotter
             var lowerOption = string.Join(':', lowers.Select(d => Path.GetDirectoryName(d) == _layers ? ShortLinkOfDirectory(d) : d));
             var options = upper is null
                 ? $"lowerdir={lowerOption}"
-                : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork}";
+                : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork},volatile"; // no syncfs at unmount (see OverlayMountApi)
             options += "," + string.Join(',', NoHiddenChanges.Select(o => $"{o.Key}={o.Value}"));
             if (options.Length > _options.MaxMountOptionsLength) return false;
-            LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
+            try
+            {
+                LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
+            }
+            catch (IOException) when (upper is not null)
+            {
+                // a kernel before 5.10 has no 'volatile': the mount syncs at unmount then, as it always did
+                LinuxNative.MountOrThrow("overlay", merged, "overlay", 0, options.Replace(",volatile", "", StringComparison.Ordinal));
+            }
             return true;
         }
         catch (IOException e)
