@@ -69,7 +69,7 @@ public static class LayerCompressor
     }
 
     /// <summary>Reads <paramref name="directory"/>, writes its deterministic layer tar, compresses it into <paramref name="destination"/>.</summary>
-    public static Task<CompressedLayer> CompressDirectoryAsync(
+    public static async Task<CompressedLayer> CompressDirectoryAsync(
         string directory,
         Stream destination,
         LayerCompression compression,
@@ -78,7 +78,10 @@ public static class LayerCompressor
         CancellationToken cancellationToken = default)
     {
         var entries = DirectoryLayerSource.Read(directory, whiteouts, cancellationToken);
-        return CompressEntriesAsync(entries, destination, compression, options, cancellationToken);
+        // the walk already knows the size of the tree: a snapshot store keeping the folder needs no second walk
+        var fileBytes = entries.Where(e => e.Type == LayerEntryType.RegularFile).Sum(e => e.Size);
+        var layer = await CompressEntriesAsync(entries, destination, compression, options, cancellationToken);
+        return layer with { RegularFileBytes = fileBytes };
     }
 
     /// <summary>Writes the entries as a deterministic layer tar and compresses it into <paramref name="destination"/>.</summary>

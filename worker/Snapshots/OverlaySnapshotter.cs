@@ -75,7 +75,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             await using (var blob = await _store.OpenAsync(layer.Blob.ParsedDigest, cancellationToken))
                 await UnpackWholeAsync(blob, layer, temp, cancellationToken);
             _options.Trace?.WriteLine($"trace: unpack {layer.Blob.Digest[..19]} ({layer.Blob.Size / 1048576.0:F1} MB) {watch.Elapsed.TotalMilliseconds:F0} ms");
-            WriteSize(temp, dir);
+            WriteSize(TreeSize(temp), dir);
             Directory.Move(temp, dir);
         }
         catch
@@ -222,8 +222,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
         return dir;
     }
 
-    private static void WriteSize(string tree, string layerDirectory) =>
-        File.WriteAllText(layerDirectory + ".size", TreeSize(tree).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    private static void WriteSize(long bytes, string layerDirectory) =>
+        File.WriteAllText(layerDirectory + ".size", bytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     // lstat-only: a step's upper directory may hold symlinks to anywhere on the host (`ln -s / /x`).
     private static long TreeSize(string tree) => FileTree.RegularFileBytes(tree);
@@ -240,7 +240,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     private string ShortLinkOfDirectory(string dir) => Path.Combine(_links, Path.GetFileName(dir)[..12]);
 
-    public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken)
+    public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken, long? regularFileBytes = null)
     {
         if (snapshot.UpperPath is null) throw new InvalidOperationException("a read-only view has no changes to commit");
         await SealAsync(snapshot, cancellationToken);
@@ -254,7 +254,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
                 // The upper directory is already in overlay form: it can serve as this layer's lowerdir as it is.
                 if (!Directory.Exists(dir))
                 {
-                    WriteSize(snapshot.UpperPath, dir);
+                    WriteSize(regularFileBytes ?? TreeSize(snapshot.UpperPath), dir);
                     Directory.Move(snapshot.UpperPath, dir);
                 }
             }

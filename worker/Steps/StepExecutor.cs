@@ -580,7 +580,7 @@ public sealed class StepExecutor(
         var sealedAt = watch.Elapsed;
         var layer = await differ.DiffAsync(snapshot.UpperPath!, request.Compression, request.SourceDateEpoch, cancellationToken);
         var diffedAt = watch.Elapsed;
-        await snapshotter.CommitAsync(snapshot, new LayerRef(layer.Descriptor, layer.DiffId), cancellationToken);
+        await snapshotter.CommitAsync(snapshot, new LayerRef(layer.Descriptor, layer.DiffId), cancellationToken, layer.RegularFileBytes);
         options.Trace?.WriteLine($"trace: layer seal (unmount) {sealedAt.TotalMilliseconds,7:F1} ms, diff+compress {(diffedAt - sealedAt).TotalMilliseconds,7:F1} ms"
             + $" ({layer.UncompressedSize / 1048576.0:F1} MB tar, {layer.Descriptor.Size / 1048576.0:F1} MB blob), commit {(watch.Elapsed - diffedAt).TotalMilliseconds,7:F1} ms");
         return (layer.Descriptor, layer.DiffId);

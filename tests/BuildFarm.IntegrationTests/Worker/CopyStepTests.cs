@@ -100,6 +100,21 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     }
 
     [Fact]
+    public async Task Copy_step_layer_is_kept_with_the_size_of_its_files()
+    {
+        // the differ's walk gives the size (each hard-linked set once); the kept folder is not walked again for it
+        var request = new StepRequest
+        {
+            Parents = [worker.BaseLayer], ContextDirectory = context.Directory,
+            Operation = new CopyOperation { Sources = ["many", "linked"], Destination = "/sized/" },
+        };
+        var result = await worker.Executor.ExecuteAsync(request, null, CancellationToken.None);
+
+        var expected = Enumerable.Range(0, 3).Sum(dir => Enumerable.Range(0, 100).Sum(i => $"{dir}/{i}".Length)) + "shared inode".Length;
+        Assert.Equal(expected, worker.Snapshotter.LocalLayerBytes(result.DiffId!.Value));
+    }
+
+    [Fact]
     public async Task Copy_with_several_sources_needs_a_destination_ending_in_slash()
     {
         var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["a.txt", "b.txt"], Destination = "/x" }));
