@@ -171,21 +171,29 @@ public sealed class FileCopier(ArchiveExtractor archives)
     /// mostly), and on a busy machine each thread also gets its own share of the CPU.</summary>
     private static readonly int CopyThreads = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
-    /// <summary>Files at a time per thread: consecutive files of one directory share its opened handle.</summary>
-    private const int FilesPerBatch = 64;
+    /// <summary>At most this many files per batch; a batch never spans two directories, so two threads seldom create
+    /// files in one directory at once (creation in a directory is serialized on its lock).</summary>
+    private const int FilesPerBatch = 256;
 
     private static void CopyFiles(ConfinedRoot root, List<PlannedFile> files, CancellationToken cancellationToken)
     {
-        if (files.Count <= FilesPerBatch || CopyThreads == 1)
+        var batches = new List<(int From, int To)>();
+        for (var from = 0; from < files.Count;)
+        {
+            var to = from + 1;
+            while (to < files.Count && to - from < FilesPerBatch && files[to].Directory == files[from].Directory) to++;
+            batches.Add((from, to));
+            from = to;
+        }
+        if (batches.Count < 2 || CopyThreads == 1)
         {
             CopyBatch(root, files, 0, files.Count, cancellationToken);
             return;
         }
-        var batches = (files.Count + FilesPerBatch - 1) / FilesPerBatch;
         try
         {
-            Parallel.For(0, batches, new ParallelOptions { MaxDegreeOfParallelism = CopyThreads, CancellationToken = cancellationToken },
-                b => CopyBatch(root, files, b * FilesPerBatch, Math.Min(files.Count, (b + 1) * FilesPerBatch), cancellationToken));
+            Parallel.For(0, batches.Count, new ParallelOptions { MaxDegreeOfParallelism = CopyThreads, CancellationToken = cancellationToken },
+                b => CopyBatch(root, files, batches[b].From, batches[b].To, cancellationToken));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
