@@ -5,4 +5,8 @@ public sealed record CompressedLayer(Descriptor Descriptor, Digest DiffId, long 
 {
     public Digest Digest => Descriptor.ParsedDigest;
     public long Size => Descriptor.Size;
+
+    /// <summary>Bytes of the regular files the layer holds (each hard-linked set once), when it was written from a
+    /// directory (<see cref="LayerCompressor.CompressDirectoryAsync"/>); null otherwise.</summary>
+    public long? RegularFileBytes { get; init; }
 }

@@ -46,11 +46,14 @@ public static class LayerCompressor
         {
             await using var compressor = OpenCompressor(blobHasher, compression, gzipLevel, zstdLevel);
             await using var tarHasher = new HashingWriteStream(compressor);
-            // A tar of many small files is three small writes a file (header, content, padding): batched here, the hasher
-            // and the compressor see a few large writes instead. Not disposed: that would dispose the hasher early.
-            var batched = new BufferedStream(tarHasher, 1 << 16);
-            await writeTar(batched, cancellationToken);
-            await batched.FlushAsync(cancellationToken);
+            // The diff id's hash, compression and the blob's hash run on a task of their own, beside the tar writer
+            // (its walk and file reads); the writes arrive in large chunks (a tar of many small files is three small
+            // writes a file: header, content, padding).
+            await using (var behind = new WriteBehindStream(tarHasher, cancellationToken))
+            {
+                await writeTar(behind, cancellationToken);
+                await behind.CompleteAsync(cancellationToken);
+            }
             await tarHasher.FlushAsync(cancellationToken);
             uncompressedSize = tarHasher.BytesWritten;
             diffId = tarHasher.Digest;
@@ -66,7 +69,7 @@ public static class LayerCompressor
     }
 
     /// <summary>Reads <paramref name="directory"/>, writes its deterministic layer tar, compresses it into <paramref name="destination"/>.</summary>
-    public static Task<CompressedLayer> CompressDirectoryAsync(
+    public static async Task<CompressedLayer> CompressDirectoryAsync(
         string directory,
         Stream destination,
         LayerCompression compression,
@@ -75,7 +78,10 @@ public static class LayerCompressor
         CancellationToken cancellationToken = default)
     {
         var entries = DirectoryLayerSource.Read(directory, whiteouts, cancellationToken);
-        return CompressEntriesAsync(entries, destination, compression, options, cancellationToken);
+        // the walk already knows the size of the tree: a snapshot store keeping the folder needs no second walk
+        var fileBytes = entries.Where(e => e.Type == LayerEntryType.RegularFile).Sum(e => e.Size);
+        var layer = await CompressEntriesAsync(entries, destination, compression, options, cancellationToken);
+        return layer with { RegularFileBytes = fileBytes };
     }
 
     /// <summary>Writes the entries as a deterministic layer tar and compresses it into <paramref name="destination"/>.</summary>

@@ -99,16 +99,38 @@ public sealed class FileCopier(ArchiveExtractor archives)
         }
     }
 
+    /// <summary>Copies a tree in three passes: a sorted walk that makes the directories, symlinks and devices, removes
+    /// what the copy replaces and lists the files; then the files' content, owner, mode and times by a few threads (a
+    /// COPY of many small files is a syscall-bound loop); then the hard links and, deepest first, the directories'
+    /// times (their children moved them). The result is the tree a one-thread copy makes: same entries, same metadata,
+    /// files hard-linked to each other in the source stay hard-linked (the first in walk order holds the content).</summary>
     private Task CopyTreeAsync(CopySpec spec, ConfinedRoot root, string sourceDir, ConfinedDirectory targetDir, string relative, bool sourceIsContext,
-        CancellationToken cancellationToken) =>
-        CopyTreeAsync(spec, root, sourceDir, targetDir, relative, sourceIsContext, targetEmpty: false,
-            new Dictionary<(uint, uint, ulong), string>(), cancellationToken);
+        CancellationToken cancellationToken)
+    {
+        var plan = new TreePlan();
+        Plan(spec, sourceDir, targetDir, relative, sourceIsContext, targetEmpty: false, plan, cancellationToken);
+        CopyFiles(root, plan.Files, cancellationToken);
+        foreach (var link in plan.Links)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var slash = link.First.LastIndexOf('/');
+            using var firstParent = root.OpenDirectory(slash < 0 ? "" : link.First[..slash], create: false, link.Relative);
+            using var parent = root.OpenDirectory(link.Directory, create: false, link.Relative);
+            parent.CreateHardLink(link.Name, firstParent, link.First[(slash + 1)..]);
+        }
+        for (var i = plan.Directories.Count - 1; i >= 0; i--)
+        {
+            var (directory, name, metadata, entry) = plan.Directories[i];
+            using var parent = root.OpenDirectory(directory, create: false, entry);
+            parent.SetTimes(name, metadata.MtimeSeconds, metadata.MtimeNanoseconds);
+        }
+        return Task.CompletedTask;
+    }
 
-    /// <summary>Copies a tree; files hard-linked to each other in the source stay hard-linked (<paramref name="linked"/>
-    /// maps a source inode to the first target written for it, relative to the destination root).
-    /// <paramref name="targetEmpty"/>: the target directory was created by this copy, so no entry in it needs looking up first.</summary>
-    private async Task CopyTreeAsync(CopySpec spec, ConfinedRoot root, string sourceDir, ConfinedDirectory targetDir, string relative,
-        bool sourceIsContext, bool targetEmpty, Dictionary<(uint, uint, ulong), string> linked, CancellationToken cancellationToken)
+    /// <summary>The sorted walk of <see cref="CopyTreeAsync"/>. <paramref name="targetEmpty"/>: the target directory was
+    /// created by this copy, so no entry in it needs looking up first.</summary>
+    private static void Plan(CopySpec spec, string sourceDir, ConfinedDirectory targetDir, string relative, bool sourceIsContext,
+        bool targetEmpty, TreePlan plan, CancellationToken cancellationToken)
     {
         foreach (var source in Directory.EnumerateFileSystemEntries(sourceDir).Order(StringComparer.Ordinal))
         {
@@ -121,26 +143,102 @@ public sealed class FileCopier(ArchiveExtractor archives)
             if (stat.IsRegularFile && stat.Links > 1)
             {
                 var inode = (stat.DevMajor, stat.DevMinor, stat.Inode);
-                if (linked.TryGetValue(inode, out var first))
+                if (plan.FirstOfInode.TryGetValue(inode, out var first))
                 {
                     targetDir.Remove(name);
-                    var slash = first.LastIndexOf('/');
-                    using var firstParent = root.OpenDirectory(slash < 0 ? "" : first[..slash], create: false, rel);
-                    targetDir.CreateHardLink(name, firstParent, first[(slash + 1)..]);
+                    plan.Links.Add(new PlannedLink(targetDir.RelativePath, name, first, rel));
                     continue;
                 }
-                linked[inode] = targetDir.RelativePath.Length == 0 ? name : targetDir.RelativePath + "/" + name;
+                plan.FirstOfInode[inode] = targetDir.RelativePath.Length == 0 ? name : targetDir.RelativePath + "/" + name;
+            }
+            if (stat.IsRegularFile)
+            {
+                plan.Files.Add(new PlannedFile(targetDir.RelativePath, name, source, stat, metadata, targetEmpty, rel));
+                continue;
             }
             var created = targetEmpty || (stat.IsDirectory && targetDir.Stat(name) is null);
             EntryCopier.CopyInto(source, stat, targetDir, name, metadata, targetAbsent: targetEmpty);
             if (stat.IsDirectory)
             {
                 using (var sub = targetDir.OpenChild(name, rel))
-                    await CopyTreeAsync(spec, root, source, sub, rel, sourceIsContext, created, linked, cancellationToken);
-                targetDir.SetTimes(name, metadata.MtimeSeconds, metadata.MtimeNanoseconds); // children moved it
+                    Plan(spec, source, sub, rel, sourceIsContext, created, plan, cancellationToken);
+                plan.Directories.Add((targetDir.RelativePath, name, metadata, rel));
             }
         }
     }
+
+    /// <summary>Threads that copy files at once: the copy is mostly kernel work on separate files (different directories
+    /// mostly), and on a busy machine each thread also gets its own share of the CPU.</summary>
+    private static readonly int CopyThreads = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    /// <summary>At most this many files per batch; a batch never spans two directories, so two threads seldom create
+    /// files in one directory at once (creation in a directory is serialized on its lock).</summary>
+    private const int FilesPerBatch = 256;
+
+    private static void CopyFiles(ConfinedRoot root, List<PlannedFile> files, CancellationToken cancellationToken)
+    {
+        var batches = new List<(int From, int To)>();
+        for (var from = 0; from < files.Count;)
+        {
+            var to = from + 1;
+            while (to < files.Count && to - from < FilesPerBatch && files[to].Directory == files[from].Directory) to++;
+            batches.Add((from, to));
+            from = to;
+        }
+        if (batches.Count < 2 || CopyThreads == 1)
+        {
+            CopyBatch(root, files, 0, files.Count, cancellationToken);
+            return;
+        }
+        try
+        {
+            Parallel.For(0, batches.Count, new ParallelOptions { MaxDegreeOfParallelism = CopyThreads, CancellationToken = cancellationToken },
+                b => CopyBatch(root, files, batches[b].From, batches[b].To, cancellationToken));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // the first failure as a one-thread copy would throw it (a CopyException, an IOException naming the entry)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+    }
+
+    private static void CopyBatch(ConfinedRoot root, List<PlannedFile> files, int from, int to, CancellationToken cancellationToken)
+    {
+        ConfinedDirectory? parent = null;
+        try
+        {
+            for (var i = from; i < to; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var file = files[i];
+                if (parent is null || parent.RelativePath != file.Directory)
+                {
+                    parent?.Dispose();
+                    parent = null;
+                    parent = root.OpenDirectory(file.Directory, create: false, file.Relative);
+                }
+                EntryCopier.CopyInto(file.Source, file.Stat, parent, file.Name, file.Metadata, targetAbsent: file.TargetAbsent);
+            }
+        }
+        finally
+        {
+            parent?.Dispose();
+        }
+    }
+
+    private sealed class TreePlan
+    {
+        public List<PlannedFile> Files { get; } = [];
+        public List<PlannedLink> Links { get; } = [];
+        /// <summary>Directories in walk order (parents first): parent's path relative to the root, name, metadata, entry.</summary>
+        public List<(string Directory, string Name, EntryMetadata Metadata, string Relative)> Directories { get; } = [];
+        /// <summary>A source inode's first target, relative to the destination root.</summary>
+        public Dictionary<(uint, uint, ulong), string> FirstOfInode { get; } = [];
+    }
+
+    private sealed record PlannedFile(string Directory, string Name, string Source, FileStat Stat, EntryMetadata Metadata, bool TargetAbsent, string Relative);
+
+    private sealed record PlannedLink(string Directory, string Name, string First, string Relative);
 
     private static bool IsExcluded(CopySpec spec, string relative) =>
         spec.Excludes.Any(p => PathPattern.MatchExclude(p, relative));

@@ -11,6 +11,7 @@ namespace BuildFarm.Worker.Native;
 internal static partial class OverlayMountApi
 {
     private const uint FsopenCloexec = 1;
+    private const uint FsconfigSetFlag = 0;
     private const uint FsconfigSetString = 1;
     private const uint FsconfigCmdCreate = 6;
     private const uint FsmountCloexec = 1;
@@ -76,6 +77,10 @@ internal static partial class OverlayMountApi
             if (work is not null) settings.Add(new("workdir", work));
             foreach (var (key, value) in settings.Concat(options))
                 if (FsConfig(fs, FsconfigSetString, key, value, 0) != 0) throw Error($"overlay {key}={value}", fs);
+            // A writable snapshot's upper is read back by the differ right after the step, never recovered after a
+            // host crash: without 'volatile' every unmount runs syncfs on the whole upper filesystem (and waits for
+            // whatever else is being written there), the largest fixed cost of a COPY of many files.
+            if (upper is not null && FsConfig(fs, FsconfigSetFlag, "volatile", null, 0) != 0) throw Error("overlay volatile", fs);
             if (FsConfig(fs, FsconfigCmdCreate, null, null, 0) != 0)
                 throw Error($"overlay of {lowers.Count} lowerdirs on {target}", fs);
             var mount = FsMount(fs, FsmountCloexec, upper is null ? MountAttrRdonly : 0);

@@ -29,6 +29,7 @@ public interface ISnapshotter
     Task SealAsync(ActiveSnapshot snapshot, CancellationToken cancellationToken);
 
     /// <summary>Keeps a finished upper directory as the extracted snapshot of the layer <paramref name="layer"/>,
-    /// so the next step on top of it needs no extraction. Unmounts <paramref name="snapshot"/>.</summary>
-    Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken);
+    /// so the next step on top of it needs no extraction. Unmounts <paramref name="snapshot"/>.
+    /// <paramref name="regularFileBytes"/>: the upper's size when the caller knows it (the differ walked it), else measured.</summary>
+    Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken, long? regularFileBytes = null);
 }

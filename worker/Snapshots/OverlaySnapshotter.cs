@@ -79,7 +79,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
             await using (var blob = await _store.OpenAsync(layer.Blob.ParsedDigest, cancellationToken))
                 await UnpackWholeAsync(blob, layer, temp, cancellationToken);
             _options.Trace?.WriteLine($"trace: unpack {layer.Blob.Digest[..19]} ({layer.Blob.Size / 1048576.0:F1} MB) {watch.Elapsed.TotalMilliseconds:F0} ms");
-            WriteSize(temp, dir);
+            WriteSize(TreeSize(temp), dir);
             Directory.Move(temp, dir);
         }
         catch
@@ -226,8 +226,8 @@ public sealed class OverlaySnapshotter : ISnapshotter
         return dir;
     }
 
-    private static void WriteSize(string tree, string layerDirectory) =>
-        File.WriteAllText(layerDirectory + ".size", TreeSize(tree).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    private static void WriteSize(long bytes, string layerDirectory) =>
+        File.WriteAllText(layerDirectory + ".size", bytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     // lstat-only: a step's upper directory may hold symlinks to anywhere on the host (`ln -s / /x`).
     private static long TreeSize(string tree) => FileTree.RegularFileBytes(tree);
@@ -244,7 +244,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
 
     private string ShortLinkOfDirectory(string dir) => Path.Combine(_links, Path.GetFileName(dir)[..12]);
 
-    public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken)
+    public async Task CommitAsync(ActiveSnapshot snapshot, LayerRef layer, CancellationToken cancellationToken, long? regularFileBytes = null)
     {
         if (snapshot.UpperPath is null) throw new InvalidOperationException("a read-only view has no changes to commit");
         await SealAsync(snapshot, cancellationToken);
@@ -258,7 +258,7 @@ public sealed class OverlaySnapshotter : ISnapshotter
                 // The upper directory is already in overlay form: it can serve as this layer's lowerdir as it is.
                 if (!Directory.Exists(dir))
                 {
-                    WriteSize(snapshot.UpperPath, dir);
+                    WriteSize(regularFileBytes ?? TreeSize(snapshot.UpperPath), dir);
                     Directory.Move(snapshot.UpperPath, dir);
                 }
             }
@@ -390,10 +390,18 @@ public sealed class OverlaySnapshotter : ISnapshotter
             var lowerOption = string.Join(':', lowers.Select(d => Path.GetDirectoryName(d) == _layers ? ShortLinkOfDirectory(d) : d));
             var options = upper is null
                 ? $"lowerdir={lowerOption}"
-                : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork}";
+                : $"lowerdir={lowerOption},upperdir={upper},workdir={overlayWork},volatile"; // no syncfs at unmount (see OverlayMountApi)
             options += "," + string.Join(',', NoHiddenChanges.Select(o => $"{o.Key}={o.Value}"));
             if (options.Length > _options.MaxMountOptionsLength) return false;
-            LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
+            try
+            {
+                LinuxNative.MountOrThrow("overlay", merged, "overlay", upper is null ? LinuxNative.MsRdonly : 0, options);
+            }
+            catch (IOException) when (upper is not null)
+            {
+                // a kernel before 5.10 has no 'volatile': the mount syncs at unmount then, as it always did
+                LinuxNative.MountOrThrow("overlay", merged, "overlay", 0, options.Replace(",volatile", "", StringComparison.Ordinal));
+            }
             return true;
         }
         catch (IOException e)

@@ -75,6 +75,46 @@ public sealed class CopyStepTests(WorkerFixture worker, CopyContext context) : I
     }
 
     [Fact]
+    public async Task Copy_of_a_large_tree_keeps_every_file_its_mode_time_and_hard_links()
+    {
+        var entries = await CopyAsync(new CopyOperation { Sources = ["many"], Destination = "/m/" });
+
+        for (var dir = 0; dir < 3; dir++)
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var path = $"m/d{dir}/f{i:D3}";
+                if (dir == 0 && i == 50) continue;
+                Assert.Equal(TarEntryType.RegularFile, entries[path].Type);
+                Assert.Equal($"{dir}/{i}", entries[path].Content);
+                Assert.Equal(i % 7 == 0 ? 0b111_101_101 : 0b110_100_100, entries[path].Mode);
+                Assert.Equal(CopyContext.ManyEpoch.AddSeconds(dir * 1000 + i), entries[path].ModificationTime);
+                Assert.Equal((0, 0), (entries[path].Uid, entries[path].Gid));
+            }
+            // the folder's own time, not the time its files were written in it
+            Assert.Equal(CopyContext.ManyEpoch.AddDays(dir + 1), entries[$"m/d{dir}"].ModificationTime);
+        }
+        Assert.Equal("0/50", entries["m/d0/f050"].Content);
+        Assert.Equal(TarEntryType.HardLink, entries["m/d2/z-link"].Type);
+        Assert.Equal("m/d0/f050", entries["m/d2/z-link"].LinkName);
+    }
+
+    [Fact]
+    public async Task Copy_step_layer_is_kept_with_the_size_of_its_files()
+    {
+        // the differ's walk gives the size (each hard-linked set once); the kept folder is not walked again for it
+        var request = new StepRequest
+        {
+            Parents = [worker.BaseLayer], ContextDirectory = context.Directory,
+            Operation = new CopyOperation { Sources = ["many", "linked"], Destination = "/sized/" },
+        };
+        var result = await worker.Executor.ExecuteAsync(request, null, CancellationToken.None);
+
+        var expected = Enumerable.Range(0, 3).Sum(dir => Enumerable.Range(0, 100).Sum(i => $"{dir}/{i}".Length)) + "shared inode".Length;
+        Assert.Equal(expected, worker.Snapshotter.LocalLayerBytes(result.DiffId!.Value));
+    }
+
+    [Fact]
     public async Task Copy_with_several_sources_needs_a_destination_ending_in_slash()
     {
         var error = await Assert.ThrowsAsync<CopyException>(() => CopyAsync(new CopyOperation { Sources = ["a.txt", "b.txt"], Destination = "/x" }));

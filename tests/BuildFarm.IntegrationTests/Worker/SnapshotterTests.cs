@@ -8,6 +8,37 @@ public sealed class SnapshotterTests(WorkerFixture worker)
 {
     private string NewRoot() => Directory.CreateDirectory(Path.Combine(worker.Root, "t" + Guid.NewGuid().ToString("N")[..6])).FullName;
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Writable_snapshot_unmounts_without_syncing_the_filesystem(bool mountSyscallOnly)
+    {
+        // 'volatile': the unmount of a step's overlay skips syncfs of the whole upper filesystem; a read-only view has none
+        var snapshotter = new OverlaySnapshotter(worker.Store, new OciLayerUnpacker(), new SnapshotterOptions(NewRoot()) { MountSyscallOnly = mountSyscallOnly });
+        await using var step = await snapshotter.PrepareAsync([worker.BaseLayer], CancellationToken.None);
+        await using var view = await snapshotter.ViewAsync([worker.BaseLayer], CancellationToken.None);
+
+        // shown as 'volatile', or 'fsync=volatile' since Linux 6.12
+        Assert.Contains(MountOptionsOf(step.RootPath), o => o is "volatile" or "fsync=volatile");
+        Assert.DoesNotContain(MountOptionsOf(view.RootPath), o => o is "volatile" or "fsync=volatile");
+        File.WriteAllText(Path.Combine(step.RootPath, "written"), "x");
+        await snapshotter.SealAsync(step, CancellationToken.None);
+        Assert.Equal("x", File.ReadAllText(Path.Combine(step.UpperPath!, "written")));
+    }
+
+    /// <summary>The superblock options /proc/self/mountinfo gives for the mount at <paramref name="target"/>.</summary>
+    private static string[] MountOptionsOf(string target)
+    {
+        var full = Path.GetFullPath(target);
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var fields = line.Split(' ');
+            if (fields[4] != full) continue;
+            return fields[^1].Split(',');
+        }
+        throw new InvalidOperationException($"{full} is not mounted");
+    }
+
     [Fact]
     public async Task Concurrent_requests_for_one_layer_extract_it_once()
     {

@@ -22,6 +22,41 @@ public class LayerCompressorTests
     }
 
     [Fact]
+    public async Task A_destination_that_fails_fails_the_layer_with_its_own_error()
+    {
+        // compression writes on a task of its own: its failure must reach the caller, not leave the tar writer waiting
+        var entries = Enumerable.Range(0, 200).Select(i => LayerEntry.File($"f{i:000}", RandomBytes(50_000))).ToArray();
+
+        var failure = await Assert.ThrowsAsync<IOException>(() =>
+            LayerCompressor.CompressEntriesAsync(entries, new FailingStream(), LayerCompression.Gzip).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal("disk full", failure.Message);
+    }
+
+    [Fact]
+    public async Task A_tar_writer_that_fails_fails_the_layer_with_its_error()
+    {
+        using var blob = new MemoryStream();
+        var failure = await Assert.ThrowsAsync<InvalidDataException>(() => LayerCompressor.CompressAsync(async (tar, ct) =>
+        {
+            await tar.WriteAsync(RandomBytes(1_000_000), ct);
+            throw new InvalidDataException("file changed while the layer was written");
+        }, blob, LayerCompression.Gzip).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal("file changed while the layer was written", failure.Message);
+    }
+
+    private sealed class FailingStream : MemoryStream
+    {
+        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("disk full");
+        public override void Write(ReadOnlySpan<byte> buffer) => throw new IOException("disk full");
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            throw new IOException("disk full");
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            throw new IOException("disk full");
+    }
+
+    [Fact]
     public async Task The_gzip_blob_of_many_small_files_does_not_depend_on_how_the_tar_reached_the_compressor()
     {
         var entries = Enumerable.Range(0, 2_000)
