@@ -28,6 +28,7 @@ public sealed class LayerPrepush : IAsyncDisposable
     private readonly HashSet<string> _offered = new(StringComparer.Ordinal);
     private readonly List<Task> _running = [];
     private Task<OciLayout>? _layout;
+    private BlobNotFoundException? _lost;
     private int _pushed;
     private bool _closed;
 
@@ -71,12 +72,17 @@ public sealed class LayerPrepush : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for the uploads under way (their failures are left to the final push).</summary>
+    /// <summary>Waits for the uploads under way (their failures are left to the final push), then throws the first
+    /// <see cref="BlobNotFoundException"/> met: a layer found corrupted here was removed from the store by that read,
+    /// so the outputs would only find it missing, and the build's retry must say why (corrupted, not just gone).</summary>
     public async Task DrainAsync()
     {
         Task[] running;
         lock (_gate) running = [.. _running];
         await Task.WhenAll(running);
+        BlobNotFoundException? lost;
+        lock (_gate) lost = _lost;
+        if (lost is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(lost);
     }
 
     private async Task UploadAsync(Descriptor blob)
@@ -102,17 +108,26 @@ public sealed class LayerPrepush : IAsyncDisposable
                 _uploads.Release();
             }
         }
+        catch (BlobNotFoundException e)
+        {
+            lock (_gate) _lost ??= e;
+        }
         catch (Exception)
         {
-            // Canceled, or a registry/store error: the final push uploads this blob again and reports what is wrong.
+            // Canceled, or a registry error: the final push uploads this blob again and reports what is wrong.
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        lock (_gate) _closed = true;
+        Task[] running;
+        lock (_gate)
+        {
+            _closed = true;
+            running = [.. _running];
+        }
         await _stop.CancelAsync();
-        try { await DrainAsync(); }
+        try { await Task.WhenAll(running); }
         finally
         {
             _stop.Dispose();

@@ -36,15 +36,16 @@ public sealed class LayerPrepushTests : IDisposable
     }
 
     [Fact]
-    public async Task A_layer_the_store_lacks_is_not_staged_and_fails_nothing()
+    public async Task A_layer_the_store_lacks_is_not_staged_and_the_drain_names_it()
     {
         var store = new LocalContentStore(Path.Combine(_dir, "store"));
         var missing = Digest.Compute("never stored"u8.ToArray());
         await using var prepush = new LayerPrepush(store, null, ownsClient: false, [], Path.Combine(_dir, "scratch"), CancellationToken.None);
 
         prepush.Offer(RefOf(missing, 12));
-        await prepush.DrainAsync();
+        var lost = await Assert.ThrowsAnyAsync<BlobNotFoundException>(prepush.DrainAsync);
 
+        Assert.Contains(missing.ToString(), lost.Message);
         Assert.Null(prepush.StagedBlobPath(missing));
         Assert.Equal(0, prepush.Pushed);
     }
