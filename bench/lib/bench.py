@@ -254,9 +254,9 @@ def report(run, builders, bare, extras, started, finished, versions, mach):
     # Not the end's figure: the bench's own cluster rows raise it (many processes on 2 CPUs), not other work.
     peak = max(float(mach["loadavg"][0]), float(mach.get("loadavg_rows", mach["loadavg"])[0]))
     if peak > 1.5 * mach["nproc"]:
-        L += [f"**The machine was heavily loaded (load average up to {peak:.1f} on {mach['nproc']} CPUs, other work "
-              "running beside the benchmark): absolute times are inflated and noisy; compare builders within a row, "
-              "and rerun on an idle machine before drawing conclusions.**", ""]
+        L += [f"**The machine was loaded (load average up to {peak:.1f} on {mach['nproc']} CPUs; the benchmark's own "
+              "builds count in it — conc8 runs 8 at once — and other work may have run beside it): absolute times are "
+              "inflated and noisy; compare builders within a row.**", ""]
     L += ["## Builders", ""] + [f"- **{by[k].name}**: {versions[k]}" for k in keys] + [
         f"- registry: {versions['registry']}; base images pushed with {versions['skopeo']} / {versions['umoci']}", ""]
 
