@@ -462,13 +462,15 @@ public sealed class StepEntity : ReceiveActor, IWithTimers
         _started = null;
         StopWatchingWorker();
         _logTail.Clear();
+        // Before the dispatch: the explanation takes its time now, and this run's own record (written when it completes,
+        // possibly in the same millisecond on a fast worker) must never count as an earlier one.
+        if (!again) _misses.Begin(request.Definition, _runIdentity, noCache, Broadcast);
         var dispatch = new DispatchStep { Definition = request.Definition, Inputs = request.Inputs, Attempt = _attempt };
         if (avoidWorker is { Length: > 0 }) dispatch.AvoidWorkers.Add(avoidWorker);
         _pool.Tell(dispatch);
         Timers.StartPeriodicTimer(LivenessTimer, new CheckLiveness(), LivenessCheckInterval);
         Context.SetReceiveTimeout(null);
         Become(Running);
-        if (!again) _misses.Begin(request.Definition, _runIdentity, noCache, Broadcast);
     }
 
     /// <summary>The run is gone (worker dead or silent, or it reported an unavailable dependency): once more elsewhere, then fail.</summary>
